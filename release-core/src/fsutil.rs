@@ -1,0 +1,59 @@
+//! Writing files so that nothing is ever half-written: a temp file in the same folder, then a
+//! rename. Existing files keep their permissions.
+
+use std::{fs, io::Write};
+
+use anyhow::Context;
+use camino::Utf8Path;
+
+/// Writes `contents` to `path` atomically, keeping the permissions of the file it replaces.
+pub fn write_atomic(path: &Utf8Path, contents: &[u8]) -> anyhow::Result<()> {
+    let staged = stage(path, contents)?;
+    staged.commit()
+}
+
+/// A file written next to its destination but not yet renamed over it. Dropping it removes
+/// the temp file; [`Staged::commit`] puts it in place.
+#[derive(Debug)]
+pub struct Staged {
+    temp: tempfile::TempPath,
+    dest: camino::Utf8PathBuf,
+}
+
+impl Staged {
+    /// Renames the staged file over its destination.
+    pub fn commit(self) -> anyhow::Result<()> {
+        let dest = self.dest;
+        self.temp.persist(&dest).map_err(|e| e.error).with_context(|| format!("cannot replace {dest}"))
+    }
+
+    /// The destination.
+    pub fn dest(&self) -> &Utf8Path {
+        &self.dest
+    }
+}
+
+/// Writes `contents` to a temp file beside `path` with `path`'s current permissions (if it
+/// exists) and checks that `path` itself can be replaced, without touching `path` yet.
+pub fn stage(path: &Utf8Path, contents: &[u8]) -> anyhow::Result<Staged> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_str().is_empty() => p,
+        _ => Utf8Path::new("."),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".release-core-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temp file in {dir} to write {path}"))?;
+    file.write_all(contents).with_context(|| format!("cannot write a temp file for {path}"))?;
+    file.as_file().sync_all().with_context(|| format!("cannot flush the temp file for {path}"))?;
+    if let Ok(meta) = fs::metadata(path) {
+        // A read-only destination is refused here, before anything is renamed: renaming over
+        // it would succeed on Unix and silently defeat the owner's protection.
+        if meta.permissions().readonly() {
+            anyhow::bail!("{path} is read-only");
+        }
+        fs::set_permissions(file.path(), meta.permissions())
+            .with_context(|| format!("cannot copy the permissions of {path}"))?;
+    }
+    Ok(Staged { temp: file.into_temp_path(), dest: path.to_owned() })
+}

@@ -1,0 +1,328 @@
+//! The vocabulary every check speaks: [`Outcome`], [`Finding`], [`Report`] and its [`Verdict`].
+//!
+//! A report is fail-closed: it is ready only when nothing failed, nothing is incomplete and at
+//! least one finding passed. An empty report is incomplete, never a pass.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the JSON shape of [`Report`] (and of everything that embeds it). Bump it when a
+/// field is removed or changes meaning; adding a field does not bump it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How one check ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The check ran and what it checked is right.
+    Pass,
+    /// The check ran and found something wrong: the release is blocked.
+    Fail,
+    /// The check could not be decided (network down, tool missing, response unreadable).
+    /// Blocks like a failure, but says "we don't know" rather than "it's wrong".
+    Incomplete,
+    /// The check does not apply here; the reason says why.
+    Skipped {
+        /// Why the check does not apply ("no [channel.npm] in the policy").
+        reason: String,
+    },
+    /// An operator chose not to run the check; the reason is theirs and is kept as evidence.
+    Waived {
+        /// The operator's reason, as given with `--reason`.
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// A skipped outcome with its reason.
+    pub fn skipped(reason: impl Into<String>) -> Outcome {
+        Outcome::Skipped { reason: reason.into() }
+    }
+
+    /// The status word used in human output: `PASS`, `FAIL`, `INCOMPLETE`, `SKIP` or `WAIVED`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::Incomplete => "INCOMPLETE",
+            Outcome::Skipped { .. } => "SKIP",
+            Outcome::Waived { .. } => "WAIVED",
+        }
+    }
+
+    /// True for outcomes that stop a release: `Fail` and `Incomplete`.
+    pub fn blocks(&self) -> bool {
+        matches!(self, Outcome::Fail | Outcome::Incomplete)
+    }
+}
+
+/// Where a finding's claim comes from, so nobody needs `--verbose` to learn why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Evidence {
+    /// A file that was read, with the line when one applies (1-based).
+    File {
+        /// Path relative to the repository root where possible.
+        path: String,
+        /// 1-based line number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<usize>,
+    },
+    /// A URL that was asked, with the HTTP status when one came back.
+    Url {
+        /// The URL, with any credentials removed.
+        url: String,
+        /// The HTTP status code of the final response.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+    },
+    /// A command that was run, its exit code and the tail of its output.
+    Command {
+        /// The program and its arguments.
+        argv: Vec<String>,
+        /// Exit code, when the command ran to completion.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        /// The last lines of combined output.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        tail: String,
+    },
+    /// Anything else worth keeping, as plain text.
+    Note {
+        /// The text.
+        text: String,
+    },
+}
+
+impl Evidence {
+    /// A file, without a line.
+    pub fn file(path: impl Into<String>) -> Evidence {
+        Evidence::File { path: path.into(), line: None }
+    }
+
+    /// A file and a 1-based line.
+    pub fn file_line(path: impl Into<String>, line: usize) -> Evidence {
+        Evidence::File { path: path.into(), line: Some(line) }
+    }
+
+    /// A free-text note.
+    pub fn note(text: impl Into<String>) -> Evidence {
+        Evidence::Note { text: text.into() }
+    }
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Evidence::File { path, line: Some(line) } => write!(f, "{path}:{line}"),
+            Evidence::File { path, line: None } => write!(f, "{path}"),
+            Evidence::Url { url, status: Some(status) } => write!(f, "{url} (HTTP {status})"),
+            Evidence::Url { url, status: None } => write!(f, "{url}"),
+            Evidence::Command { argv, exit_code, .. } => {
+                write!(f, "$ {}", argv.join(" "))?;
+                match exit_code {
+                    Some(code) => write!(f, " (exit {code})"),
+                    None => write!(f, " (did not finish)"),
+                }
+            }
+            Evidence::Note { text } => write!(f, "{text}"),
+        }
+    }
+}
+
+/// One result of one check about one subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable id of the check that produced it (`versions`, `changelog`, `verify.npm`...).
+    pub check: String,
+    /// What was checked (`bindings/node/package.json .version`, `npm plasmite@0.8.0`).
+    pub subject: String,
+    /// How it ended.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// One sentence a maintainer can act on.
+    pub detail: String,
+    /// Where the claim comes from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+}
+
+impl Finding {
+    /// A finding with no evidence yet; add some with [`Finding::with`].
+    pub fn new(
+        check: impl Into<String>,
+        subject: impl Into<String>,
+        outcome: Outcome,
+        detail: impl Into<String>,
+    ) -> Finding {
+        Finding { check: check.into(), subject: subject.into(), outcome, detail: detail.into(), evidence: Vec::new() }
+    }
+
+    /// Shorthand for a passing finding.
+    pub fn pass(check: &str, subject: impl Into<String>, detail: impl Into<String>) -> Finding {
+        Finding::new(check, subject, Outcome::Pass, detail)
+    }
+
+    /// Shorthand for a failing finding.
+    pub fn fail(check: &str, subject: impl Into<String>, detail: impl Into<String>) -> Finding {
+        Finding::new(check, subject, Outcome::Fail, detail)
+    }
+
+    /// Shorthand for an incomplete finding.
+    pub fn incomplete(check: &str, subject: impl Into<String>, detail: impl Into<String>) -> Finding {
+        Finding::new(check, subject, Outcome::Incomplete, detail)
+    }
+
+    /// Shorthand for a skipped finding; the reason doubles as the detail.
+    pub fn skipped(check: &str, subject: impl Into<String>, reason: impl Into<String>) -> Finding {
+        let reason = reason.into();
+        Finding::new(check, subject, Outcome::skipped(reason.clone()), reason)
+    }
+
+    /// Adds one piece of evidence.
+    pub fn with(mut self, evidence: Evidence) -> Finding {
+        self.evidence.push(evidence);
+        self
+    }
+}
+
+/// The overall answer of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Nothing failed, nothing incomplete, something passed, nothing waived.
+    Ready,
+    /// As `Ready`, but an operator waived at least one check.
+    ReadyWithWaivers,
+    /// At least one check failed.
+    Blocked,
+    /// Nothing failed, but something could not be decided, or nothing was checked at all.
+    Incomplete,
+}
+
+impl Verdict {
+    /// The process exit code for this verdict: 0 ready, 1 blocked, 3 incomplete.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Ready | Verdict::ReadyWithWaivers => 0,
+            Verdict::Blocked => 1,
+            Verdict::Incomplete => 3,
+        }
+    }
+
+    /// Human wording used in summaries.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Verdict::Ready => "ready",
+            Verdict::ReadyWithWaivers => "ready with waivers",
+            Verdict::Blocked => "blocked",
+            Verdict::Incomplete => "incomplete",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// The fail-closed verdict over a set of findings.
+pub fn verdict(findings: &[Finding]) -> Verdict {
+    let any = |pred: fn(&Outcome) -> bool| findings.iter().any(|f| pred(&f.outcome));
+    if any(|o| matches!(o, Outcome::Fail)) {
+        Verdict::Blocked
+    } else if any(|o| matches!(o, Outcome::Incomplete)) || !any(|o| matches!(o, Outcome::Pass)) {
+        Verdict::Incomplete
+    } else if any(|o| matches!(o, Outcome::Waived { .. })) {
+        Verdict::ReadyWithWaivers
+    } else {
+        Verdict::Ready
+    }
+}
+
+/// What one command found, ready to render or to append to the evidence record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// Shape version of this JSON ([`SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// The command that produced it (`versions`, `qa`, `verify`...).
+    pub command: String,
+    /// The release target (`v1.2.3`), when the command has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Every finding, in the order the checks ran.
+    pub findings: Vec<Finding>,
+    /// The verdict over `findings`; recomputed on construction, stored for readers of the JSON.
+    pub verdict: Verdict,
+}
+
+impl Report {
+    /// Builds a report and computes its verdict.
+    pub fn new(command: impl Into<String>, target: Option<String>, findings: Vec<Finding>) -> Report {
+        let verdict = verdict(&findings);
+        Report { schema_version: SCHEMA_VERSION, command: command.into(), target, findings, verdict }
+    }
+
+    /// Counts of findings per status word, in a fixed order, zero counts left out.
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        ["PASS", "FAIL", "INCOMPLETE", "SKIP", "WAIVED"]
+            .into_iter()
+            .map(|word| (word, self.findings.iter().filter(|f| f.outcome.word() == word).count()))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(outcome: Outcome) -> Finding {
+        Finding::new("c", "s", outcome, "d")
+    }
+
+    #[test]
+    fn empty_report_is_incomplete_never_ready() {
+        assert_eq!(verdict(&[]), Verdict::Incomplete);
+    }
+
+    #[test]
+    fn only_skips_is_incomplete() {
+        assert_eq!(verdict(&[f(Outcome::skipped("n/a"))]), Verdict::Incomplete);
+    }
+
+    #[test]
+    fn fail_beats_incomplete_and_pass() {
+        let all = [f(Outcome::Pass), f(Outcome::Incomplete), f(Outcome::Fail)];
+        assert_eq!(verdict(&all), Verdict::Blocked);
+        assert_eq!(Verdict::Blocked.exit_code(), 1);
+    }
+
+    #[test]
+    fn incomplete_blocks_a_pass() {
+        let all = [f(Outcome::Pass), f(Outcome::Incomplete)];
+        assert_eq!(verdict(&all), Verdict::Incomplete);
+        assert_eq!(Verdict::Incomplete.exit_code(), 3);
+    }
+
+    #[test]
+    fn waivers_are_said() {
+        let all = [f(Outcome::Pass), f(Outcome::Waived { reason: "ok by maintainer".into() })];
+        assert_eq!(verdict(&all), Verdict::ReadyWithWaivers);
+        assert_eq!(verdict(&[f(Outcome::Waived { reason: "x".into() })]), Verdict::Incomplete);
+    }
+
+    #[test]
+    fn json_has_schema_version_and_flat_status() {
+        let r = Report::new("versions", None, vec![f(Outcome::skipped("why"))]);
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["schema_version"], 1);
+        assert_eq!(v["verdict"], "incomplete");
+        assert_eq!(v["findings"][0]["status"], "skipped");
+        assert_eq!(v["findings"][0]["reason"], "why");
+        let back: Report = serde_json::from_value(v).unwrap();
+        assert_eq!(back, r);
+    }
+}

@@ -1,0 +1,221 @@
+//! [`Repo`]: the repository root and the git questions the checks ask of it.
+//!
+//! Every query runs `git` through xshell with an argument list (never a shell string), with
+//! `LC_ALL=C` and prompts disabled, and turns a failure into an error carrying git's stderr.
+
+use anyhow::{Context, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use xshell::{Shell, cmd};
+
+use crate::target::ReleaseTarget;
+
+/// A git work tree.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    root: Utf8PathBuf,
+}
+
+/// Where HEAD stands against its upstream branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushState {
+    /// HEAD is detached: there is no branch to push.
+    Detached,
+    /// The branch has no upstream configured.
+    NoUpstream,
+    /// HEAD equals its upstream.
+    UpToDate,
+    /// Commits on either side that the other lacks.
+    Diverged {
+        /// Local commits not on the upstream.
+        ahead: usize,
+        /// Upstream commits not in HEAD.
+        behind: usize,
+    },
+}
+
+impl Repo {
+    /// The work tree containing `dir` (its top level, as git reports it).
+    pub fn discover(dir: &Utf8Path) -> anyhow::Result<Repo> {
+        let sh = shell(dir)?;
+        let out = run(&sh, &["rev-parse", "--show-toplevel"])
+            .with_context(|| format!("{dir} is not inside a git work tree"))?;
+        let root = Utf8PathBuf::from(out.trim());
+        Ok(Repo { root })
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Utf8Path {
+        &self.root
+    }
+
+    /// `root/relative`.
+    pub fn path(&self, relative: impl AsRef<Utf8Path>) -> Utf8PathBuf {
+        self.root.join(relative)
+    }
+
+    /// Runs `git <args>` in the root and returns its stdout.
+    pub fn git(&self, args: &[&str]) -> anyhow::Result<String> {
+        run(&shell(&self.root)?, args)
+    }
+
+    /// Every tag name.
+    pub fn tags(&self) -> anyhow::Result<Vec<String>> {
+        Ok(self.git(&["tag", "--list"])?.lines().map(str::to_owned).collect())
+    }
+
+    /// Tags that are release targets (`v1.2.3`, `v1.2.3-rc.1`); other tags are ignored.
+    pub fn release_tags(&self) -> anyhow::Result<Vec<ReleaseTarget>> {
+        Ok(release_tags(&self.tags()?))
+    }
+
+    /// The base tag of `target`; see [`base_tag`].
+    pub fn base_tag(&self, target: &ReleaseTarget) -> anyhow::Result<Option<ReleaseTarget>> {
+        Ok(base_tag(&self.release_tags()?, target))
+    }
+
+    /// The commit HEAD points to.
+    pub fn head(&self) -> anyhow::Result<String> {
+        Ok(self.git(&["rev-parse", "--verify", "HEAD^{commit}"])?.trim().to_string())
+    }
+
+    /// The current branch, or `None` when HEAD is detached.
+    pub fn branch(&self) -> anyhow::Result<Option<String>> {
+        let out = run_status(&shell(&self.root)?, &["symbolic-ref", "--short", "-q", "HEAD"])?;
+        Ok(out.ok().map(|s| s.trim().to_string()))
+    }
+
+    /// The commit a tag points to (peeling annotated tags), or `None` if there is no such tag.
+    pub fn tag_commit(&self, tag: &str) -> anyhow::Result<Option<String>> {
+        let spec = format!("refs/tags/{tag}^{{commit}}");
+        let out = run_status(&shell(&self.root)?, &["rev-parse", "--verify", "--quiet", &spec])?;
+        Ok(out.ok().map(|s| s.trim().to_string()))
+    }
+
+    /// Paths changed between `since` and the work tree: committed, staged, unstaged and
+    /// untracked (not ignored) files. Renames list both sides.
+    pub fn changed_since(&self, since: &str) -> anyhow::Result<Vec<String>> {
+        let mut files: Vec<String> = self
+            .git(&["diff", "--name-only", "--no-renames", "-z", since, "--"])?
+            .split('\0')
+            .chain(self.git(&["ls-files", "--others", "--exclude-standard", "-z"])?.split('\0'))
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        files.sort();
+        files.dedup();
+        Ok(files)
+    }
+
+    /// `git status --porcelain` lines: empty when the work tree is clean.
+    pub fn dirty_files(&self) -> anyhow::Result<Vec<String>> {
+        Ok(self.git(&["status", "--porcelain"])?.lines().map(str::to_owned).collect())
+    }
+
+    /// Whether HEAD's commits are on its upstream branch (as last fetched).
+    pub fn push_state(&self) -> anyhow::Result<PushState> {
+        if self.branch()?.is_none() {
+            return Ok(PushState::Detached);
+        }
+        let sh = shell(&self.root)?;
+        if run_status(&sh, &["rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"])?.is_err() {
+            return Ok(PushState::NoUpstream);
+        }
+        let counts = self.git(&["rev-list", "--left-right", "--count", "HEAD...@{upstream}"])?;
+        let mut parts = counts.split_whitespace().map(str::parse::<usize>);
+        match (parts.next(), parts.next()) {
+            (Some(Ok(0)), Some(Ok(0))) => Ok(PushState::UpToDate),
+            (Some(Ok(ahead)), Some(Ok(behind))) => Ok(PushState::Diverged { ahead, behind }),
+            _ => bail!("unexpected output from git rev-list --count: {counts:?}"),
+        }
+    }
+
+    /// Whether `tag` exists on the remote `remote` (asks the remote; needs the network).
+    pub fn remote_has_tag(&self, remote: &str, tag: &str) -> anyhow::Result<bool> {
+        let refname = format!("refs/tags/{tag}");
+        let out = self.git(&["ls-remote", "--tags", remote, &refname])?;
+        Ok(out.lines().any(|l| l.split_whitespace().nth(1) == Some(refname.as_str())))
+    }
+}
+
+/// Tags that parse as release targets.
+pub fn release_tags(tags: &[String]) -> Vec<ReleaseTarget> {
+    tags.iter().filter(|t| t.starts_with('v')).filter_map(|t| ReleaseTarget::parse(t).ok()).collect()
+}
+
+/// The base tag of `target`: the highest stable tag strictly below it by semver order.
+/// Pre-release tags are ignored, except that a pre-release target may take an earlier
+/// pre-release of the same version (`v0.9.0-rc.2` -> `v0.9.0-rc.1`).
+pub fn base_tag(tags: &[ReleaseTarget], target: &ReleaseTarget) -> Option<ReleaseTarget> {
+    let same_core = |t: &ReleaseTarget| {
+        let (a, b) = (t.semver(), target.semver());
+        (a.major, a.minor, a.patch) == (b.major, b.minor, b.patch)
+    };
+    tags.iter()
+        .filter(|t| *t < target)
+        .filter(|t| !t.is_prerelease() || (target.is_prerelease() && same_core(t)))
+        .max()
+        .cloned()
+}
+
+fn shell(dir: &Utf8Path) -> anyhow::Result<Shell> {
+    let sh = Shell::new().context("cannot start a shell for git")?;
+    sh.change_dir(dir);
+    sh.set_var("LC_ALL", "C");
+    sh.set_var("GIT_TERMINAL_PROMPT", "0");
+    Ok(sh)
+}
+
+fn run(sh: &Shell, args: &[&str]) -> anyhow::Result<String> {
+    match run_status(sh, args)? {
+        Ok(stdout) => Ok(stdout),
+        Err(stderr) => {
+            bail!("`git {}` failed: {}", args.join(" "), stderr.trim().lines().last().unwrap_or("no output"))
+        }
+    }
+}
+
+/// Runs git: `Ok(Ok(stdout))` on success, `Ok(Err(stderr))` when git ran and exited non-zero,
+/// `Err` when git could not be run at all.
+fn run_status(sh: &Shell, args: &[&str]) -> anyhow::Result<Result<String, String>> {
+    let out = cmd!(sh, "git {args...}")
+        .quiet()
+        .ignore_status()
+        .output()
+        .with_context(|| format!("cannot run `git {}`: is git installed and on PATH?", args.join(" ")))?;
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    Ok(if out.status.success() { Ok(text(&out.stdout)) } else { Err(text(&out.stderr)) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(list: &[&str]) -> Vec<ReleaseTarget> {
+        release_tags(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    fn base(list: &[&str], target: &str) -> Option<String> {
+        base_tag(&tags(list), &ReleaseTarget::parse(target).unwrap()).map(|t| t.tag())
+    }
+
+    #[test]
+    fn base_tag_is_semver_ordered() {
+        let plasmite = ["v0.1.0", "v0.1.9", "v0.1.13", "v0.1.14", "v0.2.0", "v0.7.2", "v0.8.0", "nightly", "v1"];
+        assert_eq!(base(&plasmite, "v0.9.0").as_deref(), Some("v0.8.0"));
+        assert_eq!(base(&plasmite, "v0.8.0").as_deref(), Some("v0.7.2"));
+        assert_eq!(base(&plasmite, "v0.1.10").as_deref(), Some("v0.1.9"));
+        assert_eq!(base(&plasmite, "v1.0.0").as_deref(), Some("v0.8.0"));
+        assert_eq!(base(&plasmite, "v0.1.0"), None);
+    }
+
+    #[test]
+    fn prerelease_tags_do_not_become_bases() {
+        // Bug 11: with v0.9.0 and v0.9.0-rc.1, sort -V made the rc the base of v0.9.1.
+        let list = ["v0.8.0", "v0.9.0-rc.1", "v0.9.0"];
+        assert_eq!(base(&list, "v0.9.1").as_deref(), Some("v0.9.0"));
+        assert_eq!(base(&["v0.8.0", "v0.9.0-rc.1"], "v0.9.0").as_deref(), Some("v0.8.0"));
+        assert_eq!(base(&["v0.8.0", "v0.9.0-rc.1"], "v0.9.0-rc.2").as_deref(), Some("v0.9.0-rc.1"));
+        assert_eq!(base(&["v0.8.0", "v0.9.0-rc.1"], "v0.9.0-rc.1").as_deref(), Some("v0.8.0"));
+        assert_eq!(base(&["v0.8.0", "v0.8.5-rc.1"], "v0.9.0-rc.1").as_deref(), Some("v0.8.0"));
+    }
+}
