@@ -1,0 +1,76 @@
+//! Helpers for the end-to-end tests in `tests/tests/`: they run the real `xtask` binary (the
+//! one `cargo xtask` runs) against fixture repositories.
+
+use std::{
+    path::PathBuf,
+    process::{Command, Output},
+    sync::OnceLock,
+};
+
+use camino::Utf8Path;
+use release_core::testing::GIT_ENV;
+
+/// The workspace root (this crate's parent folder).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The xtask binary, built once per test process with the same cargo that runs the tests.
+pub fn xtask_bin() -> &'static PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "--package", "xtask"])
+            .current_dir(workspace_root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building xtask failed");
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from);
+        target.join("debug").join(format!("xtask{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+/// What one run of the command gave.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (`-1` when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// stdout parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// Both streams, for assertion messages.
+    pub fn all(&self) -> String {
+        format!("exit {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// Runs `xtask release <args> --repo <repo>` with git isolated from the machine's config and
+/// without colour or CI environment.
+pub fn release(repo: &Utf8Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new(xtask_bin());
+    cmd.arg("release").args(args).arg("--repo").arg(repo.as_str()).current_dir(repo);
+    for (k, v) in GIT_ENV {
+        cmd.env(k, v);
+    }
+    cmd.env_remove("GITHUB_ACTIONS").env_remove("GITHUB_STEP_SUMMARY").env("NO_COLOR", "1");
+    Run::from(cmd.output().expect("xtask runs"))
+}
