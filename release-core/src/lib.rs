@@ -75,7 +75,8 @@ impl Context {
             Some(p) => p.to_owned(),
             None => repo.path(policy::DEFAULT_PATH),
         };
-        let policy = Policy::load(&path)?;
+        let shown = path.strip_prefix(repo.root()).map(Utf8Path::to_owned).unwrap_or_else(|_| path.clone());
+        let policy = Policy::load(&path, &shown)?;
         Ok(Context { repo, policy, clock: Clock::System })
     }
 }

@@ -361,10 +361,11 @@ struct RawSurface {
 }
 
 impl Policy {
-    /// Reads and validates the policy file at `path`.
-    pub fn load(path: &Utf8Path) -> anyhow::Result<Policy> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read policy {path}"))?;
-        Policy::parse(path, &text)
+    /// Reads and validates the policy file at `path`; messages name it as `shown` (the path
+    /// relative to the repository root, like every other file the checks name).
+    pub fn load(path: &Utf8Path, shown: &Utf8Path) -> anyhow::Result<Policy> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read policy {shown}"))?;
+        Policy::parse(shown, &text)
     }
 
     /// Parses and validates policy text; `path` is used in messages only.

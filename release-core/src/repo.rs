@@ -218,4 +218,44 @@ mod tests {
         assert_eq!(base(&["v0.8.0", "v0.9.0-rc.1"], "v0.9.0-rc.1").as_deref(), Some("v0.8.0"));
         assert_eq!(base(&["v0.8.0", "v0.8.5-rc.1"], "v0.9.0-rc.1").as_deref(), Some("v0.8.0"));
     }
+
+    #[test]
+    fn git_queries_on_a_real_repository() {
+        use crate::testing::FixtureRepo;
+        let fixture = FixtureRepo::plasmite("0.8.0").tags(&["v0.7.2", "v0.8.0-rc.1"]).with_remote().build().unwrap();
+        let repo = Repo::discover(&fixture.path("src/core")).unwrap();
+        assert_eq!(repo.root().canonicalize_utf8().unwrap(), fixture.root().canonicalize_utf8().unwrap());
+        assert_eq!(repo.release_tags().unwrap().len(), 2);
+        let target = ReleaseTarget::parse("v0.8.0").unwrap();
+        assert_eq!(repo.base_tag(&target).unwrap().unwrap().tag(), "v0.7.2");
+
+        // Annotated tags are peeled to their commit.
+        let tagged = fixture.git(&["rev-parse", "v0.8.0-rc.1^{commit}"]).unwrap();
+        assert_eq!(repo.tag_commit("v0.8.0-rc.1").unwrap().as_deref(), Some(tagged.trim()));
+        assert_eq!(repo.tag_commit("v9.9.9").unwrap(), None);
+        assert_eq!(repo.branch().unwrap().as_deref(), Some("main"));
+        assert_eq!(repo.push_state().unwrap(), PushState::UpToDate);
+        assert!(repo.dirty_files().unwrap().is_empty());
+
+        // Changes since the tag: committed, modified in the tree, and untracked files.
+        fixture.write("src/core/pool.rs", "// changed\n").unwrap();
+        fixture.write("src/new.rs", "// new\n").unwrap();
+        let changed = repo.changed_since("v0.8.0-rc.1").unwrap();
+        assert!(changed.contains(&"Cargo.toml".to_string()), "{changed:?}");
+        assert!(changed.contains(&"src/core/pool.rs".to_string()) && changed.contains(&"src/new.rs".to_string()));
+        assert_eq!(repo.dirty_files().unwrap().len(), 2);
+        fixture.commit("work").unwrap();
+        assert_eq!(repo.push_state().unwrap(), PushState::Diverged { ahead: 1, behind: 0 });
+        assert!(repo.remote_has_tag("origin", "v0.7.2").unwrap());
+        assert!(!repo.remote_has_tag("origin", "v0.8.0").unwrap());
+        assert!(repo.changed_since("v0.0.1").is_err(), "an unknown ref is an error, not 'nothing changed'");
+    }
+
+    #[test]
+    fn outside_a_repository_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Utf8Path::from_path(dir.path()).unwrap();
+        let e = Repo::discover(path).unwrap_err();
+        assert!(format!("{e:#}").contains("not inside a git work tree"), "{e:#}");
+    }
 }

@@ -46,10 +46,20 @@ pub fn write_human(out: &mut impl Write, report: &Report, color: bool) -> std::i
             }
         }
     }
-    let counts: Vec<String> = report.counts().iter().map(|(w, n)| format!("{n} {}", w.to_lowercase())).collect();
+    let counts: Vec<String> = report.counts().iter().map(|(word, n)| format!("{n} {}", past_tense(word))).collect();
     let target = report.target.as_deref().map(|t| format!(" {t}")).unwrap_or_default();
     let counts = if counts.is_empty() { "nothing was checked".to_string() } else { counts.join(", ") };
     writeln!(out, "{}{target}: {} ({counts})", report.command, report.verdict)
+}
+
+fn past_tense(word: &str) -> &'static str {
+    match word {
+        "PASS" => "passed",
+        "FAIL" => "failed",
+        "INCOMPLETE" => "incomplete",
+        "SKIP" => "skipped",
+        _ => "waived",
+    }
 }
 
 /// Prints an error that stopped a command, with its causes, to stderr.
