@@ -17,6 +17,8 @@
 //! | [`clock`] | `Clock`, dates and UTC timestamps |
 //! | [`duration`] | `90s` / `20m` / `1h30m` |
 //! | [`fsutil`] | atomic writes that keep permissions |
+//! | [`redact`] | secrets out of output, evidence and blocker bodies |
+//! | [`blockers`] | blocker bodies and filing with ergo |
 //! | `testing` | (feature `testing`) `FixtureRepo`: plasmite-shaped git repositories |
 //!
 //! A contributor's own test can hold a release to the same rules:
@@ -32,12 +34,14 @@
 
 #![warn(missing_docs)]
 
+pub mod blockers;
 pub mod changelog;
 pub mod clock;
 pub mod duration;
 pub mod fsutil;
 pub mod outcome;
 pub mod policy;
+pub mod redact;
 pub mod repo;
 pub mod target;
 pub mod targets;

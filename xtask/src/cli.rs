@@ -52,6 +52,11 @@ pub enum Release {
     Targets(TargetsArgs),
     /// Run the pre-release checks (versions, changelog, targets manifest) for a target.
     Qa(QaArgs),
+    /// File a release blocker in the policy's tracker (ergo, GitHub issues, or none).
+    ///
+    /// One epic per target (`Release blockers: vX.Y.Z`); a blocker whose title is already
+    /// open there is not filed twice. Log excerpts are cut to their end and redacted of secrets.
+    Blocker(BlockerArgs),
 }
 
 #[derive(Args)]
@@ -98,4 +103,37 @@ pub struct TargetsArgs {
 pub struct QaArgs {
     /// The release target, vX.Y.Z [default: the version the surfaces agree on].
     pub target: Option<String>,
+}
+
+#[derive(Args)]
+pub struct BlockerArgs {
+    /// The release target, vX.Y.Z.
+    pub target: String,
+    /// The gate that failed or was incomplete.
+    #[arg(long)]
+    pub check: String,
+    /// Short title of the blocker.
+    #[arg(long)]
+    pub title: String,
+    /// What happened.
+    #[arg(long)]
+    pub summary: String,
+    /// The workflow run the failure came from.
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// That run's URL.
+    #[arg(long, value_name = "URL")]
+    pub run_url: Option<String>,
+    /// The command that failed.
+    #[arg(long, value_name = "CMD")]
+    pub failing_command: Option<String>,
+    /// A log file whose last lines go into the body (redacted of secrets).
+    #[arg(long, value_name = "FILE")]
+    pub log_snippet_file: Option<Utf8PathBuf>,
+    /// Say what would be filed; create nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The ergo executable.
+    #[arg(long, value_name = "PROGRAM", default_value = "ergo")]
+    pub ergo: String,
 }

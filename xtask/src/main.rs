@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 ready, 1 blocked, 3 incomplete, 2 usage or configuration error.
 
+mod blocker;
 mod cli;
 mod render;
 mod repo_checks;
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         Release::Changelog(args) => repo_checks::changelog(&common, args),
         Release::Targets(args) => repo_checks::targets(&common, args),
         Release::Qa(args) => repo_checks::qa(&common, args),
+        Release::Blocker(args) => blocker::blocker(&common, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

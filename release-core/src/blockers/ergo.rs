@@ -1,0 +1,176 @@
+//! Filing blockers with the ergo CLI, as it is today (ergo >= 4.2; facts §13.3).
+//!
+//! The contract used: `ergo --version`, `ergo list --all --json` (→ `{"version":1,"items":[...]}`),
+//! `ergo new task "<title>" [--epic <id>]` with the body on stdin, printing only the new id.
+//! An epic is created as a root task that the first blocker's `--epic` promotes. The pre-3.0
+//! forms the old scripts used (`--json` before the subcommand, `list --epics`, JSON on stdin)
+//! are never called.
+
+use anyhow::{Context, bail};
+use camino::Utf8Path;
+use serde::Deserialize;
+use xshell::{Shell, cmd};
+
+use super::{Blocker, CHECK};
+use crate::outcome::{Evidence, Finding};
+
+/// Oldest ergo with the commands used here (`list --json` arrived in 4.2).
+pub const MIN_VERSION: (u64, u64) = (4, 2);
+
+/// One item of `ergo list --json`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Item {
+    /// Six-character id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// `task` or `epic`.
+    #[serde(default)]
+    pub kind: String,
+    /// `todo`, `doing`, `blocked`, `done`, `canceled`.
+    #[serde(default)]
+    pub state: String,
+    /// The epic a task belongs to.
+    #[serde(default)]
+    pub epic_id: Option<String>,
+}
+
+impl Item {
+    /// Not done and not canceled.
+    pub fn is_open(&self) -> bool {
+        !matches!(self.state.as_str(), "done" | "canceled")
+    }
+}
+
+#[derive(Deserialize)]
+struct Listing {
+    items: Vec<Item>,
+}
+
+/// The ergo CLI, run in a repository.
+#[derive(Debug, Clone)]
+pub struct Ergo {
+    program: String,
+    dir: camino::Utf8PathBuf,
+}
+
+impl Ergo {
+    /// `program` (usually `ergo`) run in `dir`.
+    pub fn new(program: &str, dir: &Utf8Path) -> Ergo {
+        Ergo { program: program.to_string(), dir: dir.to_owned() }
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> anyhow::Result<String> {
+        let sh = Shell::new()?;
+        sh.change_dir(&self.dir);
+        let program = &self.program;
+        let mut command = cmd!(sh, "{program} {args...}").quiet().ignore_status();
+        if let Some(input) = stdin {
+            command = command.stdin(input);
+        }
+        let out =
+            command.output().with_context(|| format!("cannot run `{program}`: is ergo installed and on PATH?"))?;
+        if !out.status.success() {
+            bail!(
+                "`{program} {}` failed ({}): {}",
+                args.join(" "),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The installed version, from `ergo --version` (`ergo version 6.0.0`).
+    pub fn version(&self) -> anyhow::Result<semver::Version> {
+        let out = self.run(&["--version"], None)?;
+        out.split_whitespace()
+            .find_map(|word| semver::Version::parse(word.trim_start_matches('v')).ok())
+            .with_context(|| format!("cannot read a version from `{} --version`: {out:?}", self.program))
+    }
+
+    /// Every item, done and canceled ones included.
+    pub fn list_all(&self) -> anyhow::Result<Vec<Item>> {
+        let out = self.run(&["list", "--all", "--json"], None)?;
+        let listing: Listing = serde_json::from_str(&out)
+            .with_context(|| format!("`{} list --all --json` did not print the expected JSON", self.program))?;
+        Ok(listing.items)
+    }
+
+    fn new_task(&self, title: &str, epic: Option<&str>, body: &str) -> anyhow::Result<String> {
+        let mut args = vec!["new", "task", title];
+        if let Some(epic) = epic {
+            args.extend(["--epic", epic]);
+        }
+        let out = self.run(&args, Some(body))?;
+        let id = out.trim();
+        if id.is_empty() || id.contains(char::is_whitespace) {
+            bail!("`{} new task` printed {out:?}, not an id", self.program);
+        }
+        Ok(id.to_string())
+    }
+
+    /// Files `blocker` (or, with `dry_run`, says what it would do). The finding is `Pass` when
+    /// the blocker is filed or an open task with its title already exists, `Incomplete` when
+    /// ergo is missing, too old or misbehaves.
+    pub fn file(&self, blocker: &Blocker, secrets: &[String], dry_run: bool) -> Finding {
+        let subject = format!("ergo: {}", blocker.task_title());
+        match self.try_file(blocker, secrets, dry_run) {
+            Ok(detail) => Finding::pass(CHECK, subject, detail),
+            Err(e) => Finding::incomplete(CHECK, subject, format!("{e:#}")),
+        }
+        .with(Evidence::Command {
+            argv: vec![self.program.clone(), "new".into(), "task".into()],
+            exit_code: None,
+            tail: String::new(),
+        })
+    }
+
+    fn try_file(&self, blocker: &Blocker, secrets: &[String], dry_run: bool) -> anyhow::Result<String> {
+        let version = self.version()?;
+        if (version.major, version.minor) < MIN_VERSION {
+            bail!(
+                "ergo {version} is too old: release-core uses `list --json` and `new task --epic` (ergo >= {}.{}); upgrade ergo",
+                MIN_VERSION.0,
+                MIN_VERSION.1
+            );
+        }
+        let items = self.list_all()?;
+        let epic_title = blocker.epic_title();
+        // Epics are listed with kind "epic"; a root task of that title (from an interrupted
+        // run) is reused too, and the first blocker filed under it promotes it.
+        let epic = items
+            .iter()
+            .find(|i| i.title == epic_title && i.kind == "epic")
+            .or_else(|| items.iter().find(|i| i.title == epic_title && i.epic_id.as_deref().unwrap_or("").is_empty()));
+        let title = blocker.task_title();
+        if let Some(epic) = epic
+            && let Some(existing) =
+                items.iter().find(|i| i.title == title && i.epic_id.as_deref() == Some(&epic.id) && i.is_open())
+        {
+            return Ok(format!("already filed: open task {} in epic {} has this title", existing.id, epic.id));
+        }
+        let body = blocker.body(secrets);
+        if dry_run {
+            let epic = epic.map_or_else(|| format!("a new epic \"{epic_title}\""), |e| format!("epic {}", e.id));
+            return Ok(format!("dry run: would file \"{title}\" in {epic}"));
+        }
+        let epic_id = match epic {
+            Some(e) => e.id.clone(),
+            None => self.new_task(&epic_title, None, &epic_body(blocker))?,
+        };
+        let task = self.new_task(&title, Some(&epic_id), &body)?;
+        Ok(format!("filed task {task} in epic {epic_id}"))
+    }
+}
+
+fn epic_body(blocker: &Blocker) -> String {
+    let tag = blocker.target.tag();
+    format!(
+        "## Goal\n\nTrack every blocker of the {tag} release.\n\n\
+         ## Background / Rationale\n\nRelease QA is fail-closed: failed or incomplete gates become tracked work.\n\n\
+         ## Acceptance Criteria\n\nEvery blocker is a task here; the release waits until each is done, or canceled with a rationale.\n\n\
+         ## Automated Validation Gates\n\n- `ergo list --epic <this epic> --json`\n- `ergo list --epic <this epic> --ready --json`\n\n\
+         ## Consult Me\n\nStop for maintainer decisions on scope: target matrix, packaging policy, breaking API policy.\n"
+    )
+}

@@ -1,0 +1,141 @@
+//! `cargo xtask release blocker` against a stand-in ergo that implements the current CLI
+//! contract (tests/fake_ergo.rs).
+
+use release_core::testing::FixtureRepo;
+use serde_json::Value;
+use tests::release_env;
+
+const FAKE_ERGO: &str = env!("CARGO_BIN_EXE_fake-ergo");
+
+struct Tracker {
+    repo: FixtureRepo,
+    state: String,
+}
+
+impl Tracker {
+    fn new() -> Tracker {
+        let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+        let state = repo.scratch().join("ergo.json").to_string();
+        std::fs::create_dir_all(repo.scratch()).unwrap();
+        Tracker { repo, state }
+    }
+
+    fn file(&self, title: &str, extra: &[&str], env: &[(&str, &str)]) -> tests::Run {
+        let mut args = vec![
+            "blocker",
+            "v0.9.0",
+            "--check",
+            "release-gate",
+            "--title",
+            title,
+            "--summary",
+            "clippy fails",
+            "--ergo",
+            FAKE_ERGO,
+        ];
+        args.extend_from_slice(extra);
+        let mut env = env.to_vec();
+        env.push(("FAKE_ERGO_STATE", &self.state));
+        release_env(self.repo.root(), &args, &env)
+    }
+
+    fn items(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(&self.state).unwrap_or_else(|_| r#"{"items":[]}"#.into());
+        serde_json::from_str::<Value>(&text).unwrap()["items"].as_array().unwrap().clone()
+    }
+
+    fn calls(&self) -> String {
+        std::fs::read_to_string(format!("{}.log", self.state)).unwrap_or_default()
+    }
+}
+
+#[test]
+fn files_once_per_title_under_one_epic() {
+    let t = Tracker::new();
+    let run = t.file("clippy fails on 1.88", &[], &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let items = t.items();
+    assert_eq!(items.len(), 2, "an epic and a task: {items:?}");
+    assert_eq!(items[0]["title"], "Release blockers: v0.9.0");
+    assert_eq!(items[0]["kind"], "epic");
+    assert_eq!(items[1]["title"], "[release-blocker][v0.9.0] clippy fails on 1.88");
+    assert_eq!(items[1]["epic_id"], items[0]["id"]);
+    assert!(items[1]["body"].as_str().unwrap().contains("## Acceptance Criteria"));
+
+    // The same title again is not filed twice (the script filed duplicates: bug 36).
+    let again = t.file("clippy fails on 1.88", &[], &[]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert!(again.stdout.contains("already filed"), "{}", again.all());
+    assert_eq!(t.items().len(), 2);
+
+    // Another blocker joins the same epic.
+    assert_eq!(t.file("wheel smoke fails", &[], &[]).code, 0);
+    let items = t.items();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[2]["epic_id"], items[0]["id"]);
+
+    // Only the current CLI forms were used: no global --json, no `list --epics`, no JSON input.
+    let calls = t.calls();
+    assert!(!calls.contains("--epics") && !calls.lines().any(|l| l.starts_with("--json")), "{calls}");
+    assert!(calls.contains("list --all --json"), "{calls}");
+}
+
+#[test]
+fn a_done_blocker_with_the_same_title_is_filed_again() {
+    let t = Tracker::new();
+    assert_eq!(t.file("audit fails", &[], &[]).code, 0);
+    let mut state: Value = serde_json::from_str(&std::fs::read_to_string(&t.state).unwrap()).unwrap();
+    state["items"][1]["state"] = "done".into();
+    std::fs::write(&t.state, state.to_string()).unwrap();
+    let run = t.file("audit fails", &[], &[]);
+    assert!(run.stdout.contains("filed task"), "{}", run.all());
+    assert_eq!(t.items().len(), 3);
+}
+
+#[test]
+fn dry_run_creates_nothing() {
+    let t = Tracker::new();
+    let run = t.file("clippy fails", &["--dry-run"], &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("dry run: would file") && run.stdout.contains("a new epic"), "{}", run.all());
+    assert!(t.items().is_empty());
+}
+
+#[test]
+fn an_old_or_missing_ergo_is_incomplete() {
+    let t = Tracker::new();
+    let old = t.file("x", &[], &[("FAKE_ERGO_VERSION", "3.2.0")]);
+    assert_eq!(old.code, 3, "{}", old.all());
+    assert!(old.stdout.contains("ergo 3.2.0 is too old"), "{}", old.all());
+    let missing = tests::release(
+        t.repo.root(),
+        &["blocker", "v0.9.0", "--check", "c", "--title", "t", "--summary", "s", "--ergo", "ergo-not-installed"],
+    );
+    assert_eq!(missing.code, 3, "{}", missing.all());
+    assert!(missing.stdout.contains("ergo-not-installed"), "{}", missing.all());
+    assert!(t.items().is_empty());
+}
+
+#[test]
+fn log_excerpts_are_redacted() {
+    let t = Tracker::new();
+    let log = t.repo.scratch().join("gate.log");
+    let body: String = (0..50).map(|i| format!("step {i}\n")).collect::<String>()
+        + "curl -H 'Authorization: Bearer abcdefgh12345678' failed\nGH_TOKEN=canary-7f3a9c2e1b leaked\nghp_0123456789abcdefghij0123456789abcdef\n";
+    std::fs::write(&log, body).unwrap();
+    let run = t.file(
+        "release workflow failed",
+        &["--log-snippet-file", log.as_str(), "--run-id", "4242", "--failing-command", "just release-gate"],
+        &[("GH_TOKEN", "canary-7f3a9c2e1b")],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let body = t.items()[1]["body"].as_str().unwrap().to_string();
+    assert!(body.contains("Run ID: 4242") && body.contains("Failing command: `just release-gate`"), "{body}");
+    assert!(body.contains("step 49") && !body.contains("step 10\n"), "the excerpt is the end of the log: {body}");
+    for secret in ["canary-7f3a9c2e1b", "abcdefgh12345678", "ghp_0123456789"] {
+        assert!(!body.contains(secret), "{secret} leaked into:\n{body}");
+        assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
+    }
+    let missing = t.file("x", &["--log-snippet-file", "no-such.log"], &[]);
+    assert_eq!(missing.code, 2, "a named log that is missing is an error: {}", missing.all());
+}

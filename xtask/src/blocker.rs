@@ -1,0 +1,29 @@
+//! `blocker`: file one release blocker.
+
+use anyhow::Context as _;
+use release_core::{
+    ReleaseTarget, Report,
+    blockers::{self, Blocker, FileOptions},
+};
+
+use crate::{
+    cli::{BlockerArgs, Common},
+    render, repo_checks,
+};
+
+pub fn blocker(common: &Common, args: BlockerArgs) -> anyhow::Result<u8> {
+    let cx = repo_checks::open(common)?;
+    let target = ReleaseTarget::parse(&args.target)?;
+    let options = FileOptions { ergo: args.ergo, dry_run: args.dry_run, ..FileOptions::default() };
+    let mut blocker = Blocker::new(target.clone(), &args.check, &args.title, &args.summary);
+    blocker.run_id = args.run_id;
+    blocker.run_url = args.run_url;
+    blocker.failing_command = args.failing_command;
+    if let Some(file) = &args.log_snippet_file {
+        // A named log that cannot be read is an error, not a silently shorter blocker.
+        let log = std::fs::read(file).with_context(|| format!("cannot read --log-snippet-file {file}"))?;
+        blocker.log_excerpt = Some(blockers::log_excerpt(&String::from_utf8_lossy(&log), &options.secrets));
+    }
+    let finding = blockers::file(&cx.repo, &cx.policy, &blocker, &options);
+    Ok(render::report(&Report::new("blocker", Some(target.tag()), vec![finding]), common.json))
+}
