@@ -14,6 +14,8 @@
 //! | [`versions`] | version surfaces: read, check, bump (format-preserving, all or nothing) |
 //! | [`changelog`] | Keep-a-Changelog sections: check, finalize, release notes |
 //! | [`targets`] | `release/targets.json`: parse, validate, channel lists |
+//! | [`bench`] | benchmark gate: base tag vs candidate, interleaved runs, per-scenario statuses |
+//! | [`notices`] | licence and notice files: repo level, copies, and inside every release archive |
 //! | [`clock`] | `Clock`, dates and UTC timestamps |
 //! | [`duration`] | `90s` / `20m` / `1h30m` |
 //! | [`fsutil`] | atomic writes that keep permissions |
@@ -34,11 +36,13 @@
 
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod blockers;
 pub mod changelog;
 pub mod clock;
 pub mod duration;
 pub mod fsutil;
+pub mod notices;
 pub mod outcome;
 pub mod policy;
 pub mod redact;

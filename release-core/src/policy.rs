@@ -36,6 +36,8 @@ pub struct Policy {
     pub gates: Vec<GatePolicy>,
     /// `[bench]`: the performance gate.
     pub bench: Option<BenchPolicy>,
+    /// `[notices]`: licence and notice files (defaults when the section is absent).
+    pub notices: NoticesPolicy,
     /// `[blockers]`: where blockers are filed besides the evidence record.
     pub blockers: BlockersPolicy,
     /// `[endpoints]`: base URLs of the services the checks read.
@@ -272,6 +274,30 @@ pub struct BenchPolicy {
     pub benches: Vec<String>,
 }
 
+/// `[notices]`: the licence and notice files every release carries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticesPolicy {
+    /// Files at the repository root that must exist and must be inside every release archive
+    /// [default: `LICENSE`, `THIRD_PARTY_NOTICES.md`].
+    #[serde(default = "default_notice_files")]
+    pub files: Vec<Utf8PathBuf>,
+    /// Folders holding copies of those files that must stay byte-identical to the root ones
+    /// (`bindings/python`) [default: none].
+    #[serde(default)]
+    pub copies: Vec<Utf8PathBuf>,
+}
+
+impl Default for NoticesPolicy {
+    fn default() -> NoticesPolicy {
+        NoticesPolicy { files: default_notice_files(), copies: Vec::new() }
+    }
+}
+
+fn default_notice_files() -> Vec<Utf8PathBuf> {
+    vec!["LICENSE".into(), "THIRD_PARTY_NOTICES.md".into()]
+}
+
 /// `[blockers]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -345,6 +371,8 @@ struct RawPolicy {
     #[serde(default)]
     gate: Vec<Spanned<GatePolicy>>,
     bench: Option<BenchPolicy>,
+    #[serde(default)]
+    notices: NoticesPolicy,
     #[serde(default)]
     blockers: BlockersPolicy,
     #[serde(default)]
@@ -454,8 +482,13 @@ impl Policy {
         ]
         .into_iter()
         .flatten()
+        .chain(&raw.notices.files)
+        .chain(&raw.notices.copies)
         {
             check_relative(relative).with_context(|| path.to_string())?;
+        }
+        if raw.notices.files.is_empty() {
+            bail!("{}: notices.files must list at least one file", field_at("files"));
         }
 
         Ok(Policy {
@@ -469,6 +502,7 @@ impl Policy {
             build: raw.build,
             gates,
             bench: raw.bench,
+            notices: raw.notices,
             blockers: raw.blockers,
             endpoints: raw.endpoints,
             toolchain: raw.toolchain,

@@ -57,6 +57,17 @@ pub enum Release {
     /// One epic per target (`Release blockers: vX.Y.Z`); a blocker whose title is already
     /// open there is not filed twice. Log excerpts are cut to their end and redacted of secrets.
     Blocker(BlockerArgs),
+    /// Compare benchmarks of the candidate (HEAD, or the dirty work tree) against a base tag.
+    ///
+    /// Builds both sides in their own trees and target dirs, runs the `[bench]` program
+    /// interleaved (base, candidate, base, ...) and compares medians per scenario. Only a
+    /// `regressed` scenario (slower by at least the threshold and every candidate run slower
+    /// than every base run) blocks. Writes summary.json, summary.md and plot.svg under
+    /// .scratch/release/bench-<base>-<timestamp>/.
+    Bench(BenchArgs),
+    /// Check licence and notice files: at the root, in the policy's copies, and at their exact
+    /// paths inside every release archive (sdist, wheel, npm tarball, SDK archive, crate).
+    Notices(NoticesArgs),
 }
 
 #[derive(Args)]
@@ -136,4 +147,34 @@ pub struct BlockerArgs {
     /// The ergo executable.
     #[arg(long, value_name = "PROGRAM", default_value = "ergo")]
     pub ergo: String,
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// The release tag to compare against (vX.Y.Z); must exist locally.
+    #[arg(long, value_name = "TAG")]
+    pub base_tag: String,
+    /// Runs per side (at least 1).
+    #[arg(long, default_value_t = 3)]
+    pub runs: u32,
+    /// Messages per run, filled in for `{messages}` in `[bench] run` (at least 1).
+    #[arg(long, default_value_t = 5000)]
+    pub messages: u64,
+    /// A median slowdown of at least this many percent is a regression.
+    #[arg(long, default_value_t = 15.0, allow_negative_numbers = true)]
+    pub threshold_percent: f64,
+    /// Scenarios whose medians are below this on both sides are noise (ms/msg).
+    #[arg(long, default_value_t = 0.0001, allow_negative_numbers = true)]
+    pub noise_floor: f64,
+    /// get_scan regressions block only when the base median is at least this (ms/msg).
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
+    pub get_scan_min_blocking_base_ms: f64,
+}
+
+#[derive(Args)]
+pub struct NoticesArgs {
+    /// Archives or folders to check (relative to the repository root) [default: dist/,
+    /// bindings/python/dist/, bindings/node/*.tgz, .scratch/release/downloaded/].
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<Utf8PathBuf>,
 }

@@ -3,8 +3,10 @@
 //!
 //! Exit codes: 0 ready, 1 blocked, 3 incomplete, 2 usage or configuration error.
 
+mod bench;
 mod blocker;
 mod cli;
+mod notices;
 mod render;
 mod repo_checks;
 
@@ -12,7 +14,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, Release};
+use release_core::Report;
+
+use crate::cli::{Cli, Command, Common, Release};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -23,6 +27,8 @@ fn main() -> ExitCode {
         Release::Targets(args) => repo_checks::targets(&common, args),
         Release::Qa(args) => repo_checks::qa(&common, args),
         Release::Blocker(args) => blocker::blocker(&common, args),
+        Release::Bench(args) => bench::bench(&common, args).map(|r| finish(&common, &r)),
+        Release::Notices(args) => notices::notices(&common, args).map(|r| finish(&common, &r)),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -31,4 +37,10 @@ fn main() -> ExitCode {
             ExitCode::from(render::USAGE_ERROR)
         }
     }
+}
+
+/// The one place a command's report passes through on its way out: the evidence record is
+/// appended here (once it exists), then the report is rendered and its exit code returned.
+fn finish(common: &Common, report: &Report) -> u8 {
+    render::report(report, common.json)
 }
