@@ -131,7 +131,8 @@ pub fn coverage_findings(comparisons: &[Comparison], benches: &[String]) -> Vec<
                     ),
                 )
             } else {
-                Finding::pass(CHECK, subject, format!("{both} scenarios compared on both sides"))
+                let plural = if both == 1 { "" } else { "s" };
+                Finding::pass(CHECK, subject, format!("{both} scenario{plural} compared on both sides"))
             }
         })
         .collect()
@@ -231,12 +232,12 @@ fn status_color(status: Status) -> &'static str {
 /// `plot.svg`: per scenario, two horizontal bars (base grey, candidate coloured by status)
 /// of the median ms/msg, on one linear scale, with the value and status at the bar's end.
 pub fn plot_svg(p: &Params, comparisons: &[Comparison]) -> String {
-    const CHAR_W: f64 = 7.0;
+    const CHAR_W: f64 = 7.6; // a 12px monospace glyph, with some slack
     const BAR_W: f64 = 360.0;
     const ROW_H: f64 = 34.0;
     const TOP: f64 = 64.0;
     let label_w = comparisons.iter().map(|c| c.scenario_key.chars().count()).max().unwrap_or(10) as f64 * CHAR_W + 20.0;
-    let width = label_w + BAR_W + 240.0;
+    let width = label_w + BAR_W + 280.0;
     let height = TOP + ROW_H * comparisons.len().max(1) as f64 + 20.0;
     let max = comparisons
         .iter()
