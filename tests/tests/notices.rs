@@ -1,0 +1,246 @@
+//! `cargo xtask release notices` end to end: archives built here with flate2/tar/zip in a
+//! plasmite fixture repository.
+
+use std::{fs, io::Write};
+
+use camino::Utf8Path;
+use release_core::testing::FixtureRepo;
+use serde_json::Value;
+use tests::{Run, release};
+
+const LICENSE: &str = "MIT License\n\nCopyright (c) the fixture authors\n";
+const NOTICES: &str = "# Third-party notices\n\n- vendor/lite3: MIT\n";
+
+/// Writes a gzipped tar with these (member, contents) at `path` (folders created).
+fn tar_gz(path: &Utf8Path, members: &[(&str, &[u8])]) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let gz = flate2::write::GzEncoder::new(fs::File::create(path).unwrap(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    for (name, data) in members {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, *data).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap();
+}
+
+fn wheel(path: &Utf8Path, members: &[(&str, &[u8])]) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut zip = zip::ZipWriter::new(fs::File::create(path).unwrap());
+    for (name, data) in members {
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file(*name, options).unwrap();
+        zip.write_all(data).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// Every kind of release archive, each with both files at its exact path.
+fn good_artifacts(repo: &FixtureRepo) {
+    let l = LICENSE.as_bytes();
+    let n = NOTICES.as_bytes();
+    tar_gz(
+        &repo.path("bindings/python/dist/plasmite-0.8.0.tar.gz"),
+        &[
+            ("plasmite-0.8.0/PKG-INFO", b"x"),
+            ("plasmite-0.8.0/LICENSE", l),
+            ("plasmite-0.8.0/THIRD_PARTY_NOTICES.md", n),
+        ],
+    );
+    wheel(
+        &repo.path("bindings/python/dist/plasmite-0.8.0-cp311-cp311-linux_x86_64.whl"),
+        &[
+            ("plasmite-0.8.0.data/purelib/plasmite/__init__.py", b""),
+            ("plasmite-0.8.0.dist-info/licenses/LICENSE", l),
+            ("plasmite-0.8.0.dist-info/licenses/THIRD_PARTY_NOTICES.md", n),
+        ],
+    );
+    tar_gz(
+        &repo.path("bindings/node/plasmite-0.8.0.tgz"),
+        &[("package/package.json", b"{}"), ("package/LICENSE", l), ("package/THIRD_PARTY_NOTICES.md", n)],
+    );
+    tar_gz(
+        &repo.path("dist/plasmite_0.8.0_linux-x64.tar.gz"),
+        &[("./bin/plasmite", b"elf"), ("./LICENSE", l), ("./THIRD_PARTY_NOTICES.md", n)],
+    );
+    tar_gz(
+        &repo.path(".scratch/release/downloaded/crate/plasmite-0.8.0.crate"),
+        &[
+            ("plasmite-0.8.0/Cargo.toml", b"[package]"),
+            ("plasmite-0.8.0/LICENSE", l),
+            ("plasmite-0.8.0/THIRD_PARTY_NOTICES.md", n),
+        ],
+    );
+}
+
+fn notices(repo: &FixtureRepo, paths: &[&str]) -> Run {
+    let mut args = vec!["notices", "--json"];
+    args.extend_from_slice(paths);
+    release(repo.root(), &args)
+}
+
+fn finding<'a>(report: &'a Value, subject: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["subject"] == subject)
+        .unwrap_or_else(|| panic!("no finding for {subject}: {report:#}"))
+}
+
+#[test]
+fn every_archive_kind_passes_with_the_files_at_their_exact_paths() {
+    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    good_artifacts(&repo);
+    let run = notices(&repo, &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let report = run.json();
+    for subject in [
+        "LICENSE",
+        "THIRD_PARTY_NOTICES.md",
+        "bindings/python/LICENSE",
+        "bindings/python/THIRD_PARTY_NOTICES.md",
+        "bindings/python/dist/plasmite-0.8.0.tar.gz",
+        "bindings/python/dist/plasmite-0.8.0-cp311-cp311-linux_x86_64.whl",
+        "bindings/node/plasmite-0.8.0.tgz",
+        "dist/plasmite_0.8.0_linux-x64.tar.gz",
+        ".scratch/release/downloaded/crate/plasmite-0.8.0.crate",
+    ] {
+        assert_eq!(finding(&report, subject)["status"], "pass", "{subject}: {report:#}");
+    }
+    let wheel = finding(&report, "bindings/python/dist/plasmite-0.8.0-cp311-cp311-linux_x86_64.whl");
+    assert!(wheel["detail"].as_str().unwrap().contains("plasmite-0.8.0.dist-info/licenses/LICENSE"), "{wheel:#}");
+}
+
+#[test]
+fn a_vendored_licence_elsewhere_does_not_count() {
+    // Bug 34: `/LICENSE$` matched anywhere, so vendor/x/LICENSE satisfied the sdist rule.
+    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    let sdist = repo.path("bindings/python/dist/plasmite-0.8.0.tar.gz");
+    tar_gz(
+        &sdist,
+        &[
+            ("plasmite-0.8.0/vendor/lite3/LICENSE", LICENSE.as_bytes()),
+            ("plasmite-0.8.0/THIRD_PARTY_NOTICES.md", NOTICES.as_bytes()),
+        ],
+    );
+    let run = notices(&repo, &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let f = finding(&run.json(), "bindings/python/dist/plasmite-0.8.0.tar.gz").clone();
+    assert_eq!(f["status"], "fail");
+    let detail = f["detail"].as_str().unwrap();
+    assert!(detail.contains("no plasmite-0.8.0/LICENSE"), "{detail}");
+    assert!(detail.contains("plasmite-0.8.0/vendor/lite3/LICENSE elsewhere does not count"), "{detail}");
+}
+
+#[test]
+fn archives_as_built_today_fail_sdk_and_npm() {
+    // Bug 33: the SDK archive and the npm tarball carry neither file.
+    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    tar_gz(
+        &repo.path("dist/plasmite_0.8.0_linux-x64.tar.gz"),
+        &[("./bin/plasmite", b"elf"), ("./lib/libplasmite.so", b"so")],
+    );
+    tar_gz(&repo.path("bindings/node/plasmite-0.8.0.tgz"), &[("package/package.json", b"{}")]);
+    let run = notices(&repo, &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let report = run.json();
+    let sdk = finding(&report, "dist/plasmite_0.8.0_linux-x64.tar.gz");
+    assert!(sdk["detail"].as_str().unwrap().contains("no LICENSE; no THIRD_PARTY_NOTICES.md"), "{sdk:#}");
+    let npm = finding(&report, "bindings/node/plasmite-0.8.0.tgz");
+    assert!(npm["detail"].as_str().unwrap().contains("no package/LICENSE"), "{npm:#}");
+}
+
+#[test]
+fn drifted_copies_fail() {
+    // Bug 33: bindings/python kept its own copies with no sync check.
+    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    good_artifacts(&repo);
+    repo.write("bindings/python/THIRD_PARTY_NOTICES.md", "# Third-party notices\n\n(old)\n").unwrap();
+    let run = notices(&repo, &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let f = finding(&run.json(), "bindings/python/THIRD_PARTY_NOTICES.md").clone();
+    assert_eq!(f["status"], "fail");
+    assert!(f["detail"].as_str().unwrap().contains("differs from THIRD_PARTY_NOTICES.md"), "{f:#}");
+}
+
+#[test]
+fn nothing_to_check_is_incomplete_but_a_missing_root_licence_still_fails() {
+    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    let run = notices(&repo, &[]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    let f = finding(&run.json(), "release archives").clone();
+    assert_eq!(f["status"], "incomplete");
+    assert!(f["detail"].as_str().unwrap().contains("bindings/python/dist/"), "{f:#}");
+
+    // Bug 34: "incomplete" won over a failed repo-level check. Here the failure wins.
+    fs::remove_file(repo.path("LICENSE")).unwrap();
+    let run = notices(&repo, &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(finding(&run.json(), "LICENSE")["status"], "fail");
+}
+
+#[test]
+fn a_corrupt_archive_fails_naming_the_file() {
+    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    good_artifacts(&repo);
+    repo.write("dist/plasmite_0.8.0_darwin-arm64.tar.gz", b"\x1f\x8b\x08\x00garbage").unwrap();
+    // A truncated wheel: the first half of a real one.
+    let whl = repo.path("bindings/python/dist/plasmite-0.8.0-cp311-cp311-linux_x86_64.whl");
+    let bytes = fs::read(&whl).unwrap();
+    fs::write(&whl, &bytes[..bytes.len() / 2]).unwrap();
+    let run = notices(&repo, &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let report = run.json();
+    for subject in
+        ["dist/plasmite_0.8.0_darwin-arm64.tar.gz", "bindings/python/dist/plasmite-0.8.0-cp311-cp311-linux_x86_64.whl"]
+    {
+        let f = finding(&report, subject);
+        assert_eq!(f["status"], "fail", "{f:#}");
+        assert!(f["detail"].as_str().unwrap().starts_with("cannot read the archive"), "{f:#}");
+    }
+    // The other archives were still checked.
+    assert_eq!(finding(&report, "bindings/node/plasmite-0.8.0.tgz")["status"], "pass");
+}
+
+#[test]
+fn a_large_archive_with_the_licence_last_is_read_to_the_end() {
+    // Bug 34: `tar -tzf | rg -q` under pipefail could report a false "missing" on big archives.
+    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    let blob = vec![7u8; 4096];
+    let names: Vec<String> = (0..3000).map(|i| format!("./lib/part-{i:04}.bin")).collect();
+    let mut members: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), blob.as_slice())).collect();
+    members.push(("./THIRD_PARTY_NOTICES.md", NOTICES.as_bytes()));
+    members.push(("./LICENSE", LICENSE.as_bytes()));
+    let path = repo.scratch().join("big/plasmite_0.8.0_linux-x64.tar.gz");
+    tar_gz(&path, &members);
+    let run = notices(&repo, &[path.as_str()]);
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[test]
+fn explicit_paths_replace_the_default_folders() {
+    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    good_artifacts(&repo);
+    // A broken archive in a default folder is not looked at when paths are given.
+    tar_gz(&repo.path("dist/plasmite_0.8.0_bad.tar.gz"), &[("./bin/plasmite", b"elf")]);
+    let run = notices(&repo, &["bindings/node/plasmite-0.8.0.tgz", "bindings/python/dist"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let archives = run.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["subject"].as_str().unwrap().contains("0.8.0"))
+        .count();
+    assert_eq!(archives, 3, "{}", run.stdout);
+
+    let run = notices(&repo, &["no/such/dir"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("no/such/dir does not exist"), "{}", run.all());
+    // Human output names each archive.
+    let human = release(repo.root(), &["notices", "dist/plasmite_0.8.0_bad.tar.gz"]);
+    assert_eq!(human.code, 1, "{}", human.all());
+    assert!(human.stdout.contains("FAIL       dist/plasmite_0.8.0_bad.tar.gz: SDK archive"), "{}", human.stdout);
+}
