@@ -633,6 +633,20 @@ timeout = "10m"
     }
 
     #[test]
+    fn notices_default_and_validate() {
+        let p = Policy::parse(Utf8Path::new("p.toml"), GOOD).unwrap();
+        assert_eq!(p.notices.files, [Utf8PathBuf::from("LICENSE"), Utf8PathBuf::from("THIRD_PARTY_NOTICES.md")]);
+        assert!(p.notices.copies.is_empty());
+        let with = format!("{GOOD}\n[notices]\ncopies = [\"bindings/python\"]\n");
+        let p = Policy::parse(Utf8Path::new("p.toml"), &with).unwrap();
+        assert_eq!(p.notices.copies, [Utf8PathBuf::from("bindings/python")]);
+        assert_eq!(p.notices.files.len(), 2);
+        assert!(err(&format!("{GOOD}\n[notices]\nfiles = []\n")).contains("at least one file"));
+        assert!(err(&format!("{GOOD}\n[notices]\nfiles = [\"../LICENSE\"]\n")).contains("inside it"));
+        assert!(err(&format!("{GOOD}\n[notices]\nfile = [\"LICENSE\"]\n")).contains("file"));
+    }
+
+    #[test]
     fn field_paths() {
         assert_eq!(FieldPath::parse("a.b").unwrap().segments(), ["a", "b"]);
         assert_eq!(FieldPath::parse(r#""a.b".c"#).unwrap().segments(), ["a.b", "c"]);

@@ -318,3 +318,27 @@ fn options_and_tags_are_checked_before_anything_runs() {
     assert!(run.stderr.contains("git fetch --tags"), "{}", run.all());
     assert!(!repo.path(".scratch").exists(), "nothing is written for a usage error");
 }
+
+#[test]
+fn a_candidate_that_does_not_build_fails_and_leaves_no_worktree() {
+    let repo = bench_repo(BASE, BASE);
+    repo.write("fail-build", "").unwrap();
+    repo.commit("breaks the build").unwrap();
+    let run = bench(&repo, &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let f = finding(&run.json(), "candidate build").clone();
+    assert_eq!(f["status"], "fail");
+    assert!(f["evidence"][0]["tail"].as_str().unwrap().contains("error[E0425]"), "{f:#}");
+    assert_clean(&repo);
+}
+
+#[test]
+fn unreadable_bench_output_is_incomplete() {
+    let repo = bench_repo(BASE, "append 1 core-payload-reused oops oops oops\n");
+    let run = bench(&repo, &[]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    let f = finding(&run.json(), "candidate run 1").clone();
+    assert_eq!(f["status"], "incomplete");
+    assert!(f["detail"].as_str().unwrap().contains("unreadable bench output"), "{f:#}");
+    assert_clean(&repo);
+}
