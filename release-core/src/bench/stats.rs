@@ -69,6 +69,7 @@ pub fn median(samples: &[f64]) -> Option<f64> {
     let n = sorted.len();
     match n {
         0 => None,
+        // n >= 1 here, so n / 2 and n / 2 - 1 (n even, so n >= 2) are in bounds.
         _ if n % 2 == 1 => Some(sorted[n / 2]),
         _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
     }
