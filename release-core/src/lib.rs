@@ -17,6 +17,8 @@
 //! | [`clock`] | `Clock`, dates and UTC timestamps |
 //! | [`duration`] | `90s` / `20m` / `1h30m` |
 //! | [`fsutil`] | atomic writes that keep permissions |
+//! | [`gates`] | QA gates: built-in checks, policy commands, conditional triggers, the runner |
+//! | [`evidence`] | the evidence record: JSON + Markdown, locked atomic appends, checkpoint |
 //! | `testing` | (feature `testing`) `FixtureRepo`: plasmite-shaped git repositories |
 //!
 //! A contributor's own test can hold a release to the same rules:
@@ -35,7 +37,9 @@
 pub mod changelog;
 pub mod clock;
 pub mod duration;
+pub mod evidence;
 pub mod fsutil;
+pub mod gates;
 pub mod outcome;
 pub mod policy;
 pub mod repo;

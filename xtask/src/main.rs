@@ -4,6 +4,8 @@
 //! Exit codes: 0 ready, 1 blocked, 3 incomplete, 2 usage or configuration error.
 
 mod cli;
+mod evidence;
+mod qa;
 mod render;
 mod repo_checks;
 
@@ -20,7 +22,9 @@ fn main() -> ExitCode {
         Release::Versions(args) => repo_checks::versions(&common, args),
         Release::Changelog(args) => repo_checks::changelog(&common, args),
         Release::Targets(args) => repo_checks::targets(&common, args),
-        Release::Qa(args) => repo_checks::qa(&common, args),
+        Release::Qa(args) => qa::qa(&common, args),
+        Release::Evidence(args) => evidence::init(&common, args),
+        Release::Status(args) => evidence::status(&common, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
