@@ -176,6 +176,6 @@ mod tests {
         assert_eq!(a.len(), 2);
         assert_eq!(a[0], "::error title=qa versions%3A FAIL,file=Cargo.toml,line=3::a,b: 100%25 wrong%0D%0Areally");
         assert!(a[1].starts_with("::warning title=qa audit%3A INCOMPLETE::"), "{}", a[1]);
-        assert!(step_summary(&r).contains("| FAIL | versions | a,b | 100% wrong   really |"));
+        assert!(step_summary(&r).contains("| FAIL | versions | a,b | 100% wrong  really |"));
     }
 }
