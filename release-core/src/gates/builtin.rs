@@ -6,7 +6,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use camino::Utf8Path;
 
 use super::{Plan, glob};
-use crate::{Context, Evidence, Finding, Outcome, Repo, changelog, repo::PushState, targets, versions};
+use crate::{Context, Evidence, Finding, Repo, changelog, repo::PushState, targets, versions};
 
 /// A check implemented in this crate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -420,12 +420,6 @@ pub fn tree_changes(repo: &Repo, before: Option<(Vec<String>, u64)>) -> Option<S
     Some(if new.is_empty() { "files that were already modified changed again".into() } else { new.join("; ") })
 }
 
-/// Marks `finding` as an outcome other than its own (used by callers composing findings).
-pub fn with_outcome(mut finding: Finding, outcome: Outcome) -> Finding {
-    finding.outcome = outcome;
-    finding
-}
-
 /// A path relative to the repository root when it is inside it.
 pub fn relative<'a>(repo: &Repo, path: &'a Utf8Path) -> &'a Utf8Path {
     path.strip_prefix(repo.root()).unwrap_or(path)
@@ -434,6 +428,7 @@ pub fn relative<'a>(repo: &Repo, path: &'a Utf8Path) -> &'a Utf8Path {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Outcome;
 
     fn run(id: u64, sha: &str, status: &str, conclusion: Option<&str>, event: &str, at: &str) -> CiRun {
         CiRun {

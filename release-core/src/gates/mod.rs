@@ -286,7 +286,8 @@ fn run_command(
         finding = finding.with(Evidence::note(n));
     }
     if policy.policy_line > 0 {
-        finding = finding.with(Evidence::file_line(cx.policy.path.as_str(), policy.policy_line));
+        finding = finding
+            .with(Evidence::file_line(builtin::relative(&cx.repo, &cx.policy.path).as_str(), policy.policy_line));
     }
     finding
 }
