@@ -43,14 +43,15 @@ fn default_target_is_the_agreed_version() {
 
 #[test]
 fn failing_gate_blocks_and_keeps_the_tail() {
-    let script =
-        "#!/bin/sh\ni=1\nwhile [ $i -le 50 ]; do echo \"line $i\"; i=$((i+1)); done\necho 'boom' >&2\nexit 3\n";
+    // stderr is kept too; it interleaves with stdout as it arrives, so it comes first here.
+    let script = "#!/bin/sh\necho 'from stderr' >&2\ni=1\nwhile [ $i -le 50 ]; do echo \"line $i\"; i=$((i+1)); done\necho boom\nexit 3\n";
     let policy = "[[gate]]\nid = \"noisy\"\nrun = [\"./gate.sh\"]\n";
     let repo = qa_fixture(policy, &[("gate.sh", script)]);
     let run = release(repo.root(), &["qa", "v0.8.0"]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stdout.contains("FAIL       noisy: exit 3"), "{}", run.all());
     assert!(run.stderr.contains("    line 1\n"), "output is streamed live: {}", run.all());
+    assert!(run.stderr.contains("    from stderr\n"), "{}", run.all());
     let record = evidence_json(repo.root(), "v0.8.0");
     let f = findings(&record["entries"][0]["report"], "noisy")[0].clone();
     let tail = f["evidence"][0]["tail"].as_str().unwrap();

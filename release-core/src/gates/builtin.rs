@@ -358,17 +358,20 @@ pub enum Trigger {
     Unknown(String),
 }
 
-/// The changed paths since the base tag, computed once per run.
+/// The changed paths since the base tag, computed once per run, and the last work-tree
+/// snapshot (so each command gate costs one snapshot, not two).
 #[derive(Debug)]
 pub struct Changes {
     base: Option<String>,
     paths: Option<Result<Vec<String>, String>>,
+    /// The work tree as the previous command gate left it (`None`: not taken yet).
+    pub snapshot: Option<Option<Snapshot>>,
 }
 
 impl Changes {
     /// Changes since `base` (none: unknown).
     pub fn new(base: Option<String>) -> Changes {
-        Changes { base, paths: None }
+        Changes { base, paths: None, snapshot: None }
     }
 
     /// The base tag, or `(no base tag)`.
@@ -394,7 +397,7 @@ impl Changes {
 
 /// A fingerprint of the work tree: `git status` plus a hash of `git diff HEAD`. `None` when
 /// git cannot say (then no comparison is made).
-pub fn tree_snapshot(repo: &Repo) -> Option<(Vec<String>, u64)> {
+pub fn tree_snapshot(repo: &Repo) -> Option<Snapshot> {
     let status: Vec<String> = repo
         .git(&["status", "--porcelain", "--untracked-files=all"])
         .ok()?
@@ -408,16 +411,22 @@ pub fn tree_snapshot(repo: &Repo) -> Option<(Vec<String>, u64)> {
     Some((status, h.finish()))
 }
 
-/// What changed in the work tree since `before`, in words; `None` when nothing did (or
-/// either snapshot is unavailable).
-pub fn tree_changes(repo: &Repo, before: Option<(Vec<String>, u64)>) -> Option<String> {
-    let (before_status, before_hash) = before?;
-    let (after_status, after_hash) = tree_snapshot(repo)?;
-    if before_status == after_status && before_hash == after_hash {
-        return None;
+/// A work-tree fingerprint: `git status` lines and a hash of `git diff HEAD`.
+pub type Snapshot = (Vec<String>, u64);
+
+/// What changed in the work tree since `before`, in words (`None`: nothing did, or either
+/// snapshot is unavailable), and the snapshot taken now, to serve as the next gate's `before`.
+pub fn tree_changes(repo: &Repo, before: Option<Snapshot>) -> (Option<String>, Option<Snapshot>) {
+    let after = tree_snapshot(repo);
+    let (Some((before_status, before_hash)), Some((after_status, after_hash))) = (before, after.as_ref()) else {
+        return (None, after);
+    };
+    if before_status == *after_status && before_hash == *after_hash {
+        return (None, after);
     }
     let new: Vec<&str> = after_status.iter().filter(|l| !before_status.contains(l)).map(|l| l.as_str()).collect();
-    Some(if new.is_empty() { "files that were already modified changed again".into() } else { new.join("; ") })
+    let said = if new.is_empty() { "files that were already modified changed again".into() } else { new.join("; ") };
+    (Some(said), after)
 }
 
 /// A path relative to the repository root when it is inside it.

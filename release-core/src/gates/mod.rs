@@ -239,7 +239,7 @@ fn run_command(
         }
     }
     let timeout = policy.timeout.as_deref().and_then(|t| duration::parse(t).ok());
-    let before = builtin::tree_snapshot(&cx.repo);
+    let before = changes.snapshot.take().unwrap_or_else(|| builtin::tree_snapshot(&cx.repo));
     let spec =
         command::Spec { argv: &policy.run, dir: cx.repo.root(), timeout, tick: plan.tick, secrets: &plan.secrets };
     let run = command::run(&spec, &mut |event| match event {
@@ -264,7 +264,9 @@ fn run_command(
         }
         command::End::SpawnFailed(why) => (Outcome::Incomplete, why.clone()),
     };
-    let (outcome, detail) = match (outcome, builtin::tree_changes(&cx.repo, before)) {
+    let (changed, after) = builtin::tree_changes(&cx.repo, before);
+    changes.snapshot = Some(after);
+    let (outcome, detail) = match (outcome, changed) {
         (Outcome::Pass, Some(changed)) => (
             Outcome::Fail,
             format!("exit 0, but the gate changed the work tree: {changed}; a gate must check, not fix"),
