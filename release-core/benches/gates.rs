@@ -13,7 +13,7 @@ use release_core::{Clock, Context, Policy, ReleaseTarget, Repo, gates};
 const GATES: usize = 20;
 const ROUNDS: usize = 5;
 
-fn git(dir: &std::path::Path, args: &[&str]) {
+fn git(dir: &std::path::Path, args: &[&str]) -> anyhow::Result<()> {
     let status = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -23,14 +23,15 @@ fn git(dir: &std::path::Path, args: &[&str]) {
         .env("GIT_AUTHOR_EMAIL", "bench@example.invalid")
         .env("GIT_COMMITTER_NAME", "bench")
         .env("GIT_COMMITTER_EMAIL", "bench@example.invalid")
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git {args:?}");
+        .status()?;
+    anyhow::ensure!(status.success(), "git {args:?} failed");
+    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let root = Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).expect("utf-8 temp dir");
+    let root = Utf8PathBuf::from_path_buf(dir.path().to_path_buf())
+        .map_err(|p| anyhow::anyhow!("temp dir {} is not UTF-8", p.display()))?;
     let mut policy = String::from("[project]\nname = \"bench\"\n");
     for i in 0..GATES {
         policy += &format!("\n[[gate]]\nid = \"g{i}\"\nrun = [\"true\"]\n");
@@ -38,9 +39,9 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(root.join("release"))?;
     std::fs::write(root.join("release/policy.toml"), &policy)?;
     std::fs::write(root.join("README.md"), "bench\n")?;
-    git(dir.path(), &["init", "-q", "-b", "main"]);
-    git(dir.path(), &["add", "-A"]);
-    git(dir.path(), &["commit", "-q", "-m", "bench"]);
+    git(dir.path(), &["init", "-q", "-b", "main"])?;
+    git(dir.path(), &["add", "-A"])?;
+    git(dir.path(), &["commit", "-q", "-m", "bench"])?;
 
     let repo = Repo::discover(&root)?;
     let policy = Policy::parse(&root.join("release/policy.toml"), &policy)?;
@@ -54,12 +55,12 @@ fn main() -> anyhow::Result<()> {
         let start = Instant::now();
         let report = gates::run(&cx, &plan, &mut gates::Silent)?;
         runner.push(start.elapsed());
-        assert_eq!(report.verdict.exit_code(), 0, "{report:#?}");
+        anyhow::ensure!(report.verdict.exit_code() == 0, "{report:#?}");
 
         let start = Instant::now();
         for _ in 0..GATES {
             let status = Command::new("true").current_dir(&root).status()?;
-            assert!(status.success());
+            anyhow::ensure!(status.success(), "true failed");
         }
         direct.push(start.elapsed());
     }

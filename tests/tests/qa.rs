@@ -319,3 +319,11 @@ fn plasmite_policy_audit_gate_does_not_need_a_pre_fetched_db_bug_40() {
     assert!(!audit.run.iter().any(|a| a == "--no-fetch"), "{:?}", audit.run);
     assert!(audit.requires.iter().any(|r| r == "cargo-audit"));
 }
+
+#[test]
+fn a_policy_gate_may_not_take_a_builtin_id() {
+    let repo = qa_fixture("[[gate]]\nid = \"versions\"\nrun = [\"true\"]\n", &[]);
+    let run = release(repo.root(), &["qa", "v0.8.0"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("release/policy.toml:") && run.stderr.contains("built-in gate"), "{}", run.all());
+}

@@ -1,10 +1,7 @@
 //! `qa`: runs the gates (release_core::gates), streams their output on stderr, renders the
 //! report and appends it to the evidence record.
 
-use std::{
-    io::Write,
-    time::{Duration, Instant},
-};
+use std::{io::Write, time::Duration};
 
 use anyhow::{Context as _, bail};
 use release_core::{
@@ -82,7 +79,7 @@ pub fn qa(common: &Common, args: QaArgs) -> anyhow::Result<u8> {
         evidence::init(&cx.repo, &target, &opts, &cx.clock)?;
     }
 
-    let mut out = Live { github: render::github_actions(), started: Instant::now(), quiet_output: false };
+    let mut out = Live { github: render::github_actions() };
     let report = gates::run(&cx, &plan, &mut out)?;
     let code = render::report(&report, common.json);
     evidence::append(&cx.repo, &target, &report, &cx.clock)?;
@@ -94,22 +91,17 @@ pub fn qa(common: &Common, args: QaArgs) -> anyhow::Result<u8> {
 /// Prints gate headers, output and progress on stderr (stdout is the report).
 struct Live {
     github: bool,
-    started: Instant,
-    quiet_output: bool,
 }
 
 impl Observer for Live {
     fn started(&mut self, index: usize, total: usize, gate: &Gate) {
-        self.started = Instant::now();
         let header = format!("[{index}/{total}] {}: {}", gate.id, gate.description);
         let mut err = std::io::stderr().lock();
         let _ = if self.github { writeln!(err, "::group::{header}") } else { writeln!(err, "{header}") };
     }
 
     fn line(&mut self, _gate: &Gate, line: &str) {
-        if !self.quiet_output {
-            let _ = writeln!(std::io::stderr().lock(), "    {line}");
-        }
+        let _ = writeln!(std::io::stderr().lock(), "    {line}");
     }
 
     fn tick(&mut self, gate: &Gate, elapsed: Duration) {
