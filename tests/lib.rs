@@ -66,11 +66,21 @@ impl Run {
 /// Runs `xtask release <args> --repo <repo>` with git isolated from the machine's config and
 /// without colour or CI environment.
 pub fn release(repo: &Utf8Path, args: &[&str]) -> Run {
-    release_env(repo, args, &[])
+    release_with_env(repo, args, &[])
 }
 
-/// [`release`] with extra environment variables.
-pub fn release_env(repo: &Utf8Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+/// As [`release`], with extra environment variables (`GITHUB_ACTIONS`, ...).
+pub fn release_with_env(repo: &Utf8Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = release_command(repo, args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Run::from(cmd.output().expect("xtask runs"))
+}
+
+/// The command [`release`] runs, not started yet (to spawn several at once, or kill one).
+/// Its working directory is `repo`, which may be any folder inside the repository.
+pub fn release_command(repo: &Utf8Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(xtask_bin());
     cmd.arg("release").args(args).arg("--repo").arg(repo.as_str()).current_dir(repo);
     for (k, v) in GIT_ENV {
@@ -80,6 +90,44 @@ pub fn release_env(repo: &Utf8Path, args: &[&str], env: &[(&str, &str)]) -> Run 
     for var in release_core::redact::SECRET_VARS {
         cmd.env_remove(var);
     }
-    cmd.envs(env.iter().copied());
-    Run::from(cmd.output().expect("xtask runs"))
+    cmd
+}
+
+/// A plasmite-shaped repository with tag `v0.7.2`, a remote, and `policy` (appended to a
+/// minimal policy naming Cargo.toml, the changelog and the targets manifest) committed and
+/// pushed, plus executable `scripts` (path, contents). The work tree is clean and pushed.
+pub fn qa_fixture(policy: &str, scripts: &[(&str, &str)]) -> release_core::testing::FixtureRepo {
+    let base = "[project]\nname = \"plasmite\"\n\n[[version]]\nfile = \"Cargo.toml\"\nfield = \"package.version\"\n\n\
+                [changelog]\nfile = \"CHANGELOG.md\"\n\n[targets]\nmanifest = \"release/targets.json\"\n\n";
+    let repo = release_core::testing::FixtureRepo::plasmite("0.8.0")
+        .tags(&["v0.7.2"])
+        .file("release/policy.toml", format!("{base}{policy}"))
+        .with_remote()
+        .build()
+        .expect("fixture builds");
+    if !scripts.is_empty() {
+        for (path, text) in scripts {
+            repo.write(path, text).expect("script written");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(repo.path(path), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+            }
+        }
+        repo.commit("Gate scripts").expect("commit");
+        repo.git(&["push", "-q", "origin", "main"]).expect("push");
+    }
+    repo
+}
+
+/// The evidence record of `target` in `repo`, parsed.
+pub fn evidence_json(repo: &Utf8Path, target: &str) -> serde_json::Value {
+    let path = repo.join(format!(".scratch/release/evidence-{target}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON ({e}):\n{text}"))
+}
+
+/// The findings of `check` in a report.
+pub fn findings<'a>(report: &'a serde_json::Value, check: &str) -> Vec<&'a serde_json::Value> {
+    report["findings"].as_array().map(|a| a.iter().filter(|f| f["check"] == check).collect()).unwrap_or_default()
 }

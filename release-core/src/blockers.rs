@@ -8,7 +8,9 @@
 pub mod ergo;
 
 use crate::{
-    outcome::Finding,
+    clock::Clock,
+    evidence,
+    outcome::{Finding, Outcome},
     policy::{Policy, Tracker},
     redact,
     repo::Repo,
@@ -144,6 +146,44 @@ pub fn file(repo: &Repo, policy: &Policy, blocker: &Blocker, options: &FileOptio
             format!("{}: [blockers] tracker is \"none\"", policy.path),
         ),
     }
+}
+
+/// Records `blocker` in the evidence record of its target, with where the tracker filed it
+/// (`filed` is the tracker's finding). A blocker already open there with the same check and
+/// title is not added twice. Returns the record's blocker id (`B1`...).
+pub fn record(repo: &Repo, blocker: &Blocker, filed: &Finding, clock: &Clock) -> anyhow::Result<String> {
+    let now = clock.timestamp();
+    let external = match &filed.outcome {
+        Outcome::Pass => Some(format!("{}: {}", filed.subject, filed.detail)),
+        _ => None,
+    };
+    evidence::update(repo, &blocker.target, clock, |existing| {
+        let record = match existing {
+            Some(r) => r,
+            None => existing.insert(evidence::Record::unset(&blocker.target, &now)),
+        };
+        if let Some(open) = record
+            .blockers
+            .iter_mut()
+            .find(|b| b.closed.is_none() && b.check == blocker.check && b.title == blocker.title)
+        {
+            if open.external.is_none() {
+                open.external = external;
+            }
+            return Ok(open.id.clone());
+        }
+        let id = format!("B{}", record.blockers.len() + 1);
+        record.blockers.push(evidence::Blocker {
+            id: id.clone(),
+            check: blocker.check.clone(),
+            title: blocker.title.clone(),
+            summary: blocker.summary.clone(),
+            opened: now.clone(),
+            closed: None,
+            external,
+        });
+        Ok(id)
+    })
 }
 
 /// The end of a log, where failures are: the last lines, capped in size, secrets masked.

@@ -21,6 +21,8 @@
 //! | [`fsutil`] | atomic writes that keep permissions |
 //! | [`redact`] | secrets out of output, evidence and blocker bodies |
 //! | [`blockers`] | blocker bodies and filing with ergo |
+//! | [`gates`] | QA gates: built-in checks, policy commands, conditional triggers, the runner |
+//! | [`evidence`] | the evidence record: JSON + Markdown, locked atomic appends, checkpoint |
 //! | `testing` | (feature `testing`) `FixtureRepo`: plasmite-shaped git repositories |
 //!
 //! A contributor's own test can hold a release to the same rules:
@@ -41,7 +43,9 @@ pub mod blockers;
 pub mod changelog;
 pub mod clock;
 pub mod duration;
+pub mod evidence;
 pub mod fsutil;
+pub mod gates;
 pub mod notices;
 pub mod outcome;
 pub mod policy;

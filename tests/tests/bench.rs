@@ -89,7 +89,11 @@ fn finding<'a>(report: &'a Value, subject: &str) -> &'a Value {
 
 fn out_dir(repo: &FixtureRepo) -> Utf8PathBuf {
     let parent = repo.path(".scratch/release");
-    let dirs: Vec<_> = fs::read_dir(&parent).unwrap().map(|e| e.unwrap().path()).collect();
+    let dirs: Vec<_> = fs::read_dir(&parent)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("bench-"))
+        .collect();
     assert_eq!(dirs.len(), 1, "{dirs:?}");
     Utf8PathBuf::from_path_buf(dirs[0].clone()).unwrap()
 }
@@ -170,6 +174,10 @@ fn a_real_regression_blocks() {
     assert_eq!(status_of(&s, APPEND_KEY), "regressed");
     assert_eq!(s["regressions"][0]["scenario_key"], APPEND_KEY);
     assert_eq!(s["regressions"][0]["regression_percent"], 100.0);
+    // The report is kept in the evidence record of the version the surfaces agree on.
+    let record = tests::evidence_json(repo.root(), "v0.8.0");
+    let entry = record["entries"].as_array().unwrap().iter().find(|e| e["report"]["command"] == "bench").unwrap();
+    assert_eq!(entry["report"]["verdict"], "blocked");
     // Human output says so too.
     let human = release(repo.root(), &["bench", "--base-tag", "v0.7.2", "--runs", "1", "--messages", "10"]);
     assert_eq!(human.code, 1, "{}", human.all());

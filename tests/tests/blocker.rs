@@ -3,7 +3,7 @@
 
 use release_core::testing::FixtureRepo;
 use serde_json::Value;
-use tests::release_env;
+use tests::release_with_env;
 
 const FAKE_ERGO: &str = env!("CARGO_BIN_EXE_fake-ergo");
 
@@ -36,7 +36,7 @@ impl Tracker {
         args.extend_from_slice(extra);
         let mut env = env.to_vec();
         env.push(("FAKE_ERGO_STATE", &self.state));
-        release_env(self.repo.root(), &args, &env)
+        release_with_env(self.repo.root(), &args, &env)
     }
 
     fn items(&self) -> Vec<Value> {
@@ -74,6 +74,14 @@ fn files_once_per_title_under_one_epic() {
     assert_eq!(items.len(), 3);
     assert_eq!(items[2]["epic_id"], items[0]["id"]);
 
+    // The evidence record holds the blocker once, with where ergo filed it.
+    let record = tests::evidence_json(t.repo.root(), "v0.9.0");
+    let blockers = record["blockers"].as_array().unwrap();
+    assert_eq!(blockers.len(), 2, "{blockers:#?}");
+    assert_eq!(blockers[0]["title"], "clippy fails on 1.88");
+    assert!(blockers[0]["external"].as_str().unwrap().contains("filed task"), "{blockers:#?}");
+    assert_eq!(record["entries"].as_array().unwrap().len(), 3, "each command appended its report");
+
     // Only the current CLI forms were used: no global --json, no `list --epics`, no JSON input.
     let calls = t.calls();
     assert!(!calls.contains("--epics") && !calls.lines().any(|l| l.starts_with("--json")), "{calls}");
@@ -99,6 +107,7 @@ fn dry_run_creates_nothing() {
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(run.stdout.contains("dry run: would file") && run.stdout.contains("a new epic"), "{}", run.all());
     assert!(t.items().is_empty());
+    assert!(tests::evidence_json(t.repo.root(), "v0.9.0")["blockers"].as_array().unwrap().is_empty());
 }
 
 #[test]

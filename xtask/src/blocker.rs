@@ -8,10 +8,10 @@ use release_core::{
 
 use crate::{
     cli::{BlockerArgs, Common},
-    render, repo_checks,
+    repo_checks,
 };
 
-pub fn blocker(common: &Common, args: BlockerArgs) -> anyhow::Result<u8> {
+pub fn blocker(common: &Common, args: BlockerArgs) -> anyhow::Result<Report> {
     let cx = repo_checks::open(common)?;
     let target = ReleaseTarget::parse(&args.target)?;
     let options = FileOptions { ergo: args.ergo, dry_run: args.dry_run, ..FileOptions::default() };
@@ -25,5 +25,9 @@ pub fn blocker(common: &Common, args: BlockerArgs) -> anyhow::Result<u8> {
         blocker.log_excerpt = Some(blockers::log_excerpt(&String::from_utf8_lossy(&log), &options.secrets));
     }
     let finding = blockers::file(&cx.repo, &cx.policy, &blocker, &options);
-    Ok(render::report(&Report::new("blocker", Some(target.tag()), vec![finding]), common.json))
+    if !args.dry_run {
+        let id = blockers::record(&cx.repo, &blocker, &finding, &cx.clock)?;
+        eprintln!("recorded as blocker {id} in {}", release_core::evidence::json_path(&cx.repo, &target));
+    }
+    Ok(Report::new("blocker", Some(target.tag()), vec![finding]))
 }

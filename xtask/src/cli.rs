@@ -50,7 +50,12 @@ pub enum Release {
     Changelog(ChangelogArgs),
     /// Validate the targets manifest, or list the targets of a channel.
     Targets(TargetsArgs),
-    /// Run the pre-release checks (versions, changelog, targets manifest) for a target.
+    /// Run every QA gate for a target and append the report to its evidence record.
+    ///
+    /// Built-in gates (versions, changelog, targets, toolchain pins, clean tree, HEAD pushed,
+    /// CI green, no open blockers) then the policy's [[gate]] commands, each timed, with its
+    /// output streamed under a header. Every gate runs unless --fail-fast; `when_changed`
+    /// gates run only when a matching file changed since the base tag. See docs/gates.md.
     Qa(QaArgs),
     /// File a release blocker in the policy's tracker (ergo, GitHub issues, or none).
     ///
@@ -68,6 +73,11 @@ pub enum Release {
     /// Check licence and notice files: at the root, in the policy's copies, and at their exact
     /// paths inside every release archive (sdist, wheel, npm tarball, SDK archive, crate).
     Notices(NoticesArgs),
+    /// Create or reopen the evidence record of a release (.scratch/release/evidence-vX.Y.Z.json).
+    Evidence(EvidenceArgs),
+    /// Print the resume checkpoint of a release: git state, tag, last runs, failing gates,
+    /// open blockers and the next step of the runbook.
+    Status(StatusArgs),
 }
 
 #[derive(Args)]
@@ -114,6 +124,50 @@ pub struct TargetsArgs {
 pub struct QaArgs {
     /// The release target, vX.Y.Z [default: the version the surfaces agree on].
     pub target: Option<String>,
+    /// The base tag for `when_changed` gates [default: the record's, else derived from tags].
+    #[arg(long, value_name = "TAG")]
+    pub base_tag: Option<String>,
+    /// The release mode, recorded when the evidence record is created by this run.
+    #[arg(long, value_parser = ["dry-run", "live"])]
+    pub mode: Option<String>,
+    /// Run only this gate (repeatable); the others are reported as skipped.
+    #[arg(long, value_name = "ID")]
+    pub only: Vec<String>,
+    /// Do not run this gate; it is reported as waived with the matching --reason (repeatable,
+    /// the n-th --reason goes with the n-th --waive).
+    #[arg(long, value_name = "ID")]
+    pub waive: Vec<String>,
+    /// Why the gate is waived; kept in the report and the evidence record.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Vec<String>,
+    /// Stop at the first failing gate; the rest are reported as skipped.
+    #[arg(long)]
+    pub fail_fast: bool,
+}
+
+#[derive(Args)]
+pub struct EvidenceArgs {
+    /// The release target, vX.Y.Z.
+    pub target: String,
+    /// dry-run or live.
+    #[arg(long, value_parser = ["dry-run", "live"])]
+    pub mode: String,
+    /// Who runs the release (model@host, a name).
+    #[arg(long)]
+    pub agent: String,
+    /// The base tag [default: the highest release tag below the target].
+    #[arg(long, value_name = "TAG")]
+    pub base_tag: Option<String>,
+    /// Start a new record even if one exists with another mode or base tag; the old one is
+    /// kept as evidence-vX.Y.Z.json.bak-<timestamp>.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    /// The release target, vX.Y.Z.
+    pub target: String,
 }
 
 #[derive(Args)]

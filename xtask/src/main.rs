@@ -6,7 +6,9 @@
 mod bench;
 mod blocker;
 mod cli;
+mod evidence;
 mod notices;
+mod qa;
 mod render;
 mod repo_checks;
 
@@ -14,7 +16,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use release_core::Report;
+use anyhow::Context as _;
+use release_core::{ReleaseTarget, Report, versions};
 
 use crate::cli::{Cli, Command, Common, Release};
 
@@ -25,10 +28,12 @@ fn main() -> ExitCode {
         Release::Versions(args) => repo_checks::versions(&common, args),
         Release::Changelog(args) => repo_checks::changelog(&common, args),
         Release::Targets(args) => repo_checks::targets(&common, args),
-        Release::Qa(args) => repo_checks::qa(&common, args),
-        Release::Blocker(args) => blocker::blocker(&common, args),
-        Release::Bench(args) => bench::bench(&common, args).map(|r| finish(&common, &r)),
-        Release::Notices(args) => notices::notices(&common, args).map(|r| finish(&common, &r)),
+        Release::Qa(args) => qa::qa(&common, args),
+        Release::Evidence(args) => evidence::init(&common, args),
+        Release::Status(args) => evidence::status(&common, args),
+        Release::Blocker(args) => blocker::blocker(&common, args).and_then(|r| finish(&common, r)),
+        Release::Bench(args) => bench::bench(&common, args).and_then(|r| finish(&common, r)),
+        Release::Notices(args) => notices::notices(&common, args).and_then(|r| finish(&common, r)),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -39,8 +44,18 @@ fn main() -> ExitCode {
     }
 }
 
-/// The one place a command's report passes through on its way out: the evidence record is
-/// appended here (once it exists), then the report is rendered and its exit code returned.
-fn finish(common: &Common, report: &Report) -> u8 {
-    render::report(report, common.json)
+/// The one place a command's report passes through on its way out: it is appended to the
+/// evidence record of its target (for commands without one, the version every surface agrees
+/// on), then rendered, and its exit code returned. A report that cannot be recorded is an error.
+fn finish(common: &Common, mut report: Report) -> anyhow::Result<u8> {
+    let cx = repo_checks::open(common)?;
+    if report.target.is_none() {
+        report.target = versions::agreed(&cx.repo, &cx.policy)?.map(|t| t.tag());
+    }
+    if let Some(tag) = &report.target {
+        let target = ReleaseTarget::parse(tag)?;
+        release_core::evidence::append(&cx.repo, &target, &report, &cx.clock)
+            .with_context(|| format!("cannot record the {} report in the evidence of {tag}", report.command))?;
+    }
+    Ok(render::report(&report, common.json))
 }

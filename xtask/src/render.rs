@@ -1,5 +1,5 @@
 //! Output: human text (status words, colour only on a terminal and never with NO_COLOR) or
-//! JSON with `schema_version`.
+//! JSON with `schema_version`; in GitHub Actions also annotations and a step summary.
 
 use std::io::{IsTerminal, Write};
 
@@ -13,6 +13,8 @@ pub fn report(report: &Report, json: bool) -> u8 {
     let mut out = std::io::stdout().lock();
     // A closed stdout (`| head`) is not worth a panic; the exit code still tells the verdict.
     let _ = if json { write_json(&mut out, report) } else { write_human(&mut out, report, color()) };
+    drop(out);
+    github(report, json);
     report.verdict.exit_code()
 }
 
@@ -65,4 +67,125 @@ fn past_tense(word: &str) -> &'static str {
 /// Prints an error that stopped a command, with its causes, to stderr.
 pub fn error(e: &anyhow::Error) {
     eprintln!("error: {e:#}");
+}
+
+/// Whether we run inside GitHub Actions (`GITHUB_ACTIONS=true`).
+pub fn github_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// Escapes a workflow-command message: `%`, `\r`, `\n`.
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Escapes a workflow-command property value: as [`escape_data`], plus `:` and `,`.
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// `::error`/`::warning` lines for failed and incomplete findings, with `file=`/`line=` from
+/// the first file evidence.
+pub fn annotations(report: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    for f in &report.findings {
+        let level = match f.outcome {
+            Outcome::Fail => "error",
+            Outcome::Incomplete => "warning",
+            _ => continue,
+        };
+        let mut props = vec![format!(
+            "title={}",
+            escape_property(&format!("{} {}: {}", report.command, f.check, f.outcome.word()))
+        )];
+        if let Some((path, line)) = f.evidence.iter().find_map(|e| match e {
+            release_core::Evidence::File { path, line } => Some((path, *line)),
+            _ => None,
+        }) {
+            props.push(format!("file={}", escape_property(path)));
+            if let Some(line) = line {
+                props.push(format!("line={line}"));
+            }
+        }
+        let mut message = format!("{}: {}", f.subject, f.detail);
+        if let Some(tail) = f.evidence.iter().find_map(|e| match e {
+            release_core::Evidence::Command { tail, .. } if !tail.is_empty() => Some(tail),
+            _ => None,
+        }) {
+            let last: Vec<&str> = tail.lines().rev().take(10).collect::<Vec<_>>().into_iter().rev().collect();
+            message = format!("{message}\n{}", last.join("\n"));
+        }
+        lines.push(format!("::{level} {}::{}", props.join(","), escape_data(&message)));
+    }
+    lines
+}
+
+/// The Markdown table appended to `$GITHUB_STEP_SUMMARY`.
+pub fn step_summary(report: &Report) -> String {
+    let cell = |s: &str| s.replace('|', "\\|").replace(['\r', '\n'], " ");
+    let target = report.target.as_deref().map(|t| format!(" {t}")).unwrap_or_default();
+    let mut out = format!(
+        "### `{}`{target}: {}\n\n| status | check | subject | detail |\n| --- | --- | --- | --- |\n",
+        report.command, report.verdict
+    );
+    for f in &report.findings {
+        out += &format!("| {} | {} | {} | {} |\n", f.outcome.word(), cell(&f.check), cell(&f.subject), cell(&f.detail));
+    }
+    out.push('\n');
+    out
+}
+
+/// In GitHub Actions: prints the annotations (on stdout, or stderr when stdout is JSON) and
+/// appends the summary table to `$GITHUB_STEP_SUMMARY`. Outside it, does nothing.
+fn github(report: &Report, json: bool) {
+    if !github_actions() {
+        return;
+    }
+    let lines = annotations(report);
+    if json {
+        let mut err = std::io::stderr().lock();
+        for l in &lines {
+            let _ = writeln!(err, "{l}");
+        }
+    } else {
+        let mut out = std::io::stdout().lock();
+        for l in &lines {
+            let _ = writeln!(out, "{l}");
+        }
+    }
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(step_summary(report).as_bytes()));
+        if let Err(e) = written {
+            eprintln!("warning: cannot append to GITHUB_STEP_SUMMARY {}: {e}", path.to_string_lossy());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use release_core::{Evidence, Finding};
+
+    use super::*;
+
+    #[test]
+    fn annotations_escape_and_locate() {
+        let r = Report::new(
+            "qa",
+            Some("v1.0.0".into()),
+            vec![
+                Finding::fail("versions", "a,b", "100% wrong\r\nreally").with(Evidence::file_line("Cargo.toml", 3)),
+                Finding::incomplete("audit", "audit", "no tool"),
+                Finding::pass("x", "x", "ok"),
+            ],
+        );
+        let a = annotations(&r);
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0], "::error title=qa versions%3A FAIL,file=Cargo.toml,line=3::a,b: 100%25 wrong%0D%0Areally");
+        assert!(a[1].starts_with("::warning title=qa audit%3A INCOMPLETE::"), "{}", a[1]);
+        assert!(step_summary(&r).contains("| FAIL | versions | a,b | 100% wrong  really |"));
+    }
 }

@@ -1,4 +1,4 @@
-//! `versions`, `changelog`, `targets` and `qa`: the checks that read the repository.
+//! `versions`, `changelog` and `targets`: the checks that read the repository.
 
 use anyhow::{Context as _, bail};
 use camino::Utf8Path;
@@ -11,7 +11,7 @@ use release_core::{
 };
 
 use crate::{
-    cli::{ChangelogArgs, Common, QaArgs, TargetsArgs, VersionsArgs},
+    cli::{ChangelogArgs, Common, TargetsArgs, VersionsArgs},
     render,
 };
 
@@ -121,55 +121,4 @@ pub fn targets(common: &Common, args: TargetsArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
-}
-
-/// The pre-release checks. Errors inside one check (a malformed file) become a failed finding
-/// so that one broken file does not hide the results of the others.
-pub fn qa(common: &Common, args: QaArgs) -> anyhow::Result<u8> {
-    let cx = open(common)?;
-    let target = match &args.target {
-        Some(t) => Some(ReleaseTarget::parse(t)?),
-        None => None,
-    };
-    let mut findings = Vec::new();
-    let versions = match &target {
-        Some(t) => versions::check_target(&cx.repo, &cx.policy, t),
-        None => versions::check(&cx.repo, &cx.policy),
-    };
-    let target = match target {
-        Some(t) => Some(t),
-        None => versions::agreed(&cx.repo, &cx.policy).ok().flatten(),
-    };
-    collect(&mut findings, "versions", versions.map(|r| r.findings));
-
-    match (&cx.policy.changelog, &target) {
-        (None, _) => findings.push(Finding::skipped("changelog", "changelog", "the policy has no [changelog] section")),
-        (Some(c), None) => findings.push(Finding::incomplete(
-            "changelog",
-            c.file.as_str(),
-            "no release target: the version surfaces disagree; pass vX.Y.Z",
-        )),
-        (Some(c), Some(t)) => {
-            let result = read_changelog(&cx).map(|(_, parsed)| vec![changelog::check(&c.file, &parsed, t)]);
-            collect(&mut findings, "changelog", result);
-        }
-    }
-    match &cx.policy.targets {
-        None => findings.push(Finding::skipped("targets", "targets manifest", "the policy has no [targets] section")),
-        Some(t) => {
-            let result = manifest(&cx).map(|m| {
-                vec![Finding::pass("targets", t.manifest.as_str(), format!("valid: {} targets", m.targets.len()))]
-            });
-            collect(&mut findings, "targets", result);
-        }
-    }
-    let report = Report::new("qa", target.map(|t| t.tag()), findings);
-    Ok(render::report(&report, common.json))
-}
-
-fn collect(findings: &mut Vec<Finding>, check: &str, result: anyhow::Result<Vec<Finding>>) {
-    match result {
-        Ok(found) => findings.extend(found),
-        Err(e) => findings.push(Finding::fail(check, check, format!("{e:#}"))),
-    }
 }

@@ -1,0 +1,477 @@
+//! The built-in gates: version alignment, changelog, targets manifest, toolchain pins, clean
+//! work tree, HEAD pushed, CI green on the release commit, no open blockers.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use camino::Utf8Path;
+
+use super::{Plan, glob};
+use crate::{Context, Evidence, Finding, Repo, changelog, repo::PushState, targets, versions};
+
+/// A check implemented in this crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    /// Every version surface equals the target.
+    Versions,
+    /// The changelog has a dated, non-empty section for the target.
+    Changelog,
+    /// The targets manifest is valid.
+    Targets,
+    /// `rust-toolchain.toml` agrees with the workflows' toolchain pins (bug 42).
+    Toolchain,
+    /// No uncommitted changes.
+    CleanTree,
+    /// HEAD is on a remote branch.
+    HeadPushed,
+    /// The newest completed CI run on HEAD succeeded (bug 41).
+    CiGreen,
+    /// No open release blockers in the evidence record.
+    Blockers,
+}
+
+impl Builtin {
+    /// Every built-in, in the order they run.
+    pub const ALL: [Builtin; 8] = [
+        Builtin::Versions,
+        Builtin::Changelog,
+        Builtin::Targets,
+        Builtin::Toolchain,
+        Builtin::CleanTree,
+        Builtin::HeadPushed,
+        Builtin::CiGreen,
+        Builtin::Blockers,
+    ];
+
+    /// The gate id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Builtin::Versions => "versions",
+            Builtin::Changelog => "changelog",
+            Builtin::Targets => "targets",
+            Builtin::Toolchain => "toolchain",
+            Builtin::CleanTree => "clean-tree",
+            Builtin::HeadPushed => "head-pushed",
+            Builtin::CiGreen => "ci-green",
+            Builtin::Blockers => "blockers",
+        }
+    }
+
+    /// What it proves.
+    pub fn description(self) -> &'static str {
+        match self {
+            Builtin::Versions => "every [[version]] surface equals the release target",
+            Builtin::Changelog => "the changelog has a dated, non-empty section for the target",
+            Builtin::Targets => "the targets manifest is valid",
+            Builtin::Toolchain => "the toolchain file and the workflows' RUST_TOOLCHAIN pins agree",
+            Builtin::CleanTree => "no uncommitted or untracked files",
+            Builtin::HeadPushed => "HEAD is on a remote branch",
+            Builtin::CiGreen => "the newest completed CI run on HEAD succeeded",
+            Builtin::Blockers => "no open release blockers",
+        }
+    }
+
+    /// Runs the check. Errors become failed findings, so one broken file does not hide the
+    /// results of the other gates.
+    pub fn check(self, cx: &Context, plan: &Plan) -> Vec<Finding> {
+        let id = self.id();
+        let result = match self {
+            Builtin::Versions => versions::check_target(&cx.repo, &cx.policy, &plan.target).map(|r| r.findings),
+            Builtin::Changelog => check_changelog(cx, plan),
+            Builtin::Targets => check_targets(cx),
+            Builtin::Toolchain => Ok(toolchain(cx)),
+            Builtin::CleanTree => clean_tree(&cx.repo).map(|f| vec![f]),
+            Builtin::HeadPushed => head_pushed(&cx.repo).map(|f| vec![f]),
+            Builtin::CiGreen => match &cx.policy.ci {
+                None => Ok(vec![Finding::skipped(id, "CI", "the policy has no [ci] section")]),
+                Some(_) => cx.repo.head().map(|head| vec![ci_green(cx, &head)]),
+            },
+            Builtin::Blockers => Ok(vec![blockers(cx, plan)]),
+        };
+        result.unwrap_or_else(|e| vec![Finding::fail(id, id, format!("{e:#}"))])
+    }
+}
+
+fn check_changelog(cx: &Context, plan: &Plan) -> anyhow::Result<Vec<Finding>> {
+    let Some(c) = &cx.policy.changelog else {
+        return Ok(vec![Finding::skipped("changelog", "changelog", "the policy has no [changelog] section")]);
+    };
+    let text =
+        std::fs::read_to_string(cx.repo.path(&c.file)).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", c.file))?;
+    let parsed = changelog::parse(&c.file, &text)?;
+    Ok(vec![changelog::check(&c.file, &parsed, &plan.target)])
+}
+
+fn check_targets(cx: &Context) -> anyhow::Result<Vec<Finding>> {
+    let Some(t) = &cx.policy.targets else {
+        return Ok(vec![Finding::skipped("targets", "targets manifest", "the policy has no [targets] section")]);
+    };
+    let m = targets::load(&cx.repo.path(&t.manifest), t.manifest.as_str())?;
+    Ok(vec![
+        Finding::pass("targets", t.manifest.as_str(), format!("valid: {} targets", m.targets.len()))
+            .with(Evidence::file(t.manifest.as_str())),
+    ])
+}
+
+/// Paths under `.scratch/` are the tool's own output (evidence records) and never make the
+/// tree dirty.
+fn is_own_output(porcelain_line: &str) -> bool {
+    porcelain_line.get(3..).is_some_and(|p| p.trim_matches('"').starts_with(".scratch/"))
+}
+
+fn clean_tree(repo: &Repo) -> anyhow::Result<Finding> {
+    let dirty: Vec<String> = repo.dirty_files()?.into_iter().filter(|l| !is_own_output(l)).collect();
+    Ok(if dirty.is_empty() {
+        Finding::pass("clean-tree", "work tree", "no uncommitted or untracked files")
+    } else {
+        let shown: Vec<&str> = dirty.iter().take(10).map(|l| l.as_str()).collect();
+        let more = if dirty.len() > 10 { format!(" and {} more", dirty.len() - 10) } else { String::new() };
+        Finding::fail("clean-tree", "work tree", format!("{} uncommitted file(s): commit or stash them", dirty.len()))
+            .with(Evidence::note(format!("git status --porcelain: {}{more}", shown.join("; "))))
+    })
+}
+
+/// HEAD is pushed when its upstream contains it (up to date, or only behind). Without an
+/// upstream (detached HEAD in CI, a branch never pushed) it is pushed when some
+/// remote-tracking branch contains it (`git branch -r --contains HEAD`).
+pub fn head_pushed(repo: &Repo) -> anyhow::Result<Finding> {
+    let head = repo.head()?;
+    let short = &head[..head.len().min(12)];
+    let subject = format!("HEAD {short}");
+    let state = repo.push_state()?;
+    match state {
+        PushState::UpToDate => {
+            return Ok(Finding::pass("head-pushed", subject, "HEAD equals its upstream branch"));
+        }
+        PushState::Diverged { ahead: 0, behind } => {
+            return Ok(Finding::pass(
+                "head-pushed",
+                subject,
+                format!("HEAD is on its upstream branch ({behind} newer commit(s) there)"),
+            ));
+        }
+        PushState::Diverged { ahead, .. } => {
+            return Ok(Finding::fail(
+                "head-pushed",
+                subject,
+                format!("{ahead} commit(s) not pushed to the upstream branch: git push"),
+            ));
+        }
+        PushState::Detached | PushState::NoUpstream => {}
+    }
+    let remote_branches: Vec<String> = repo
+        .git(&["branch", "-r", "--contains", &head, "--format=%(refname:short)"])?
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.ends_with("/HEAD"))
+        .map(str::to_owned)
+        .collect();
+    let why = if state == PushState::Detached { "HEAD is detached" } else { "the branch has no upstream" };
+    Ok(match remote_branches.first() {
+        Some(b) => Finding::pass("head-pushed", subject, format!("{why}; the commit is on {b}")),
+        None => Finding::fail(
+            "head-pushed",
+            subject,
+            format!("{why}, and no remote-tracking branch contains {short}: push it (and fetch) first"),
+        ),
+    })
+}
+
+/// One CI workflow run, as the GitHub API lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiRun {
+    /// Run id.
+    pub id: u64,
+    /// The commit it ran on.
+    pub head_sha: String,
+    /// `queued`, `in_progress`, `completed`...
+    pub status: String,
+    /// `success`, `failure`, `cancelled`... once completed.
+    pub conclusion: Option<String>,
+    /// `push`, `pull_request`, `workflow_dispatch`...
+    pub event: String,
+    /// Creation time, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub created_at: String,
+    /// Web URL of the run.
+    pub url: String,
+}
+
+/// The CI gate seam: is CI green on `commit`? Until the GitHub client lands this is
+/// incomplete; the merge replaces the body with "list the runs of `[ci] workflow` for
+/// `commit` (all pages), then [`ci_verdict`]".
+pub fn ci_green(cx: &Context, commit: &str) -> Finding {
+    let workflow = cx.policy.ci.as_ref().map(|c| c.workflow.as_str()).unwrap_or("ci");
+    Finding::incomplete(
+        "ci-green",
+        format!("{workflow} on {}", &commit[..commit.len().min(12)]),
+        "GitHub client not available yet",
+    )
+}
+
+/// The rule for CI on the release commit (bug 41): among runs on `commit` that are not
+/// `pull_request` runs (those never run the full gate), the newest completed one must have
+/// succeeded. A newer failure revokes an older success; no completed run is incomplete.
+pub fn ci_verdict(workflow: &str, commit: &str, runs: &[CiRun]) -> Finding {
+    let subject = format!("{workflow} on {}", &commit[..commit.len().min(12)]);
+    let on_commit: Vec<&CiRun> = runs.iter().filter(|r| r.head_sha == commit).collect();
+    let eligible: Vec<&CiRun> = on_commit.iter().copied().filter(|r| r.event != "pull_request").collect();
+    let newest = eligible
+        .iter()
+        .filter(|r| r.status == "completed")
+        .max_by(|a, b| (a.created_at.as_str(), a.id).cmp(&(b.created_at.as_str(), b.id)));
+    match newest {
+        Some(run) if run.conclusion.as_deref() == Some("success") => {
+            Finding::pass("ci-green", subject, format!("newest completed {} run {} succeeded", run.event, run.id))
+        }
+        Some(run) => Finding::fail(
+            "ci-green",
+            subject,
+            format!(
+                "newest completed run {} ended `{}` (an older success does not count)",
+                run.id,
+                run.conclusion.as_deref().unwrap_or("none")
+            ),
+        ),
+        None if on_commit.is_empty() => {
+            Finding::fail("ci-green", subject, format!("no {workflow} run on this commit: push it and let CI run"))
+        }
+        None if eligible.is_empty() => Finding::fail(
+            "ci-green",
+            subject,
+            "only pull_request runs on this commit; they do not run the full gate: push to the branch",
+        ),
+        None => Finding::incomplete("ci-green", subject, "CI is still running on this commit; wait for it"),
+    }
+    .with(match newest {
+        Some(run) => Evidence::Url { url: run.url.clone(), status: None },
+        None => Evidence::note(format!("{} run(s) listed, {} on the commit", runs.len(), on_commit.len())),
+    })
+}
+
+fn blockers(cx: &Context, plan: &Plan) -> Finding {
+    let tracker = format!("{:?}", cx.policy.blockers.tracker).to_lowercase();
+    let note = match tracker.as_str() {
+        "none" => Evidence::note("blockers are kept in the evidence record only ([blockers] tracker = \"none\")"),
+        t => Evidence::note(format!(
+            "read from the evidence record; the {t} tracker itself is not consulted yet (comes with blocker filing)"
+        )),
+    };
+    if plan.open_blockers.is_empty() {
+        Finding::pass("blockers", "release blockers", "no open blockers in the evidence record").with(note)
+    } else {
+        Finding::fail(
+            "blockers",
+            "release blockers",
+            format!("{} open blocker(s): {}", plan.open_blockers.len(), plan.open_blockers.join("; ")),
+        )
+        .with(note)
+    }
+}
+
+/// Checks that the toolchain file's channel equals every `*RUST_TOOLCHAIN` pin in the listed
+/// workflows (bug 42: the file overrides the workflow's `rustup default`, so they must agree).
+pub fn toolchain(cx: &Context) -> Vec<Finding> {
+    let Some(t) = &cx.policy.toolchain else {
+        return vec![Finding::skipped("toolchain", "toolchain", "the policy has no [toolchain] section")];
+    };
+    let file = t.file.as_str();
+    let channel = match std::fs::read_to_string(cx.repo.path(&t.file)) {
+        Err(e) => return vec![Finding::fail("toolchain", file, format!("cannot read {file}: {e}"))],
+        Ok(text) => match toml::from_str::<toml::Table>(&text) {
+            Err(e) => return vec![Finding::fail("toolchain", file, format!("{file} is not TOML: {}", e.message()))],
+            Ok(table) => {
+                table.get("toolchain").and_then(|t| t.get("channel")).and_then(|c| c.as_str()).map(str::to_owned)
+            }
+        },
+    };
+    let Some(channel) = channel else {
+        return vec![
+            Finding::fail("toolchain", file, format!("{file} has no [toolchain] channel")).with(Evidence::file(file)),
+        ];
+    };
+    let mut findings = Vec::new();
+    for wf in &t.workflows {
+        let shown = wf.as_str();
+        let text = match std::fs::read_to_string(cx.repo.path(wf)) {
+            Ok(text) => text,
+            Err(e) => {
+                findings.push(Finding::fail("toolchain", shown, format!("cannot read {shown}: {e}")));
+                continue;
+            }
+        };
+        let pins = toolchain_pins(&text);
+        if pins.is_empty() {
+            findings.push(
+                Finding::fail("toolchain", shown, format!("{shown} has no RUST_TOOLCHAIN pin to compare with {file}"))
+                    .with(Evidence::file(shown)),
+            );
+        }
+        for (line, key, value) in pins {
+            let subject = format!("{shown} {key}");
+            findings.push(
+                if value == channel {
+                    Finding::pass("toolchain", subject, format!("{value}, as {file}"))
+                } else {
+                    Finding::fail(
+                        "toolchain",
+                        subject,
+                        format!("{key} is {value} but {file} says {channel}; the file wins for every cargo call"),
+                    )
+                }
+                .with(Evidence::file_line(shown, line)),
+            );
+        }
+    }
+    if findings.is_empty() {
+        findings.push(Finding::pass("toolchain", file, format!("channel {channel}; no workflows listed to compare")));
+    }
+    findings
+}
+
+/// `(line, key, value)` of every `XXX_RUST_TOOLCHAIN: value` / `=value` assignment in a
+/// workflow, skipping expressions (`${{ ... }}`).
+pub fn toolchain_pins(text: &str) -> Vec<(usize, String, String)> {
+    let mut pins = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start().trim_start_matches("- ").trim_start_matches("export ");
+        let Some(at) = trimmed.find([':', '=']) else { continue };
+        let key = trimmed[..at].trim();
+        if !key.ends_with("RUST_TOOLCHAIN") || key.contains(' ') {
+            continue;
+        }
+        let value = trimmed[at + 1..].split('#').next().unwrap_or("").trim().trim_matches(['"', '\'']);
+        if value.is_empty() || value.contains("${{") || value.contains('$') {
+            continue;
+        }
+        pins.push((i + 1, key.to_string(), value.to_string()));
+    }
+    pins
+}
+
+/// Whether a conditional gate should run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    /// This changed path matched.
+    Matched(String),
+    /// Nothing matched.
+    NoMatch,
+    /// Could not tell (no base tag, git failed): run, failing closed.
+    Unknown(String),
+}
+
+/// The changed paths since the base tag, computed once per run, and the last work-tree
+/// snapshot (so each command gate costs one snapshot, not two).
+#[derive(Debug)]
+pub struct Changes {
+    base: Option<String>,
+    paths: Option<Result<Vec<String>, String>>,
+    /// The work tree as the previous command gate left it (`None`: not taken yet).
+    pub snapshot: Option<Option<Snapshot>>,
+}
+
+impl Changes {
+    /// Changes since `base` (none: unknown).
+    pub fn new(base: Option<String>) -> Changes {
+        Changes { base, paths: None, snapshot: None }
+    }
+
+    /// The base tag, or `(no base tag)`.
+    pub fn base(&self) -> &str {
+        self.base.as_deref().unwrap_or("(no base tag)")
+    }
+
+    /// Whether any changed path matches one of `globs`.
+    pub fn triggered(&mut self, repo: &Repo, globs: &[String]) -> Trigger {
+        let Some(base) = self.base.clone() else {
+            return Trigger::Unknown("no base tag to compare with".into());
+        };
+        let paths = self.paths.get_or_insert_with(|| repo.changed_since(&base).map_err(|e| format!("{e:#}")));
+        match paths {
+            Err(e) => Trigger::Unknown(format!("cannot list changes since {base}: {e}")),
+            Ok(paths) => match paths.iter().find(|p| globs.iter().any(|g| glob::matches(g, p))) {
+                Some(p) => Trigger::Matched(p.clone()),
+                None => Trigger::NoMatch,
+            },
+        }
+    }
+}
+
+/// A fingerprint of the work tree: `git status` plus a hash of `git diff HEAD`. `None` when
+/// git cannot say (then no comparison is made).
+pub fn tree_snapshot(repo: &Repo) -> Option<Snapshot> {
+    let status: Vec<String> = repo
+        .git(&["status", "--porcelain", "--untracked-files=all"])
+        .ok()?
+        .lines()
+        .filter(|l| !is_own_output(l))
+        .map(str::to_owned)
+        .collect();
+    let diff = repo.git(&["diff", "HEAD", "--no-ext-diff"]).ok()?;
+    let mut h = DefaultHasher::new();
+    diff.hash(&mut h);
+    Some((status, h.finish()))
+}
+
+/// A work-tree fingerprint: `git status` lines and a hash of `git diff HEAD`.
+pub type Snapshot = (Vec<String>, u64);
+
+/// What changed in the work tree since `before`, in words (`None`: nothing did, or either
+/// snapshot is unavailable), and the snapshot taken now, to serve as the next gate's `before`.
+pub fn tree_changes(repo: &Repo, before: Option<Snapshot>) -> (Option<String>, Option<Snapshot>) {
+    let after = tree_snapshot(repo);
+    let (Some((before_status, before_hash)), Some((after_status, after_hash))) = (before, after.as_ref()) else {
+        return (None, after);
+    };
+    if before_status == *after_status && before_hash == *after_hash {
+        return (None, after);
+    }
+    let new: Vec<&str> = after_status.iter().filter(|l| !before_status.contains(l)).map(|l| l.as_str()).collect();
+    let said = if new.is_empty() { "files that were already modified changed again".into() } else { new.join("; ") };
+    (Some(said), after)
+}
+
+/// A path relative to the repository root when it is inside it.
+pub fn relative<'a>(repo: &Repo, path: &'a Utf8Path) -> &'a Utf8Path {
+    path.strip_prefix(repo.root()).unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Outcome;
+
+    fn run(id: u64, sha: &str, status: &str, conclusion: Option<&str>, event: &str, at: &str) -> CiRun {
+        CiRun {
+            id,
+            head_sha: sha.into(),
+            status: status.into(),
+            conclusion: conclusion.map(str::to_owned),
+            event: event.into(),
+            created_at: at.into(),
+            url: format!("https://github.com/o/r/actions/runs/{id}"),
+        }
+    }
+
+    #[test]
+    fn newest_completed_run_decides_bug_41() {
+        let sha = "abc123";
+        let older_ok = run(1, sha, "completed", Some("success"), "push", "2026-01-01T00:00:00Z");
+        let newer_fail = run(2, sha, "completed", Some("failure"), "push", "2026-01-02T00:00:00Z");
+        assert_eq!(ci_verdict("ci.yml", sha, &[older_ok.clone(), newer_fail.clone()]).outcome, Outcome::Fail);
+        assert_eq!(ci_verdict("ci.yml", sha, &[newer_fail, older_ok.clone()]).outcome, Outcome::Fail);
+        let running = run(3, sha, "in_progress", None, "push", "2026-01-03T00:00:00Z");
+        assert_eq!(ci_verdict("ci.yml", sha, &[older_ok.clone(), running.clone()]).outcome, Outcome::Pass);
+        assert_eq!(ci_verdict("ci.yml", sha, &[running]).outcome, Outcome::Incomplete);
+        let pr = run(4, sha, "completed", Some("success"), "pull_request", "2026-01-04T00:00:00Z");
+        assert_eq!(ci_verdict("ci.yml", sha, &[pr]).outcome, Outcome::Fail, "PR runs never ran the full gate");
+        let other = run(5, "def456", "completed", Some("success"), "push", "2026-01-05T00:00:00Z");
+        assert_eq!(ci_verdict("ci.yml", sha, &[other]).outcome, Outcome::Fail);
+        assert_eq!(ci_verdict("ci.yml", sha, &[older_ok]).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn toolchain_pins_are_read_from_workflows() {
+        let text = "env:\n  RELEASE_RUST_TOOLCHAIN: \"1.88.0\"  # policy\njobs:\n  x:\n    steps:\n      - uses: dtolnay/rust-toolchain@stable\n        with:\n          toolchain: ${{ env.RELEASE_RUST_TOOLCHAIN }}\n      - run: echo RUST_TOOLCHAIN=$RELEASE_RUST_TOOLCHAIN\n";
+        assert_eq!(toolchain_pins(text), vec![(2, "RELEASE_RUST_TOOLCHAIN".into(), "1.88.0".into())]);
+        assert_eq!(toolchain_pins("  export RELEASE_RUST_TOOLCHAIN=1.89.0\n")[0].2, "1.89.0");
+    }
+}

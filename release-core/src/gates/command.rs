@@ -1,0 +1,276 @@
+//! Running one command gate: no shell, in the repository root, output streamed line by line,
+//! the last lines kept, a time limit enforced by killing the whole process group.
+
+use std::{
+    collections::VecDeque,
+    io::{BufRead, BufReader, Read},
+    process::{Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use camino::{Utf8Path, Utf8PathBuf};
+
+/// How many lines of output are kept as evidence.
+pub const TAIL_LINES: usize = 40;
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    /// It exited with this code (`None`: killed by a signal).
+    Exited(Option<i32>),
+    /// It ran past its time limit and was killed.
+    TimedOut(Duration),
+    /// The program does not exist (not on PATH, or no such file).
+    NotFound(String),
+    /// It could not be started for another reason.
+    SpawnFailed(String),
+}
+
+/// What one run of a command gave.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// How it ended.
+    pub end: End,
+    /// The last [`TAIL_LINES`] lines of stdout and stderr, interleaved as they arrived.
+    pub tail: Vec<String>,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// Options of one run.
+pub struct Spec<'a> {
+    /// Program and arguments.
+    pub argv: &'a [String],
+    /// Working directory (the repository root).
+    pub dir: &'a Utf8Path,
+    /// Time limit.
+    pub timeout: Option<Duration>,
+    /// How often `on_tick` is called while the command runs.
+    pub tick: Duration,
+    /// Secret values masked in every line (see `crate::redact`).
+    pub secrets: &'a [String],
+}
+
+/// Finds `program` the way a shell would: a path with a `/` is taken relative to `dir`,
+/// anything else is looked up on `PATH`. `None` when there is no such executable.
+pub fn find_program(program: &str, dir: &Utf8Path, path_var: Option<&std::ffi::OsStr>) -> Option<Utf8PathBuf> {
+    if program.contains('/') {
+        let candidate = dir.join(program);
+        return is_executable(&candidate).then_some(candidate);
+    }
+    let path_var = path_var?;
+    std::env::split_paths(path_var)
+        .filter_map(|d| Utf8PathBuf::from_path_buf(d).ok())
+        .map(|d| d.join(program))
+        .find(|c| is_executable(c))
+}
+
+fn is_executable(path: &Utf8Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else { return false };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.is_file()
+    }
+}
+
+/// What a running command reports.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// One line of output (secrets removed).
+    Line(&'a str),
+    /// Still running after this long (every `spec.tick`).
+    Tick(Duration),
+}
+
+/// Runs the command, calling `on_event` for each output line and every `spec.tick`.
+pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
+    let start = Instant::now();
+    let done = |end: End, tail: Vec<String>| Run { end, tail, elapsed: start.elapsed() };
+    let Some((program, args)) = spec.argv.split_first() else {
+        return done(End::SpawnFailed("empty command".into()), Vec::new());
+    };
+    let path_var = std::env::var_os("PATH");
+    let Some(resolved) = find_program(program, spec.dir, path_var.as_deref()) else {
+        return done(End::NotFound(program.clone()), Vec::new());
+    };
+    let mut command = Command::new(resolved.as_std_path());
+    command.args(args).current_dir(spec.dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // Its own process group, so a timeout can kill everything the gate started.
+        command.process_group(0);
+    }
+    let mut child = match command.spawn() {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return done(End::NotFound(program.clone()), vec![]),
+        Err(e) => return done(End::SpawnFailed(format!("cannot start `{program}`: {e}")), Vec::new()),
+    };
+    let (tx, rx) = mpsc::channel::<String>();
+    let mut readers = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        readers.push(spawn_reader(out, tx.clone()));
+    }
+    if let Some(err) = child.stderr.take() {
+        readers.push(spawn_reader(err, tx.clone()));
+    }
+    drop(tx);
+
+    let mut tail: VecDeque<String> = VecDeque::with_capacity(TAIL_LINES + 1);
+    let mut keep = |line: String, on_event: &mut dyn FnMut(Event<'_>)| {
+        let line = crate::redact::redact(&line, spec.secrets);
+        on_event(Event::Line(&line));
+        tail.push_back(line);
+        if tail.len() > TAIL_LINES {
+            tail.pop_front();
+        }
+    };
+    let mut next_tick = spec.tick;
+    let mut exited: Option<(End, Instant)> = None;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(line) => {
+                keep(line, on_event);
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                if exited.is_some() {
+                    break;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if let Some((_, at)) = &exited {
+            // Output pipes can stay open in grandchildren that outlive the gate; stop
+            // listening a little after the gate itself ended.
+            if at.elapsed() > Duration::from_secs(2) {
+                break;
+            }
+            continue;
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                exited = Some((End::Exited(status.code()), Instant::now()));
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                kill_group(&mut child);
+                exited = Some((End::SpawnFailed(format!("cannot wait for `{program}`: {e}")), Instant::now()));
+                continue;
+            }
+        }
+        let elapsed = start.elapsed();
+        if let Some(limit) = spec.timeout
+            && elapsed >= limit
+        {
+            kill_group(&mut child);
+            exited = Some((End::TimedOut(limit), Instant::now()));
+            continue;
+        }
+        if !spec.tick.is_zero() && elapsed >= next_tick {
+            on_event(Event::Tick(elapsed));
+            next_tick += spec.tick;
+        }
+    }
+    // Readers of killed processes end once the pipes close; those held open by stray
+    // grandchildren are left to finish on their own rather than block the report.
+    for r in readers {
+        if r.is_finished() {
+            let _ = r.join();
+        }
+    }
+    let end = exited.map_or(End::Exited(None), |(end, _)| end);
+    done(end, tail.into_iter().collect())
+}
+
+fn spawn_reader(stream: impl Read + Send + 'static, tx: mpsc::Sender<String>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stream);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let line = String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_string();
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: kill(2) with a negative pid signals the process group we created for this
+        // child (process_group(0) made its pgid equal to its pid); it touches no memory.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn finds_programs_on_path_and_relative() {
+        let dir = Utf8Path::new("/");
+        let path = std::env::var_os("PATH");
+        assert!(find_program("git", dir, path.as_deref()).is_some());
+        assert!(find_program("no-such-tool-release-core", dir, path.as_deref()).is_none());
+        assert!(find_program("./no-such-script", dir, path.as_deref()).is_none());
+    }
+
+    #[test]
+    fn exit_codes_and_tail() {
+        let dir = Utf8Path::new(".");
+        let cmd = argv(&["git", "--version"]);
+        let spec = Spec { argv: &cmd, dir, timeout: None, tick: Duration::ZERO, secrets: &[] };
+        let run = run(&spec, &mut |_| {});
+        assert_eq!(run.end, End::Exited(Some(0)));
+        assert!(run.tail.iter().any(|l| l.starts_with("git version")), "{:?}", run.tail);
+        let cmd = argv(&["no-such-tool-release-core"]);
+        let spec = Spec { argv: &cmd, dir, timeout: None, tick: Duration::ZERO, secrets: &[] };
+        assert_eq!(super::run(&spec, &mut |_| {}).end, End::NotFound("no-such-tool-release-core".into()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn timeout_kills() {
+        let cmd = argv(&["sleep", "5"]);
+        let spec = Spec {
+            argv: &cmd,
+            dir: Utf8Path::new("."),
+            timeout: Some(Duration::from_millis(200)),
+            tick: Duration::from_millis(50),
+            secrets: &[],
+        };
+        let mut ticks = 0;
+        let run = run(&spec, &mut |e| {
+            if let Event::Tick(_) = e {
+                ticks += 1
+            }
+        });
+        assert_eq!(run.end, End::TimedOut(Duration::from_millis(200)));
+        assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
+        assert!(ticks >= 1);
+    }
+}
