@@ -16,6 +16,7 @@
 //! | [`targets`] | `release/targets.json`: parse, validate, channel lists |
 //! | [`bench`] | benchmark gate: base tag vs candidate, interleaved runs, per-scenario statuses |
 //! | [`notices`] | licence and notice files: repo level, copies, and inside every release archive |
+//! | [`smoke`] | install smoke per channel: install the release, run `--version`, exact match |
 //! | [`clock`] | `Clock`, dates and UTC timestamps |
 //! | [`duration`] | `90s` / `20m` / `1h30m` |
 //! | [`fsutil`] | atomic writes that keep permissions |
@@ -51,6 +52,7 @@ pub mod outcome;
 pub mod policy;
 pub mod redact;
 pub mod repo;
+pub mod smoke;
 pub mod target;
 pub mod targets;
 pub mod versions;

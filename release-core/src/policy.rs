@@ -44,6 +44,8 @@ pub struct Policy {
     pub endpoints: Endpoints,
     /// `[toolchain]`: the Rust toolchain pin to keep consistent.
     pub toolchain: Option<ToolchainPolicy>,
+    /// `[smoke]`: what the install smoke runs (defaults when the section is absent).
+    pub smoke: SmokePolicy,
 }
 
 /// `[project]`.
@@ -356,6 +358,15 @@ pub struct ToolchainPolicy {
     pub workflows: Vec<Utf8PathBuf>,
 }
 
+/// `[smoke]`: the install smoke after a release.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmokePolicy {
+    /// Name of the executable every channel installs (`plasmite`) [default: `project.name`].
+    #[serde(default)]
+    pub bin: Option<String>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
@@ -378,6 +389,8 @@ struct RawPolicy {
     #[serde(default)]
     endpoints: Endpoints,
     toolchain: Option<ToolchainPolicy>,
+    #[serde(default)]
+    smoke: SmokePolicy,
 }
 
 #[derive(Deserialize)]
@@ -487,6 +500,14 @@ impl Policy {
         {
             check_relative(relative).with_context(|| path.to_string())?;
         }
+        if let Some(bin) = &raw.smoke.bin
+            && (bin.trim().is_empty() || bin.contains(['/', '\\']) || bin != bin.trim())
+        {
+            bail!(
+                "{}: smoke.bin must be an executable's name, not empty and without `/`, got `{bin}`",
+                field_at("bin")
+            );
+        }
         if raw.notices.files.is_empty() {
             bail!("{}: notices.files must list at least one file", field_at("files"));
         }
@@ -506,6 +527,7 @@ impl Policy {
             blockers: raw.blockers,
             endpoints: raw.endpoints,
             toolchain: raw.toolchain,
+            smoke: raw.smoke,
         })
     }
 }
@@ -644,6 +666,17 @@ timeout = "10m"
         assert!(err(&format!("{GOOD}\n[notices]\nfiles = []\n")).contains("at least one file"));
         assert!(err(&format!("{GOOD}\n[notices]\nfiles = [\"../LICENSE\"]\n")).contains("inside it"));
         assert!(err(&format!("{GOOD}\n[notices]\nfile = [\"LICENSE\"]\n")).contains("file"));
+    }
+
+    #[test]
+    fn smoke_bin_defaults_and_validates() {
+        let p = Policy::parse(Utf8Path::new("p.toml"), GOOD).unwrap();
+        assert_eq!(p.smoke.bin, None);
+        let p = Policy::parse(Utf8Path::new("p.toml"), &format!("{GOOD}\n[smoke]\nbin = \"demo-cli\"\n")).unwrap();
+        assert_eq!(p.smoke.bin.as_deref(), Some("demo-cli"));
+        assert!(err(&format!("{GOOD}\n[smoke]\nbin = \"bin/demo\"\n")).contains("smoke.bin"));
+        assert!(err(&format!("{GOOD}\n[smoke]\nbin = \"\"\n")).contains("smoke.bin"));
+        assert!(err(&format!("{GOOD}\n[smoke]\nbinary = \"x\"\n")).contains("binary"));
     }
 
     #[test]

@@ -78,6 +78,14 @@ pub enum Release {
     /// Print the resume checkpoint of a release: git state, tag, last runs, failing gates,
     /// open blockers and the next step of the runbook.
     Status(StatusArgs),
+    /// Install the released package from each channel and run its `--version`.
+    ///
+    /// npm (and a pnpm leg), PyPI (uv), crates.io (cargo install) and Homebrew (macOS only),
+    /// each in a scratch dir under .scratch/release/smoke-<tag>-<timestamp>/, concurrently,
+    /// each with its own --max-wait budget and capped backoff between attempts. The installed
+    /// binary, run by path, must print the exact version as a whole word. A missing tool is
+    /// INCOMPLETE naming it; Homebrew off macOS is SKIP.
+    Smoke(SmokeArgs),
 }
 
 #[derive(Args)]
@@ -231,4 +239,26 @@ pub struct NoticesArgs {
     /// bindings/python/dist/, bindings/node/*.tgz, .scratch/release/downloaded/].
     #[arg(value_name = "PATH")]
     pub paths: Vec<Utf8PathBuf>,
+}
+
+#[derive(Args)]
+pub struct SmokeArgs {
+    /// The release target, vX.Y.Z.
+    pub target: String,
+    /// Comma-separated channels: npm, pypi, crates, homebrew [default: those with a
+    /// [channel.*] table in the policy].
+    #[arg(long, value_name = "LIST")]
+    pub channels: Option<String>,
+    /// Each channel's own time budget for attempts (e.g. 20m, 1h).
+    #[arg(long, default_value = "20m", value_name = "DURATION")]
+    pub max_wait: String,
+    /// The delay after the first failed attempt; it doubles after each one, up to --retry-cap.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub retry_delay: String,
+    /// The longest delay between attempts.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub retry_cap: String,
+    /// Keep the scratch dir (its path is printed) instead of removing it.
+    #[arg(long)]
+    pub keep_scratch: bool,
 }

@@ -11,6 +11,7 @@ mod notices;
 mod qa;
 mod render;
 mod repo_checks;
+mod smoke;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         Release::Blocker(args) => blocker::blocker(&common, args).and_then(|r| finish(&common, r)),
         Release::Bench(args) => bench::bench(&common, args).and_then(|r| finish(&common, r)),
         Release::Notices(args) => notices::notices(&common, args).and_then(|r| finish(&common, r)),
+        Release::Smoke(args) => smoke::smoke(&common, args).and_then(|r| finish(&common, r)),
     };
     match result {
         Ok(code) => ExitCode::from(code),

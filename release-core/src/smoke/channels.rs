@@ -1,0 +1,382 @@
+//! What one attempt of each channel does. Every installed binary is run by its path inside the
+//! scratch dir, never looked up on PATH (bug 31).
+
+use std::{ffi::OsString, fs, time::Instant};
+
+use camino::{Utf8Path, Utf8PathBuf};
+
+use super::{
+    Attempt, Budget, Channel, SmokeOptions,
+    exec::{self, Cmd, Ran, Tool},
+    has_version_token, retry,
+};
+use crate::{Evidence, Finding, Outcome, Policy, ReleaseTarget};
+
+/// One channel's share of a smoke run.
+pub(crate) struct Job<'a> {
+    pub policy: &'a Policy,
+    pub target: &'a ReleaseTarget,
+    pub opts: &'a SmokeOptions,
+    pub budget: Budget,
+    /// This channel's own scratch dir.
+    pub dir: Utf8PathBuf,
+    pub secrets: &'a [String],
+}
+
+impl Job<'_> {
+    fn bin(&self) -> &str {
+        self.policy.smoke.bin.as_deref().unwrap_or(&self.policy.project.name)
+    }
+
+    fn tool(&self, name: &str) -> Option<Tool> {
+        Tool::find(name, self.opts.path.as_ref())
+    }
+
+    /// Runs `args` with `tool` in `cwd`, output to `cwd/<log>`.
+    fn run(&self, tool: &Tool, args: &[&str], cwd: &Utf8Path, log: &str, env: &[(&str, String)]) -> Ran {
+        self.run_with_path(tool, args, cwd, log, env, self.opts.path.clone())
+    }
+
+    fn run_with_path(
+        &self,
+        tool: &Tool,
+        args: &[&str],
+        cwd: &Utf8Path,
+        log: &str,
+        env: &[(&str, String)],
+        path: Option<OsString>,
+    ) -> Ran {
+        let cmd = Cmd {
+            tool,
+            args: args.iter().map(|s| s.to_string()).collect(),
+            cwd,
+            env: env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            path,
+            log: &cwd.join(log),
+            deadline: self.budget.command_deadline(),
+        };
+        exec::run(cmd, self.secrets)
+    }
+
+    /// A fresh folder for attempt `n` of `leg`.
+    fn attempt_dir(&self, leg: &str, n: u32) -> Result<Utf8PathBuf, Attempt> {
+        let dir = self.dir.join(format!("{leg}-attempt-{n}"));
+        fs::create_dir_all(&dir).map_err(|e| {
+            Attempt::done(Outcome::Incomplete, format!("cannot create the scratch dir {dir}: {e}"), vec![])
+        })?;
+        Ok(dir)
+    }
+
+    /// Runs the installed `bin` by path with `--version` and checks the exact version word.
+    /// `mismatch_retries`: a wrong version is worth retrying (a lagging tap), else it fails.
+    fn check_version(
+        &self,
+        bin: &Utf8Path,
+        cwd: &Utf8Path,
+        path: Option<OsString>,
+        mut evidence: Vec<Evidence>,
+        mismatch_retries: bool,
+    ) -> Attempt {
+        let version = self.target.version();
+        if !bin.is_file() {
+            return Attempt::done(
+                Outcome::Fail,
+                format!("the install succeeded but it has no executable `{}` at {bin}", self.bin()),
+                evidence,
+            );
+        }
+        let ran = self.run_with_path(&Tool::at(bin), &["--version"], cwd, "version.log", &[], path);
+        evidence.push(ran.evidence());
+        let first = ran.output.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+        if !ran.ok() {
+            return Attempt::done(Outcome::Fail, format!("the installed binary does not run: {}", ran.how()), evidence);
+        }
+        if has_version_token(&ran.output, self.target) {
+            return Attempt::done(
+                Outcome::Pass,
+                format!("installed, and `{} --version` printed `{first}`", self.bin()),
+                evidence,
+            );
+        }
+        let detail =
+            format!("`{} --version` printed `{first}`, which does not have {version} as a whole word", self.bin());
+        if mismatch_retries { Attempt::retry(detail, evidence) } else { Attempt::done(Outcome::Fail, detail, evidence) }
+    }
+}
+
+/// Every finding of one channel (npm has two legs).
+pub(crate) fn run(channel: Channel, job: &Job<'_>) -> Vec<Finding> {
+    if let Err(e) = fs::create_dir_all(&job.dir) {
+        let msg = format!("cannot create the scratch dir {}: {e}", job.dir);
+        return vec![Finding::incomplete(&channel.check(), channel.name(), msg)];
+    }
+    match channel {
+        Channel::Npm => npm(job),
+        Channel::Pypi => vec![pypi(job)],
+        Channel::Crates => vec![crates(job)],
+        Channel::Homebrew => vec![homebrew(job)],
+    }
+}
+
+fn finding(check: &str, subject: &str, (outcome, detail, evidence): (Outcome, String, Vec<Evidence>)) -> Finding {
+    Finding { check: check.to_string(), subject: subject.to_string(), outcome, detail, evidence }
+}
+
+fn missing(check: &str, subject: &str, tool: &str, how: &str) -> Finding {
+    Finding::incomplete(check, subject, format!("`{tool}` is not on PATH, so this could not be checked: {how}"))
+}
+
+fn npm(job: &Job<'_>) -> Vec<Finding> {
+    let check = Channel::Npm.check();
+    let Some(channel) = &job.policy.channels.npm else {
+        return vec![Finding::skipped(&check, "npm", "the policy has no [channel.npm]")];
+    };
+    let spec = format!("{}@{}", channel.package, job.target.version());
+    let subject = format!("npm {spec}");
+    let Some(npm) = job.tool("npm") else {
+        let how = "install Node.js, which ships npm (actions/setup-node in GitHub Actions)";
+        return vec![missing(&check, &subject, "npm", how)];
+    };
+    let registry: Vec<String> = match &job.policy.endpoints.npm {
+        Some(url) => vec!["--registry".into(), url.clone()],
+        None => Vec::new(),
+    };
+    let env = [
+        ("npm_config_cache", job.dir.join("npm-cache").to_string()),
+        ("npm_config_update_notifier", "false".to_string()),
+    ];
+    let npm_leg = retry(&job.budget, |n| {
+        let dir = match job.attempt_dir("npm", n) {
+            Ok(d) => d,
+            Err(a) => return a,
+        };
+        let init = job.run(&npm, &["init", "-y"], &dir, "init.log", &env);
+        if !init.ok() {
+            let detail = format!("could not prepare a scratch package: {}", init.how());
+            return Attempt::done(Outcome::Incomplete, detail, vec![init.evidence()]);
+        }
+        let mut args = vec!["install", "--no-audit", "--no-fund", "--prefer-online"];
+        args.extend(registry.iter().map(String::as_str));
+        args.push(&spec);
+        let install = job.run(&npm, &args, &dir, "install.log", &env);
+        if !install.ok() {
+            return Attempt::retry(install.how(), vec![install.evidence()]);
+        }
+        let bin = dir.join("node_modules/.bin").join(job.bin());
+        job.check_version(&bin, &dir, None, vec![install.evidence()], false)
+    });
+    let mut findings = vec![finding(&check, &subject, npm_leg)];
+    findings.push(pnpm(job, &spec, &registry));
+    findings
+}
+
+/// The pnpm leg: its own finding, whatever the npm leg said (bug 29).
+fn pnpm(job: &Job<'_>, spec: &str, registry: &[String]) -> Finding {
+    let check = format!("{}.pnpm", Channel::Npm.check());
+    let subject = format!("npm {spec} via pnpm");
+    let Some(pnpm) = find_pnpm(job) else {
+        return Finding::skipped(
+            &check,
+            subject,
+            "pnpm is not on PATH and `corepack pnpm` does not work offline; the npm leg is the channel's \
+             required proof, install pnpm (or run `corepack enable pnpm` once online) to run this leg too",
+        );
+    };
+    let store = job.dir.join("pnpm-store").to_string();
+    let result = retry(&job.budget, |n| {
+        let dir = match job.attempt_dir("pnpm", n) {
+            Ok(d) => d,
+            Err(a) => return a,
+        };
+        if let Err(e) = fs::write(dir.join("package.json"), "{\"name\": \"release-smoke\", \"private\": true}\n") {
+            return Attempt::done(Outcome::Incomplete, format!("cannot write {dir}/package.json: {e}"), vec![]);
+        }
+        let mut args = vec!["add", "--store-dir", store.as_str()];
+        args.extend(registry.iter().map(String::as_str));
+        args.push(spec);
+        let install = job.run(&pnpm, &args, &dir, "install.log", &[]);
+        if !install.ok() {
+            return Attempt::retry(install.how(), vec![install.evidence()]);
+        }
+        let bin = dir.join("node_modules/.bin").join(job.bin());
+        job.check_version(&bin, &dir, None, vec![install.evidence()], false)
+    });
+    finding(&check, &subject, result)
+}
+
+/// `pnpm` on PATH; else `corepack pnpm` when it answers `--version` without the network.
+fn find_pnpm(job: &Job<'_>) -> Option<Tool> {
+    if let Some(pnpm) = job.tool("pnpm") {
+        return Some(pnpm);
+    }
+    let mut corepack = job.tool("corepack")?;
+    corepack.prefix = vec!["pnpm".into()];
+    corepack.shown = vec!["corepack".into(), "pnpm".into()];
+    corepack.env =
+        vec![("COREPACK_ENABLE_NETWORK".into(), "0".into()), ("COREPACK_ENABLE_DOWNLOAD_PROMPT".into(), "0".into())];
+    let probe = Cmd {
+        tool: &corepack,
+        args: vec!["--version".into()],
+        cwd: &job.dir,
+        env: Vec::new(),
+        path: job.opts.path.clone(),
+        log: &job.dir.join("corepack-probe.log"),
+        deadline: Instant::now() + std::time::Duration::from_secs(30),
+    };
+    exec::run(probe, job.secrets).ok().then_some(corepack)
+}
+
+fn pypi(job: &Job<'_>) -> Finding {
+    let check = Channel::Pypi.check();
+    let Some(channel) = &job.policy.channels.pypi else {
+        return Finding::skipped(&check, "pypi", "the policy has no [channel.pypi]");
+    };
+    let spec = format!("{}=={}", channel.package, job.target.pep440());
+    let subject = format!("pypi {spec}");
+    let Some(uv) = job.tool("uv") else {
+        let how =
+            "install uv (the standalone installer from the uv documentation, or astral-sh/setup-uv in GitHub Actions)";
+        return missing(&check, &subject, "uv", how);
+    };
+    let index = job.policy.endpoints.pypi.as_ref().map(|base| format!("{}/simple/", base.trim_end_matches('/')));
+    let cache = job.dir.join("uv-cache").to_string();
+    let result = retry(&job.budget, |n| {
+        let dir = match job.attempt_dir("pypi", n) {
+            Ok(d) => d,
+            Err(a) => return a,
+        };
+        let bin_dir = dir.join("bin");
+        let env = [
+            ("UV_CACHE_DIR", cache.clone()),
+            ("UV_TOOL_DIR", dir.join("tools").to_string()),
+            ("UV_TOOL_BIN_DIR", bin_dir.to_string()),
+        ];
+        let mut args = vec!["tool", "install", "--force", "--refresh-package", channel.package.as_str()];
+        if let Some(index) = &index {
+            args.extend(["--default-index", index.as_str()]);
+        }
+        args.push(&spec);
+        let install = job.run(&uv, &args, &dir, "install.log", &env);
+        if !install.ok() {
+            return Attempt::retry(install.how(), vec![install.evidence()]);
+        }
+        // PATH holds only the tool's own bin dir, so a wrapper that falls back to any
+        // `<bin>` on PATH cannot reach a system install (bug 31).
+        let path = Some(OsString::from(bin_dir.as_str()));
+        job.check_version(&bin_dir.join(job.bin()), &dir, path, vec![install.evidence()], false)
+    });
+    finding(&check, &subject, result)
+}
+
+fn crates(job: &Job<'_>) -> Finding {
+    let check = Channel::Crates.check();
+    let Some(channel) = &job.policy.channels.crates else {
+        return Finding::skipped(&check, "crates", "the policy has no [channel.crates]");
+    };
+    let version = job.target.version();
+    let subject = format!("crates {}@{version}", channel.package);
+    let Some(cargo) = job.tool("cargo") else {
+        return missing(
+            &check,
+            &subject,
+            "cargo",
+            "install Rust with rustup (dtolnay/rust-toolchain in GitHub Actions)",
+        );
+    };
+    let index = job
+        .policy
+        .endpoints
+        .crates_index
+        .as_ref()
+        .map(|url| if url.starts_with("sparse+") { url.clone() } else { format!("sparse+{url}") });
+    let root = job.dir.join("cargo-root");
+    let env = [("CARGO_HOME", job.dir.join("cargo-home").to_string())];
+    let result = retry(&job.budget, |n| {
+        let dir = match job.attempt_dir("crates", n) {
+            Ok(d) => d,
+            Err(a) => return a,
+        };
+        let mut args = vec![
+            "install",
+            channel.package.as_str(),
+            "--version",
+            &version,
+            "--locked",
+            "--force",
+            "--root",
+            root.as_str(),
+        ];
+        if let Some(index) = &index {
+            args.extend(["--index", index.as_str()]);
+        }
+        let install = job.run(&cargo, &args, &dir, "install.log", &env);
+        if !install.ok() {
+            return Attempt::retry(install.how(), vec![install.evidence()]);
+        }
+        job.check_version(&root.join("bin").join(job.bin()), &dir, None, vec![install.evidence()], false)
+    });
+    finding(&check, &subject, result)
+}
+
+/// `owner/homebrew-tap` + `Formula/plasmite.rb` -> `owner/tap/plasmite`.
+pub(crate) fn brew_ref(tap: &str, formula: &str) -> String {
+    let (owner, repo) = tap.split_once('/').unwrap_or((tap, ""));
+    let short = repo.strip_prefix("homebrew-").unwrap_or(repo);
+    let name = Utf8Path::new(formula).file_stem().unwrap_or(formula);
+    format!("{owner}/{short}/{name}")
+}
+
+fn homebrew(job: &Job<'_>) -> Finding {
+    let check = Channel::Homebrew.check();
+    let Some(channel) = &job.policy.channels.homebrew else {
+        return Finding::skipped(&check, "homebrew", "the policy has no [channel.homebrew]");
+    };
+    let formula = brew_ref(&channel.tap, &channel.formula);
+    let subject = format!("homebrew {formula}");
+    if job.opts.os != "macos" {
+        let reason = format!(
+            "Homebrew installs are smoked on macOS only (this is {}); run this channel in the macOS job",
+            job.opts.os
+        );
+        return Finding::skipped(&check, subject, reason);
+    }
+    let Some(brew) = job.tool("brew") else {
+        return missing(&check, &subject, "brew", "install Homebrew, or run on a macOS runner that has it");
+    };
+    let env = [("HOMEBREW_NO_INSTALL_CLEANUP", "1".to_string()), ("HOMEBREW_NO_ENV_HINTS", "1".to_string())];
+    let result = retry(&job.budget, |n| {
+        let dir = match job.attempt_dir("homebrew", n) {
+            Ok(d) => d,
+            Err(a) => return a,
+        };
+        let install = job.run(&brew, &["install", &formula], &dir, "install.log", &env);
+        if !install.ok() {
+            return Attempt::retry(install.how(), vec![install.evidence()]);
+        }
+        let mut evidence = vec![install.evidence()];
+        if n > 1 {
+            // An earlier attempt saw an older version: the tap may have caught up since.
+            let upgrade = job.run(&brew, &["upgrade", &formula], &dir, "upgrade.log", &env);
+            evidence.push(upgrade.evidence());
+        }
+        let prefix = job.run(&brew, &["--prefix", &formula], &dir, "prefix.log", &env);
+        if !prefix.ok() {
+            evidence.push(prefix.evidence());
+            return Attempt::retry(prefix.how(), evidence);
+        }
+        let bin = Utf8PathBuf::from(prefix.output.trim()).join("bin").join(job.bin());
+        job.check_version(&bin, &dir, None, evidence, true)
+    });
+    finding(&check, &subject, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brew_refs() {
+        assert_eq!(brew_ref("sandover/homebrew-tap", "Formula/plasmite.rb"), "sandover/tap/plasmite");
+        assert_eq!(brew_ref("acme/tools", "x.rb"), "acme/tools/x");
+    }
+}

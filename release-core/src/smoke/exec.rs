@@ -1,0 +1,212 @@
+//! Running one command of a smoke attempt: argv only (no shell), output to a log file in the
+//! scratch dir, killed at its deadline, the tail kept (redacted) as evidence.
+
+use std::{
+    ffi::OsString,
+    fs::File,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use camino::Utf8Path;
+
+use crate::{Evidence, redact};
+
+/// Lines of output kept as evidence.
+pub const TAIL_LINES: usize = 20;
+
+/// How often a running command is polled for its exit.
+const POLL: Duration = Duration::from_millis(25);
+
+/// A tool found on PATH, or how it would be run through another tool (`corepack pnpm`).
+#[derive(Debug, Clone)]
+pub struct Tool {
+    /// The program that is started.
+    pub program: PathBuf,
+    /// Arguments that come before the command's own (`pnpm` for `corepack pnpm`).
+    pub prefix: Vec<String>,
+    /// The words shown in evidence for `program` + `prefix` (`npm`, `corepack pnpm`).
+    pub shown: Vec<String>,
+    /// Extra environment for every run of the tool.
+    pub env: Vec<(String, String)>,
+}
+
+impl Tool {
+    /// `name` looked up on `path` (the PATH value of this process when `None`).
+    pub fn find(name: &str, path: Option<&OsString>) -> Option<Tool> {
+        let program = which(name, path)?;
+        Some(Tool { program, prefix: Vec::new(), shown: vec![name.to_string()], env: Vec::new() })
+    }
+
+    /// A program given by path (an installed binary).
+    pub fn at(path: &Utf8Path) -> Tool {
+        Tool { program: path.into(), prefix: Vec::new(), shown: vec![path.to_string()], env: Vec::new() }
+    }
+}
+
+/// The first executable file called `name` in the folders of `path` (or of `$PATH`).
+pub fn which(name: &str, path: Option<&OsString>) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let from_env = std::env::var_os("PATH");
+    let path = path.or(from_env.as_ref())?;
+    std::env::split_paths(path).map(|dir| dir.join(name)).find(|candidate| {
+        std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
+/// What one command did.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    /// The command as shown (tool words + arguments).
+    pub argv: Vec<String>,
+    /// Exit code; `None` when it was killed or could not start.
+    pub code: Option<i32>,
+    /// Combined stdout and stderr (lossy UTF-8, redacted).
+    pub output: String,
+    /// Set when the command was killed at its deadline.
+    pub timed_out: bool,
+    /// Set when it could not be started, with the reason.
+    pub not_started: Option<String>,
+}
+
+impl Ran {
+    /// True when it exited with 0.
+    pub fn ok(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// The command, exit code and output tail as evidence.
+    pub fn evidence(&self) -> Evidence {
+        let mut tail = tail(&self.output);
+        if let Some(why) = &self.not_started {
+            tail = why.clone();
+        } else if self.timed_out {
+            tail.push_str("\n[killed: the channel's time budget ran out]");
+        }
+        Evidence::Command { argv: self.argv.clone(), exit_code: self.code, tail: tail.trim_start().to_string() }
+    }
+
+    /// One sentence about how it ended, for details.
+    pub fn how(&self) -> String {
+        match (&self.not_started, self.timed_out, self.code) {
+            (Some(why), _, _) => format!("`{}` could not start: {why}", self.argv.join(" ")),
+            (None, true, _) => format!("`{}` did not finish before the budget ran out", self.argv.join(" ")),
+            (None, false, Some(code)) => format!("`{}` exited with {code}", self.argv.join(" ")),
+            (None, false, None) => format!("`{}` was ended by a signal", self.argv.join(" ")),
+        }
+    }
+}
+
+/// The last [`TAIL_LINES`] lines of `text`.
+pub fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n")
+}
+
+/// One command to run.
+pub struct Cmd<'a> {
+    /// The tool.
+    pub tool: &'a Tool,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Working directory.
+    pub cwd: &'a Utf8Path,
+    /// Extra environment.
+    pub env: Vec<(String, String)>,
+    /// When set, PATH is replaced by this value.
+    pub path: Option<OsString>,
+    /// Where stdout and stderr go.
+    pub log: &'a Utf8Path,
+    /// It is killed when still running at this instant.
+    pub deadline: Instant,
+}
+
+/// Runs the command to its end or its deadline. Never fails: a command that cannot start is a
+/// [`Ran`] with `not_started`.
+pub fn run(cmd: Cmd<'_>, secrets: &[String]) -> Ran {
+    let mut argv = cmd.tool.shown.clone();
+    argv.extend(cmd.args.iter().cloned());
+    let mut ran = Ran { argv, code: None, output: String::new(), timed_out: false, not_started: None };
+    let spawned = (|| -> std::io::Result<std::process::Child> {
+        let log = File::create(cmd.log)?;
+        let mut command = Command::new(&cmd.tool.program);
+        command
+            .args(&cmd.tool.prefix)
+            .args(&cmd.args)
+            .current_dir(cmd.cwd)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .envs(cmd.tool.env.iter().map(|(k, v)| (k, v)))
+            .envs(cmd.env.iter().map(|(k, v)| (k, v)));
+        if let Some(path) = &cmd.path {
+            command.env("PATH", path);
+        }
+        command.spawn()
+    })();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            let hint = if e.kind() == std::io::ErrorKind::NotFound { " (is it installed?)" } else { "" };
+            ran.not_started = Some(format!("{}: {e}{hint}", Path::new(&cmd.tool.program).display()));
+            return ran;
+        }
+    };
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                ran.code = status.code();
+                break;
+            }
+            Ok(None) if Instant::now() >= cmd.deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                ran.timed_out = true;
+                break;
+            }
+            Ok(None) => thread::sleep(POLL),
+            Err(e) => {
+                let _ = child.kill();
+                ran.not_started = Some(format!("lost track of the process: {e}"));
+                break;
+            }
+        }
+    }
+    let bytes = std::fs::read(cmd.log).unwrap_or_default();
+    ran.output = redact::redact(&String::from_utf8_lossy(&bytes), secrets);
+    ran
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_and_kills_at_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = Utf8Path::from_path(dir.path()).unwrap();
+        let log = cwd.join("x.log");
+        let sh = Tool::find("sh", None).unwrap();
+        let cmd = |args: &[&str], deadline| Cmd {
+            tool: &sh,
+            args: args.iter().map(|s| s.to_string()).collect(),
+            cwd,
+            env: vec![("SECRET_X".into(), "ghp_abcdefghijklmnopqrstuvwxyz0123".into())],
+            path: None,
+            log: &log,
+            deadline,
+        };
+        let far = Instant::now() + Duration::from_secs(30);
+        let ran = run(cmd(&["-c", "echo out; echo $SECRET_X >&2; exit 3"], far), &[]);
+        assert_eq!(ran.code, Some(3));
+        assert!(ran.output.contains("out") && !ran.output.contains("ghp_abc"), "{}", ran.output);
+        let start = Instant::now();
+        let ran = run(cmd(&["-c", "sleep 20"], Instant::now() + Duration::from_millis(200)), &[]);
+        assert!(ran.timed_out && start.elapsed() < Duration::from_secs(5));
+        let missing = Tool { program: "/nonexistent/tool".into(), ..sh.clone() };
+        let ran = run(Cmd { tool: &missing, ..cmd(&[], far) }, &[]);
+        assert!(ran.not_started.is_some() && !ran.ok());
+    }
+}
