@@ -1,0 +1,255 @@
+//! `cargo xtask release smoke` end to end, without the internet: a real npm package tarball
+//! made with `npm pack` in the test, served by a small loopback registry (packument +
+//! tarball), which the fixture policy's `[endpoints] npm` points at.
+
+use std::{
+    collections::HashMap,
+    fs,
+    os::unix::fs::PermissionsExt,
+    path::PathBuf,
+    process::Command,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use release_core::testing::{FixtureRepo, PLASMITE_POLICY};
+use serde_json::{Value, json};
+use tests::{Run, release_env};
+
+/// A package tarball as `npm pack` made it.
+struct Packed {
+    version: String,
+    tgz: Vec<u8>,
+    shasum: String,
+    integrity: String,
+}
+
+/// `npm pack` of a package `plasmite@version` whose `plasmite --version` prints `prints`.
+fn pack(version: &str, prints: &str) -> Packed {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = json!({"name": "plasmite", "version": version, "bin": {"plasmite": "cli.js"}, "license": "MIT"});
+    fs::write(dir.path().join("package.json"), pkg.to_string()).unwrap();
+    fs::write(dir.path().join("cli.js"), format!("#!/usr/bin/env node\nconsole.log(\"{prints}\");\n")).unwrap();
+    let out = Command::new("npm")
+        .args(["pack", "--json", "--silent"])
+        .current_dir(dir.path())
+        .env("npm_config_cache", dir.path().join(".cache"))
+        .output()
+        .expect("npm runs");
+    assert!(out.status.success(), "npm pack: {}", String::from_utf8_lossy(&out.stderr));
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let info = &info[0];
+    Packed {
+        version: version.to_string(),
+        tgz: fs::read(dir.path().join(info["filename"].as_str().unwrap())).unwrap(),
+        shasum: info["shasum"].as_str().unwrap().to_string(),
+        integrity: info["integrity"].as_str().unwrap().to_string(),
+    }
+}
+
+/// A loopback registry serving `plasmite` with the given versions; counts requests.
+struct Registry {
+    url: String,
+    hits: Arc<AtomicUsize>,
+}
+
+fn registry(packages: &[Packed]) -> Registry {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let port = server.server_addr().to_ip().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut routes: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut versions = serde_json::Map::new();
+    for p in packages {
+        let path = format!("/plasmite/-/plasmite-{}.tgz", p.version);
+        versions.insert(
+            p.version.clone(),
+            json!({
+                "name": "plasmite", "version": p.version, "bin": {"plasmite": "cli.js"},
+                "dist": {"tarball": format!("{url}{path}"), "shasum": p.shasum, "integrity": p.integrity},
+            }),
+        );
+        routes.insert(path, p.tgz.clone());
+    }
+    let latest = packages.last().map(|p| p.version.clone()).unwrap_or_default();
+    let packument = json!({"name": "plasmite", "dist-tags": {"latest": latest}, "versions": versions});
+    routes.insert("/plasmite".into(), packument.to_string().into_bytes());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let path = request.url().split('?').next().unwrap_or("").to_string();
+            let response = match routes.get(&path) {
+                Some(body) => tiny_http::Response::from_data(body.clone()),
+                None => tiny_http::Response::from_data(b"{\"error\":\"Not found\"}".to_vec()).with_status_code(404),
+            };
+            let _ = request.respond(response);
+        }
+    });
+    Registry { url, hits }
+}
+
+/// A plasmite fixture whose policy points npm at `registry`.
+fn repo(registry: &str) -> FixtureRepo {
+    let policy = format!("{PLASMITE_POLICY}\n[endpoints]\nnpm = \"{registry}\"\n");
+    FixtureRepo::plasmite("0.8.0").file("release/policy.toml", policy).build().unwrap()
+}
+
+const FAST: [&str; 4] = ["--retry-delay", "100ms", "--retry-cap", "400ms"];
+
+fn smoke(repo: &FixtureRepo, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut all = vec!["smoke"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&FAST);
+    all.push("--json");
+    release_env(repo.root(), &all, env)
+}
+
+fn finding<'a>(run: &'a Run, check: &str) -> Value {
+    let json = run.json();
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == check)
+        .unwrap_or_else(|| panic!("no {check} finding:\n{}", run.all()))
+        .clone()
+}
+
+fn smoke_dirs(repo: &FixtureRepo) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(repo.path(".scratch/release")) else { return Vec::new() };
+    entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("smoke-"))
+        .collect()
+}
+
+#[test]
+fn npm_installs_and_prints_the_exact_version() {
+    let reg = registry(&[pack("0.8.0", "plasmite 0.8.0")]);
+    let repo = repo(&reg.url);
+    let run = smoke(&repo, &["v0.8.0", "--channels", "npm"], &[]);
+    let npm = finding(&run, "smoke.npm");
+    assert_eq!(npm["status"], "pass", "{}", run.all());
+    assert!(npm["detail"].as_str().unwrap().contains("plasmite 0.8.0"), "{}", run.all());
+    assert_eq!(npm["subject"], "npm plasmite@0.8.0");
+    // The pnpm leg is always its own finding (bug 29); without pnpm here it is skipped with a reason.
+    let pnpm = finding(&run, "smoke.npm.pnpm");
+    assert_ne!(pnpm["status"], "fail", "{}", run.all());
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(smoke_dirs(&repo).is_empty(), "scratch is removed by default");
+    assert!(reg.hits.load(Ordering::SeqCst) >= 2, "the loopback registry was used");
+
+    let kept = smoke(&repo, &["v0.8.0", "--channels", "npm", "--keep-scratch"], &[]);
+    assert_eq!(kept.code, 0, "{}", kept.all());
+    let dirs = smoke_dirs(&repo);
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    let name = dirs[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("smoke-v0.8.0-"), "{name}");
+    assert!(kept.stderr.contains(&name), "the kept path is printed: {}", kept.all());
+    assert!(dirs[0].join("npm/npm-attempt-1/install.log").is_file());
+}
+
+#[test]
+fn a_version_that_only_contains_the_target_fails() {
+    let reg = registry(&[pack("0.8.0", "plasmite 10.8.0")]);
+    let repo = repo(&reg.url);
+    let run = smoke(&repo, &["v0.8.0", "--channels", "npm"], &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let npm = finding(&run, "smoke.npm");
+    assert_eq!(npm["status"], "fail");
+    let detail = npm["detail"].as_str().unwrap();
+    assert!(detail.contains("10.8.0") && detail.contains("whole word"), "{detail}");
+    let tails: Vec<&str> = npm["evidence"].as_array().unwrap().iter().filter_map(|e| e["tail"].as_str()).collect();
+    assert!(tails.iter().any(|t| t.contains("plasmite 10.8.0")), "the output is evidence: {tails:?}");
+}
+
+#[test]
+fn an_unpublished_version_retries_until_its_own_budget_ends() {
+    let reg = registry(&[pack("0.7.2", "plasmite 0.7.2")]);
+    let repo = repo(&reg.url);
+    let start = Instant::now();
+    let run = smoke(&repo, &["v0.9.0", "--channels", "npm", "--max-wait", "3s"], &[]);
+    let took = start.elapsed();
+    assert_eq!(run.code, 1, "{}", run.all());
+    let npm = finding(&run, "smoke.npm");
+    assert_eq!(npm["status"], "fail");
+    let detail = npm["detail"].as_str().unwrap();
+    assert!(detail.contains("still not installable after") && detail.contains("attempts"), "{detail}");
+    assert!(!detail.contains("after 1 attempts"), "it retried: {detail}");
+    assert!(took >= Duration::from_secs(3), "it used its budget: {took:?}");
+    assert!(took < Duration::from_secs(40), "and stopped near it: {took:?}");
+    assert!(npm["evidence"][0]["argv"].to_string().contains("plasmite@0.9.0"), "{npm}");
+}
+
+/// A folder holding only links to the given tools, to stand in for PATH.
+fn path_with(tools: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for tool in tools {
+        let found = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("{tool} is on PATH"));
+        std::os::unix::fs::symlink(found, dir.path().join(tool)).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_missing_tool_is_incomplete_and_homebrew_off_macos_is_skipped() {
+    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    let bin = path_with(&["git"]);
+    let path = bin.path().to_str().unwrap();
+    let run = smoke(&repo, &["v0.8.0", "--channels", "pypi,homebrew,npm"], &[("PATH", path)]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    let pypi = finding(&run, "smoke.pypi");
+    assert_eq!(pypi["status"], "incomplete");
+    assert!(pypi["detail"].as_str().unwrap().contains("`uv` is not on PATH"), "{pypi}");
+    let npm = finding(&run, "smoke.npm");
+    assert_eq!(npm["status"], "incomplete");
+    assert!(npm["detail"].as_str().unwrap().contains("`npm` is not on PATH"), "{npm}");
+    if !cfg!(target_os = "macos") {
+        let brew = finding(&run, "smoke.homebrew");
+        assert_eq!(brew["status"], "skipped", "{brew}");
+        assert!(brew["reason"].as_str().unwrap().contains("macOS"), "{brew}");
+        assert_eq!(brew["subject"], "homebrew sandover/tap/plasmite");
+    }
+}
+
+#[test]
+fn an_unknown_channel_is_a_usage_error_before_anything_runs() {
+    let reg = registry(&[pack("0.8.0", "plasmite 0.8.0")]);
+    let repo = repo(&reg.url);
+    let run = smoke(&repo, &["v0.8.0", "--channels", "npm,brew"], &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("unknown channel `brew`"), "{}", run.all());
+    assert_eq!(reg.hits.load(Ordering::SeqCst), 0, "nothing was installed");
+    assert!(!repo.path(".scratch/release").exists(), "no scratch dir");
+    let bad = smoke(&repo, &["v0.8.0", "--channels", "npm", "--max-wait", "20"], &[]);
+    assert_eq!(bad.code, 2, "{}", bad.all());
+}
+
+#[test]
+fn the_pnpm_leg_is_its_own_finding() {
+    let reg = registry(&[pack("0.8.0", "plasmite 0.8.0")]);
+    let repo = repo(&reg.url);
+    // A pnpm that always fails: the npm leg still passes, and the pnpm failure is not lost.
+    let fake = tempfile::tempdir().unwrap();
+    let pnpm = fake.path().join("pnpm");
+    fs::write(&pnpm, "#!/bin/sh\necho 'ERR_PNPM_FETCH_404 GET plasmite: Not Found - 404' >&2\nexit 1\n").unwrap();
+    fs::set_permissions(&pnpm, fs::Permissions::from_mode(0o755)).unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(fake.path().to_path_buf()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let path = path.to_str().unwrap();
+    let run = smoke(&repo, &["v0.8.0", "--channels", "npm", "--max-wait", "2s"], &[("PATH", path)]);
+    assert_eq!(finding(&run, "smoke.npm")["status"], "pass", "{}", run.all());
+    let leg = finding(&run, "smoke.npm.pnpm");
+    assert_eq!(leg["status"], "fail", "{}", run.all());
+    assert!(leg["evidence"][0]["tail"].as_str().unwrap().contains("ERR_PNPM_FETCH_404"), "{leg}");
+    assert_eq!(run.code, 1, "{}", run.all());
+}
