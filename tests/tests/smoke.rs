@@ -108,7 +108,7 @@ fn smoke(repo: &FixtureRepo, args: &[&str], env: &[(&str, &str)]) -> Run {
     release_env(repo.root(), &all, env)
 }
 
-fn finding<'a>(run: &'a Run, check: &str) -> Value {
+fn finding(run: &Run, check: &str) -> Value {
     let json = run.json();
     json["findings"]
         .as_array()
