@@ -80,7 +80,7 @@ pub enum Release {
     Status(StatusArgs),
     /// Install the released package from each channel and run its `--version`.
     ///
-    /// npm (and a pnpm leg), PyPI (uv), crates.io (cargo install) and Homebrew (macOS only),
+    /// npm (and a pnpm leg), PyPI (uv), crates (cargo install) and Homebrew (macOS only),
     /// each in a scratch dir under .scratch/release/smoke-<tag>-<timestamp>/, concurrently,
     /// each with its own --max-wait budget and capped backoff between attempts. The installed
     /// binary, run by path, must print the exact version as a whole word. A missing tool is

@@ -36,7 +36,7 @@ pub enum Channel {
     Npm,
     /// PyPI, through uv.
     Pypi,
-    /// crates.io, through `cargo install`.
+    /// The Rust crate registry, through `cargo install`.
     Crates,
     /// The Homebrew tap (macOS only).
     Homebrew,
