@@ -17,7 +17,7 @@ use std::{
 
 use release_core::testing::{FixtureRepo, PLASMITE_POLICY};
 use serde_json::{Value, json};
-use tests::{Run, release_env};
+use tests::{Run, release_with_env};
 
 /// A package tarball as `npm pack` made it.
 struct Packed {
@@ -105,7 +105,7 @@ fn smoke(repo: &FixtureRepo, args: &[&str], env: &[(&str, &str)]) -> Run {
     all.extend_from_slice(args);
     all.extend_from_slice(&FAST);
     all.push("--json");
-    release_env(repo.root(), &all, env)
+    release_with_env(repo.root(), &all, env)
 }
 
 fn finding(run: &Run, check: &str) -> Value {
@@ -142,6 +142,10 @@ fn npm_installs_and_prints_the_exact_version() {
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(smoke_dirs(&repo).is_empty(), "scratch is removed by default");
     assert!(reg.hits.load(Ordering::SeqCst) >= 2, "the loopback registry was used");
+    // The report is kept in the evidence record of the target, like every report.
+    let record = tests::evidence_json(repo.root(), "v0.8.0");
+    let entry = record["entries"].as_array().unwrap().iter().find(|e| e["report"]["command"] == "smoke").unwrap();
+    assert_eq!(entry["report"]["verdict"], "ready");
 
     let kept = smoke(&repo, &["v0.8.0", "--channels", "npm", "--keep-scratch"], &[]);
     assert_eq!(kept.code, 0, "{}", kept.all());
