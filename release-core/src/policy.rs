@@ -307,11 +307,18 @@ pub struct BlockersPolicy {
     /// Where blockers are filed besides the evidence record.
     #[serde(default)]
     pub tracker: Tracker,
+    /// The ergo executable, for `tracker = "ergo"` (default `ergo` on PATH).
+    #[serde(default = "default_ergo")]
+    pub ergo: String,
+}
+
+fn default_ergo() -> String {
+    "ergo".to_string()
 }
 
 impl Default for BlockersPolicy {
     fn default() -> BlockersPolicy {
-        BlockersPolicy { tracker: Tracker::None }
+        BlockersPolicy { tracker: Tracker::None, ergo: default_ergo() }
     }
 }
 

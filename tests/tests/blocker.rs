@@ -148,3 +148,37 @@ fn log_excerpts_are_redacted() {
     let missing = t.file("x", &["--log-snippet-file", "no-such.log"], &[]);
     assert_eq!(missing.code, 2, "a named log that is missing is an error: {}", missing.all());
 }
+
+#[test]
+fn qa_blocks_on_open_blockers_in_the_evidence_and_in_ergo() {
+    let t = Tracker::new();
+    // The policy names the ergo to consult; commit it so the tree stays clean.
+    t.repo
+        .replace("release/policy.toml", "tracker = \"ergo\"", &format!("tracker = \"ergo\"\nergo = \"{FAKE_ERGO}\""))
+        .unwrap();
+    t.repo.commit("use the stand-in ergo").unwrap();
+    let env = [("FAKE_ERGO_STATE", t.state.as_str())];
+    let qa =
+        |env: &[(&str, &str)]| release_with_env(t.repo.root(), &["qa", "v0.9.0", "--only", "blockers", "--json"], env);
+
+    let clean = qa(&env);
+    assert_eq!(clean.code, 0, "no blockers anywhere: {}", clean.all());
+
+    assert_eq!(t.file("clippy fails", &[], &[]).code, 0);
+    let blocked = qa(&env);
+    assert_eq!(blocked.code, 1, "{}", blocked.all());
+    let report = blocked.json();
+    let subjects: Vec<(&str, &str)> = tests::findings(&report, "blockers")
+        .iter()
+        .map(|f| (f["subject"].as_str().unwrap(), f["status"].as_str().unwrap()))
+        .collect();
+    assert!(subjects.contains(&("release blockers (evidence)", "fail")), "{subjects:?}");
+    assert!(subjects.contains(&("release blockers (ergo)", "fail")), "{subjects:?}");
+
+    // An ergo that cannot answer is not "no blockers".
+    let old = qa(&[("FAKE_ERGO_STATE", t.state.as_str()), ("FAKE_ERGO_VERSION", "3.1.0")]);
+    let report = old.json();
+    let ergo =
+        tests::findings(&report, "blockers").into_iter().find(|f| f["subject"] == "release blockers (ergo)").unwrap();
+    assert_eq!(ergo["status"], "incomplete", "{}", old.all());
+}

@@ -14,7 +14,8 @@ use crate::{
 pub fn blocker(common: &Common, args: BlockerArgs) -> anyhow::Result<Report> {
     let cx = repo_checks::open(common)?;
     let target = ReleaseTarget::parse(&args.target)?;
-    let options = FileOptions { ergo: args.ergo, dry_run: args.dry_run, ..FileOptions::default() };
+    let ergo = args.ergo.unwrap_or_else(|| cx.policy.blockers.ergo.clone());
+    let options = FileOptions { ergo, dry_run: args.dry_run, ..FileOptions::default() };
     let mut blocker = Blocker::new(target.clone(), &args.check, &args.title, &args.summary);
     blocker.run_id = args.run_id;
     blocker.run_url = args.run_url;

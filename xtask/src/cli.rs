@@ -206,9 +206,9 @@ pub struct BlockerArgs {
     /// Say what would be filed; create nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// The ergo executable.
-    #[arg(long, value_name = "PROGRAM", default_value = "ergo")]
-    pub ergo: String,
+    /// The ergo executable [default: the policy's `[blockers] ergo`, else `ergo`].
+    #[arg(long, value_name = "PROGRAM")]
+    pub ergo: Option<String>,
 }
 
 #[derive(Args)]

@@ -97,6 +97,28 @@ impl Ergo {
         Ok(listing.items)
     }
 
+    /// Checks the version is supported (see [`MIN_VERSION`]).
+    fn check_version(&self) -> anyhow::Result<()> {
+        let version = self.version()?;
+        if (version.major, version.minor) < MIN_VERSION {
+            bail!(
+                "ergo {version} is too old: release-core uses `list --json` and `new task --epic` (ergo >= {}.{}); upgrade ergo",
+                MIN_VERSION.0,
+                MIN_VERSION.1
+            );
+        }
+        Ok(())
+    }
+
+    /// The open tasks of the epic `epic_title` (none when there is no such epic).
+    pub fn open_tasks(&self, epic_title: &str) -> anyhow::Result<Vec<Item>> {
+        self.check_version()?;
+        let items = self.list_all()?;
+        let Some(epic) = find_epic(&items, epic_title) else { return Ok(Vec::new()) };
+        let epic_id = epic.id.clone();
+        Ok(items.into_iter().filter(|i| i.epic_id.as_deref() == Some(epic_id.as_str()) && i.is_open()).collect())
+    }
+
     fn new_task(&self, title: &str, epic: Option<&str>, body: &str) -> anyhow::Result<String> {
         let mut args = vec!["new", "task", title];
         if let Some(epic) = epic {
@@ -127,22 +149,10 @@ impl Ergo {
     }
 
     fn try_file(&self, blocker: &Blocker, secrets: &[String], dry_run: bool) -> anyhow::Result<String> {
-        let version = self.version()?;
-        if (version.major, version.minor) < MIN_VERSION {
-            bail!(
-                "ergo {version} is too old: release-core uses `list --json` and `new task --epic` (ergo >= {}.{}); upgrade ergo",
-                MIN_VERSION.0,
-                MIN_VERSION.1
-            );
-        }
+        self.check_version()?;
         let items = self.list_all()?;
         let epic_title = blocker.epic_title();
-        // Epics are listed with kind "epic"; a root task of that title (from an interrupted
-        // run) is reused too, and the first blocker filed under it promotes it.
-        let epic = items
-            .iter()
-            .find(|i| i.title == epic_title && i.kind == "epic")
-            .or_else(|| items.iter().find(|i| i.title == epic_title && i.epic_id.as_deref().unwrap_or("").is_empty()));
+        let epic = find_epic(&items, &epic_title);
         let title = blocker.task_title();
         if let Some(epic) = epic
             && let Some(existing) =
@@ -162,6 +172,15 @@ impl Ergo {
         let task = self.new_task(&title, Some(&epic_id), &body)?;
         Ok(format!("filed task {task} in epic {epic_id}"))
     }
+}
+
+/// The epic titled `title`. Epics are listed with kind "epic"; a root task of that title (from
+/// an interrupted run) counts too, and the first blocker filed under it promotes it.
+fn find_epic<'a>(items: &'a [Item], title: &str) -> Option<&'a Item> {
+    items
+        .iter()
+        .find(|i| i.title == title && i.kind == "epic")
+        .or_else(|| items.iter().find(|i| i.title == title && i.epic_id.as_deref().unwrap_or("").is_empty()))
 }
 
 fn epic_body(blocker: &Blocker) -> String {

@@ -6,7 +6,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use camino::Utf8Path;
 
 use super::{Plan, glob};
-use crate::{Context, Evidence, Finding, Repo, changelog, repo::PushState, targets, versions};
+use crate::{Context, Evidence, Finding, Repo, changelog, policy::Tracker, repo::PushState, targets, versions};
 
 /// A check implemented in this crate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +85,7 @@ impl Builtin {
                 None => Ok(vec![Finding::skipped(id, "CI", "the policy has no [ci] section")]),
                 Some(_) => cx.repo.head().map(|head| vec![ci_green(cx, &head)]),
             },
-            Builtin::Blockers => Ok(vec![blockers(cx, plan)]),
+            Builtin::Blockers => Ok(blockers(cx, plan)),
         };
         result.unwrap_or_else(|e| vec![Finding::fail(id, id, format!("{e:#}"))])
     }
@@ -247,24 +247,47 @@ pub fn ci_verdict(workflow: &str, commit: &str, runs: &[CiRun]) -> Finding {
     })
 }
 
-fn blockers(cx: &Context, plan: &Plan) -> Finding {
-    let tracker = format!("{:?}", cx.policy.blockers.tracker).to_lowercase();
-    let note = match tracker.as_str() {
-        "none" => Evidence::note("blockers are kept in the evidence record only ([blockers] tracker = \"none\")"),
-        t => Evidence::note(format!(
-            "read from the evidence record; the {t} tracker itself is not consulted yet (comes with blocker filing)"
-        )),
-    };
-    if plan.open_blockers.is_empty() {
-        Finding::pass("blockers", "release blockers", "no open blockers in the evidence record").with(note)
+fn blockers(cx: &Context, plan: &Plan) -> Vec<Finding> {
+    let mut findings = vec![if plan.open_blockers.is_empty() {
+        Finding::pass("blockers", "release blockers (evidence)", "no open blockers in the evidence record")
     } else {
         Finding::fail(
             "blockers",
-            "release blockers",
+            "release blockers (evidence)",
             format!("{} open blocker(s): {}", plan.open_blockers.len(), plan.open_blockers.join("; ")),
         )
-        .with(note)
-    }
+    }];
+    let epic = format!("Release blockers: {}", plan.target.tag());
+    findings.push(match cx.policy.blockers.tracker {
+        Tracker::None => Finding::skipped(
+            "blockers",
+            "release blockers (tracker)",
+            "[blockers] tracker = \"none\": the evidence record is the only list",
+        ),
+        Tracker::Github => Finding::incomplete(
+            "blockers",
+            "release blockers (GitHub issues)",
+            "reading release-blocker issues from GitHub is not implemented yet; check the issues by hand",
+        ),
+        Tracker::Ergo => {
+            let ergo = crate::blockers::ergo::Ergo::new(&cx.policy.blockers.ergo, cx.repo.root());
+            match ergo.open_tasks(&epic) {
+                Ok(open) if open.is_empty() => {
+                    Finding::pass("blockers", "release blockers (ergo)", format!("no open task in the epic \"{epic}\""))
+                }
+                Ok(open) => {
+                    let list: Vec<String> = open.iter().map(|i| format!("{} {}", i.id, i.title)).collect();
+                    Finding::fail(
+                        "blockers",
+                        "release blockers (ergo)",
+                        format!("{} open task(s) in \"{epic}\": {}", open.len(), list.join("; ")),
+                    )
+                }
+                Err(e) => Finding::incomplete("blockers", "release blockers (ergo)", format!("{e:#}")),
+            }
+        }
+    });
+    findings
 }
 
 /// Checks that the toolchain file's channel equals every `*RUST_TOOLCHAIN` pin in the listed
