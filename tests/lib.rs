@@ -66,11 +66,19 @@ impl Run {
 /// Runs `xtask release <args> --repo <repo>` with git isolated from the machine's config and
 /// without colour or CI environment.
 pub fn release(repo: &Utf8Path, args: &[&str]) -> Run {
+    release_with_env(repo, args, &[])
+}
+
+/// As [`release`], with extra environment variables (e.g. a canary `GH_TOKEN`).
+pub fn release_with_env(repo: &Utf8Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(xtask_bin());
     cmd.arg("release").args(args).arg("--repo").arg(repo.as_str()).current_dir(repo);
     for (k, v) in GIT_ENV {
         cmd.env(k, v);
     }
     cmd.env_remove("GITHUB_ACTIONS").env_remove("GITHUB_STEP_SUMMARY").env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     Run::from(cmd.output().expect("xtask runs"))
 }

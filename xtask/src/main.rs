@@ -6,6 +6,7 @@
 mod cli;
 mod render;
 mod repo_checks;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,8 @@ fn main() -> ExitCode {
         Release::Changelog(args) => repo_checks::changelog(&common, args),
         Release::Targets(args) => repo_checks::targets(&common, args),
         Release::Qa(args) => repo_checks::qa(&common, args),
+        Release::Verify(args) => verify::verify(&common, args),
+        Release::Homebrew(command) => verify::homebrew(&common, command),
     };
     match result {
         Ok(code) => ExitCode::from(code),
