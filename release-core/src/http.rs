@@ -116,6 +116,8 @@ pub struct Response {
     pub status: u16,
     /// The body.
     pub body: Vec<u8>,
+    /// The `Content-Type` header, when one came.
+    pub content_type: Option<String>,
 }
 
 impl Response {
@@ -127,6 +129,11 @@ impl Response {
     /// True for the statuses registries use for "not there": 404, 410, 451.
     pub fn absent(&self) -> bool {
         matches!(self.status, 404 | 410 | 451)
+    }
+
+    /// True when an HTML page came instead of a file (GitHub has served error pages with 200).
+    pub fn is_html(&self) -> bool {
+        self.content_type.as_deref().is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"))
     }
 
     /// The body parsed as JSON, with an error naming the URL.
@@ -203,7 +210,7 @@ impl Http {
             // The token goes only to the GitHub API, and only on the first hop: a redirect
             // target (a CDN, another host) never sees it.
             let token = (hop == 0 && self.is_github_api(&current)).then(|| self.token()).flatten();
-            let (status, location, body) = self.attempts(&current, accept, token)?;
+            let Raw { status, location, body, content_type, .. } = self.attempts(&current, accept, token)?;
             if let (true, Some(location)) = ((300..400).contains(&status), location) {
                 let next = resolve(&current, &location)?;
                 if seen.contains(&next) {
@@ -213,7 +220,7 @@ impl Http {
                 current = next;
                 continue;
             }
-            return Ok(Response { url: current, status, body });
+            return Ok(Response { url: current, status, body, content_type });
         }
         bail!("{url}: more than {} redirects ({})", self.config.max_redirects, seen.join(" -> "))
     }
@@ -224,30 +231,23 @@ impl Http {
     }
 
     /// One URL, with retries. Returns status, Location and body.
-    fn attempts(
-        &self,
-        url: &str,
-        accept: &str,
-        token: Option<&Token>,
-    ) -> anyhow::Result<(u16, Option<String>, Vec<u8>)> {
+    fn attempts(&self, url: &str, accept: &str, token: Option<&Token>) -> anyhow::Result<Raw> {
         let mut attempt = 0;
         loop {
             let result = self.once(url, accept, token);
             let retry_after = match &result {
-                Ok((status, _, _, retry_after)) if *status == 429 || *status >= 500 => Some(*retry_after),
+                Ok(raw) if raw.status == 429 || raw.status >= 500 => Some(raw.retry_after),
                 Ok(_) => None,
                 Err(Failure::Fatal(_)) => None,
                 Err(Failure::Transport(_)) => Some(None),
             };
             match (retry_after, result) {
-                (None, Ok((status, location, body, _))) => return Ok((status, location, body)),
+                (None, Ok(raw)) => return Ok(raw),
                 (None, Err(e)) => return Err(e.into()),
                 (Some(wait), result) => {
                     if attempt >= self.config.retries {
                         return match result {
-                            Ok((status, ..)) => {
-                                bail!("{url}: HTTP {status} after {} attempts", attempt + 1)
-                            }
+                            Ok(raw) => bail!("{url}: HTTP {} after {} attempts", raw.status, attempt + 1),
                             Err(e) => Err(anyhow::Error::from(e).context(format!("after {} attempts", attempt + 1))),
                         };
                     }
@@ -271,13 +271,7 @@ impl Http {
         (base + jitter).min(cap)
     }
 
-    #[allow(clippy::type_complexity)]
-    fn once(
-        &self,
-        url: &str,
-        accept: &str,
-        token: Option<&Token>,
-    ) -> Result<(u16, Option<String>, Vec<u8>, Option<Duration>), Failure> {
+    fn once(&self, url: &str, accept: &str, token: Option<&Token>) -> Result<Raw, Failure> {
         let mut request = self.agent.get(url).header("Accept", accept);
         if self.is_github_api(url) {
             request = request.header("X-GitHub-Api-Version", "2022-11-28");
@@ -290,6 +284,7 @@ impl Http {
         let status = response.status().as_u16();
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let location = header("location");
+        let content_type = header("content-type");
         let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
         let limit = self.config.max_body;
         if let Some(length) = response.body().content_length()
@@ -306,8 +301,17 @@ impl Http {
                 started.elapsed().as_secs_f64()
             )),
         })?;
-        Ok((status, location, body, retry_after))
+        Ok(Raw { status, location, body, content_type, retry_after })
     }
+}
+
+/// One answer, before redirects are followed.
+struct Raw {
+    status: u16,
+    location: Option<String>,
+    body: Vec<u8>,
+    content_type: Option<String>,
+    retry_after: Option<Duration>,
 }
 
 #[derive(Debug)]

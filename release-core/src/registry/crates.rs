@@ -132,7 +132,7 @@ fn deep(probe: &Probe<'_>, name: &str, version: &str, cksum: &str) -> Finding {
         return no_endpoint(CHECK, &subject, "crates_download");
     };
     let url = format!("{}/{name}/{name}-{version}.crate", base.trim_end_matches('/'));
-    let r = match fetch(probe, &url, "application/octet-stream", CHECK, &subject) {
+    let r = match super::fetch_file(probe, &url, CHECK, &subject) {
         Ok(r) => r,
         Err(f) => return *f,
     };

@@ -106,8 +106,15 @@ pub fn sums(probe: &Probe<'_>, release: &Release, check: &str) -> Result<(Vec<Su
     if r.absent() {
         return Err(Box::new(Finding::fail(check, &subject, "the sums asset is not downloadable").with(ev)));
     }
-    let text = String::from_utf8_lossy(&r.body);
-    parse_sums(&text).map(|lines| (lines, asset.browser_download_url.clone())).map_err(|bad| {
+    let readable =
+        std::str::from_utf8(&r.body).ok().filter(|t| t.lines().any(|l| parse_sums(l).is_ok_and(|v| !v.is_empty())));
+    let Some(text) = readable else {
+        return Err(Box::new(
+            Finding::incomplete(check, &subject, format!("the download ({} bytes) is not a sums file", r.body.len()))
+                .with(ev),
+        ));
+    };
+    parse_sums(text).map(|lines| (lines, asset.browser_download_url.clone())).map_err(|bad| {
         Box::new(Finding::fail(check, &subject, format!("malformed sums file: {}", bad.join("; "))).with(ev))
     })
 }
@@ -207,7 +214,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
 }
 
 fn deep_asset(probe: &Probe<'_>, subject: &str, asset: &Asset, expected: &str) -> Finding {
-    let r = match fetch(probe, &asset.browser_download_url, "application/octet-stream", CHECK, subject) {
+    let r = match super::fetch_file(probe, &asset.browser_download_url, CHECK, subject) {
         Ok(r) => r,
         Err(f) => return *f,
     };

@@ -75,6 +75,19 @@ pub(crate) fn fetch(
     }
 }
 
+/// GETs a file to hash: as [`fetch`], and an HTML page where a file was expected (GitHub has
+/// served error pages with 200) is `Incomplete`, not a checksum mismatch.
+pub(crate) fn fetch_file(probe: &Probe<'_>, url: &str, check: &str, subject: &str) -> Result<Response, Box<Finding>> {
+    let r = fetch(probe, url, "application/octet-stream", check, subject)?;
+    if r.ok() && r.is_html() {
+        return Err(Box::new(
+            Finding::incomplete(check, subject, "an HTML page came instead of the file; try again later")
+                .with(url_evidence(&r.url, Some(r.status))),
+        ));
+    }
+    Ok(r)
+}
+
 /// Evidence for a URL asked.
 pub fn url_evidence(url: &str, status: Option<u16>) -> Evidence {
     Evidence::Url { url: url.to_string(), status }

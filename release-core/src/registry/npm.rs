@@ -160,7 +160,7 @@ fn latest(probe: &Probe<'_>, base: &str, name: &str) -> Finding {
 }
 
 fn deep(probe: &Probe<'_>, subject: &str, url: &str, integrity: &str) -> Vec<Finding> {
-    let r = match fetch(probe, url, "application/octet-stream", CHECK, subject) {
+    let r = match super::fetch_file(probe, url, CHECK, subject) {
         Ok(r) => r,
         Err(f) => return vec![*f],
     };

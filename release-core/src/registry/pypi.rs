@@ -212,7 +212,7 @@ fn deep_file(probe: &Probe<'_>, doc_url: &str, subject: &str, f: &FileJson) -> F
         Ok(u) => u,
         Err(e) => return Finding::incomplete(CHECK, &s, format!("{e:#}")),
     };
-    let r = match fetch(probe, &url, "application/octet-stream", CHECK, &s) {
+    let r = match super::fetch_file(probe, &url, CHECK, &s) {
         Ok(r) => r,
         Err(f) => return *f,
     };

@@ -96,7 +96,8 @@ pub enum Fault {
     Status(u16),
     /// Wait this long before answering normally.
     Delay(Duration),
-    /// Answer 200 with the first half of the normal body.
+    /// Answer 200 announcing the normal body's length, send only its first half, and close
+    /// the connection (a body cut off in transit).
     Truncated,
     /// Answer 200 with bytes that are not what the client expects.
     Garbage,
@@ -574,11 +575,15 @@ fn handle(request: Request, state: &Mutex<State>, base: &str, asset_base: &str, 
         }
         Some(Fault::Status(code)) => Reply::json(code, &json!({"message": format!("injected {code}")})),
         Some(Fault::Truncated) => {
-            let mut r = normal();
-            r.status = 200;
-            let keep = r.body.len() / 2;
-            r.body.truncate(keep);
-            r
+            let r = normal();
+            let full = r.body.len().max(2);
+            let half = r.body[..r.body.len() / 2].to_vec();
+            let headers =
+                vec![Header::from_bytes(&b"Connection"[..], &b"close"[..]).ok()].into_iter().flatten().collect();
+            let response =
+                Response::new(tiny_http::StatusCode(200), headers, std::io::Cursor::new(half), Some(full), None);
+            let _ = request.respond(response);
+            return;
         }
         Some(Fault::Garbage) => Reply::bytes(b"<html>\x00\xff garbage {{{ not json".to_vec(), "text/html"),
         Some(Fault::Oversized(n)) => Reply::bytes(vec![b'x'; n], "application/json"),
