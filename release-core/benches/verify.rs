@@ -41,7 +41,11 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(median(times))
         };
-        println!("verify{} with {} ms per request (median of {ROUNDS}):", if deep { " --deep" } else { "" }, LATENCY.as_millis());
+        println!(
+            "verify{} with {} ms per request (median of {ROUNDS}):",
+            if deep { " --deep" } else { "" },
+            LATENCY.as_millis()
+        );
         let mut slowest = (Channel::Crates, Duration::ZERO);
         for c in Channel::ALL {
             let t = time(vec![c])?;

@@ -36,6 +36,7 @@ fn faults() -> Vec<(&'static str, Option<Fault>)> {
         ("garbage", Some(Fault::Garbage)),
         ("oversized", Some(Fault::Oversized(256 * 1024))),
         ("redirect loop", Some(Fault::RedirectLoop)),
+        ("rate limited", Some(Fault::RateLimited)),
     ]
 }
 

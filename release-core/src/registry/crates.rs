@@ -12,12 +12,15 @@ pub const PUBLISHED: &str = "verify.crates.published";
 
 /// The sparse index path of a crate name (`plasmite` -> `pl/as/plasmite`).
 pub fn sparse_path(name: &str) -> String {
-    let n = name.to_ascii_lowercase();
-    match n.len() {
+    let n = name.to_lowercase();
+    // Crate names are ASCII; take characters, not bytes, so no name can split a character.
+    let head = |k: usize| n.chars().take(k).collect::<String>();
+    let part = |from: usize, to: usize| n.chars().skip(from).take(to - from).collect::<String>();
+    match n.chars().count() {
         0 | 1 => format!("1/{n}"),
         2 => format!("2/{n}"),
-        3 => format!("3/{}/{n}", &n[..1]),
-        _ => format!("{}/{}/{n}", &n[..2], &n[2..4]),
+        3 => format!("3/{}/{n}", head(1)),
+        _ => format!("{}/{}/{n}", head(2), part(2, 4)),
     }
 }
 
@@ -56,6 +59,11 @@ pub fn newest_stable(lines: &[IndexLine]) -> Option<semver::Version> {
         .max()
 }
 
+/// The index line of exactly `target` (compared as semver, never as text).
+pub fn find_version<'a>(lines: &'a [IndexLine], target: &semver::Version) -> Option<&'a IndexLine> {
+    lines.iter().find(|l| semver::Version::parse(&l.vers).is_ok_and(|v| &v == target))
+}
+
 /// Checks the crates channel.
 pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let Some(channel) = &probe.policy.channels.crates else {
@@ -65,7 +73,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let version = probe.target.version();
     let subject = format!("crates {name}@{version}");
     let Some(base) = &probe.policy.endpoints.crates_index else {
-        return vec![no_endpoint(PUBLISHED, &subject, "crates_index")];
+        return vec![no_endpoint(probe, PUBLISHED, &subject, "crates_index")];
     };
     let url = format!("{}/{}", base.trim_end_matches('/'), sparse_path(name));
     let r = match fetch(probe, &url, "text/plain, */*", PUBLISHED, &subject) {
@@ -84,7 +92,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
         Err(e) => return vec![*super::unreadable(PUBLISHED, &subject, &r, &e)],
     };
     let target = probe.target.semver();
-    let Some(line) = lines.iter().find(|l| semver::Version::parse(&l.vers).is_ok_and(|v| &v == target)) else {
+    let Some(line) = find_version(&lines, target) else {
         return vec![
             Finding::fail(
                 PUBLISHED,
@@ -129,7 +137,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
 fn deep(probe: &Probe<'_>, name: &str, version: &str, cksum: &str) -> Finding {
     let subject = format!("crates {name}-{version}.crate");
     let Some(base) = &probe.policy.endpoints.crates_download else {
-        return no_endpoint(CHECK, &subject, "crates_download");
+        return no_endpoint(probe, CHECK, &subject, "crates_download");
     };
     let url = format!("{}/{name}/{name}-{version}.crate", base.trim_end_matches('/'));
     let r = match super::fetch_file(probe, &url, CHECK, &subject) {
@@ -158,6 +166,7 @@ mod tests {
         assert_eq!(sparse_path("cc"), "2/cc");
         assert_eq!(sparse_path("Syn"), "3/s/syn");
         assert_eq!(sparse_path("plasmite"), "pl/as/plasmite");
+        assert_eq!(sparse_path("ñaño"), "ña/ño/ñaño");
     }
 
     #[test]
@@ -168,5 +177,8 @@ mod tests {
         assert_eq!(newest_stable(&lines).unwrap().to_string(), "0.10.0");
         assert!(parse_index("{\"vers\":\"1.0.0\",\"cksum\":\"x\"}\n{garbage").is_err());
         assert!(parse_index("").is_err());
+        let only_ten = [l("10.8.0", false), l("0.8.01", false)];
+        assert!(find_version(&only_ten, &semver::Version::parse("0.8.0").unwrap()).is_none());
+        assert_eq!(find_version(&lines, &semver::Version::parse("0.8.0").unwrap()).unwrap().vers, "0.8.0");
     }
 }

@@ -66,8 +66,18 @@ pub(crate) fn fetch(
     match probe.http.get(url, accept) {
         Ok(r) if r.ok() || r.absent() => Ok(r),
         Ok(r) => Err(Box::new(
-            Finding::incomplete(check, subject, format!("unexpected HTTP {} from the service", r.status))
-                .with(url_evidence(&r.url, Some(r.status))),
+            Finding::incomplete(
+                check,
+                subject,
+                match r.status {
+                    401 | 403 | 429 => format!(
+                        "HTTP {}: rate-limited or refused by the service (a GitHub token raises the limit)",
+                        r.status
+                    ),
+                    s => format!("unexpected HTTP {s} from the service"),
+                },
+            )
+            .with(url_evidence(&r.url, Some(r.status))),
         )),
         Err(e) => Err(Box::new(
             Finding::incomplete(check, subject, format!("service unreachable: {e:#}")).with(url_evidence(url, None)),
@@ -102,7 +112,7 @@ pub(crate) fn unreadable(check: &str, subject: &str, r: &Response, e: &anyhow::E
 }
 
 /// The `Incomplete` finding of a registry whose base URL the policy does not set.
-pub(crate) fn no_endpoint(check: &str, subject: &str, key: &str) -> Finding {
+pub(crate) fn no_endpoint(probe: &Probe<'_>, check: &str, subject: &str, key: &str) -> Finding {
     Finding::incomplete(
         check,
         subject,
@@ -110,6 +120,7 @@ pub(crate) fn no_endpoint(check: &str, subject: &str, key: &str) -> Finding {
             "no base URL for this registry: set `endpoints.{key}` in the policy to the registry's public base URL (see docs/verify.md)"
         ),
     )
+    .with(Evidence::file(probe.policy.path.as_str()))
 }
 
 /// Lowercase hex SHA-256.

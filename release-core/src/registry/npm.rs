@@ -69,7 +69,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let version = probe.target.version();
     let subject = format!("npm {name}@{version}");
     let Some(base) = &probe.policy.endpoints.npm else {
-        return vec![no_endpoint(PUBLISHED, &subject, "npm")];
+        return vec![no_endpoint(probe, PUBLISHED, &subject, "npm")];
     };
     let base = base.trim_end_matches('/');
     let url = format!("{base}/{}/{version}", package_path(name));

@@ -97,7 +97,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let version = probe.target.pep440();
     let subject = format!("pypi {name}=={version}");
     let Some(base) = &probe.policy.endpoints.pypi else {
-        return vec![no_endpoint(PUBLISHED, &subject, "pypi")];
+        return vec![no_endpoint(probe, PUBLISHED, &subject, "pypi")];
     };
     let base = base.trim_end_matches('/');
     let url = format!("{base}/pypi/{}/{version}/json", normalize(name));

@@ -107,6 +107,9 @@ pub enum Fault {
     RedirectLoop,
     /// Answer 429 with `Retry-After: <seconds>`.
     RetryAfter(u64),
+    /// Answer 403 with `x-ratelimit-remaining: 0` and a reset in the future (GitHub's
+    /// exhausted primary rate limit).
+    RateLimited,
 }
 
 /// One `.crate` version in the index.
@@ -547,8 +550,11 @@ impl Reply {
 
 fn handle(request: Request, state: &Mutex<State>, base: &str, asset_base: &str, is_asset_host: bool) {
     let url = request.url().to_string();
-    let authorization =
-        request.headers().iter().find(|h| h.field.equiv("Authorization")).map(|h| h.value.as_str().to_string());
+    let header = |name: &'static str| {
+        request.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().to_string())
+    };
+    let authorization = header("Authorization");
+    let if_none_match = header("If-None-Match");
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let (path, query) = (path.to_string(), query.to_string());
     let (fault, release) = {
@@ -590,10 +596,20 @@ fn handle(request: Request, state: &Mutex<State>, base: &str, asset_base: &str, 
         Some(Fault::RedirectLoop) => {
             Reply::redirect(&format!("{}{url}", if is_asset_host { asset_base } else { base }))
         }
+        Some(Fault::RateLimited) => Reply::json(403, &json!({"message": "API rate limit exceeded for 127.0.0.1."}))
+            .header("x-ratelimit-remaining", "0")
+            .header("x-ratelimit-reset", "4102444800"),
         Some(Fault::RetryAfter(secs)) => {
             Reply::json(429, &json!({"message": "You have exceeded a secondary rate limit."}))
                 .header("Retry-After", &secs.to_string())
         }
+    };
+    let etag = reply.headers.iter().find(|(k, _)| k == "ETag").map(|(_, v)| v.clone());
+    let reply = match (etag, if_none_match) {
+        (Some(etag), Some(asked)) if etag == asked && reply.status == 200 => {
+            Reply { status: 304, headers: vec![("ETag".into(), etag)], body: Vec::new() }
+        }
+        _ => reply,
     };
     let mut response = Response::from_data(reply.body).with_status_code(reply.status);
     let mut headers = reply.headers;
@@ -665,13 +681,14 @@ fn route(r: &PublishedRelease, path: &str, query: &str, base: &str, asset_base: 
             .iter()
             .find(|(v, _)| *file == format!("{name}-{v}.tgz"))
             .map_or_else(Reply::not_found, |(_, d)| Reply::bytes(d.tarball.clone(), "application/octet-stream")),
-        ["npm", n, v] if *n == name => match r.npm.get(*v).or_else(|| r.npm_tags.get(*v).and_then(|t| r.npm.get(t))) {
-            Some(doc) => {
-                let version = if r.npm.contains_key(*v) { v.to_string() } else { r.npm_tags[*v].clone() };
-                Reply::json(200, &npm_doc(name, &version, doc, base))
+        ["npm", n, v] if *n == name => {
+            // A version, or a dist-tag resolved to one.
+            let version = if r.npm.contains_key(*v) { Some(v.to_string()) } else { r.npm_tags.get(*v).cloned() };
+            match version.and_then(|version| r.npm.get(&version).map(|doc| (version, doc))) {
+                Some((version, doc)) => Reply::json(200, &npm_doc(name, &version, doc, base)),
+                None => Reply::json(404, &json!(format!("version not found: {v}"))),
             }
-            None => Reply::json(404, &json!(format!("version not found: {v}"))),
-        },
+        }
         ["pypi", "pypi", n, "json"] if *n == name => {
             let files = r.pypi.get(&r.pypi_current).map(|(f, _)| f.as_slice()).unwrap_or_default();
             let releases: serde_json::Map<String, Value> = r
