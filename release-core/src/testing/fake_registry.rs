@@ -817,3 +817,80 @@ fn pypi_file(f: &PypiFile, release_yanked: bool, url_base: &str) -> Value {
            "size": f.bytes.len(), "digests": {"sha256": f.sha256},
            "url": format!("{url_base}{}", f.filename), "yanked": f.yanked || release_yanked, "yanked_reason": null})
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{Http, HttpConfig, TokenSource};
+
+    fn fake() -> FakeRegistry {
+        let manifest = crate::targets::parse("t", &crate::testing::targets_json()).unwrap();
+        FakeRegistry::start(PublishedRelease::coherent(&manifest, "0.8.0").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn github_fidelity() {
+        let fake = fake();
+        let api = fake.url(Service::GithubApi);
+        let http = Http::new(HttpConfig::fast(), &api, TokenSource::Fixed(Some("tok".into())));
+        let get = |path: &str| http.get(&format!("{api}{path}"), "application/vnd.github+json").unwrap();
+        let release = get("/repos/sandover/plasmite/releases/tags/v0.8.0");
+        assert_eq!(release.status, 200);
+        let doc: Value = release.json().unwrap();
+        assert_eq!(doc["assets"].as_array().unwrap().len(), 4);
+        // Unknown paths and trailing slashes are GitHub-style 404s.
+        for path in ["/repos/sandover/plasmite/releases/tags/v0.8.0/", "/nope"] {
+            let r = get(path);
+            assert_eq!(r.status, 404);
+            assert_eq!(r.json::<Value>().unwrap()["message"], "Not Found");
+        }
+        // The asset download redirects to another listener that refuses Authorization; the
+        // client does not forward the token, so the bytes arrive.
+        let sums_url = doc["assets"][3]["browser_download_url"].as_str().unwrap().to_string();
+        let sums = http.get(&sums_url, "application/octet-stream").unwrap();
+        assert_eq!(sums.status, 200, "{}", String::from_utf8_lossy(&sums.body));
+        assert!(sums.url.starts_with(&fake.url(Service::AssetHost)));
+        let asked: Vec<Logged> = fake.requests();
+        assert!(asked.iter().filter(|r| r.authorization.is_some()).all(|r| r.path.starts_with("/gh-api/")));
+        // Drafts are invisible by tag.
+        fake.update(|r| r.draft = true);
+        assert_eq!(get("/repos/sandover/plasmite/releases/tags/v0.8.0").status, 404);
+    }
+
+    #[test]
+    fn etag_answers_304() {
+        let fake = fake();
+        let url = format!("{}/pl/as/plasmite", fake.url(Service::CratesIndex));
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let first = agent.get(&url).call().unwrap();
+        let etag = first.headers().get("etag").unwrap().to_str().unwrap().to_string();
+        let again = agent.get(&url).header("If-None-Match", &etag).call().unwrap();
+        assert_eq!(again.status().as_u16(), 304);
+    }
+
+    #[test]
+    fn runs_honour_head_sha_and_come_newest_first() {
+        let fake = fake();
+        fake.update(|r| {
+            let sha = r.tag_commit.clone().unwrap();
+            r.runs.push(CiRun {
+                id: 2,
+                head_sha: sha,
+                status: "in_progress".into(),
+                conclusion: None,
+                created_at: "2026-07-29T00:00:00Z".into(),
+            });
+        });
+        let api = fake.url(Service::GithubApi);
+        let http = Http::new(HttpConfig::fast(), &api, TokenSource::Fixed(None));
+        let url = format!("{api}/repos/sandover/plasmite/actions/workflows/ci.yml/runs?head_sha=x");
+        let none: Value = http.get(&url, "application/json").unwrap().json().unwrap();
+        assert_eq!(none["total_count"], 0);
+        let url = url.replace("head_sha=x", "status=completed");
+        let done: Value = http.get(&url, "application/json").unwrap().json().unwrap();
+        assert_eq!(done["total_count"], 1);
+        let all: Value = http.get(&url.replace("?status=completed", ""), "application/json").unwrap().json().unwrap();
+        assert_eq!(all["workflow_runs"][0]["id"], 2);
+        assert!(all["workflow_runs"][0]["conclusion"].is_null());
+    }
+}
