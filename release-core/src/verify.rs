@@ -217,7 +217,10 @@ fn round(probe: &Probe<'_>, channels: &[Channel]) -> Vec<(Channel, Vec<Finding>)
 /// Verifies a release on the chosen channels.
 pub fn run(cx: &Context, target: &ReleaseTarget, options: &Options) -> anyhow::Result<Verification> {
     let manifest = manifest(cx)?;
+    // A repository without the tag (a fresh clone, CI) simply has nothing to compare.
+    let local_tag_commit = cx.repo.tag_commit(&target.tag()).ok().flatten();
     let probe = Probe {
+        local_tag_commit: local_tag_commit.as_deref(),
         http: &cx.http,
         policy: &cx.policy,
         manifest: manifest.as_ref(),

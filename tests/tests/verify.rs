@@ -328,3 +328,12 @@ fn homebrew_render_then_check_round_trip_for_a_prerelease() {
     );
     assert_eq!(run.code, 1, "{}", run.all());
 }
+
+#[test]
+fn a_tag_moved_since_it_was_pushed_blocks() {
+    let w = world("0.8.0", |_| {});
+    // The local tag points at the fixture's commit, which is not the one GitHub reports.
+    w.repo.tag("v0.8.0").unwrap();
+    let run = w.verify(&["--channels", "github"]);
+    assert_blocked(&run, &["github tag v0.8.0", "the tag was moved"]);
+}

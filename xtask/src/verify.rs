@@ -163,6 +163,7 @@ pub fn homebrew(common: &Common, command: HomebrewCommand) -> anyhow::Result<u8>
                 target: &target,
                 deep: false,
                 formula: None,
+                local_tag_commit: None,
             };
             let text =
                 homebrew::render(&homebrew::render_input(&probe, &sums).with_context(|| args.sha256sums.to_string())?);
@@ -187,6 +188,7 @@ pub fn homebrew(common: &Common, command: HomebrewCommand) -> anyhow::Result<u8>
                 target: &target,
                 deep: false,
                 formula: args.formula.as_deref(),
+                local_tag_commit: None,
             };
             let findings = match homebrew::fetch_formula(&probe) {
                 Ok((text, evidence)) => {

@@ -282,9 +282,15 @@ pub fn tag_commit(probe: &Probe<'_>, check: &str) -> Result<(String, String), Bo
 fn tag_commit_finding(probe: &Probe<'_>) -> Option<Finding> {
     let subject = format!("github tag {}", probe.target.tag());
     match tag_commit(probe, CHECK) {
-        Ok((sha, url)) => {
-            Some(Finding::pass(CHECK, &subject, format!("points at commit {sha}")).with(url_evidence(&url, Some(200))))
-        }
+        Ok((sha, url)) => Some(match probe.local_tag_commit {
+            Some(local) if local != sha => Finding::fail(
+                CHECK,
+                &subject,
+                format!("points at commit {sha} on GitHub but at {local} in the local repository: the tag was moved"),
+            )
+            .with(url_evidence(&url, Some(200))),
+            _ => Finding::pass(CHECK, &subject, format!("points at commit {sha}")).with(url_evidence(&url, Some(200))),
+        }),
         Err(f) => Some(*f),
     }
 }

@@ -40,6 +40,8 @@ pub struct Probe<'a> {
     pub deep: bool,
     /// A local formula to check instead of the tap's.
     pub formula: Option<&'a Utf8Path>,
+    /// The commit the tag points at in the local repository, when the tag exists there.
+    pub local_tag_commit: Option<&'a str>,
 }
 
 impl Probe<'_> {
