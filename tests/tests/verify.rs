@@ -337,3 +337,22 @@ fn a_tag_moved_since_it_was_pushed_blocks() {
     let run = w.verify(&["--channels", "github"]);
     assert_blocked(&run, &["github tag v0.8.0", "the tag was moved"]);
 }
+
+#[test]
+fn deep_mode_finds_a_tarball_without_a_native_platform() {
+    let w = world("0.8.0", |r| {
+        let files = vec![
+            ("package/package.json".to_string(), b"{}".to_vec()),
+            ("package/native/linux-x64/index.node".to_string(), b"x".to_vec()),
+            ("package/native/darwin-x64/index.node".to_string(), b"x".to_vec()),
+            ("package/native/darwin-arm64/index.node".to_string(), b"x".to_vec()),
+        ];
+        let tarball = release_core::testing::fake_registry::tgz(&files).unwrap();
+        let doc = r.npm.get_mut("0.8.0").unwrap();
+        doc.integrity = release_core::registry::sri_sha512(&tarball);
+        doc.tarball = tarball;
+    });
+    let run = w.verify(&["--channels", "npm", "--deep"]);
+    assert_blocked(&run, &["npm plasmite@0.8.0 native/win32-x64", "no files under package/native/win32-x64/"]);
+    assert_eq!(fails(&run).len(), 1, "{}", run.all());
+}
