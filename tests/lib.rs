@@ -20,7 +20,26 @@ pub fn xtask_bin() -> &'static PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
+        let mut build = Command::new(cargo);
+        // Variables `cargo test` sets for this test process; a build script (ring's) tracks
+        // some of them, so passing them on would make this build and the next plain
+        // `cargo build` rebuild each other.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy().into_owned();
+            let per_package = [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+                "CARGO_PRIMARY_",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+            ];
+            if per_package.iter().any(|p| key.starts_with(p)) {
+                build.env_remove(&key);
+            }
+        }
+        let status = build
             .args(["build", "--quiet", "--package", "xtask"])
             .current_dir(workspace_root())
             .status()

@@ -8,7 +8,7 @@ use std::{
 };
 
 use camino::Utf8PathBuf;
-use release_core::{Clock, Context, Policy, ReleaseTarget, Repo, gates};
+use release_core::{Context, Policy, ReleaseTarget, Repo, gates};
 
 const GATES: usize = 20;
 const ROUNDS: usize = 5;
@@ -45,7 +45,12 @@ fn main() -> anyhow::Result<()> {
 
     let repo = Repo::discover(&root)?;
     let policy = Policy::parse(&root.join("release/policy.toml"), &policy)?;
-    let cx = Context { repo, policy, clock: Clock::System };
+    let cx = Context::new(
+        repo,
+        policy,
+        release_core::http::HttpConfig::default(),
+        release_core::http::TokenSource::Fixed(None),
+    );
     let mut plan = gates::Plan::new(ReleaseTarget::parse("v0.1.0")?);
     plan.only = (0..GATES).map(|i| format!("g{i}")).collect();
 

@@ -24,7 +24,10 @@
 //! | [`blockers`] | blocker bodies and filing with ergo |
 //! | [`gates`] | QA gates: built-in checks, policy commands, conditional triggers, the runner |
 //! | [`evidence`] | the evidence record: JSON + Markdown, locked atomic appends, checkpoint |
-//! | `testing` | (feature `testing`) `FixtureRepo`: plasmite-shaped git repositories |
+//! | [`http`] | the one HTTP client: timeouts, retries, size cap, user agent, token scoping, https only |
+//! | [`registry`] | typed, minimal clients of crates.io, npm, PyPI, GitHub and the Homebrew tap |
+//! | [`verify`] | post-release verification across channels, concurrently, with `--wait` and partial-publish analysis |
+//! | `testing` | (feature `testing`) `FixtureRepo`: plasmite-shaped git repositories; `FakeRegistry`: every service on 127.0.0.1 |
 //!
 //! A contributor's own test can hold a release to the same rules:
 //!
@@ -47,14 +50,17 @@ pub mod duration;
 pub mod evidence;
 pub mod fsutil;
 pub mod gates;
+pub mod http;
 pub mod notices;
 pub mod outcome;
 pub mod policy;
 pub mod redact;
+pub mod registry;
 pub mod repo;
 pub mod smoke;
 pub mod target;
 pub mod targets;
+pub mod verify;
 pub mod versions;
 
 #[cfg(any(test, feature = "testing"))]
@@ -78,6 +84,8 @@ pub struct Context {
     pub policy: Policy,
     /// Where "now" comes from.
     pub clock: Clock,
+    /// The HTTP client every registry check shares (token scoped to the GitHub API base).
+    pub http: std::sync::Arc<http::Http>,
 }
 
 impl Context {
@@ -91,6 +99,19 @@ impl Context {
         };
         let shown = path.strip_prefix(repo.root()).map(Utf8Path::to_owned).unwrap_or_else(|_| path.clone());
         let policy = Policy::load(&path, &shown)?;
-        Ok(Context { repo, policy, clock: Clock::System })
+        Ok(Context::new(repo, policy, http::HttpConfig::default(), http::TokenSource::Discover))
+    }
+
+    /// A context from parts, with an HTTP client built from `config` and `token`; the GitHub
+    /// API base comes from the policy's `[endpoints]` (or the public default).
+    pub fn new(repo: Repo, policy: Policy, config: http::HttpConfig, token: http::TokenSource) -> Context {
+        let api = policy.endpoints.github_api.clone().unwrap_or_else(|| registry::GITHUB_API.to_string());
+        let http = std::sync::Arc::new(http::Http::new(config, &api, token));
+        Context { repo, policy, clock: Clock::System, http }
+    }
+
+    /// The same context with another HTTP configuration and token source.
+    pub fn with_http(self, config: http::HttpConfig, token: http::TokenSource) -> Context {
+        Context::new(self.repo, self.policy, config, token)
     }
 }

@@ -255,13 +255,55 @@ fn changelog_and_blockers_are_gates_bug_6() {
 }
 
 #[test]
-fn ci_gate_waits_for_the_github_client() {
-    let repo = qa_fixture("[ci]\nworkflow = \"ci.yml\"\n", &[]);
-    let run = release(repo.root(), &["qa", "v0.8.0", "--json"]);
-    assert_eq!(run.code, 3, "{}", run.all());
-    let f = findings(&run.json(), "ci-green")[0].clone();
-    assert_eq!(f["status"], "incomplete");
-    assert_eq!(f["detail"], "GitHub client not available yet");
+fn ci_gate_reads_the_newest_completed_run_of_the_release_commit() {
+    use release_core::{
+        targets,
+        testing::{FakeRegistry, PublishedRelease, fake_registry::CiRun, targets_json},
+    };
+    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
+    published.runs.clear();
+    let fake = FakeRegistry::start(published).unwrap();
+    let repo = qa_fixture(&format!("[ci]\nworkflow = \"ci.yml\"\n{}", fake.endpoints_toml()), &[]);
+    let mut repo_name = String::new();
+    fake.update(|r| repo_name = r.repo.clone());
+    repo.replace(
+        "release/policy.toml",
+        "name = \"plasmite\"\n",
+        &format!("name = \"plasmite\"\ngithub = \"{repo_name}\"\n"),
+    )
+    .unwrap();
+    let head = repo.commit("Name the GitHub repository").unwrap();
+    repo.git(&["push", "-q", "origin", "main"]).unwrap();
+    let ci = |repo: &release_core::testing::FixtureRepo| {
+        let run = release(repo.root(), &["qa", "v0.8.0", "--only", "ci-green", "--json"]);
+        let f = findings(&run.json(), "ci-green")[0].clone();
+        (run.code, f["status"].as_str().unwrap().to_string(), f["detail"].as_str().unwrap().to_string())
+    };
+    let run = |id: u64, at: &str, status: &str, conclusion: Option<&str>| CiRun {
+        id,
+        head_sha: head.clone(),
+        status: status.into(),
+        conclusion: conclusion.map(Into::into),
+        created_at: at.into(),
+    };
+
+    let (code, status, detail) = ci(&repo);
+    assert_eq!((code, status.as_str()), (1, "fail"), "no run at all: {detail}");
+
+    fake.update(|r| r.runs.push(run(1, "2026-07-28T10:00:00Z", "in_progress", None)));
+    let (code, status, _) = ci(&repo);
+    assert_eq!((code, status.as_str()), (3, "incomplete"), "still running");
+
+    fake.update(|r| r.runs = vec![run(1, "2026-07-28T10:00:00Z", "completed", Some("success"))]);
+    let (code, status, detail) = ci(&repo);
+    assert_eq!((code, status.as_str()), (0, "pass"), "{detail}");
+
+    // Bug 41: a newer failure on the same commit revokes the older success.
+    fake.update(|r| r.runs.push(run(2, "2026-07-28T11:00:00Z", "completed", Some("failure"))));
+    let (code, status, detail) = ci(&repo);
+    assert_eq!((code, status.as_str()), (1, "fail"), "{detail}");
+    assert!(detail.contains("run 2") && detail.contains("failure"), "{detail}");
 }
 
 #[test]

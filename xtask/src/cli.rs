@@ -86,6 +86,15 @@ pub enum Release {
     /// binary, run by path, must print the exact version as a whole word. A missing tool is
     /// INCOMPLETE naming it; Homebrew off macOS is SKIP.
     Smoke(SmokeArgs),
+    /// Verify a published release on every channel (docs/verify.md).
+    ///
+    /// For each channel: the exact version is published and intact; if it is the newest
+    /// release, it is what users get by default; a pre-release is never the default. Channels
+    /// run concurrently. Exit codes: 0 verified, 1 blocked, 3 incomplete, 2 usage.
+    Verify(crate::verify::VerifyArgs),
+    /// Render the Homebrew formula for a release, or check a formula against a sums file.
+    #[command(subcommand)]
+    Homebrew(crate::verify::HomebrewCommand),
 }
 
 #[derive(Args)]

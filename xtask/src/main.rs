@@ -12,6 +12,7 @@ mod qa;
 mod render;
 mod repo_checks;
 mod smoke;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -36,6 +37,8 @@ fn main() -> ExitCode {
         Release::Bench(args) => bench::bench(&common, args).and_then(|r| finish(&common, r)),
         Release::Notices(args) => notices::notices(&common, args).and_then(|r| finish(&common, r)),
         Release::Smoke(args) => smoke::smoke(&common, args).and_then(|r| finish(&common, r)),
+        Release::Verify(args) => verify::verify(&common, args),
+        Release::Homebrew(command) => verify::homebrew(&common, command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -137,7 +137,7 @@ pub fn step_summary(report: &Report) -> String {
 
 /// In GitHub Actions: prints the annotations (on stdout, or stderr when stdout is JSON) and
 /// appends the summary table to `$GITHUB_STEP_SUMMARY`. Outside it, does nothing.
-fn github(report: &Report, json: bool) {
+pub fn github(report: &Report, json: bool) {
     if !github_actions() {
         return;
     }

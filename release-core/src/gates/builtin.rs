@@ -83,7 +83,7 @@ impl Builtin {
             Builtin::HeadPushed => head_pushed(&cx.repo).map(|f| vec![f]),
             Builtin::CiGreen => match &cx.policy.ci {
                 None => Ok(vec![Finding::skipped(id, "CI", "the policy has no [ci] section")]),
-                Some(_) => cx.repo.head().map(|head| vec![ci_green(cx, &head)]),
+                Some(_) => cx.repo.head().map(|head| vec![ci_green(cx, &plan.target, &head)]),
             },
             Builtin::Blockers => Ok(blockers(cx, plan)),
         };
@@ -176,75 +176,20 @@ pub fn head_pushed(repo: &Repo) -> anyhow::Result<Finding> {
     })
 }
 
-/// One CI workflow run, as the GitHub API lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CiRun {
-    /// Run id.
-    pub id: u64,
-    /// The commit it ran on.
-    pub head_sha: String,
-    /// `queued`, `in_progress`, `completed`...
-    pub status: String,
-    /// `success`, `failure`, `cancelled`... once completed.
-    pub conclusion: Option<String>,
-    /// `push`, `pull_request`, `workflow_dispatch`...
-    pub event: String,
-    /// Creation time, `YYYY-MM-DDTHH:MM:SSZ`.
-    pub created_at: String,
-    /// Web URL of the run.
-    pub url: String,
-}
-
-/// The CI gate seam: is CI green on `commit`? Until the GitHub client lands this is
-/// incomplete; the merge replaces the body with "list the runs of `[ci] workflow` for
-/// `commit` (all pages), then [`ci_verdict`]".
-pub fn ci_green(cx: &Context, commit: &str) -> Finding {
-    let workflow = cx.policy.ci.as_ref().map(|c| c.workflow.as_str()).unwrap_or("ci");
-    Finding::incomplete(
-        "ci-green",
-        format!("{workflow} on {}", &commit[..commit.len().min(12)]),
-        "GitHub client not available yet",
-    )
-}
-
-/// The rule for CI on the release commit (bug 41): among runs on `commit` that are not
-/// `pull_request` runs (those never run the full gate), the newest completed one must have
-/// succeeded. A newer failure revokes an older success; no completed run is incomplete.
-pub fn ci_verdict(workflow: &str, commit: &str, runs: &[CiRun]) -> Finding {
-    let subject = format!("{workflow} on {}", &commit[..commit.len().min(12)]);
-    let on_commit: Vec<&CiRun> = runs.iter().filter(|r| r.head_sha == commit).collect();
-    let eligible: Vec<&CiRun> = on_commit.iter().copied().filter(|r| r.event != "pull_request").collect();
-    let newest = eligible
-        .iter()
-        .filter(|r| r.status == "completed")
-        .max_by(|a, b| (a.created_at.as_str(), a.id).cmp(&(b.created_at.as_str(), b.id)));
-    match newest {
-        Some(run) if run.conclusion.as_deref() == Some("success") => {
-            Finding::pass("ci-green", subject, format!("newest completed {} run {} succeeded", run.event, run.id))
-        }
-        Some(run) => Finding::fail(
-            "ci-green",
-            subject,
-            format!(
-                "newest completed run {} ended `{}` (an older success does not count)",
-                run.id,
-                run.conclusion.as_deref().unwrap_or("none")
-            ),
-        ),
-        None if on_commit.is_empty() => {
-            Finding::fail("ci-green", subject, format!("no {workflow} run on this commit: push it and let CI run"))
-        }
-        None if eligible.is_empty() => Finding::fail(
-            "ci-green",
-            subject,
-            "only pull_request runs on this commit; they do not run the full gate: push to the branch",
-        ),
-        None => Finding::incomplete("ci-green", subject, "CI is still running on this commit; wait for it"),
-    }
-    .with(match newest {
-        Some(run) => Evidence::Url { url: run.url.clone(), status: None },
-        None => Evidence::note(format!("{} run(s) listed, {} on the commit", runs.len(), on_commit.len())),
-    })
+/// The CI gate: the newest completed (non-`pull_request`) run of `[ci] workflow` on `commit`
+/// must have succeeded, by the same rule `verify` applies to the tag's commit
+/// ([`crate::registry::github::ci_verdict`]).
+pub fn ci_green(cx: &Context, target: &crate::ReleaseTarget, commit: &str) -> Finding {
+    let probe = crate::registry::Probe {
+        http: &cx.http,
+        policy: &cx.policy,
+        manifest: None,
+        target,
+        deep: false,
+        formula: None,
+        local_tag_commit: None,
+    };
+    crate::registry::github::ci_on_commit(&probe, commit, "ci-green", &commit[..commit.len().min(12)])
 }
 
 fn blockers(cx: &Context, plan: &Plan) -> Vec<Finding> {
@@ -460,36 +405,6 @@ pub fn relative<'a>(repo: &Repo, path: &'a Utf8Path) -> &'a Utf8Path {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Outcome;
-
-    fn run(id: u64, sha: &str, status: &str, conclusion: Option<&str>, event: &str, at: &str) -> CiRun {
-        CiRun {
-            id,
-            head_sha: sha.into(),
-            status: status.into(),
-            conclusion: conclusion.map(str::to_owned),
-            event: event.into(),
-            created_at: at.into(),
-            url: format!("https://github.com/o/r/actions/runs/{id}"),
-        }
-    }
-
-    #[test]
-    fn newest_completed_run_decides_bug_41() {
-        let sha = "abc123";
-        let older_ok = run(1, sha, "completed", Some("success"), "push", "2026-01-01T00:00:00Z");
-        let newer_fail = run(2, sha, "completed", Some("failure"), "push", "2026-01-02T00:00:00Z");
-        assert_eq!(ci_verdict("ci.yml", sha, &[older_ok.clone(), newer_fail.clone()]).outcome, Outcome::Fail);
-        assert_eq!(ci_verdict("ci.yml", sha, &[newer_fail, older_ok.clone()]).outcome, Outcome::Fail);
-        let running = run(3, sha, "in_progress", None, "push", "2026-01-03T00:00:00Z");
-        assert_eq!(ci_verdict("ci.yml", sha, &[older_ok.clone(), running.clone()]).outcome, Outcome::Pass);
-        assert_eq!(ci_verdict("ci.yml", sha, &[running]).outcome, Outcome::Incomplete);
-        let pr = run(4, sha, "completed", Some("success"), "pull_request", "2026-01-04T00:00:00Z");
-        assert_eq!(ci_verdict("ci.yml", sha, &[pr]).outcome, Outcome::Fail, "PR runs never ran the full gate");
-        let other = run(5, "def456", "completed", Some("success"), "push", "2026-01-05T00:00:00Z");
-        assert_eq!(ci_verdict("ci.yml", sha, &[other]).outcome, Outcome::Fail);
-        assert_eq!(ci_verdict("ci.yml", sha, &[older_ok]).outcome, Outcome::Pass);
-    }
 
     #[test]
     fn toolchain_pins_are_read_from_workflows() {

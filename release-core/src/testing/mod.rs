@@ -4,6 +4,7 @@
 //! Git runs with the developer's global and system config ignored, a fixed identity and a
 //! fixed date, so fixtures are the same on every machine and never touch anyone's settings.
 
+pub mod fake_registry;
 pub(crate) mod plasmite;
 
 use std::{collections::BTreeMap, fs};
@@ -12,7 +13,8 @@ use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::{Shell, cmd};
 
-pub use plasmite::{PLASMITE_POLICY, plasmite_files};
+pub use fake_registry::{FakeRegistry, Fault, PublishedRelease, Service, closed_port_url};
+pub use plasmite::{PLASMITE_POLICY, plasmite_files, targets_json};
 
 /// Environment that isolates git from the machine's configuration.
 pub const GIT_ENV: [(&str, &str); 9] = [
@@ -44,6 +46,14 @@ impl FixtureBuilder {
     /// Adds or replaces a file.
     pub fn file(mut self, path: &str, contents: impl AsRef<[u8]>) -> FixtureBuilder {
         self.files.insert(path.to_string(), contents.as_ref().to_vec());
+        self
+    }
+
+    /// Appends text to a file added earlier (e.g. `FakeRegistry::endpoints_toml()` to
+    /// `release/policy.toml`). Panics (test support) when the file is missing.
+    pub fn append(mut self, path: &str, text: &str) -> FixtureBuilder {
+        let Some(bytes) = self.files.get_mut(path) else { panic!("fixture has no file {path}") };
+        bytes.extend_from_slice(text.as_bytes());
         self
     }
 

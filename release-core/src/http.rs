@@ -1,0 +1,447 @@
+//! [`Http`]: the one HTTP client every registry check shares (built on `ureq`).
+//!
+//! What it guarantees:
+//! - connect and per-request timeouts, and a response size cap ([`HttpConfig`]);
+//! - retries with exponential backoff and jitter on transport errors, 429 and 5xx, honouring
+//!   `Retry-After` (capped by [`HttpConfig::backoff_cap`]);
+//! - an identifying `User-Agent` (crates.io refuses requests without one);
+//! - `https` only, except for loopback addresses (the fake registry in tests);
+//! - redirects followed here, not by ureq: the GitHub token is sent only to URLs under the
+//!   GitHub API base and never on a redirected hop, and loops are detected;
+//! - the token is redacted from every error message.
+
+use std::{
+    sync::OnceLock,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::bail;
+
+/// Limits and identity of the client.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Time for one whole request (connect, send, headers, body).
+    pub request_timeout: Duration,
+    /// Extra attempts after the first, on transport errors, 429 and 5xx.
+    pub retries: u32,
+    /// First backoff delay; doubles per attempt, with jitter.
+    pub backoff_base: Duration,
+    /// Longest wait between attempts, `Retry-After` included.
+    pub backoff_cap: Duration,
+    /// Largest response body accepted, in bytes.
+    pub max_body: u64,
+    /// Most redirects followed for one request.
+    pub max_redirects: u32,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> HttpConfig {
+        HttpConfig {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            retries: 3,
+            backoff_base: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(30),
+            max_body: 512 * 1024 * 1024,
+            max_redirects: 5,
+            user_agent: format!(
+                "release-core/{} (release verification; +https://github.com/sandover/plasmite)",
+                env!("CARGO_PKG_VERSION")
+            ),
+        }
+    }
+}
+
+impl HttpConfig {
+    /// Small limits for tests: 1 s timeouts, one retry, 50 ms backoff capped at 1 s, 1 MiB bodies.
+    pub fn fast() -> HttpConfig {
+        HttpConfig {
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(1),
+            retries: 1,
+            backoff_base: Duration::from_millis(50),
+            backoff_cap: Duration::from_secs(1),
+            max_body: 1024 * 1024,
+            ..HttpConfig::default()
+        }
+    }
+
+    /// The longest one [`Http::get`] can take (all attempts, waits and redirects), roughly.
+    pub fn worst_case(&self) -> Duration {
+        let attempts = self.retries + 1;
+        (self.request_timeout + self.connect_timeout) * attempts * (self.max_redirects + 1)
+            + self.backoff_cap * attempts
+    }
+}
+
+/// Where the GitHub token comes from. Its `Debug` never shows a token.
+#[derive(Clone)]
+pub enum TokenSource {
+    /// `GH_TOKEN`, then `GITHUB_TOKEN`, then `gh auth token`; looked up on first use.
+    Discover,
+    /// This token, or none.
+    Fixed(Option<String>),
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenSource::Discover => f.write_str("Discover"),
+            TokenSource::Fixed(Some(_)) => f.write_str("Fixed([redacted])"),
+            TokenSource::Fixed(None) => f.write_str("Fixed(None)"),
+        }
+    }
+}
+
+/// A token that never prints itself.
+#[derive(Clone)]
+struct Token(String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token([redacted])")
+    }
+}
+
+/// One response, read in full (within the size cap).
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The URL that answered, after redirects.
+    pub url: String,
+    /// HTTP status of that answer.
+    pub status: u16,
+    /// The body.
+    pub body: Vec<u8>,
+    /// The `Content-Type` header, when one came.
+    pub content_type: Option<String>,
+}
+
+impl Response {
+    /// True for 2xx.
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// True for the statuses registries use for "not there": 404, 410, 451.
+    pub fn absent(&self) -> bool {
+        matches!(self.status, 404 | 410 | 451)
+    }
+
+    /// True when an HTML page came instead of a file (GitHub has served error pages with 200).
+    pub fn is_html(&self) -> bool {
+        self.content_type.as_deref().is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"))
+    }
+
+    /// The body parsed as JSON, with an error naming the URL.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> anyhow::Result<T> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| anyhow::anyhow!("{}: unreadable JSON ({} bytes): {e}", self.url, self.body.len()))
+    }
+}
+
+/// The shared client. Cheap to share by reference across threads.
+#[derive(Debug)]
+pub struct Http {
+    agent: ureq::Agent,
+    config: HttpConfig,
+    github_api: String,
+    source: TokenSource,
+    token: OnceLock<Option<Token>>,
+}
+
+impl Http {
+    /// A client; `github_api` is the base URL under which (and only under which) the token is sent.
+    pub fn new(config: HttpConfig, github_api: &str, source: TokenSource) -> Http {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .https_only(false)
+            .user_agent(config.user_agent.as_str())
+            .timeout_connect(Some(config.connect_timeout))
+            .timeout_global(Some(config.request_timeout))
+            .build()
+            .new_agent();
+        Http { agent, config, github_api: github_api.trim_end_matches('/').to_string(), source, token: OnceLock::new() }
+    }
+
+    /// The limits in force.
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
+    }
+
+    fn token(&self) -> Option<&Token> {
+        self.token
+            .get_or_init(|| match &self.source {
+                TokenSource::Fixed(t) => t.clone().filter(|t| !t.is_empty()).map(Token),
+                TokenSource::Discover => discover_token().map(Token),
+            })
+            .as_ref()
+    }
+
+    /// Whether a token is available (without saying what it is).
+    pub fn has_token(&self) -> bool {
+        self.token().is_some()
+    }
+
+    /// Removes the token from `text`.
+    pub fn redact(&self, text: &str) -> String {
+        match self.token() {
+            Some(Token(t)) if !t.is_empty() => text.replace(t.as_str(), "[redacted]"),
+            _ => text.to_string(),
+        }
+    }
+
+    /// GETs `url` with `accept`, following redirects. `Ok` for any final HTTP status (the caller
+    /// decides what 404 means); `Err` when no answer could be had: transport errors, timeouts,
+    /// retryable statuses after the last attempt, bodies over the cap, redirect loops, non-https URLs.
+    pub fn get(&self, url: &str, accept: &str) -> anyhow::Result<Response> {
+        self.get_inner(url, accept).map_err(|e| anyhow::anyhow!("{}", self.redact(&format!("{e:#}"))))
+    }
+
+    fn get_inner(&self, url: &str, accept: &str) -> anyhow::Result<Response> {
+        let mut current = url.to_string();
+        let mut seen = vec![current.clone()];
+        for hop in 0..=self.config.max_redirects {
+            check_scheme(&current)?;
+            // The token goes only to the GitHub API, and only on the first hop: a redirect
+            // target (a CDN, another host) never sees it.
+            let token = (hop == 0 && self.is_github_api(&current)).then(|| self.token()).flatten();
+            let Raw { status, location, body, content_type, .. } = self.attempts(&current, accept, token)?;
+            if let (true, Some(location)) = ((300..400).contains(&status), location) {
+                let next = resolve(&current, &location)?;
+                if seen.contains(&next) {
+                    bail!("{url}: redirect loop ({} -> {next})", seen.join(" -> "));
+                }
+                seen.push(next.clone());
+                current = next;
+                continue;
+            }
+            return Ok(Response { url: current, status, body, content_type });
+        }
+        bail!("{url}: more than {} redirects ({})", self.config.max_redirects, seen.join(" -> "))
+    }
+
+    fn is_github_api(&self, url: &str) -> bool {
+        url == self.github_api
+            || url.strip_prefix(&self.github_api).is_some_and(|rest| rest.starts_with('/') || rest.starts_with('?'))
+    }
+
+    /// One URL, with retries. Returns status, Location and body.
+    fn attempts(&self, url: &str, accept: &str, token: Option<&Token>) -> anyhow::Result<Raw> {
+        let mut attempt = 0;
+        loop {
+            let result = self.once(url, accept, token);
+            let retry_after = match &result {
+                Ok(raw) if raw.status == 429 || raw.status >= 500 => Some(raw.retry_after),
+                Ok(_) => None,
+                Err(Failure::Fatal(_)) => None,
+                Err(Failure::Transport(_)) => Some(None),
+            };
+            match (retry_after, result) {
+                (None, Ok(raw)) => return Ok(raw),
+                (None, Err(e)) => return Err(e.into()),
+                (Some(wait), result) => {
+                    if attempt >= self.config.retries {
+                        return match result {
+                            Ok(raw) => bail!("{url}: HTTP {} after {} attempts", raw.status, attempt + 1),
+                            Err(e) => Err(anyhow::Error::from(e).context(format!("after {} attempts", attempt + 1))),
+                        };
+                    }
+                    std::thread::sleep(self.backoff(attempt, wait));
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let cap = self.config.backoff_cap;
+        if let Some(wait) = retry_after {
+            return wait.min(cap);
+        }
+        let exp = self.config.backoff_base.saturating_mul(1u32 << attempt.min(16));
+        let base = exp.min(cap);
+        // Jitter: up to half the delay again, from the clock's nanoseconds (no RNG dependency).
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let jitter = base.mul_f64(f64::from(nanos % 1000) / 2000.0);
+        (base + jitter).min(cap)
+    }
+
+    fn once(&self, url: &str, accept: &str, token: Option<&Token>) -> Result<Raw, Failure> {
+        let mut request = self.agent.get(url).header("Accept", accept);
+        if self.is_github_api(url) {
+            request = request.header("X-GitHub-Api-Version", "2022-11-28");
+        }
+        if let Some(Token(t)) = token {
+            request = request.header("Authorization", format!("Bearer {t}"));
+        }
+        let started = Instant::now();
+        let mut response = request.call().map_err(|e| Failure::Transport(format!("{url}: {e}")))?;
+        let status = response.status().as_u16();
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let location = header("location");
+        let content_type = header("content-type");
+        let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
+        let limit = self.config.max_body;
+        if let Some(length) = response.body().content_length()
+            && length > limit
+        {
+            return Err(Failure::Fatal(format!("{url}: response of {length} bytes is over the {limit}-byte cap")));
+        }
+        let body = response.body_mut().with_config().limit(limit).read_to_vec().map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(_) => {
+                Failure::Fatal(format!("{url}: response body is over the {limit}-byte cap"))
+            }
+            e => Failure::Transport(format!(
+                "{url}: reading the body failed after {:.1}s: {e}",
+                started.elapsed().as_secs_f64()
+            )),
+        })?;
+        Ok(Raw { status, location, body, content_type, retry_after })
+    }
+}
+
+/// One answer, before redirects are followed.
+struct Raw {
+    status: u16,
+    location: Option<String>,
+    body: Vec<u8>,
+    content_type: Option<String>,
+    retry_after: Option<Duration>,
+}
+
+#[derive(Debug)]
+enum Failure {
+    /// Worth another attempt.
+    Transport(String),
+    /// Not worth another attempt.
+    Fatal(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Transport(m) | Failure::Fatal(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
+fn discover_token() -> Option<String> {
+    for var in ["GH_TOKEN", "GITHUB_TOKEN"] {
+        if let Ok(t) = std::env::var(var)
+            && !t.trim().is_empty()
+        {
+            return Some(t.trim().to_string());
+        }
+    }
+    let out = std::process::Command::new("gh")
+        .args(["auth", "token"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let token = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !token.is_empty()).then_some(token)
+}
+
+/// The host of an `http(s)://host[:port]/...` URL, without the port.
+pub fn host(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split_once(']').map(|(h, _)| h);
+    }
+    Some(authority.split(':').next().unwrap_or(authority))
+}
+
+/// True for `localhost`, `127.x.x.x` and `::1`.
+pub fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host == "::1" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn check_scheme(url: &str) -> anyhow::Result<()> {
+    let Some(h) = host(url) else { bail!("`{url}` is not an http(s) URL") };
+    if url.starts_with("https://") || (url.starts_with("http://") && is_loopback(h)) {
+        Ok(())
+    } else {
+        bail!("`{url}`: only https URLs are fetched (plain http only for loopback addresses)")
+    }
+}
+
+/// Resolves a `Location` (absolute, host-relative or path-relative) against `base`.
+pub fn resolve(base: &str, location: &str) -> anyhow::Result<String> {
+    if location.starts_with("https://") || location.starts_with("http://") {
+        return Ok(location.to_string());
+    }
+    let scheme_end = base.find("://").map(|i| i + 3).ok_or_else(|| anyhow::anyhow!("`{base}` has no scheme"))?;
+    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let origin = &base[..path_start];
+    if let Some(rest) = location.strip_prefix("//") {
+        return Ok(format!("{}{rest}", &base[..scheme_end]));
+    }
+    if location.starts_with('/') {
+        return Ok(format!("{origin}{location}"));
+    }
+    let path = base[path_start..].split(['?', '#']).next().unwrap_or("");
+    let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
+    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    for seg in location.split('/') {
+        match seg {
+            ".." => {
+                parts.pop();
+            }
+            "." => {}
+            s => parts.push(s),
+        }
+    }
+    Ok(format!("{origin}/{}", parts.join("/")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_locations() {
+        let b = "https://h.example/pypi/p/1.0/json";
+        assert_eq!(resolve(b, "https://x/y").unwrap(), "https://x/y");
+        assert_eq!(resolve(b, "/a/b").unwrap(), "https://h.example/a/b");
+        assert_eq!(resolve(b, "../../packages/f.whl").unwrap(), "https://h.example/pypi/packages/f.whl");
+        assert_eq!(resolve("http://127.0.0.1:9/a?x=1", "b").unwrap(), "http://127.0.0.1:9/b");
+    }
+
+    #[test]
+    fn hosts_and_loopback() {
+        assert_eq!(host("http://127.0.0.1:8080/x"), Some("127.0.0.1"));
+        assert_eq!(host("https://api.github.com"), Some("api.github.com"));
+        assert_eq!(host("http://[::1]:5/"), Some("::1"));
+        assert!(is_loopback("127.0.0.1") && is_loopback("localhost") && !is_loopback("10.0.0.1"));
+        assert!(check_scheme("http://127.0.0.1:1/x").is_ok());
+        assert!(check_scheme("http://example.com/x").is_err());
+        assert!(check_scheme("ftp://example.com/x").is_err());
+    }
+
+    #[test]
+    fn token_scope_is_the_api_prefix() {
+        let http = Http::new(HttpConfig::fast(), "http://127.0.0.1:5/gh-api", TokenSource::Fixed(Some("t0k".into())));
+        assert!(http.is_github_api("http://127.0.0.1:5/gh-api/repos/a/b"));
+        assert!(!http.is_github_api("http://127.0.0.1:5/gh-api-evil/x"));
+        assert!(!http.is_github_api("http://127.0.0.1:5/npm/x"));
+        assert_eq!(http.redact("a t0k b"), "a [redacted] b");
+        assert!(!format!("{http:?}").contains("t0k"));
+    }
+
+    #[test]
+    fn backoff_is_capped() {
+        let http = Http::new(HttpConfig::fast(), "https://api.github.com", TokenSource::Fixed(None));
+        assert!(http.backoff(20, None) <= Duration::from_secs(1));
+        assert_eq!(http.backoff(0, Some(Duration::from_secs(120))), Duration::from_secs(1));
+    }
+}

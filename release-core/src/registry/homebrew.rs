@@ -1,0 +1,473 @@
+//! Homebrew: parse a tap formula (version; `url`/`sha256` per platform block, `on_macos` /
+//! `on_linux` with `on_arm`/`on_intel` or `if Hardware::CPU.arm?`/`intel?` and `else`), render
+//! one for a release, and check it against the release's sums file: version, exact URL and
+//! SHA-256 for every homebrew-official platform, and no block for a platform the manifest does
+//! not list (bug 18).
+
+use std::collections::BTreeMap;
+
+use super::{Probe, SumLine, asset_name, fetch, is_sha256_hex, sum_for, url_evidence};
+use crate::{Evidence, Finding, targets::Tier};
+
+const CHECK: &str = "verify.homebrew";
+/// Check id of the "formula is at the target version" finding.
+pub const PUBLISHED: &str = "verify.homebrew.published";
+
+/// One `url` (with the `sha256` that follows it) inside a platform block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// `darwin_arm64`, `darwin_amd64`, `linux_amd64`, `linux_arm64`, or `unknown` (outside any
+    /// platform block).
+    pub platform: String,
+    /// The URL.
+    pub url: String,
+    /// The sha256, when one follows in the same block.
+    pub sha256: Option<String>,
+    /// 1-based line of the `url`.
+    pub line: usize,
+}
+
+/// A parsed formula.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Formula {
+    /// `version "..."`, with its line.
+    pub version: Option<(String, usize)>,
+    /// Every url entry, in file order.
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Frame {
+    os: Option<&'static str>,
+    cpu: Option<&'static str>,
+    /// For `if ... CPU.arm?` frames: `else` flips the CPU.
+    flips: bool,
+}
+
+fn quoted(rest: &str) -> Option<String> {
+    let rest = rest.trim_start();
+    let inner = rest.strip_prefix('"')?;
+    let end = inner.find('"')?;
+    Some(inner[..end].to_string())
+}
+
+fn cpu_of(line: &str) -> Option<&'static str> {
+    if line.contains("CPU.arm?") || line.starts_with("on_arm") {
+        Some("arm")
+    } else if line.contains("CPU.intel?") || line.starts_with("on_intel") {
+        Some("intel")
+    } else {
+        None
+    }
+}
+
+fn os_of(line: &str) -> Option<&'static str> {
+    if line.starts_with("on_macos") || line.contains("OS.mac?") {
+        Some("macos")
+    } else if line.starts_with("on_linux") || line.contains("OS.linux?") {
+        Some("linux")
+    } else {
+        None
+    }
+}
+
+/// Parses formula text with a block-aware line scanner.
+pub fn parse(text: &str) -> Formula {
+    let mut stack: Vec<Frame> = vec![Frame::default()];
+    let mut formula = Formula { version: None, entries: Vec::new() };
+    let current = |stack: &[Frame]| {
+        let os = stack.iter().rev().find_map(|f| f.os);
+        let cpu = stack.iter().rev().find_map(|f| f.cpu);
+        match (os, cpu) {
+            (Some("macos"), Some("arm")) => "darwin_arm64",
+            (Some("macos"), Some("intel")) => "darwin_amd64",
+            (Some("linux"), Some("intel")) => "linux_amd64",
+            (Some("linux"), Some("arm")) => "linux_arm64",
+            _ => "unknown",
+        }
+        .to_string()
+    };
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        let n = i + 1;
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let word = line.split_whitespace().next().unwrap_or("");
+        let opens = line.ends_with(" do")
+            || line.contains(" do |")
+            || ["if", "unless", "def", "class", "case", "begin", "module"].contains(&word);
+        if opens {
+            let is_if = word == "if" || word == "unless";
+            let mut cpu = cpu_of(line);
+            if word == "unless" {
+                cpu = cpu.map(|c| if c == "arm" { "intel" } else { "arm" });
+            }
+            stack.push(Frame { os: os_of(line), cpu, flips: is_if && cpu.is_some() });
+            continue;
+        }
+        if word == "else" || word == "elsif" {
+            if let Some(top) = stack.last_mut() {
+                let next = if word == "elsif" { cpu_of(line) } else { None };
+                top.cpu = match (top.flips, next, top.cpu) {
+                    (_, Some(c), _) => Some(c),
+                    (true, None, Some("arm")) => Some("intel"),
+                    (true, None, Some("intel")) => Some("arm"),
+                    _ => None,
+                };
+                top.flips = top.cpu.is_some() && word == "elsif" || top.flips;
+                if word == "else" {
+                    top.flips = false;
+                }
+                if word == "elsif" && os_of(line).is_some() {
+                    top.os = os_of(line);
+                }
+            }
+            continue;
+        }
+        if word == "end" {
+            if stack.len() > 1 {
+                stack.pop();
+            }
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("version ")
+            && formula.version.is_none()
+            && stack.len() <= 2
+        {
+            formula.version = quoted(rest).map(|v| (v, n));
+        } else if let Some(rest) = line.strip_prefix("url ") {
+            if let Some(url) = quoted(rest) {
+                formula.entries.push(Entry { platform: current(&stack), url, sha256: None, line: n });
+            }
+        } else if let Some(rest) = line.strip_prefix("sha256 ")
+            && let Some(last) = formula.entries.last_mut()
+            && last.sha256.is_none()
+            && last.platform == current(&stack)
+        {
+            last.sha256 = quoted(rest);
+        }
+    }
+    formula
+}
+
+/// Ruby class name of a formula file stem: `foo-bar` -> `FooBar`, `@` -> `AT`.
+pub fn class_name(name: &str) -> String {
+    name.replace('@', "AT")
+        .split(['-', '_', '.'])
+        .map(|part| {
+            let mut c = part.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+/// What a rendered formula needs.
+#[derive(Debug, Clone)]
+pub struct RenderInput {
+    /// Formula name (file stem), e.g. `plasmite`.
+    pub name: String,
+    /// `owner/repo` of the project.
+    pub repo: String,
+    /// GitHub web base (`https://github.com`).
+    pub github_web: String,
+    /// The version (semver text, pre-releases allowed).
+    pub version: String,
+    /// platform -> (asset name, sha256), for the homebrew-official platforms.
+    pub platforms: BTreeMap<String, (String, String)>,
+}
+
+/// The release download URL of an asset.
+pub fn download_url(github_web: &str, repo: &str, version: &str, asset: &str) -> String {
+    format!("{}/{repo}/releases/download/v{version}/{asset}", github_web.trim_end_matches('/'))
+}
+
+/// Renders a formula with `on_macos`/`on_linux` and `on_arm`/`on_intel` blocks for exactly the
+/// given platforms.
+pub fn render(input: &RenderInput) -> String {
+    let mut out = String::new();
+    let web = input.github_web.trim_end_matches('/');
+    out.push_str(&format!("class {} < Formula\n", class_name(&input.name)));
+    out.push_str("  desc \"Persistent JSON message queues\"\n");
+    out.push_str(&format!("  homepage \"{web}/{}\"\n", input.repo));
+    out.push_str(&format!("  version \"{}\"\n", input.version));
+    out.push_str("  license \"MIT\"\n");
+    for (os, block) in [("macos", "on_macos"), ("linux", "on_linux")] {
+        let cpus: Vec<(&str, &str)> = [("arm", "on_arm"), ("intel", "on_intel")]
+            .into_iter()
+            .filter(|(cpu, _)| input.platforms.contains_key(&platform(os, cpu)))
+            .collect();
+        if cpus.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("\n  {block} do\n"));
+        for (cpu, cpu_block) in cpus {
+            if let Some((asset, sha)) = input.platforms.get(&platform(os, cpu)) {
+                out.push_str(&format!("    {cpu_block} do\n"));
+                out.push_str(&format!("      url \"{}\"\n", download_url(web, &input.repo, &input.version, asset)));
+                out.push_str(&format!("      sha256 \"{sha}\"\n"));
+                out.push_str("    end\n");
+            }
+        }
+        out.push_str("  end\n");
+    }
+    out.push_str(&format!(
+        "\n  def install\n    bin.install \"bin/{0}\"\n  end\n\n  test do\n    assert_match version.to_s, shell_output(\"#{{bin}}/{0} --version\")\n  end\nend\n",
+        input.name
+    ));
+    out
+}
+
+fn platform(os: &str, cpu: &str) -> String {
+    match (os, cpu) {
+        ("macos", "arm") => "darwin_arm64",
+        ("macos", _) => "darwin_amd64",
+        (_, "arm") => "linux_arm64",
+        _ => "linux_amd64",
+    }
+    .to_string()
+}
+
+/// The render input for a release from a sums file: every homebrew-official platform must
+/// have a line.
+pub fn render_input(probe: &Probe<'_>, sums: &[SumLine]) -> anyhow::Result<RenderInput> {
+    let (github, repo, manifest) = requirements(probe)?;
+    let name = formula_name(probe);
+    let version = probe.target.version();
+    let mut platforms = BTreeMap::new();
+    for t in manifest.in_channel("homebrew", Tier::Official)? {
+        let asset = asset_name(&github.asset, &version, &t.sdk_platform);
+        let line = sum_for(sums, &asset).ok_or_else(|| anyhow::anyhow!("the sums file has no line for {asset}"))?;
+        platforms.insert(t.sdk_platform.clone(), (asset, line.sha256.clone()));
+    }
+    Ok(RenderInput { name, repo: repo.to_string(), github_web: probe.github_web(), version, platforms })
+}
+
+fn formula_name(probe: &Probe<'_>) -> String {
+    probe
+        .policy
+        .channels
+        .homebrew
+        .as_ref()
+        .and_then(|h| camino::Utf8Path::new(&h.formula).file_stem().map(str::to_string))
+        .unwrap_or_else(|| probe.policy.project.name.clone())
+}
+
+type Requirements<'a> = (&'a crate::policy::GithubChannel, &'a str, &'a crate::targets::Manifest);
+
+fn requirements<'a>(probe: &Probe<'a>) -> anyhow::Result<Requirements<'a>> {
+    let github = probe
+        .policy
+        .channels
+        .github
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("no [channel.github] in the policy (asset names)"))?;
+    let repo =
+        probe.policy.project.github.as_deref().ok_or_else(|| anyhow::anyhow!("no project.github in the policy"))?;
+    let manifest = probe.manifest.ok_or_else(|| anyhow::anyhow!("no targets manifest in the policy"))?;
+    Ok((github, repo, manifest))
+}
+
+/// Checks formula text against a sums file. `evidence` says where the formula came from.
+pub fn check_alignment(probe: &Probe<'_>, text: &str, sums: &[SumLine], evidence: &Evidence) -> Vec<Finding> {
+    let version = probe.target.version();
+    let subject = "homebrew formula".to_string();
+    let (github, repo, manifest) = match requirements(probe) {
+        Ok(r) => r,
+        Err(e) => return vec![Finding::incomplete(CHECK, &subject, format!("{e:#}"))],
+    };
+    let formula = parse(text);
+    let mut out = Vec::new();
+    match &formula.version {
+        Some((v, _)) if *v == version => {
+            out.push(Finding::pass(PUBLISHED, &subject, format!("version \"{v}\"")).with(evidence.clone()))
+        }
+        Some((v, line)) => out.push(
+            Finding::fail(PUBLISHED, &subject, format!("version \"{v}\" (line {line}), expected \"{version}\""))
+                .with(evidence.clone()),
+        ),
+        None => out.push(Finding::fail(PUBLISHED, &subject, "no `version \"...\"` line").with(evidence.clone())),
+    }
+    let official: Vec<String> = manifest
+        .in_channel("homebrew", Tier::Official)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| t.sdk_platform.clone())
+        .collect();
+    let web = probe.github_web();
+    for platform in &official {
+        let s = format!("homebrew formula {platform}");
+        let asset = asset_name(&github.asset, &version, platform);
+        let entries: Vec<&Entry> = formula.entries.iter().filter(|e| &e.platform == platform).collect();
+        let [entry] = entries.as_slice() else {
+            out.push(
+                Finding::fail(
+                    CHECK,
+                    &s,
+                    format!("{} url block(s) for {platform}, expected exactly one", entries.len()),
+                )
+                .with(evidence.clone()),
+            );
+            continue;
+        };
+        let expected_url = download_url(&web, repo, &version, &asset);
+        let mut problems = Vec::new();
+        if entry.url != expected_url {
+            problems.push(format!("url (line {}) is {}, expected {expected_url}", entry.line, entry.url));
+        }
+        match (&entry.sha256, sum_for(sums, &asset)) {
+            (None, _) => problems.push(format!("no sha256 after the url on line {}", entry.line)),
+            (Some(sha), _) if !is_sha256_hex(sha) => {
+                problems.push(format!("sha256 \"{sha}\" is not 64 lowercase hex digits"))
+            }
+            (_, None) => problems.push(format!("the sums file has no line for {asset}")),
+            (Some(sha), Some(line)) if *sha != line.sha256 => {
+                problems.push(format!("sha256 {sha} differs from the sums file ({})", line.sha256))
+            }
+            _ => {}
+        }
+        if problems.is_empty() {
+            out.push(Finding::pass(CHECK, &s, format!("url and sha256 match {asset}")).with(evidence.clone()));
+        } else {
+            out.push(Finding::fail(CHECK, &s, problems.join("; ")).with(evidence.clone()));
+        }
+    }
+    for e in formula.entries.iter().filter(|e| !official.contains(&e.platform)) {
+        out.push(
+            Finding::fail(
+                CHECK,
+                format!("homebrew formula {}", e.platform),
+                format!(
+                    "url block on line {} is for a platform that is not homebrew-official in the targets manifest: {}",
+                    e.line, e.url
+                ),
+            )
+            .with(evidence.clone()),
+        );
+    }
+    out
+}
+
+/// The formula text and where it came from: `probe.formula` when set, else the tap's file
+/// through the GitHub contents API (raw).
+pub fn fetch_formula(probe: &Probe<'_>) -> Result<(String, Evidence), Box<Finding>> {
+    let Some(channel) = &probe.policy.channels.homebrew else {
+        return Err(Box::new(Finding::skipped(CHECK, "homebrew", "no [channel.homebrew] in the policy")));
+    };
+    let subject = format!("homebrew {}", channel.formula);
+    if let Some(path) = probe.formula {
+        return match std::fs::read_to_string(path) {
+            Ok(t) => Ok((t, Evidence::file(path.as_str()))),
+            Err(e) => Err(Box::new(Finding::incomplete(PUBLISHED, &subject, format!("cannot read {path}: {e}")))),
+        };
+    }
+    let url = format!("{}/repos/{}/contents/{}", probe.github_api(), channel.tap, channel.formula);
+    let r = fetch(probe, &url, "application/vnd.github.raw+json", PUBLISHED, &subject)?;
+    let ev = url_evidence(&r.url, Some(r.status));
+    if r.absent() {
+        return Err(Box::new(Finding::fail(PUBLISHED, &subject, "the formula is not in the tap").with(ev)));
+    }
+    match String::from_utf8(r.body) {
+        Ok(t) if t.contains("< Formula") => Ok((t, ev)),
+        _ => Err(Box::new(
+            Finding::incomplete(PUBLISHED, &subject, "the tap answered with something that is not a formula").with(ev),
+        )),
+    }
+}
+
+/// Checks the Homebrew channel: the formula (local with `--formula`, else the tap's on GitHub)
+/// against the GitHub release's sums file.
+pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
+    let (text, evidence) = match fetch_formula(probe) {
+        Ok(x) => x,
+        Err(f) => return vec![*f],
+    };
+    let release = match super::github::release(probe, CHECK) {
+        Ok((r, _)) => r,
+        Err(f) => {
+            let mut f = *f;
+            f.detail = format!("cannot read the sums file to check the formula: {}", f.detail);
+            if f.outcome == crate::Outcome::Fail {
+                f.outcome = crate::Outcome::Incomplete;
+            }
+            return vec![f];
+        }
+    };
+    let sums = match super::github::sums(probe, &release, CHECK) {
+        Ok((s, _)) => s,
+        Err(f) => return vec![*f],
+    };
+    check_alignment(probe, &text, &sums, &evidence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLASMITE_STYLE: &str = r#"class Plasmite < Formula
+  desc "x"
+  version "1.2.1"
+  on_macos do
+    if Hardware::CPU.arm?
+      url "https://github.com/o/r/releases/download/v1.2.1/p_1.2.1_darwin_arm64.tar.gz"
+      sha256 "aaaa"
+    else
+      url "https://github.com/o/r/releases/download/v1.2.1/p_1.2.1_darwin_amd64.tar.gz"
+      sha256 "bbbb"
+    end
+  end
+  on_linux do
+    if Hardware::CPU.intel?
+      url "https://github.com/o/r/releases/download/v1.2.1/p_1.2.1_linux_amd64.tar.gz"
+      sha256 "cccc"
+    else
+      odie "x86_64 only"
+    end
+  end
+  def install
+    bin.install "bin/plasmite"
+  end
+end
+"#;
+
+    #[test]
+    fn parses_if_else_blocks() {
+        let f = parse(PLASMITE_STYLE);
+        assert_eq!(f.version, Some(("1.2.1".into(), 3)));
+        let got: Vec<(&str, Option<&str>)> =
+            f.entries.iter().map(|e| (e.platform.as_str(), e.sha256.as_deref())).collect();
+        assert_eq!(
+            got,
+            [("darwin_arm64", Some("aaaa")), ("darwin_amd64", Some("bbbb")), ("linux_amd64", Some("cccc"))]
+        );
+    }
+
+    #[test]
+    fn render_round_trips_through_parse_with_prereleases() {
+        let mut platforms = BTreeMap::new();
+        for p in ["darwin_amd64", "darwin_arm64", "linux_amd64"] {
+            platforms.insert(p.to_string(), (format!("plasmite_0.9.0-rc.1_{p}.tar.gz"), "d".repeat(64)));
+        }
+        let text = render(&RenderInput {
+            name: "plasmite".into(),
+            repo: "o/r".into(),
+            github_web: "https://github.com/".into(),
+            version: "0.9.0-rc.1".into(),
+            platforms,
+        });
+        let f = parse(&text);
+        assert_eq!(f.version.unwrap().0, "0.9.0-rc.1");
+        let mut got: Vec<&str> = f.entries.iter().map(|e| e.platform.as_str()).collect();
+        got.sort();
+        assert_eq!(got, ["darwin_amd64", "darwin_arm64", "linux_amd64"]);
+        assert!(f.entries.iter().all(|e| e.url.contains("/download/v0.9.0-rc.1/plasmite_0.9.0-rc.1_")));
+        assert!(f.entries.iter().all(|e| e.sha256.as_deref() == Some(&"d".repeat(64)[..])));
+        assert!(text.starts_with("class Plasmite < Formula"));
+    }
+
+    #[test]
+    fn class_names() {
+        assert_eq!(class_name("foo-bar"), "FooBar");
+        assert_eq!(class_name("node@20"), "NodeAT20");
+    }
+}

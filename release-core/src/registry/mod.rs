@@ -1,0 +1,260 @@
+//! Typed, minimal clients of the services a release is published to. Each module reads only
+//! what verification needs and turns what it read into [`Finding`]s: a missing package is a
+//! `Fail`, an unreachable or unreadable service is `Incomplete`.
+
+pub mod crates;
+pub mod github;
+pub mod homebrew;
+pub mod npm;
+pub mod pypi;
+
+use std::cmp::Ordering;
+
+use base64::Engine as _;
+use camino::Utf8Path;
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::{
+    Evidence, Finding, Policy, ReleaseTarget,
+    http::{Http, Response},
+    targets::Manifest,
+};
+
+/// Public default of the GitHub REST API base.
+pub const GITHUB_API: &str = "https://api.github.com";
+/// Public default of the GitHub web base (release download URLs).
+pub const GITHUB_WEB: &str = "https://github.com";
+
+/// Everything one channel check reads, borrowed from the verify run.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe<'a> {
+    /// The shared client.
+    pub http: &'a Http,
+    /// The policy (channels, endpoints, project).
+    pub policy: &'a Policy,
+    /// The targets manifest, when the policy names one.
+    pub manifest: Option<&'a Manifest>,
+    /// The release being verified.
+    pub target: &'a ReleaseTarget,
+    /// Download artifacts and compare their checksums.
+    pub deep: bool,
+    /// A local formula to check instead of the tap's.
+    pub formula: Option<&'a Utf8Path>,
+    /// The commit the tag points at in the local repository, when the tag exists there.
+    pub local_tag_commit: Option<&'a str>,
+}
+
+impl Probe<'_> {
+    /// The GitHub API base (policy, else the public default), without a trailing `/`.
+    pub fn github_api(&self) -> String {
+        self.policy.endpoints.github_api.as_deref().unwrap_or(GITHUB_API).trim_end_matches('/').to_string()
+    }
+
+    /// The GitHub web base (policy, else the public default), without a trailing `/`.
+    pub fn github_web(&self) -> String {
+        self.policy.endpoints.github_web.as_deref().unwrap_or(GITHUB_WEB).trim_end_matches('/').to_string()
+    }
+}
+
+/// GETs a URL; a transport failure or an unexpected status (anything but 2xx and the
+/// "absent" statuses) becomes an `Incomplete` finding for `check`/`subject`.
+pub(crate) fn fetch(
+    probe: &Probe<'_>,
+    url: &str,
+    accept: &str,
+    check: &str,
+    subject: &str,
+) -> Result<Response, Box<Finding>> {
+    match probe.http.get(url, accept) {
+        Ok(r) if r.ok() || r.absent() => Ok(r),
+        Ok(r) => Err(Box::new(
+            Finding::incomplete(
+                check,
+                subject,
+                match r.status {
+                    401 | 403 | 429 => format!(
+                        "HTTP {}: rate-limited or refused by the service (a GitHub token raises the limit)",
+                        r.status
+                    ),
+                    s => format!("unexpected HTTP {s} from the service"),
+                },
+            )
+            .with(url_evidence(&r.url, Some(r.status))),
+        )),
+        Err(e) => Err(Box::new(
+            Finding::incomplete(check, subject, format!("service unreachable: {e:#}")).with(url_evidence(url, None)),
+        )),
+    }
+}
+
+/// GETs a file to hash: as [`fetch`], and an HTML page where a file was expected (GitHub has
+/// served error pages with 200) is `Incomplete`, not a checksum mismatch.
+pub(crate) fn fetch_file(probe: &Probe<'_>, url: &str, check: &str, subject: &str) -> Result<Response, Box<Finding>> {
+    let r = fetch(probe, url, "application/octet-stream", check, subject)?;
+    if r.ok() && r.is_html() {
+        return Err(Box::new(
+            Finding::incomplete(check, subject, "an HTML page came instead of the file; try again later")
+                .with(url_evidence(&r.url, Some(r.status))),
+        ));
+    }
+    Ok(r)
+}
+
+/// Evidence for a URL asked.
+pub fn url_evidence(url: &str, status: Option<u16>) -> Evidence {
+    Evidence::Url { url: url.to_string(), status }
+}
+
+/// An `Incomplete` finding for a body that did not parse.
+pub(crate) fn unreadable(check: &str, subject: &str, r: &Response, e: &anyhow::Error) -> Box<Finding> {
+    Box::new(
+        Finding::incomplete(check, subject, format!("response unreadable: {e:#}"))
+            .with(url_evidence(&r.url, Some(r.status))),
+    )
+}
+
+/// The `Incomplete` finding of a registry whose base URL the policy does not set.
+pub(crate) fn no_endpoint(probe: &Probe<'_>, check: &str, subject: &str, key: &str) -> Finding {
+    Finding::incomplete(
+        check,
+        subject,
+        format!(
+            "no base URL for this registry: set `endpoints.{key}` in the policy to the registry's public base URL (see docs/verify.md)"
+        ),
+    )
+    .with(Evidence::file(probe.policy.path.as_str()))
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// The npm SRI string: `sha512-` + standard base64 (padded) of the SHA-512.
+pub fn sri_sha512(bytes: &[u8]) -> String {
+    format!("sha512-{}", base64::engine::general_purpose::STANDARD.encode(Sha512::digest(bytes)))
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// True for exactly 64 lowercase hex digits.
+pub fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Where the target stands against the newest version users get by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// The default is the target.
+    IsDefault,
+    /// A newer release is the default; the target is not expected to be.
+    Superseded(String),
+    /// The default is older than the target, or something else: users do not get the target.
+    Behind(String),
+}
+
+/// Compares the version users get by default with the target (semver, with PEP 440 accepted).
+pub fn standing(default: &str, target: &ReleaseTarget) -> Standing {
+    match ReleaseTarget::parse_any(default) {
+        Ok(d) => match d.cmp(target) {
+            Ordering::Equal => Standing::IsDefault,
+            Ordering::Greater => Standing::Superseded(default.to_string()),
+            Ordering::Less => Standing::Behind(default.to_string()),
+        },
+        Err(_) => match semver::Version::parse(default) {
+            Ok(v) if &v > target.semver() => Standing::Superseded(default.to_string()),
+            _ => Standing::Behind(default.to_string()),
+        },
+    }
+}
+
+/// The SDK archive name of a platform: the policy's template with `{version}` and `{sdk_platform}`.
+pub fn asset_name(template: &str, version: &str, sdk_platform: &str) -> String {
+    template.replace("{version}", version).replace("{sdk_platform}", sdk_platform)
+}
+
+/// One line of a sums file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SumLine {
+    /// 64 lowercase hex digits.
+    pub sha256: String,
+    /// The file name as written (no directory prefix expected).
+    pub name: String,
+    /// 1-based line number.
+    pub line: usize,
+}
+
+/// Parses `sha256sums.txt`: every non-empty line must be exactly `<64 lowercase hex>  <name>`
+/// (two spaces, shasum text mode) or `<hex> *<name>` (binary mode). Returns the lines, or the
+/// malformed lines as errors.
+pub fn parse_sums(text: &str) -> Result<Vec<SumLine>, Vec<String>> {
+    let mut lines = Vec::new();
+    let mut bad = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let parsed = raw
+            .split_once("  ")
+            .or_else(|| raw.split_once(" *"))
+            .filter(|(sha, name)| is_sha256_hex(sha) && !name.is_empty() && name.trim() == *name);
+        match parsed {
+            Some((sha, name)) => lines.push(SumLine { sha256: sha.to_string(), name: name.to_string(), line: i + 1 }),
+            None => bad.push(format!("line {}: `{raw}` is not `<64 lowercase hex>  <file name>`", i + 1)),
+        }
+    }
+    if bad.is_empty() { Ok(lines) } else { Err(bad) }
+}
+
+/// The sums entry for exactly `name` (compared as a whole name, not a substring).
+pub fn sum_for<'a>(sums: &'a [SumLine], name: &str) -> Option<&'a SumLine> {
+    sums.iter().find(|l| l.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sri_matches_the_documented_form() {
+        // `printf abc | openssl dgst -sha512 -binary | base64`
+        assert_eq!(
+            sri_sha512(b"abc"),
+            "sha512-3a81oZNherrMQXNJriBBMRLm+k6JqX6iCp7u5ktV05ohkpkqJ0/BqDa6PCOj/uu9RU1EI2Q86A4qmslPpUyknw=="
+        );
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn sums_lines_are_exact() {
+        let h = "a".repeat(64);
+        let ok = format!("{h}  plasmite_0.8.0_linux_amd64.tar.gz\n{h} *x.tar.gz\n\n");
+        let lines = parse_sums(&ok).unwrap();
+        assert_eq!(lines.len(), 2);
+        assert!(sum_for(&lines, "plasmite_0.8.0_linux_amd64.tar.gz").is_some());
+        // Substring lookup would have matched this; exact names do not.
+        assert!(sum_for(&lines, "0.8.0_linux_amd64.tar.gz").is_none());
+        for bad in [
+            format!("{h} one-space"),
+            format!("{}  x", "A".repeat(64)),
+            format!("{}  x", "a".repeat(63)),
+            "junk".into(),
+        ] {
+            assert!(parse_sums(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn standing_is_semver_not_substring() {
+        let t = ReleaseTarget::parse("0.8.0").unwrap();
+        assert_eq!(standing("0.8.0", &t), Standing::IsDefault);
+        assert_eq!(standing("10.8.0", &t), Standing::Superseded("10.8.0".into()));
+        assert_eq!(standing("0.7.9", &t), Standing::Behind("0.7.9".into()));
+        let rc = ReleaseTarget::parse("0.9.0-rc.1").unwrap();
+        assert_eq!(standing("0.9.0rc1", &rc), Standing::IsDefault);
+        assert_eq!(standing("0.9.0", &rc), Standing::Superseded("0.9.0".into()));
+    }
+}

@@ -1,0 +1,210 @@
+//! npm: the exact version document (`dist.tarball`, `dist.integrity`) and `dist-tags`; with
+//! `--deep`, the tarball, its SRI SHA-512, and its bundled native files for every npm-official
+//! target (`package/native/<node_platform>/...`).
+
+use std::io::Read;
+
+use serde::Deserialize;
+
+use super::{Probe, Standing, fetch, no_endpoint, sri_sha512, url_evidence};
+use crate::{Finding, targets::Tier};
+
+const CHECK: &str = "verify.npm";
+/// Check id of the "exact version is published" finding.
+pub const PUBLISHED: &str = "verify.npm.published";
+
+/// The packument path of a name: `@scope/pkg` -> `@scope%2fpkg`.
+pub fn package_path(name: &str) -> String {
+    name.replace('/', "%2f")
+}
+
+/// `versions[v]`: what verification reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VersionDoc {
+    /// The version.
+    pub version: String,
+    /// Distribution data.
+    pub dist: Dist,
+    /// Deprecation message, when deprecated.
+    #[serde(default)]
+    pub deprecated: Option<String>,
+}
+
+/// `dist`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Dist {
+    /// Tarball URL (absolute, or relative to the document).
+    pub tarball: String,
+    /// `sha512-<base64>`.
+    #[serde(default)]
+    pub integrity: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Packument {
+    #[serde(rename = "dist-tags")]
+    dist_tags: std::collections::BTreeMap<String, String>,
+}
+
+/// Paths of the files in a gzipped tarball.
+pub fn tarball_paths(bytes: &[u8]) -> anyhow::Result<Vec<String>> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let mut out = Vec::new();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.to_string_lossy().into_owned();
+        // Read through the entry so truncated archives are noticed.
+        std::io::copy(&mut (&mut entry).take(u64::MAX), &mut std::io::sink())?;
+        out.push(path);
+    }
+    Ok(out)
+}
+
+/// Checks the npm channel.
+pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
+    let Some(channel) = &probe.policy.channels.npm else {
+        return vec![Finding::skipped(CHECK, "npm", "no [channel.npm] in the policy")];
+    };
+    let name = &channel.package;
+    let version = probe.target.version();
+    let subject = format!("npm {name}@{version}");
+    let Some(base) = &probe.policy.endpoints.npm else {
+        return vec![no_endpoint(probe, PUBLISHED, &subject, "npm")];
+    };
+    let base = base.trim_end_matches('/');
+    let url = format!("{base}/{}/{version}", package_path(name));
+    let r = match fetch(probe, &url, "application/json", PUBLISHED, &subject) {
+        Ok(r) => r,
+        Err(f) => return vec![*f],
+    };
+    let ev = url_evidence(&r.url, Some(r.status));
+    if r.absent() {
+        return vec![Finding::fail(PUBLISHED, &subject, format!("version {version} is not published")).with(ev)];
+    }
+    let doc: VersionDoc = match r.json() {
+        Ok(d) => d,
+        Err(e) => return vec![*super::unreadable(PUBLISHED, &subject, &r, &e)],
+    };
+    if doc.version != version {
+        return vec![
+            Finding::fail(PUBLISHED, &subject, format!("the registry answered with version {}", doc.version)).with(ev),
+        ];
+    }
+    let Some(integrity) = doc.dist.integrity.clone().filter(|i| i.starts_with("sha512-")) else {
+        return vec![Finding::fail(PUBLISHED, &subject, "dist.integrity is missing or not sha512").with(ev)];
+    };
+    let mut out =
+        vec![Finding::pass(PUBLISHED, &subject, format!("published, integrity {integrity}")).with(ev.clone())];
+    if let Some(message) = &doc.deprecated {
+        out.push(Finding::fail(CHECK, &subject, format!("version is deprecated: {message}")).with(ev));
+    }
+    out.push(latest(probe, base, name));
+    if probe.deep {
+        let tarball = match crate::http::resolve(&r.url, &doc.dist.tarball) {
+            Ok(t) => t,
+            Err(e) => return [out, vec![Finding::incomplete(CHECK, &subject, format!("{e:#}"))]].concat(),
+        };
+        out.extend(deep(probe, &subject, &tarball, &integrity));
+    }
+    out
+}
+
+fn latest(probe: &Probe<'_>, base: &str, name: &str) -> Finding {
+    let subject = format!("npm {name} dist-tags.latest");
+    let url = format!("{base}/{}", package_path(name));
+    let r = match fetch(
+        probe,
+        &url,
+        "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8",
+        CHECK,
+        &subject,
+    ) {
+        Ok(r) => r,
+        Err(f) => return *f,
+    };
+    let ev = url_evidence(&r.url, Some(r.status));
+    if r.absent() {
+        return Finding::fail(CHECK, &subject, "the package document is not found").with(ev);
+    }
+    let doc: Packument = match r.json() {
+        Ok(d) => d,
+        Err(e) => return *super::unreadable(CHECK, &subject, &r, &e),
+    };
+    let Some(latest) = doc.dist_tags.get("latest") else {
+        return Finding::fail(CHECK, &subject, "the package has no `latest` dist-tag").with(ev);
+    };
+    let version = probe.target.version();
+    let standing = super::standing(latest, probe.target);
+    if probe.target.is_prerelease() {
+        return if standing == Standing::IsDefault {
+            Finding::fail(
+                CHECK,
+                &subject,
+                format!("pre-release {version} is `latest`: `npm install {name}` gives users the pre-release"),
+            )
+            .with(ev)
+        } else {
+            Finding::pass(CHECK, &subject, format!("`latest` is {latest}, not the pre-release")).with(ev)
+        };
+    }
+    match standing {
+        Standing::IsDefault => Finding::pass(CHECK, &subject, format!("`latest` is {version}")).with(ev),
+        Standing::Superseded(v) => {
+            Finding::skipped(CHECK, &subject, format!("a newer release {v} is `latest`")).with(ev)
+        }
+        Standing::Behind(v) => {
+            Finding::fail(CHECK, &subject, format!("`latest` is {v}, not {version}: `npm install {name}` gives {v}"))
+                .with(ev)
+        }
+    }
+}
+
+fn deep(probe: &Probe<'_>, subject: &str, url: &str, integrity: &str) -> Vec<Finding> {
+    let r = match super::fetch_file(probe, url, CHECK, subject) {
+        Ok(r) => r,
+        Err(f) => return vec![*f],
+    };
+    let ev = url_evidence(&r.url, Some(r.status));
+    if r.absent() {
+        return vec![Finding::fail(CHECK, subject, "the tarball is not downloadable").with(ev)];
+    }
+    let got = sri_sha512(&r.body);
+    if got != integrity {
+        return vec![
+            Finding::fail(CHECK, subject, format!("tarball integrity is {got}, dist.integrity says {integrity}"))
+                .with(ev),
+        ];
+    }
+    let mut out = vec![Finding::pass(CHECK, subject, "tarball sha512 equals dist.integrity").with(ev.clone())];
+    let Some(manifest) = probe.manifest else {
+        out.push(Finding::skipped(CHECK, subject, "no targets manifest: native files not checked"));
+        return out;
+    };
+    let paths = match tarball_paths(&r.body) {
+        Ok(p) => p,
+        Err(e) => {
+            out.push(Finding::fail(CHECK, subject, format!("the tarball is not a readable .tgz: {e:#}")).with(ev));
+            return out;
+        }
+    };
+    for t in manifest.in_channel("npm", Tier::Official).unwrap_or_default() {
+        let prefix = format!("package/native/{}/", t.node_platform);
+        let s = format!("{subject} native/{}", t.node_platform);
+        match paths.iter().filter(|p| p.starts_with(&prefix) && p.len() > prefix.len()).count() {
+            0 => out.push(Finding::fail(CHECK, &s, format!("no files under {prefix} in the tarball")).with(ev.clone())),
+            n => out.push(Finding::pass(CHECK, &s, format!("{n} file(s) under {prefix}")).with(ev.clone())),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scoped_names_are_encoded() {
+        assert_eq!(package_path("@scope/pkg"), "@scope%2fpkg");
+        assert_eq!(package_path("plasmite"), "plasmite");
+    }
+}

@@ -1,0 +1,256 @@
+//! PyPI: the release's files (PEP 440 form): the sdist when the manifest uploads one, a wheel
+//! for every pypi-official target, nothing yanked, and the project's current version; with
+//! `--deep`, each file's SHA-256.
+
+use serde::Deserialize;
+
+use super::{Probe, Standing, fetch, no_endpoint, sha256_hex, url_evidence};
+use crate::{Finding, targets::Tier};
+
+const CHECK: &str = "verify.pypi";
+/// Check id of the "exact version is published" finding.
+pub const PUBLISHED: &str = "verify.pypi.published";
+
+/// `re.sub(r"[-_.]+", "-", name).lower()`.
+pub fn normalize(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// The distribution name in file names: normalized, with `_` for `-`.
+pub fn file_stem(name: &str) -> String {
+    normalize(name).replace('-', "_")
+}
+
+/// True when a wheel platform tag (possibly a compressed `a.b` set) serves `sdk_platform`:
+/// darwin_amd64 -> `macosx_*_x86_64` (or universal2), darwin_arm64 -> `macosx_*_arm64` (or
+/// universal2), windows_amd64 -> `win_amd64`, windows_arm64 -> `win_arm64`, linux_amd64 ->
+/// `manylinux*_x86_64` / `linux_x86_64`, linux_arm64 -> `manylinux*_aarch64` / `linux_aarch64`.
+pub fn wheel_serves(platform_tags: &str, sdk_platform: &str) -> bool {
+    platform_tags.split('.').any(|tag| {
+        let mac = tag.starts_with("macosx_");
+        match sdk_platform {
+            "darwin_amd64" => mac && (tag.ends_with("_x86_64") || tag.ends_with("_universal2")),
+            "darwin_arm64" => mac && (tag.ends_with("_arm64") || tag.ends_with("_universal2")),
+            "windows_amd64" => tag == "win_amd64",
+            "windows_arm64" => tag == "win_arm64",
+            "linux_amd64" => (tag.starts_with("manylinux") && tag.ends_with("_x86_64")) || tag == "linux_x86_64",
+            "linux_arm64" => (tag.starts_with("manylinux") && tag.ends_with("_aarch64")) || tag == "linux_aarch64",
+            _ => false,
+        }
+    })
+}
+
+/// The platform tag part of a wheel file name, when the name is a wheel of `stem`-`version`.
+pub fn wheel_platform<'a>(filename: &'a str, stem: &str, version: &str) -> Option<&'a str> {
+    let rest = filename.strip_suffix(".whl")?;
+    let rest = rest.strip_prefix(&format!("{stem}-{version}-"))?;
+    let parts: Vec<&str> = rest.split('-').collect();
+    // [build-]python-abi-platform
+    (parts.len() == 3 || parts.len() == 4).then(|| parts[parts.len() - 1])
+}
+
+#[derive(Debug, Deserialize)]
+struct VersionJson {
+    #[serde(default)]
+    urls: Vec<FileJson>,
+    info: Info,
+}
+
+#[derive(Debug, Deserialize)]
+struct Info {
+    version: String,
+    #[serde(default)]
+    yanked: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct FileJson {
+    filename: String,
+    packagetype: String,
+    url: String,
+    digests: Digests,
+    #[serde(default)]
+    yanked: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct Digests {
+    sha256: String,
+}
+
+/// Checks the PyPI channel.
+pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
+    let Some(channel) = &probe.policy.channels.pypi else {
+        return vec![Finding::skipped(CHECK, "pypi", "no [channel.pypi] in the policy")];
+    };
+    let name = &channel.package;
+    let version = probe.target.pep440();
+    let subject = format!("pypi {name}=={version}");
+    let Some(base) = &probe.policy.endpoints.pypi else {
+        return vec![no_endpoint(probe, PUBLISHED, &subject, "pypi")];
+    };
+    let base = base.trim_end_matches('/');
+    let url = format!("{base}/pypi/{}/{version}/json", normalize(name));
+    let r = match fetch(probe, &url, "application/json", PUBLISHED, &subject) {
+        Ok(r) => r,
+        Err(f) => return vec![*f],
+    };
+    let ev = url_evidence(&r.url, Some(r.status));
+    if r.absent() {
+        return vec![Finding::fail(PUBLISHED, &subject, format!("release {version} is not on PyPI")).with(ev)];
+    }
+    let doc: VersionJson = match r.json() {
+        Ok(d) => d,
+        Err(e) => return vec![*super::unreadable(PUBLISHED, &subject, &r, &e)],
+    };
+    if doc.info.version != version {
+        return vec![
+            Finding::fail(PUBLISHED, &subject, format!("PyPI answered with release {}", doc.info.version)).with(ev),
+        ];
+    }
+    if doc.info.yanked {
+        return vec![Finding::fail(PUBLISHED, &subject, format!("release {version} is yanked")).with(ev)];
+    }
+    let mut out =
+        vec![Finding::pass(PUBLISHED, &subject, format!("published with {} file(s)", doc.urls.len())).with(ev.clone())];
+    let stem = file_stem(name);
+    let mut expected: Vec<(String, Option<&FileJson>)> = Vec::new();
+    if let Some(manifest) = probe.manifest {
+        if manifest.targets.iter().any(|t| t.upload_sdist) {
+            let sdist = format!("{stem}-{version}.tar.gz");
+            let file = doc.urls.iter().find(|f| f.packagetype == "sdist" && f.filename == sdist);
+            expected.push((format!("sdist {sdist}"), file));
+        }
+        for t in manifest.in_channel("pypi", Tier::Official).unwrap_or_default() {
+            let file = doc.urls.iter().find(|f| {
+                f.packagetype == "bdist_wheel"
+                    && wheel_platform(&f.filename, &stem, version).is_some_and(|p| wheel_serves(p, &t.sdk_platform))
+            });
+            expected.push((format!("wheel for {}", t.sdk_platform), file));
+        }
+    } else {
+        out.push(Finding::skipped(CHECK, &subject, "no targets manifest: expected files not known"));
+    }
+    for (what, file) in &expected {
+        let s = format!("{subject} {what}");
+        match file {
+            None => out.push(Finding::fail(CHECK, &s, format!("no {what} among the release's files")).with(ev.clone())),
+            Some(f) if f.yanked => {
+                out.push(Finding::fail(CHECK, &s, format!("{} is yanked", f.filename)).with(ev.clone()))
+            }
+            Some(f) => out
+                .push(Finding::pass(CHECK, &s, format!("{} sha256 {}", f.filename, f.digests.sha256)).with(ev.clone())),
+        }
+    }
+    for f in doc
+        .urls
+        .iter()
+        .filter(|f| f.yanked && !expected.iter().any(|(_, e)| e.is_some_and(|e| e.filename == f.filename)))
+    {
+        out.push(Finding::fail(CHECK, format!("{subject} {}", f.filename), "file is yanked").with(ev.clone()));
+    }
+    out.push(current(probe, base, name));
+    if probe.deep {
+        for f in &doc.urls {
+            out.push(deep_file(probe, &r.url, &subject, f));
+        }
+    }
+    out
+}
+
+fn current(probe: &Probe<'_>, base: &str, name: &str) -> Finding {
+    let subject = format!("pypi {name} current version");
+    let url = format!("{base}/pypi/{}/json", normalize(name));
+    let r = match fetch(probe, &url, "application/json", CHECK, &subject) {
+        Ok(r) => r,
+        Err(f) => return *f,
+    };
+    let ev = url_evidence(&r.url, Some(r.status));
+    if r.absent() {
+        return Finding::fail(CHECK, &subject, "the project is not found").with(ev);
+    }
+    let doc: serde_json::Value = match r.json() {
+        Ok(d) => d,
+        Err(e) => return *super::unreadable(CHECK, &subject, &r, &e),
+    };
+    let Some(current) = doc.pointer("/info/version").and_then(|v| v.as_str()) else {
+        return Finding::incomplete(CHECK, &subject, "response has no info.version").with(ev);
+    };
+    let version = probe.target.pep440();
+    let standing = super::standing(current, probe.target);
+    if probe.target.is_prerelease() {
+        return if standing == Standing::IsDefault {
+            Finding::fail(CHECK, &subject, format!("pre-release {version} is the project's current version")).with(ev)
+        } else {
+            Finding::pass(CHECK, &subject, format!("current version is {current}, not the pre-release")).with(ev)
+        };
+    }
+    match standing {
+        Standing::IsDefault => Finding::pass(CHECK, &subject, format!("`pip install {name}` gets {version}")).with(ev),
+        Standing::Superseded(v) => {
+            Finding::skipped(CHECK, &subject, format!("a newer release {v} is current")).with(ev)
+        }
+        Standing::Behind(v) => {
+            Finding::fail(CHECK, &subject, format!("current version is {v}, not {version}")).with(ev)
+        }
+    }
+}
+
+fn deep_file(probe: &Probe<'_>, doc_url: &str, subject: &str, f: &FileJson) -> Finding {
+    let s = format!("{subject} {}", f.filename);
+    let url = match crate::http::resolve(doc_url, &f.url) {
+        Ok(u) => u,
+        Err(e) => return Finding::incomplete(CHECK, &s, format!("{e:#}")),
+    };
+    let r = match super::fetch_file(probe, &url, CHECK, &s) {
+        Ok(r) => r,
+        Err(f) => return *f,
+    };
+    let ev = url_evidence(&r.url, Some(r.status));
+    if r.absent() {
+        return Finding::fail(CHECK, &s, "file is not downloadable").with(ev);
+    }
+    let got = sha256_hex(&r.body);
+    if got == f.digests.sha256 {
+        Finding::pass(CHECK, &s, format!("sha256 {got} equals digests.sha256")).with(ev)
+    } else {
+        Finding::fail(CHECK, &s, format!("sha256 of the download is {got}, PyPI says {}", f.digests.sha256)).with(ev)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(normalize("My_Tool..x"), "my-tool-x");
+        assert_eq!(file_stem("my-tool"), "my_tool");
+    }
+
+    #[test]
+    fn wheel_tags_map_to_sdk_platforms() {
+        let p = |f| wheel_platform(f, "plasmite", "1.2.1").unwrap();
+        assert!(wheel_serves(p("plasmite-1.2.1-cp311-cp311-macosx_11_0_arm64.whl"), "darwin_arm64"));
+        assert!(!wheel_serves(p("plasmite-1.2.1-cp311-cp311-macosx_11_0_arm64.whl"), "darwin_amd64"));
+        assert!(wheel_serves(p("plasmite-1.2.1-cp311-cp311-macosx_10_12_x86_64.whl"), "darwin_amd64"));
+        assert!(wheel_serves(p("plasmite-1.2.1-cp311-cp311-win_amd64.whl"), "windows_amd64"));
+        assert!(wheel_serves(
+            p("plasmite-1.2.1-cp38-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"),
+            "linux_amd64"
+        ));
+        assert!(!wheel_serves("musllinux_1_2_x86_64", "linux_amd64"));
+        assert_eq!(wheel_platform("plasmite-1.2.10-cp311-cp311-win_amd64.whl", "plasmite", "1.2.1"), None);
+        assert_eq!(wheel_platform("plasmite-1.2.1.tar.gz", "plasmite", "1.2.1"), None);
+    }
+}

@@ -1,0 +1,406 @@
+//! [`FakeRegistry`]: one loopback HTTP server that speaks the JSON of the crates.io sparse
+//! index, npm, the PyPI JSON API, GitHub REST (releases by tag, assets with 302 redirects to a
+//! second listener that refuses `Authorization`, contents raw, git refs, workflow runs) and
+//! serves a tap formula, from an in-memory [`PublishedRelease`]; with fault injection per
+//! service ([`Fault`]).
+//!
+//! ```no_run
+//! # use release_core::testing::{FakeRegistry, PublishedRelease, Service, Fault};
+//! # fn demo(manifest: &release_core::targets::Manifest) -> anyhow::Result<()> {
+//! let fake = FakeRegistry::start(PublishedRelease::coherent(manifest, "0.8.0")?)?;
+//! fake.fault(Service::Npm, Fault::Status(500));
+//! let toml = fake.endpoints_toml(); // append to release/policy.toml
+//! # Ok(()) }
+//! ```
+
+mod release;
+mod routes;
+
+pub use release::{Asset, CiRun, CrateVersion, NpmVersion, PublishedRelease, PypiFile, sums_text, tgz};
+use std::{
+    collections::BTreeMap,
+    io::Write,
+    net::SocketAddr,
+    sync::{Arc, Mutex, MutexGuard},
+    thread::JoinHandle,
+    time::Duration,
+};
+
+use anyhow::Context as _;
+use serde_json::json;
+use tiny_http::{Header, Request, Response, Server};
+
+use routes::{Reply, asset_host, route};
+
+/// A service of the fake, selected by path prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// `/index/...`: the sparse index.
+    CratesIndex,
+    /// `/dl/...`: `.crate` downloads.
+    CratesDownload,
+    /// `/npm/...`.
+    Npm,
+    /// `/pypi/...`: JSON API and files.
+    Pypi,
+    /// `/gh-api/...`: GitHub REST.
+    GithubApi,
+    /// `/gh-web/...`: release download URLs (302 to the asset host).
+    GithubWeb,
+    /// The second listener serving asset bytes.
+    AssetHost,
+}
+
+impl Service {
+    /// Every service.
+    pub const ALL: [Service; 7] = [
+        Service::CratesIndex,
+        Service::CratesDownload,
+        Service::Npm,
+        Service::Pypi,
+        Service::GithubApi,
+        Service::GithubWeb,
+        Service::AssetHost,
+    ];
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Service::CratesIndex => "/index",
+            Service::CratesDownload => "/dl",
+            Service::Npm => "/npm",
+            Service::Pypi => "/pypi",
+            Service::GithubApi => "/gh-api",
+            Service::GithubWeb => "/gh-web",
+            Service::AssetHost => "/asset",
+        }
+    }
+
+    /// The policy `[endpoints]` key that points at this service, if any.
+    pub fn endpoint_key(self) -> Option<&'static str> {
+        match self {
+            Service::CratesIndex => Some("crates_index"),
+            Service::CratesDownload => Some("crates_download"),
+            Service::Npm => Some("npm"),
+            Service::Pypi => Some("pypi"),
+            Service::GithubApi => Some("github_api"),
+            Service::GithubWeb => Some("github_web"),
+            Service::AssetHost => None,
+        }
+    }
+}
+
+/// A fault injected into every response of a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status (and a JSON error body).
+    Status(u16),
+    /// Wait this long before answering normally.
+    Delay(Duration),
+    /// Answer 200 announcing the normal body's length, send only its first half, and close
+    /// the connection (a body cut off in transit).
+    Truncated,
+    /// Answer 200 with bytes that are not what the client expects.
+    Garbage,
+    /// Answer 200 with this many bytes.
+    Oversized(usize),
+    /// Answer 302 to the same URL.
+    RedirectLoop,
+    /// Answer 429 with `Retry-After: <seconds>`.
+    RetryAfter(u64),
+    /// Answer 403 with `x-ratelimit-remaining: 0` and a reset in the future (GitHub's
+    /// exhausted primary rate limit).
+    RateLimited,
+}
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    /// Method and path with query.
+    pub path: String,
+    /// The `Authorization` header, when one was sent.
+    pub authorization: Option<String>,
+}
+
+struct State {
+    release: PublishedRelease,
+    faults: BTreeMap<String, Fault>,
+    log: Vec<Logged>,
+}
+
+/// The running fake; stops when dropped.
+pub struct FakeRegistry {
+    base: String,
+    asset_base: String,
+    state: Arc<Mutex<State>>,
+    servers: Vec<Arc<Server>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for FakeRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeRegistry").field("base", &self.base).finish()
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A handler thread that panicked leaves the data as it was; keep serving it.
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl FakeRegistry {
+    /// Starts the main listener and the asset host on 127.0.0.1 (ephemeral ports).
+    pub fn start(release: PublishedRelease) -> anyhow::Result<FakeRegistry> {
+        let bind = || Server::http("127.0.0.1:0").map_err(|e| anyhow::anyhow!("cannot start the fake registry: {e}"));
+        let main = Arc::new(bind()?);
+        let assets = Arc::new(bind()?);
+        let addr = |s: &Server| s.server_addr().to_ip().context("the fake listens on IP");
+        let base = format!("http://{}", addr(&main)?);
+        let asset_base = format!("http://{}", addr(&assets)?);
+        let state = Arc::new(Mutex::new(State { release, faults: BTreeMap::new(), log: Vec::new() }));
+        let mut threads = Vec::new();
+        for (server, is_asset_host) in [(main.clone(), false), (assets.clone(), true)] {
+            let state = state.clone();
+            let (base, asset_base) = (base.clone(), asset_base.clone());
+            threads.push(std::thread::spawn(move || {
+                while let Ok(request) = server.recv() {
+                    let state = state.clone();
+                    let (base, asset_base) = (base.clone(), asset_base.clone());
+                    // One thread per request, so concurrent channels are not serialized.
+                    std::thread::spawn(move || handle(request, &state, &base, &asset_base, is_asset_host));
+                }
+            }));
+        }
+        Ok(FakeRegistry { base, asset_base, state, servers: vec![main, assets], threads })
+    }
+
+    /// The base URL of a service.
+    pub fn url(&self, service: Service) -> String {
+        match service {
+            Service::AssetHost => format!("{}{}", self.asset_base, service.prefix()),
+            s => format!("{}{}", self.base, s.prefix()),
+        }
+    }
+
+    /// An `[endpoints]` table pointing every service at this fake, to append to a policy.
+    pub fn endpoints_toml(&self) -> String {
+        self.endpoints_toml_with(&[])
+    }
+
+    /// As [`FakeRegistry::endpoints_toml`], with some services pointed elsewhere (e.g. a
+    /// closed port) or left out (`None`).
+    pub fn endpoints_toml_with(&self, overrides: &[(Service, Option<&str>)]) -> String {
+        let mut out = String::from("\n[endpoints]\n");
+        for s in Service::ALL {
+            let Some(key) = s.endpoint_key() else { continue };
+            let url = match overrides.iter().find(|(o, _)| *o == s) {
+                Some((_, Some(u))) => u.to_string(),
+                Some((_, None)) => continue,
+                None => self.url(s),
+            };
+            out.push_str(&format!("{key} = \"{url}\"\n"));
+        }
+        out
+    }
+
+    /// Injects a fault into every later response of `service` (replacing any earlier one).
+    pub fn fault(&self, service: Service, fault: Fault) {
+        lock(&self.state).faults.insert(service.prefix().to_string(), fault);
+    }
+
+    /// Removes every fault.
+    pub fn clear_faults(&self) {
+        lock(&self.state).faults.clear();
+    }
+
+    /// Changes the published release while the fake runs.
+    pub fn update(&self, change: impl FnOnce(&mut PublishedRelease)) {
+        change(&mut lock(&self.state).release);
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<Logged> {
+        lock(&self.state).log.clone()
+    }
+}
+
+impl Drop for FakeRegistry {
+    fn drop(&mut self) {
+        for s in &self.servers {
+            s.unblock();
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A URL on 127.0.0.1 where nothing listens (connection refused).
+pub fn closed_port_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a: SocketAddr| a.port())
+        .unwrap_or(9);
+    format!("http://127.0.0.1:{port}")
+}
+
+fn handle(request: Request, state: &Mutex<State>, base: &str, asset_base: &str, is_asset_host: bool) {
+    let url = request.url().to_string();
+    let header = |name: &'static str| {
+        request.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().to_string())
+    };
+    let authorization = header("Authorization");
+    let if_none_match = header("If-None-Match");
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let (path, query) = (path.to_string(), query.to_string());
+    let (fault, release) = {
+        let mut s = lock(state);
+        s.log.push(Logged { path: url.clone(), authorization: authorization.clone() });
+        let prefix = if is_asset_host { "/asset" } else { path.split('/').nth(1).map_or("", |p| &url[..p.len() + 1]) };
+        (s.faults.get(prefix).cloned(), s.release.clone())
+    };
+    let web = format!("{base}/gh-web");
+    let normal = || {
+        if is_asset_host {
+            if authorization.is_some() {
+                return Reply::json(400, &json!({"message": "Authorization is not accepted by the asset host"}));
+            }
+            return asset_host(&release, &path);
+        }
+        route(&release, &path, &query, base, asset_base, &web)
+    };
+    let reply = match fault {
+        None => normal(),
+        Some(Fault::Delay(d)) => {
+            std::thread::sleep(d);
+            normal()
+        }
+        Some(Fault::Status(code)) => Reply::json(code, &json!({"message": format!("injected {code}")})),
+        Some(Fault::Truncated) => {
+            let r = normal();
+            let full = r.body.len().max(2);
+            let half = r.body[..r.body.len() / 2].to_vec();
+            let headers =
+                vec![Header::from_bytes(&b"Connection"[..], &b"close"[..]).ok()].into_iter().flatten().collect();
+            let response =
+                Response::new(tiny_http::StatusCode(200), headers, std::io::Cursor::new(half), Some(full), None);
+            let _ = request.respond(response);
+            return;
+        }
+        Some(Fault::Garbage) => Reply::bytes(b"<html>\x00\xff garbage {{{ not json".to_vec(), "text/html"),
+        Some(Fault::Oversized(n)) => Reply::bytes(vec![b'x'; n], "application/json"),
+        Some(Fault::RedirectLoop) => {
+            Reply::redirect(&format!("{}{url}", if is_asset_host { asset_base } else { base }))
+        }
+        Some(Fault::RateLimited) => Reply::json(403, &json!({"message": "API rate limit exceeded for 127.0.0.1."}))
+            .header("x-ratelimit-remaining", "0")
+            .header("x-ratelimit-reset", "4102444800"),
+        Some(Fault::RetryAfter(secs)) => {
+            Reply::json(429, &json!({"message": "You have exceeded a secondary rate limit."}))
+                .header("Retry-After", &secs.to_string())
+        }
+    };
+    let etag = reply.headers.iter().find(|(k, _)| k == "ETag").map(|(_, v)| v.clone());
+    let reply = match (etag, if_none_match) {
+        (Some(etag), Some(asked)) if etag == asked && reply.status == 200 => {
+            Reply { status: 304, headers: vec![("ETag".into(), etag)], body: Vec::new() }
+        }
+        _ => reply,
+    };
+    let mut response = Response::from_data(reply.body).with_status_code(reply.status);
+    let mut headers = reply.headers;
+    if path.starts_with("/gh-api") {
+        headers.extend([
+            ("x-ratelimit-limit".into(), "5000".into()),
+            ("x-ratelimit-remaining".into(), "4999".into()),
+            ("x-ratelimit-reset".into(), "1900000000".into()),
+            ("x-ratelimit-resource".into(), "core".into()),
+        ]);
+    }
+    for (k, v) in headers {
+        if let Ok(h) = Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+            response.add_header(h);
+        }
+    }
+    // A client that gave up (timeout) closes the socket; nothing to do about it.
+    let _ = request.respond(response);
+    let _ = std::io::stdout().flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    use crate::http::{Http, HttpConfig, TokenSource};
+
+    fn fake() -> FakeRegistry {
+        let manifest = crate::targets::parse("t", &crate::testing::targets_json()).unwrap();
+        FakeRegistry::start(PublishedRelease::coherent(&manifest, "0.8.0").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn github_fidelity() {
+        let fake = fake();
+        let api = fake.url(Service::GithubApi);
+        let http = Http::new(HttpConfig::fast(), &api, TokenSource::Fixed(Some("tok".into())));
+        let get = |path: &str| http.get(&format!("{api}{path}"), "application/vnd.github+json").unwrap();
+        let release = get("/repos/sandover/plasmite/releases/tags/v0.8.0");
+        assert_eq!(release.status, 200);
+        let doc: Value = release.json().unwrap();
+        assert_eq!(doc["assets"].as_array().unwrap().len(), 4);
+        // Unknown paths and trailing slashes are GitHub-style 404s.
+        for path in ["/repos/sandover/plasmite/releases/tags/v0.8.0/", "/nope"] {
+            let r = get(path);
+            assert_eq!(r.status, 404);
+            assert_eq!(r.json::<Value>().unwrap()["message"], "Not Found");
+        }
+        // The asset download redirects to another listener that refuses Authorization; the
+        // client does not forward the token, so the bytes arrive.
+        let sums_url = doc["assets"][3]["browser_download_url"].as_str().unwrap().to_string();
+        let sums = http.get(&sums_url, "application/octet-stream").unwrap();
+        assert_eq!(sums.status, 200, "{}", String::from_utf8_lossy(&sums.body));
+        assert!(sums.url.starts_with(&fake.url(Service::AssetHost)));
+        let asked: Vec<Logged> = fake.requests();
+        assert!(asked.iter().filter(|r| r.authorization.is_some()).all(|r| r.path.starts_with("/gh-api/")));
+        // Drafts are invisible by tag.
+        fake.update(|r| r.draft = true);
+        assert_eq!(get("/repos/sandover/plasmite/releases/tags/v0.8.0").status, 404);
+    }
+
+    #[test]
+    fn etag_answers_304() {
+        let fake = fake();
+        let url = format!("{}/pl/as/plasmite", fake.url(Service::CratesIndex));
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let first = agent.get(&url).call().unwrap();
+        let etag = first.headers().get("etag").unwrap().to_str().unwrap().to_string();
+        let again = agent.get(&url).header("If-None-Match", &etag).call().unwrap();
+        assert_eq!(again.status().as_u16(), 304);
+    }
+
+    #[test]
+    fn runs_honour_head_sha_and_come_newest_first() {
+        let fake = fake();
+        fake.update(|r| {
+            let sha = r.tag_commit.clone().unwrap();
+            r.runs.push(CiRun {
+                id: 2,
+                head_sha: sha,
+                status: "in_progress".into(),
+                conclusion: None,
+                created_at: "2026-07-29T00:00:00Z".into(),
+            });
+        });
+        let api = fake.url(Service::GithubApi);
+        let http = Http::new(HttpConfig::fast(), &api, TokenSource::Fixed(None));
+        let url = format!("{api}/repos/sandover/plasmite/actions/workflows/ci.yml/runs?head_sha=x");
+        let none: Value = http.get(&url, "application/json").unwrap().json().unwrap();
+        assert_eq!(none["total_count"], 0);
+        let url = url.replace("head_sha=x", "status=completed");
+        let done: Value = http.get(&url, "application/json").unwrap().json().unwrap();
+        assert_eq!(done["total_count"], 1);
+        let all: Value = http.get(&url.replace("?status=completed", ""), "application/json").unwrap().json().unwrap();
+        assert_eq!(all["workflow_runs"][0]["id"], 2);
+        assert!(all["workflow_runs"][0]["conclusion"].is_null());
+    }
+}

@@ -1,0 +1,284 @@
+//! [`PublishedRelease`]: the world the fake serves, and the builders of coherent artifacts.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+
+use crate::{
+    ReleaseTarget,
+    registry::{self, homebrew},
+    targets::{Manifest, Tier},
+};
+
+/// One `.crate` version in the index.
+#[derive(Debug, Clone)]
+pub struct CrateVersion {
+    /// The version.
+    pub vers: String,
+    /// The `.crate` bytes served for download.
+    pub bytes: Vec<u8>,
+    /// The `cksum` written in the index (normally the bytes' SHA-256).
+    pub cksum: String,
+    /// Yank state.
+    pub yanked: bool,
+}
+
+/// One npm version.
+#[derive(Debug, Clone)]
+pub struct NpmVersion {
+    /// The tarball bytes.
+    pub tarball: Vec<u8>,
+    /// `dist.integrity` (normally the tarball's SRI).
+    pub integrity: String,
+}
+
+/// One PyPI file.
+#[derive(Debug, Clone)]
+pub struct PypiFile {
+    /// File name.
+    pub filename: String,
+    /// `sdist` or `bdist_wheel`.
+    pub packagetype: String,
+    /// Bytes served.
+    pub bytes: Vec<u8>,
+    /// `digests.sha256` (normally the bytes' SHA-256).
+    pub sha256: String,
+    /// PEP 592 yank.
+    pub yanked: bool,
+}
+
+/// A GitHub release asset.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    /// File name.
+    pub name: String,
+    /// Bytes served.
+    pub bytes: Vec<u8>,
+    /// `digest` (normally `sha256:<hex of bytes>`); `None` serves null.
+    pub digest: Option<String>,
+}
+
+/// A CI workflow run.
+#[derive(Debug, Clone)]
+pub struct CiRun {
+    /// Run id.
+    pub id: u64,
+    /// The commit.
+    pub head_sha: String,
+    /// `completed`, `in_progress`...
+    pub status: String,
+    /// `success`, `failure`, or `None` until completed.
+    pub conclusion: Option<String>,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// The "world" the fake serves: what is published where. Every field is public so a test can
+/// break exactly one thing.
+#[derive(Debug, Clone)]
+pub struct PublishedRelease {
+    /// The target version.
+    pub target: ReleaseTarget,
+    /// `owner/repo` of the project.
+    pub repo: String,
+    /// Crate, npm and PyPI package name.
+    pub package: String,
+    /// The tap `owner/repo` and the formula path in it.
+    pub tap: (String, String),
+    /// CI workflow file name.
+    pub workflow: String,
+    /// Sparse index lines, in publish order.
+    pub crates: Vec<CrateVersion>,
+    /// npm versions by version.
+    pub npm: BTreeMap<String, NpmVersion>,
+    /// npm `dist-tags`.
+    pub npm_tags: BTreeMap<String, String>,
+    /// PyPI releases by PEP 440 version; `true` = the whole release is yanked.
+    pub pypi: BTreeMap<String, (Vec<PypiFile>, bool)>,
+    /// PyPI `info.version` of the project document.
+    pub pypi_current: String,
+    /// Whether the GitHub release exists at all.
+    pub release_exists: bool,
+    /// Draft releases answer 404 by tag, as GitHub does.
+    pub draft: bool,
+    /// The release's `prerelease` flag.
+    pub prerelease: bool,
+    /// Release assets.
+    pub assets: Vec<Asset>,
+    /// Commit of the tag (an annotated tag object is served in between).
+    pub tag_commit: Option<String>,
+    /// Runs of the CI workflow.
+    pub runs: Vec<CiRun>,
+    /// The tap formula; `{github_web}` is replaced with the fake's web base when served.
+    pub formula: Option<String>,
+}
+
+/// Builds a gzipped tarball of `(path, bytes)` entries.
+pub fn tgz(files: &[(String, Vec<u8>)]) -> anyhow::Result<Vec<u8>> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut builder = tar::Builder::new(gz);
+    for (path, bytes) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_cksum();
+        builder.append_data(&mut header, path, bytes.as_slice())?;
+    }
+    Ok(builder.into_inner()?.finish()?)
+}
+
+/// The sums file text for assets: `<hex>  <name>` per archive, sorted by name.
+pub fn sums_text(assets: &[Asset]) -> String {
+    let mut lines: Vec<String> = assets
+        .iter()
+        .filter(|a| a.name.ends_with(".tar.gz"))
+        .map(|a| format!("{}  {}\n", registry::sha256_hex(&a.bytes), a.name))
+        .collect();
+    lines.sort_by(|a, b| a[66..].cmp(&b[66..]));
+    lines.concat()
+}
+
+fn wheel_tag(sdk_platform: &str) -> &'static str {
+    match sdk_platform {
+        "darwin_amd64" => "macosx_10_12_x86_64",
+        "darwin_arm64" => "macosx_11_0_arm64",
+        "windows_amd64" => "win_amd64",
+        "linux_arm64" => "manylinux_2_17_aarch64.manylinux2014_aarch64",
+        _ => "manylinux_2_17_x86_64.manylinux2014_x86_64",
+    }
+}
+
+impl PublishedRelease {
+    /// A release of `version` published consistently everywhere, as docs/plasmite/policy.toml
+    /// describes plasmite (package `plasmite`, repo `sandover/plasmite`, tap
+    /// `sandover/homebrew-tap`): an older 0.7.2 before it, the exact version on every
+    /// registry with correct checksums, `latest`/current pointing at it (unless it is a
+    /// pre-release), the GitHub release with one archive per github_sdk-official target and a
+    /// matching sums file, a green CI run on the tag's commit, and an aligned formula.
+    pub fn coherent(manifest: &Manifest, version: &str) -> anyhow::Result<PublishedRelease> {
+        let target = ReleaseTarget::parse(version)?;
+        let v = target.version();
+        let pep = target.pep440().to_string();
+        let name = "plasmite".to_string();
+        let crate_bytes = |v: &str| format!("crate {v}").into_bytes();
+        let crates = ["0.7.2", v.as_str()]
+            .iter()
+            .map(|vers| CrateVersion {
+                vers: vers.to_string(),
+                bytes: crate_bytes(vers),
+                cksum: registry::sha256_hex(&crate_bytes(vers)),
+                yanked: false,
+            })
+            .collect();
+        let mut npm_files = vec![(
+            "package/package.json".to_string(),
+            format!("{{\"name\":\"{name}\",\"version\":\"{v}\"}}").into_bytes(),
+        )];
+        for t in manifest.in_channel("npm", Tier::Official)? {
+            npm_files.push((format!("package/native/{}/index.node", t.node_platform), b"\x7fELF native".to_vec()));
+        }
+        let tarball = tgz(&npm_files)?;
+        let old = tgz(&[("package/package.json".to_string(), b"{}".to_vec())])?;
+        let npm = BTreeMap::from([
+            ("0.7.2".to_string(), NpmVersion { integrity: registry::sri_sha512(&old), tarball: old }),
+            (v.clone(), NpmVersion { integrity: registry::sri_sha512(&tarball), tarball }),
+        ]);
+        let stable = !target.is_prerelease();
+        let latest = if stable { v.clone() } else { "0.7.2".to_string() };
+        let file = |filename: String, packagetype: &str| {
+            let bytes = format!("file {filename}").into_bytes();
+            PypiFile {
+                sha256: registry::sha256_hex(&bytes),
+                bytes,
+                filename,
+                packagetype: packagetype.into(),
+                yanked: false,
+            }
+        };
+        let mut files = Vec::new();
+        if manifest.targets.iter().any(|t| t.upload_sdist) {
+            files.push(file(format!("{name}-{pep}.tar.gz"), "sdist"));
+        }
+        for t in manifest.in_channel("pypi", Tier::Official)? {
+            files.push(file(format!("{name}-{pep}-cp311-cp311-{}.whl", wheel_tag(&t.sdk_platform)), "bdist_wheel"));
+        }
+        let pypi = BTreeMap::from([
+            ("0.7.2".to_string(), (vec![file(format!("{name}-0.7.2.tar.gz"), "sdist")], false)),
+            (pep.clone(), (files, false)),
+        ]);
+        let template = "plasmite_{version}_{sdk_platform}.tar.gz";
+        let mut assets: Vec<Asset> = manifest
+            .in_channel("github_sdk", Tier::Official)?
+            .iter()
+            .map(|t| {
+                let name = registry::asset_name(template, &v, &t.sdk_platform);
+                let bytes = format!("sdk {name}").into_bytes();
+                Asset { digest: Some(format!("sha256:{}", registry::sha256_hex(&bytes))), name, bytes }
+            })
+            .collect();
+        let sums = sums_text(&assets).into_bytes();
+        assets.push(Asset {
+            name: "sha256sums.txt".into(),
+            digest: Some(format!("sha256:{}", registry::sha256_hex(&sums))),
+            bytes: sums,
+        });
+        let commit = registry::sha256_hex(v.as_bytes())[..40].to_string();
+        let runs = vec![CiRun {
+            id: 1001,
+            head_sha: commit.clone(),
+            status: "completed".into(),
+            conclusion: Some("success".into()),
+            created_at: "2026-07-28T09:10:00Z".into(),
+        }];
+        let mut release = PublishedRelease {
+            target,
+            repo: "sandover/plasmite".into(),
+            package: name,
+            tap: ("sandover/homebrew-tap".into(), "Formula/plasmite.rb".into()),
+            workflow: "ci.yml".into(),
+            crates,
+            npm,
+            npm_tags: BTreeMap::from([("latest".to_string(), latest)]),
+            pypi,
+            pypi_current: if stable { pep } else { "0.7.2".into() },
+            release_exists: true,
+            draft: false,
+            prerelease: !stable,
+            assets,
+            tag_commit: Some(commit),
+            runs,
+            formula: None,
+        };
+        release.formula = Some(release.render_formula(manifest)?);
+        Ok(release)
+    }
+
+    /// Renders the aligned formula for the current assets (with the `{github_web}` placeholder).
+    pub fn render_formula(&self, manifest: &Manifest) -> anyhow::Result<String> {
+        let v = self.target.version();
+        let mut platforms = BTreeMap::new();
+        for t in manifest.in_channel("homebrew", Tier::Official)? {
+            let name = registry::asset_name("plasmite_{version}_{sdk_platform}.tar.gz", &v, &t.sdk_platform);
+            let asset = self.assets.iter().find(|a| a.name == name).with_context(|| format!("no asset {name}"))?;
+            platforms.insert(t.sdk_platform.clone(), (name, registry::sha256_hex(&asset.bytes)));
+        }
+        Ok(homebrew::render(&homebrew::RenderInput {
+            name: "plasmite".into(),
+            repo: self.repo.clone(),
+            github_web: "{github_web}".into(),
+            version: v,
+            platforms,
+        }))
+    }
+
+    /// The asset named `name`, for a test to change.
+    pub fn asset_mut(&mut self, name: &str) -> Option<&mut Asset> {
+        self.assets.iter_mut().find(|a| a.name == name)
+    }
+
+    /// The sdk archive name of a platform for the target.
+    pub fn archive(&self, sdk_platform: &str) -> String {
+        registry::asset_name("plasmite_{version}_{sdk_platform}.tar.gz", &self.target.version(), sdk_platform)
+    }
+}
