@@ -159,15 +159,7 @@ pub fn homebrew(common: &Common, command: HomebrewCommand) -> anyhow::Result<u8>
             let target = ReleaseTarget::parse(&args.target)?;
             let manifest = homebrew_probe_parts(&cx)?;
             let sums = read_sums(&args.sha256sums)?;
-            let probe = Probe {
-                http: &cx.http,
-                policy: &cx.policy,
-                manifest: manifest.as_ref(),
-                target: &target,
-                deep: false,
-                formula: None,
-                local_tag_commit: None,
-            };
+            let probe = Probe { manifest: manifest.as_ref(), ..Probe::of(&cx, &target) };
             let text =
                 homebrew::render(&homebrew::render_input(&probe, &sums).with_context(|| args.sha256sums.to_string())?);
             match &args.out {
@@ -184,15 +176,8 @@ pub fn homebrew(common: &Common, command: HomebrewCommand) -> anyhow::Result<u8>
             let target = ReleaseTarget::parse(&args.target)?;
             let manifest = homebrew_probe_parts(&cx)?;
             let sums = read_sums(&args.sha256sums)?;
-            let probe = Probe {
-                http: &cx.http,
-                policy: &cx.policy,
-                manifest: manifest.as_ref(),
-                target: &target,
-                deep: false,
-                formula: args.formula.as_deref(),
-                local_tag_commit: None,
-            };
+            let probe =
+                Probe { manifest: manifest.as_ref(), formula: args.formula.as_deref(), ..Probe::of(&cx, &target) };
             let findings = match homebrew::fetch_formula(&probe) {
                 Ok((text, evidence)) => {
                     let mut f = homebrew::check_alignment(&probe, &text, &sums, &evidence);

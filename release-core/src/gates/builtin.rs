@@ -180,15 +180,7 @@ pub fn head_pushed(repo: &Repo) -> anyhow::Result<Finding> {
 /// must have succeeded, by the same rule `verify` applies to the tag's commit
 /// ([`crate::registry::github::ci_verdict`]).
 pub fn ci_green(cx: &Context, target: &crate::ReleaseTarget, commit: &str) -> Finding {
-    let probe = crate::registry::Probe {
-        http: &cx.http,
-        policy: &cx.policy,
-        manifest: None,
-        target,
-        deep: false,
-        formula: None,
-        local_tag_commit: None,
-    };
+    let probe = crate::registry::Probe::of(cx, target);
     crate::registry::github::ci_on_commit(&probe, commit, "ci-green", &commit[..commit.len().min(12)])
 }
 

@@ -44,7 +44,21 @@ pub struct Probe<'a> {
     pub local_tag_commit: Option<&'a str>,
 }
 
-impl Probe<'_> {
+impl<'a> Probe<'a> {
+    /// A shallow probe of `target` with the context's client and policy: no manifest, no
+    /// local formula, no local tag commit (set the fields that apply).
+    pub fn of(cx: &'a crate::Context, target: &'a ReleaseTarget) -> Probe<'a> {
+        Probe {
+            http: &cx.http,
+            policy: &cx.policy,
+            manifest: None,
+            target,
+            deep: false,
+            formula: None,
+            local_tag_commit: None,
+        }
+    }
+
     /// The GitHub API base (policy, else the public default), without a trailing `/`.
     pub fn github_api(&self) -> String {
         self.policy.endpoints.github_api.as_deref().unwrap_or(GITHUB_API).trim_end_matches('/').to_string()
