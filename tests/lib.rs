@@ -150,3 +150,11 @@ pub fn evidence_json(repo: &Utf8Path, target: &str) -> serde_json::Value {
 pub fn findings<'a>(report: &'a serde_json::Value, check: &str) -> Vec<&'a serde_json::Value> {
     report["findings"].as_array().map(|a| a.iter().filter(|f| f["check"] == check).collect()).unwrap_or_default()
 }
+
+/// The finding about `subject` in a report; panics with the report when there is none.
+pub fn finding<'a>(report: &'a serde_json::Value, subject: &str) -> &'a serde_json::Value {
+    report["findings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["subject"] == subject))
+        .unwrap_or_else(|| panic!("no finding for {subject}: {report:#}"))
+}

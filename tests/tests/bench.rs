@@ -7,7 +7,7 @@ use std::{fs, os::unix::fs::PermissionsExt};
 use camino::Utf8PathBuf;
 use release_core::testing::FixtureRepo;
 use serde_json::Value;
-use tests::{Run, release};
+use tests::{Run, finding, release};
 
 /// The build: refuses when `fail-build` exists, else writes the bench program into
 /// `$CARGO_TARGET_DIR/release/examples/plasmite-bench` with the data baked in.
@@ -76,15 +76,6 @@ fn bench(repo: &FixtureRepo, extra: &[&str]) -> Run {
     let mut args = vec!["bench", "--base-tag", "v0.7.2", "--runs", "3", "--messages", "10", "--json"];
     args.extend_from_slice(extra);
     release(repo.root(), &args)
-}
-
-fn finding<'a>(report: &'a Value, subject: &str) -> &'a Value {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["subject"] == subject)
-        .unwrap_or_else(|| panic!("no finding for {subject}: {report:#}"))
 }
 
 fn out_dir(repo: &FixtureRepo) -> Utf8PathBuf {

@@ -5,8 +5,7 @@ use std::{fs, io::Write};
 
 use camino::Utf8Path;
 use release_core::testing::FixtureRepo;
-use serde_json::Value;
-use tests::{Run, release};
+use tests::{Run, finding, release};
 
 const LICENSE: &str = "MIT License\n\nCopyright (c) the fixture authors\n";
 const NOTICES: &str = "# Third-party notices\n\n- vendor/lite3: MIT\n";
@@ -79,15 +78,6 @@ fn notices(repo: &FixtureRepo, paths: &[&str]) -> Run {
     let mut args = vec!["notices", "--json"];
     args.extend_from_slice(paths);
     release(repo.root(), &args)
-}
-
-fn finding<'a>(report: &'a Value, subject: &str) -> &'a Value {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["subject"] == subject)
-        .unwrap_or_else(|| panic!("no finding for {subject}: {report:#}"))
 }
 
 #[test]

@@ -92,15 +92,7 @@ fn case(service: Service, name: &str, fault: Option<Fault>) -> Result<(), String
 
 #[test]
 fn every_fault_on_every_service_is_incomplete_within_the_bound() {
-    let services = [
-        Service::CratesIndex,
-        Service::CratesDownload,
-        Service::Npm,
-        Service::Pypi,
-        Service::GithubApi,
-        Service::GithubWeb,
-        Service::AssetHost,
-    ];
+    let services = Service::ALL;
     let mut cases = Vec::new();
     for service in services {
         for (name, fault) in faults() {
