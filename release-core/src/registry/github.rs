@@ -392,17 +392,10 @@ pub fn ci_on_commit(probe: &Probe<'_>, sha: &str, check: &str, label: &str) -> F
         probe.github_api(),
         ci.workflow
     );
-    let r = match fetch(probe, &url, JSON, check, &subject) {
-        Ok(r) => r,
-        Err(f) => return *f,
-    };
-    if r.absent() {
-        return Finding::fail(check, &subject, format!("workflow {} not found", ci.workflow))
-            .with(url_evidence(&r.url, Some(r.status)));
-    }
-    match r.json::<Runs>() {
-        Ok(runs) => ci_verdict(check, &subject, &ci.workflow, sha, &runs.workflow_runs, &r.url),
-        Err(e) => *super::unreadable(check, &subject, &r, &e),
+    let absent = format!("workflow {} not found", ci.workflow);
+    match super::fetch_json::<Runs>(probe, &url, JSON, check, &subject, &absent) {
+        Ok(runs) => ci_verdict(check, &subject, &ci.workflow, sha, &runs.doc.workflow_runs, &runs.url),
+        Err(f) => *f,
     }
 }
 

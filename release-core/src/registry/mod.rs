@@ -101,6 +101,40 @@ pub(crate) fn fetch(
     }
 }
 
+/// A JSON document fetched by [`fetch_json`], with the URL it finally came from.
+pub(crate) struct Fetched<T> {
+    pub(crate) doc: T,
+    pub(crate) url: String,
+    pub(crate) status: u16,
+}
+
+impl<T> Fetched<T> {
+    /// Evidence of the URL asked.
+    pub(crate) fn evidence(&self) -> Evidence {
+        url_evidence(&self.url, Some(self.status))
+    }
+}
+
+/// GETs a JSON document and parses it: as [`fetch`], an absent document is a `Fail` saying
+/// `absent`, and a body that does not parse is `Incomplete`.
+pub(crate) fn fetch_json<T: serde::de::DeserializeOwned>(
+    probe: &Probe<'_>,
+    url: &str,
+    accept: &str,
+    check: &str,
+    subject: &str,
+    absent: &str,
+) -> Result<Fetched<T>, Box<Finding>> {
+    let r = fetch(probe, url, accept, check, subject)?;
+    if r.absent() {
+        return Err(Box::new(Finding::fail(check, subject, absent).with(url_evidence(&r.url, Some(r.status)))));
+    }
+    match r.json() {
+        Ok(doc) => Ok(Fetched { doc, url: r.url, status: r.status }),
+        Err(e) => Err(unreadable(check, subject, &r, &e)),
+    }
+}
+
 /// GETs a file to hash: as [`fetch`], and an HTML page where a file was expected (GitHub has
 /// served error pages with 200) is `Incomplete`, not a checksum mismatch.
 pub(crate) fn fetch_file(probe: &Probe<'_>, url: &str, check: &str, subject: &str) -> Result<Response, Box<Finding>> {

@@ -6,7 +6,7 @@ use std::io::Read;
 
 use serde::Deserialize;
 
-use super::{Probe, Standing, fetch, no_endpoint, sri_sha512, url_evidence};
+use super::{Fetched, Probe, Standing, fetch_json, no_endpoint, sri_sha512, url_evidence};
 use crate::{Finding, targets::Tier};
 
 const CHECK: &str = "verify.npm";
@@ -73,18 +73,12 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     };
     let base = base.trim_end_matches('/');
     let url = format!("{base}/{}/{version}", package_path(name));
-    let r = match fetch(probe, &url, "application/json", PUBLISHED, &subject) {
-        Ok(r) => r,
+    let absent = format!("version {version} is not published");
+    let fetched: Fetched<VersionDoc> = match fetch_json(probe, &url, "application/json", PUBLISHED, &subject, &absent) {
+        Ok(fetched) => fetched,
         Err(f) => return vec![*f],
     };
-    let ev = url_evidence(&r.url, Some(r.status));
-    if r.absent() {
-        return vec![Finding::fail(PUBLISHED, &subject, format!("version {version} is not published")).with(ev)];
-    }
-    let doc: VersionDoc = match r.json() {
-        Ok(d) => d,
-        Err(e) => return vec![*super::unreadable(PUBLISHED, &subject, &r, &e)],
-    };
+    let (doc, ev) = (&fetched.doc, fetched.evidence());
     if doc.version != version {
         return vec![
             Finding::fail(PUBLISHED, &subject, format!("the registry answered with version {}", doc.version)).with(ev),
@@ -100,7 +94,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     }
     out.push(latest(probe, base, name));
     if probe.deep {
-        let tarball = match crate::http::resolve(&r.url, &doc.dist.tarball) {
+        let tarball = match crate::http::resolve(&fetched.url, &doc.dist.tarball) {
             Ok(t) => t,
             Err(e) => return [out, vec![Finding::incomplete(CHECK, &subject, format!("{e:#}"))]].concat(),
         };
@@ -112,24 +106,13 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
 fn latest(probe: &Probe<'_>, base: &str, name: &str) -> Finding {
     let subject = format!("npm {name} dist-tags.latest");
     let url = format!("{base}/{}", package_path(name));
-    let r = match fetch(
-        probe,
-        &url,
-        "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8",
-        CHECK,
-        &subject,
-    ) {
-        Ok(r) => r,
-        Err(f) => return *f,
-    };
-    let ev = url_evidence(&r.url, Some(r.status));
-    if r.absent() {
-        return Finding::fail(CHECK, &subject, "the package document is not found").with(ev);
-    }
-    let doc: Packument = match r.json() {
-        Ok(d) => d,
-        Err(e) => return *super::unreadable(CHECK, &subject, &r, &e),
-    };
+    let accept = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8";
+    let fetched: Fetched<Packument> =
+        match fetch_json(probe, &url, accept, CHECK, &subject, "the package document is not found") {
+            Ok(fetched) => fetched,
+            Err(f) => return *f,
+        };
+    let (doc, ev) = (&fetched.doc, fetched.evidence());
     let Some(latest) = doc.dist_tags.get("latest") else {
         return Finding::fail(CHECK, &subject, "the package has no `latest` dist-tag").with(ev);
     };

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{Probe, Standing, fetch, no_endpoint, sha256_hex, url_evidence};
+use super::{Fetched, Probe, Standing, fetch_json, no_endpoint, sha256_hex, url_evidence};
 use crate::{Finding, targets::Tier};
 
 const CHECK: &str = "verify.pypi";
@@ -101,18 +101,13 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     };
     let base = base.trim_end_matches('/');
     let url = format!("{base}/pypi/{}/{version}/json", normalize(name));
-    let r = match fetch(probe, &url, "application/json", PUBLISHED, &subject) {
-        Ok(r) => r,
+    let absent = format!("release {version} is not on PyPI");
+    let fetched: Fetched<VersionJson> = match fetch_json(probe, &url, "application/json", PUBLISHED, &subject, &absent)
+    {
+        Ok(fetched) => fetched,
         Err(f) => return vec![*f],
     };
-    let ev = url_evidence(&r.url, Some(r.status));
-    if r.absent() {
-        return vec![Finding::fail(PUBLISHED, &subject, format!("release {version} is not on PyPI")).with(ev)];
-    }
-    let doc: VersionJson = match r.json() {
-        Ok(d) => d,
-        Err(e) => return vec![*super::unreadable(PUBLISHED, &subject, &r, &e)],
-    };
+    let (doc, ev) = (&fetched.doc, fetched.evidence());
     if doc.info.version != version {
         return vec![
             Finding::fail(PUBLISHED, &subject, format!("PyPI answered with release {}", doc.info.version)).with(ev),
@@ -162,7 +157,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     out.push(current(probe, base, name));
     if probe.deep {
         for f in &doc.urls {
-            out.push(deep_file(probe, &r.url, &subject, f));
+            out.push(deep_file(probe, &fetched.url, &subject, f));
         }
     }
     out
@@ -171,18 +166,12 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
 fn current(probe: &Probe<'_>, base: &str, name: &str) -> Finding {
     let subject = format!("pypi {name} current version");
     let url = format!("{base}/pypi/{}/json", normalize(name));
-    let r = match fetch(probe, &url, "application/json", CHECK, &subject) {
-        Ok(r) => r,
-        Err(f) => return *f,
-    };
-    let ev = url_evidence(&r.url, Some(r.status));
-    if r.absent() {
-        return Finding::fail(CHECK, &subject, "the project is not found").with(ev);
-    }
-    let doc: serde_json::Value = match r.json() {
-        Ok(d) => d,
-        Err(e) => return *super::unreadable(CHECK, &subject, &r, &e),
-    };
+    let fetched: Fetched<serde_json::Value> =
+        match fetch_json(probe, &url, "application/json", CHECK, &subject, "the project is not found") {
+            Ok(fetched) => fetched,
+            Err(f) => return *f,
+        };
+    let (doc, ev) = (&fetched.doc, fetched.evidence());
     let Some(current) = doc.pointer("/info/version").and_then(|v| v.as_str()) else {
         return Finding::incomplete(CHECK, &subject, "response has no info.version").with(ev);
     };
