@@ -225,6 +225,40 @@ impl Http {
         bail!("{url}: more than {} redirects ({})", self.config.max_redirects, seen.join(" -> "))
     }
 
+    /// POSTs a JSON body to `url`, which must be under the GitHub API base (the only service
+    /// written to); the token goes with it. Never retried and never redirected: a request that
+    /// may have created something is not sent twice. Callers make a re-run safe instead
+    /// (blockers are de-duplicated by title). `Ok` for any HTTP status.
+    pub fn post_json(&self, url: &str, body: &serde_json::Value) -> anyhow::Result<Response> {
+        self.post_inner(url, body).map_err(|e| anyhow::anyhow!("{}", self.redact(&format!("{e:#}"))))
+    }
+
+    fn post_inner(&self, url: &str, body: &serde_json::Value) -> anyhow::Result<Response> {
+        check_scheme(url)?;
+        if !self.is_github_api(url) {
+            bail!("{url}: only the GitHub API ({}) is written to", self.github_api);
+        }
+        let mut request = self
+            .agent
+            .post(url)
+            .header("Accept", "application/vnd.github+json")
+            .header("Content-Type", "application/json")
+            .header("X-GitHub-Api-Version", "2022-11-28");
+        if let Some(Token(t)) = self.token() {
+            request = request.header("Authorization", format!("Bearer {t}"));
+        }
+        let mut response = request.send(body.to_string().as_bytes()).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+        let status = response.status().as_u16();
+        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(self.config.max_body)
+            .read_to_vec()
+            .map_err(|e| anyhow::anyhow!("{url}: reading the answer failed: {e}"))?;
+        Ok(Response { url: url.to_string(), status, body, content_type })
+    }
+
     fn is_github_api(&self, url: &str) -> bool {
         url == self.github_api
             || url.strip_prefix(&self.github_api).is_some_and(|rest| rest.starts_with('/') || rest.starts_with('?'))

@@ -258,7 +258,7 @@ fn changelog_and_blockers_are_gates_bug_6() {
 fn ci_gate_reads_the_newest_completed_run_of_the_release_commit() {
     use release_core::{
         targets,
-        testing::{FakeRegistry, PublishedRelease, fake_registry::CiRun, targets_json},
+        testing::{FakeRegistry, PublishedRelease, fake_registry::WorkflowRun, targets_json},
     };
     let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
     let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
@@ -280,12 +280,13 @@ fn ci_gate_reads_the_newest_completed_run_of_the_release_commit() {
         let f = findings(&run.json(), "ci-green")[0].clone();
         (run.code, f["status"].as_str().unwrap().to_string(), f["detail"].as_str().unwrap().to_string())
     };
-    let run = |id: u64, at: &str, status: &str, conclusion: Option<&str>| CiRun {
+    let run = |id: u64, at: &str, status: &str, conclusion: Option<&str>| WorkflowRun {
         id,
         head_sha: head.clone(),
         status: status.into(),
         conclusion: conclusion.map(Into::into),
         created_at: at.into(),
+        ..WorkflowRun::default()
     };
 
     let (code, status, detail) = ci(&repo);

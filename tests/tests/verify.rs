@@ -3,7 +3,7 @@
 
 use release_core::{
     targets::{self, Manifest},
-    testing::{FakeRegistry, FixtureRepo, PublishedRelease, fake_registry::CiRun, targets_json},
+    testing::{FakeRegistry, FixtureRepo, PublishedRelease, fake_registry::WorkflowRun, targets_json},
 };
 use tests::{Run, release};
 
@@ -222,12 +222,13 @@ fn draft_release_blocks() {
 fn newest_failed_ci_run_blocks_despite_an_older_success() {
     let w = world("0.8.0", |r| {
         let sha = r.tag_commit.clone().unwrap();
-        r.runs.push(CiRun {
+        r.runs.push(WorkflowRun {
             id: 1002,
             head_sha: sha,
             status: "completed".into(),
             conclusion: Some("failure".into()),
             created_at: "2026-07-28T11:00:00Z".into(),
+            ..WorkflowRun::default()
         });
     });
     let run = w.verify(&["--channels", "ci"]);

@@ -1,7 +1,9 @@
 //! [`FakeRegistry`]: one loopback HTTP server that speaks the JSON of the crates.io sparse
 //! index, npm, the PyPI JSON API, GitHub REST (releases by tag, assets with 302 redirects to a
-//! second listener that refuses `Authorization`, contents raw, git refs, workflow runs) and
-//! serves a tap formula, from an in-memory [`PublishedRelease`]; with fault injection per
+//! second listener that refuses `Authorization`, contents raw, git refs, workflow runs by
+//! workflow file and by id, their jobs and artifacts (zip download: 401 without a token, 302 to
+//! the second listener, 410 once expired), issues listed and filed with `POST`) and serves a
+//! tap formula, from an in-memory [`PublishedRelease`]; with fault injection per
 //! service ([`Fault`]).
 //!
 //! ```no_run
@@ -16,7 +18,10 @@
 mod release;
 mod routes;
 
-pub use release::{Asset, CiRun, CrateVersion, NpmVersion, PublishedRelease, PypiFile, sums_text, tgz};
+pub use release::{
+    Asset, CrateVersion, Issue, Job, NpmVersion, PublishedRelease, PypiFile, RunArtifact, WorkflowRun, build_metadata,
+    sums_text, tgz, zip_bytes,
+};
 use std::{
     collections::BTreeMap,
     io::Write,
@@ -30,7 +35,7 @@ use anyhow::Context as _;
 use serde_json::json;
 use tiny_http::{Header, Request, Response, Server};
 
-use routes::{Reply, asset_host, route};
+use routes::{Ctx, Reply, asset_host, route};
 
 /// A service of the fake, selected by path prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -115,8 +120,12 @@ pub enum Fault {
 /// One request the fake received.
 #[derive(Debug, Clone)]
 pub struct Logged {
-    /// Method and path with query.
+    /// `GET`, `POST`...
+    pub method: String,
+    /// Path with query.
     pub path: String,
+    /// The request body (POSTs), as text.
+    pub body: String,
     /// The `Authorization` header, when one was sent.
     pub authorization: Option<String>,
 }
@@ -243,8 +252,12 @@ pub fn closed_port_url() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-fn handle(request: Request, state: &Mutex<State>, base: &str, asset_base: &str, is_asset_host: bool) {
+fn handle(mut request: Request, state: &Mutex<State>, base: &str, asset_base: &str, is_asset_host: bool) {
     let url = request.url().to_string();
+    let method = request.method().as_str().to_string();
+    let mut body = Vec::new();
+    // A body that cannot be read is an empty one; the route answers 422 for a POST without one.
+    let _ = std::io::Read::read_to_end(request.as_reader(), &mut body);
     let header = |name: &'static str| {
         request.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().to_string())
     };
@@ -254,7 +267,12 @@ fn handle(request: Request, state: &Mutex<State>, base: &str, asset_base: &str, 
     let (path, query) = (path.to_string(), query.to_string());
     let (fault, release) = {
         let mut s = lock(state);
-        s.log.push(Logged { path: url.clone(), authorization: authorization.clone() });
+        s.log.push(Logged {
+            method: method.clone(),
+            path: url.clone(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            authorization: authorization.clone(),
+        });
         let prefix = if is_asset_host { "/asset" } else { path.split('/').nth(1).map_or("", |p| &url[..p.len() + 1]) };
         (s.faults.get(prefix).cloned(), s.release.clone())
     };
@@ -266,7 +284,12 @@ fn handle(request: Request, state: &Mutex<State>, base: &str, asset_base: &str, 
             }
             return asset_host(&release, &path);
         }
-        route(&release, &path, &query, base, asset_base, &web)
+        let cx = Ctx { base, asset_base, web: &web, query: &query, authorized: authorization.is_some() };
+        if method == "POST" {
+            // Writes change the world every later request sees.
+            return routes::post(&mut lock(state).release, &path, &body, &cx);
+        }
+        route(&release, &path, &cx)
     };
     let reply = match fault {
         None => normal(),
@@ -383,12 +406,13 @@ mod tests {
         let fake = fake();
         fake.update(|r| {
             let sha = r.tag_commit.clone().unwrap();
-            r.runs.push(CiRun {
+            r.runs.push(WorkflowRun {
                 id: 2,
                 head_sha: sha,
                 status: "in_progress".into(),
                 conclusion: None,
                 created_at: "2026-07-29T00:00:00Z".into(),
+                ..WorkflowRun::default()
             });
         });
         let api = fake.url(Service::GithubApi);
@@ -402,5 +426,88 @@ mod tests {
         let all: Value = http.get(&url.replace("?status=completed", ""), "application/json").unwrap().json().unwrap();
         assert_eq!(all["workflow_runs"][0]["id"], 2);
         assert!(all["workflow_runs"][0]["conclusion"].is_null());
+    }
+
+    #[test]
+    fn actions_fidelity_runs_jobs_and_artifacts() {
+        let fake = fake();
+        let api = fake.url(Service::GithubApi);
+        let repo = format!("{api}/repos/sandover/plasmite");
+        let with_token = Http::new(HttpConfig::fast(), &api, TokenSource::Fixed(Some("tok".into())));
+        let anonymous = Http::new(HttpConfig::fast(), &api, TokenSource::Fixed(None));
+        let run: Value =
+            with_token.get(&format!("{repo}/actions/runs/2001"), "application/json").unwrap().json().unwrap();
+        assert_eq!(run["path"], ".github/workflows/release.yml");
+        assert_eq!(run["name"], "release");
+        assert_eq!(run["head_branch"], "v0.8.0");
+        assert_eq!(with_token.get(&format!("{repo}/actions/runs/999"), "application/json").unwrap().status, 404);
+        let jobs: Value =
+            with_token.get(&format!("{repo}/actions/runs/2001/jobs"), "application/json").unwrap().json().unwrap();
+        assert_eq!(jobs["total_count"], 3);
+        let listed: Value = with_token
+            .get(&format!("{repo}/actions/runs/2001/artifacts?name=release-metadata"), "application/json")
+            .unwrap()
+            .json()
+            .unwrap();
+        let zip_url = listed["artifacts"][0]["archive_download_url"].as_str().unwrap().to_string();
+        // Anonymous downloads are refused; with a token, a 302 to the other host, which gets
+        // no Authorization and serves the zip.
+        assert_eq!(anonymous.get(&zip_url, "application/json").unwrap().status, 401);
+        let zip = with_token.get(&zip_url, "application/json").unwrap();
+        assert_eq!(zip.status, 200);
+        assert!(zip.url.starts_with(&fake.url(Service::AssetHost).replace("/asset", "")));
+        assert!(zip.body.starts_with(b"PK"));
+        fake.update(|r| r.run_mut(2001).unwrap().artifacts[0].expired = true);
+        assert_eq!(with_token.get(&zip_url, "application/json").unwrap().status, 410);
+        // Workflow files that do not exist are 404, as GitHub answers.
+        let missing = format!("{repo}/actions/workflows/nope.yml/runs");
+        assert_eq!(with_token.get(&missing, "application/json").unwrap().status, 404);
+    }
+
+    #[test]
+    fn issues_fidelity_list_and_file() {
+        let fake = fake();
+        let api = fake.url(Service::GithubApi);
+        let issues = format!("{api}/repos/sandover/plasmite/issues");
+        let http = Http::new(HttpConfig::fast(), &api, TokenSource::Fixed(Some("tok".into())));
+        let anonymous = Http::new(HttpConfig::fast(), &api, TokenSource::Fixed(None));
+        let body = json!({"title": "t1", "body": "b", "labels": ["release-blocker"]});
+        assert_eq!(anonymous.post_json(&issues, &body).unwrap().status, 401);
+        let created = http.post_json(&issues, &body).unwrap();
+        assert_eq!(created.status, 201);
+        assert_eq!(created.json::<Value>().unwrap()["number"], 1);
+        assert_eq!(http.post_json(&issues, &json!({"body": "no title"})).unwrap().status, 422);
+        fake.update(|r| {
+            r.issues.push(Issue {
+                number: 7,
+                title: "a pull request".into(),
+                body: String::new(),
+                labels: vec!["release-blocker".into()],
+                state: "open".into(),
+                pull_request: true,
+            });
+            for n in 10..12 {
+                r.issues.push(Issue {
+                    number: n,
+                    title: format!("other {n}"),
+                    body: String::new(),
+                    labels: vec!["bug".into()],
+                    state: "open".into(),
+                    pull_request: false,
+                });
+            }
+        });
+        let url = format!("{issues}?state=open&labels=release-blocker&per_page=1");
+        let first = http.get(&url, "application/json").unwrap();
+        let page: Value = first.json().unwrap();
+        assert_eq!(page.as_array().unwrap().len(), 1);
+        let second: Value = http.get(&format!("{url}&page=2"), "application/json").unwrap().json().unwrap();
+        assert!(second[0]["pull_request"].is_object(), "pull requests are listed among issues");
+        let logged = fake.requests();
+        assert!(logged.iter().any(|l| l.method == "POST" && l.body.contains("release-blocker")));
+        fake.update(|r| r.issues_enabled = false);
+        assert_eq!(http.post_json(&issues, &body).unwrap().status, 410);
+        // Only the GitHub API is ever written to.
+        assert!(http.post_json(&format!("{}/x", fake.url(Service::Npm)), &body).is_err());
     }
 }

@@ -58,19 +58,121 @@ pub struct Asset {
     pub digest: Option<String>,
 }
 
-/// A CI workflow run.
+/// A workflow run: of the CI workflow, or of the release build with its artifacts.
 #[derive(Debug, Clone)]
-pub struct CiRun {
+pub struct WorkflowRun {
     /// Run id.
     pub id: u64,
+    /// Workflow file name (`ci.yml`, `release.yml`); the run's `path` is
+    /// `.github/workflows/<workflow>`.
+    pub workflow: String,
+    /// Display name of the workflow (`name:` in the file).
+    pub name: String,
     /// The commit.
     pub head_sha: String,
+    /// The branch or tag the run was triggered on.
+    pub head_branch: String,
+    /// `push`, `workflow_dispatch`, `pull_request`...
+    pub event: String,
     /// `completed`, `in_progress`...
     pub status: String,
     /// `success`, `failure`, or `None` until completed.
     pub conclusion: Option<String>,
     /// Creation time.
     pub created_at: String,
+    /// Jobs of the latest attempt.
+    pub jobs: Vec<Job>,
+    /// Artifacts uploaded by the run.
+    pub artifacts: Vec<RunArtifact>,
+}
+
+impl Default for WorkflowRun {
+    /// A completed, successful `push` run of `ci.yml` on `main`, with no jobs or artifacts.
+    fn default() -> WorkflowRun {
+        WorkflowRun {
+            id: 1,
+            workflow: "ci.yml".into(),
+            name: "ci".into(),
+            head_sha: String::new(),
+            head_branch: "main".into(),
+            event: "push".into(),
+            status: "completed".into(),
+            conclusion: Some("success".into()),
+            created_at: "2026-07-28T09:10:00Z".into(),
+            jobs: Vec::new(),
+            artifacts: Vec::new(),
+        }
+    }
+}
+
+/// A job of a run.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Job name (`build (ubuntu-latest, x86_64)` for matrix jobs).
+    pub name: String,
+    /// `success`, `failure`... or `None` while running.
+    pub conclusion: Option<String>,
+}
+
+impl Job {
+    /// A completed job.
+    pub fn new(name: &str, conclusion: &str) -> Job {
+        Job { name: name.into(), conclusion: Some(conclusion.into()) }
+    }
+}
+
+/// An artifact of a run: a zip, as every artifact download is.
+#[derive(Debug, Clone)]
+pub struct RunArtifact {
+    /// Artifact id (unique across runs).
+    pub id: u64,
+    /// Artifact name (`release-metadata`).
+    pub name: String,
+    /// The zip served for download.
+    pub zip: Vec<u8>,
+    /// Past retention: listed with `expired: true`, download answers 410.
+    pub expired: bool,
+}
+
+/// An issue (or a pull request, which GitHub lists among issues).
+#[derive(Debug, Clone)]
+pub struct Issue {
+    /// Issue number.
+    pub number: u64,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// Label names.
+    pub labels: Vec<String>,
+    /// `open` or `closed`.
+    pub state: String,
+    /// A pull request (listed with a `pull_request` key).
+    pub pull_request: bool,
+}
+
+/// A zip archive of `(path, bytes)` entries, deflated, as GitHub serves artifacts. Paths are
+/// written as given (a test may write `../escape`).
+pub fn zip_bytes(files: &[(&str, &[u8])]) -> anyhow::Result<Vec<u8>> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (path, bytes) in files {
+        zip.start_file(*path, options)?;
+        std::io::Write::write_all(&mut zip, bytes)?;
+    }
+    Ok(zip.finish()?.into_inner())
+}
+
+/// The `metadata.json` the release build writes (facts §6.1): every value a string.
+pub fn build_metadata(tag: &str, source_sha: &str, run_id: u64) -> serde_json::Value {
+    serde_json::json!({
+        "tag": tag,
+        "version": tag.strip_prefix('v').unwrap_or(tag),
+        "source_sha": source_sha,
+        "source_ref": format!("refs/tags/{tag}"),
+        "source_run_id": run_id.to_string(),
+        "source_workflow": "release",
+    })
 }
 
 /// The "world" the fake serves: what is published where. Every field is public so a test can
@@ -85,8 +187,8 @@ pub struct PublishedRelease {
     pub package: String,
     /// The tap `owner/repo` and the formula path in it.
     pub tap: (String, String),
-    /// CI workflow file name.
-    pub workflow: String,
+    /// Workflow files that exist (`ci.yml`, `release.yml`); others answer 404.
+    pub workflows: Vec<String>,
     /// Sparse index lines, in publish order.
     pub crates: Vec<CrateVersion>,
     /// npm versions by version.
@@ -107,8 +209,12 @@ pub struct PublishedRelease {
     pub assets: Vec<Asset>,
     /// Commit of the tag (an annotated tag object is served in between).
     pub tag_commit: Option<String>,
-    /// Runs of the CI workflow.
-    pub runs: Vec<CiRun>,
+    /// Runs of every workflow.
+    pub runs: Vec<WorkflowRun>,
+    /// Issues and pull requests of the project repository.
+    pub issues: Vec<Issue>,
+    /// `false` answers 410 to filing an issue, as a repository with issues disabled does.
+    pub issues_enabled: bool,
     /// The tap formula; `{github_web}` is replaced with the fake's web base when served.
     pub formula: Option<String>,
 }
@@ -149,7 +255,48 @@ fn wheel_tag(sdk_platform: &str) -> &'static str {
     }
 }
 
+impl WorkflowRun {
+    /// A successful `push` run of `release.yml` (display name `release`) on `tag` at
+    /// `commit`, with the jobs of the build and a `release-metadata` artifact (id `run id * 10`)
+    /// whose `metadata.json` is [`build_metadata`].
+    pub fn build(id: u64, tag: &str, commit: &str) -> anyhow::Result<WorkflowRun> {
+        let metadata = build_metadata(tag, commit, id).to_string();
+        Ok(WorkflowRun {
+            id,
+            workflow: "release.yml".into(),
+            name: "release".into(),
+            head_sha: commit.into(),
+            head_branch: tag.into(),
+            created_at: "2026-07-28T10:00:00Z".into(),
+            jobs: vec![
+                Job::new("release-context", "success"),
+                Job::new("build-platform (x86_64-unknown-linux-gnu)", "success"),
+                Job::new("build-node-dist", "success"),
+            ],
+            artifacts: vec![RunArtifact {
+                id: id * 10,
+                name: "release-metadata".into(),
+                zip: zip_bytes(&[("metadata.json", metadata.as_bytes())])?,
+                expired: false,
+            }],
+            ..WorkflowRun::default()
+        })
+    }
+
+    /// Replaces the zip of the artifact called `name`.
+    pub fn set_artifact(&mut self, name: &str, zip: Vec<u8>) {
+        if let Some(a) = self.artifacts.iter_mut().find(|a| a.name == name) {
+            a.zip = zip;
+        }
+    }
+}
+
 impl PublishedRelease {
+    /// The run with this id, for a test to change.
+    pub fn run_mut(&mut self, id: u64) -> Option<&mut WorkflowRun> {
+        self.runs.iter_mut().find(|r| r.id == id)
+    }
+
     /// A release of `version` published consistently everywhere, as docs/plasmite/policy.toml
     /// describes plasmite (package `plasmite`, repo `sandover/plasmite`, tap
     /// `sandover/homebrew-tap`): an older 0.7.2 before it, the exact version on every
@@ -224,19 +371,15 @@ impl PublishedRelease {
             bytes: sums,
         });
         let commit = registry::sha256_hex(v.as_bytes())[..40].to_string();
-        let runs = vec![CiRun {
-            id: 1001,
-            head_sha: commit.clone(),
-            status: "completed".into(),
-            conclusion: Some("success".into()),
-            created_at: "2026-07-28T09:10:00Z".into(),
-        }];
+        let ci = WorkflowRun { id: 1001, head_sha: commit.clone(), ..WorkflowRun::default() };
+        let build = WorkflowRun::build(2001, &target.tag(), &commit)?;
+        let runs = vec![ci, build];
         let mut release = PublishedRelease {
             target,
             repo: "sandover/plasmite".into(),
             package: name,
             tap: ("sandover/homebrew-tap".into(), "Formula/plasmite.rb".into()),
-            workflow: "ci.yml".into(),
+            workflows: vec!["ci.yml".into(), "release.yml".into()],
             crates,
             npm,
             npm_tags: BTreeMap::from([("latest".to_string(), latest)]),
@@ -248,6 +391,8 @@ impl PublishedRelease {
             assets,
             tag_commit: Some(commit),
             runs,
+            issues: Vec::new(),
+            issues_enabled: true,
             formula: None,
         };
         release.formula = Some(release.render_formula(manifest)?);

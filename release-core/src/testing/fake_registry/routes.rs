@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::release::{CiRun, NpmVersion, PublishedRelease, PypiFile};
+use super::release::{Issue, NpmVersion, PublishedRelease, PypiFile, WorkflowRun};
 
 pub(super) struct Reply {
     pub(super) status: u16,
@@ -39,6 +39,12 @@ impl Reply {
 pub(super) fn asset_host(release: &PublishedRelease, path: &str) -> Reply {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match parts.as_slice() {
+        ["artifact", id] => release
+            .runs
+            .iter()
+            .flat_map(|run| &run.artifacts)
+            .find(|a| a.id.to_string() == *id && !a.expired)
+            .map_or_else(Reply::not_found, |a| Reply::bytes(a.zip.clone(), "application/zip")),
         ["asset", tag, name] if *tag == release.target.tag() && release.release_exists => {
             match release.assets.iter().find(|a| a.name == *name) {
                 Some(a) => Reply::bytes(a.bytes.clone(), "application/octet-stream"),
@@ -49,7 +55,24 @@ pub(super) fn asset_host(release: &PublishedRelease, path: &str) -> Reply {
     }
 }
 
-pub(super) fn route(r: &PublishedRelease, path: &str, query: &str, base: &str, asset_base: &str, web: &str) -> Reply {
+/// Where the fake listens, and what the request carried besides its path.
+pub(super) struct Ctx<'a> {
+    pub(super) base: &'a str,
+    pub(super) asset_base: &'a str,
+    pub(super) web: &'a str,
+    pub(super) query: &'a str,
+    /// An `Authorization` header came.
+    pub(super) authorized: bool,
+}
+
+impl Ctx<'_> {
+    fn param(&self, key: &str) -> Option<&str> {
+        self.query.split('&').find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+    }
+}
+
+pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
+    let (query, base, asset_base, web) = (cx.query, cx.base, cx.asset_base, cx.web);
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let name = r.package.as_str();
     let (owner, repo) = r.repo.split_once('/').unwrap_or(("", ""));
@@ -170,27 +193,108 @@ pub(super) fn route(r: &PublishedRelease, path: &str, query: &str, base: &str, a
             _ => Reply::not_found(),
         },
         ["gh-api", "repos", o, p, "actions", "workflows", wf, "runs"] if (*o, *p) == (owner, repo) => {
-            if *wf != r.workflow {
+            if !r.workflows.iter().any(|w| w == wf) {
                 return Reply::not_found();
             }
-            let param = |k: &str| query.split('&').find_map(|kv| kv.strip_prefix(&format!("{k}=")[..]));
-            let mut runs: Vec<&CiRun> = r
+            let mut runs: Vec<&WorkflowRun> = r
                 .runs
                 .iter()
-                .filter(|run| param("head_sha").is_none_or(|s| s == run.head_sha))
-                .filter(|run| param("status").is_none_or(|s| s == run.status || Some(s) == run.conclusion.as_deref()))
+                .filter(|run| run.workflow == *wf)
+                .filter(|run| cx.param("head_sha").is_none_or(|s| s == run.head_sha))
+                .filter(|run| {
+                    cx.param("status").is_none_or(|s| s == run.status || Some(s) == run.conclusion.as_deref())
+                })
+                .filter(|run| cx.param("event").is_none_or(|e| e == run.event))
                 .collect();
             runs.sort_by(|a, b| b.created_at.cmp(&a.created_at));
-            let runs: Vec<Value> = runs
-                .iter()
-                .map(|run| {
-                    json!({"id": run.id, "name": "ci", "head_sha": run.head_sha, "status": run.status,
-                           "conclusion": run.conclusion, "event": "push", "run_attempt": 1,
-                           "path": format!(".github/workflows/{}", r.workflow), "created_at": run.created_at,
-                           "html_url": format!("{web}/{owner}/{repo}/actions/runs/{}", run.id)})
-                })
-                .collect();
+            let runs: Vec<Value> = runs.iter().map(|run| run_json(run, owner, repo, base, web)).collect();
             Reply::json(200, &json!({"total_count": runs.len(), "workflow_runs": runs}))
+        }
+        ["gh-api", "repos", o, p, "actions", "runs", id, rest @ ..] if (*o, *p) == (owner, repo) => {
+            let Some(run) = r.runs.iter().find(|run| run.id.to_string() == *id) else {
+                return Reply::not_found();
+            };
+            match rest {
+                [] => Reply::json(200, &run_json(run, owner, repo, base, web)),
+                ["jobs"] => {
+                    let jobs: Vec<Value> = run
+                        .jobs
+                        .iter()
+                        .enumerate()
+                        .map(|(i, job)| {
+                            let job_id = run.id * 100 + i as u64;
+                            json!({"id": job_id, "run_id": run.id, "run_attempt": 1, "head_sha": run.head_sha,
+                                   "name": job.name, "workflow_name": run.name, "head_branch": run.head_branch,
+                                   "status": if job.conclusion.is_some() { "completed" } else { "in_progress" },
+                                   "conclusion": job.conclusion,
+                                   "html_url": format!("{web}/{owner}/{repo}/actions/runs/{}/job/{job_id}", run.id),
+                                   "steps": []})
+                        })
+                        .collect();
+                    Reply::json(200, &json!({"total_count": jobs.len(), "jobs": jobs}))
+                }
+                ["artifacts"] => {
+                    let artifacts: Vec<Value> = run
+                        .artifacts
+                        .iter()
+                        .filter(|a| cx.param("name").is_none_or(|n| n == a.name))
+                        .map(|a| {
+                            let api = format!("{base}/gh-api/repos/{owner}/{repo}/actions/artifacts/{}", a.id);
+                            json!({"id": a.id, "name": a.name, "size_in_bytes": a.zip.len(), "url": api,
+                                   "archive_download_url": format!("{api}/zip"), "expired": a.expired,
+                                   "digest": format!("sha256:{}", crate::registry::sha256_hex(&a.zip)),
+                                   "created_at": run.created_at, "expires_at": "2026-10-26T10:00:00Z",
+                                   "workflow_run": {"id": run.id, "head_branch": run.head_branch,
+                                                    "head_sha": run.head_sha}})
+                        })
+                        .collect();
+                    Reply::json(200, &json!({"total_count": artifacts.len(), "artifacts": artifacts}))
+                }
+                _ => Reply::not_found(),
+            }
+        }
+        ["gh-api", "repos", o, p, "actions", "artifacts", id, "zip"] if (*o, *p) == (owner, repo) => {
+            let Some(artifact) = r.runs.iter().flat_map(|run| &run.artifacts).find(|a| a.id.to_string() == *id) else {
+                return Reply::not_found();
+            };
+            if !cx.authorized {
+                Reply::json(
+                    401,
+                    &json!({"message": "You must have the actions scope to download artifacts.",
+                                         "documentation_url": "https://docs.github.com/rest", "status": "401"}),
+                )
+            } else if artifact.expired {
+                Reply::json(410, &json!({"message": "Artifact has expired", "status": "410"}))
+            } else {
+                // A short-lived URL on another host, as GitHub's blob storage is.
+                Reply::redirect(&format!("{asset_base}/artifact/{id}"))
+            }
+        }
+        ["gh-api", "repos", o, p, "issues"] if (*o, *p) == (owner, repo) => {
+            let state = cx.param("state").unwrap_or("open");
+            let labels: Vec<&str> = cx.param("labels").map(|l| l.split(',').collect()).unwrap_or_default();
+            let matching: Vec<&Issue> = r
+                .issues
+                .iter()
+                .filter(|i| state == "all" || i.state == state)
+                .filter(|i| labels.iter().all(|l| i.labels.iter().any(|have| have == l)))
+                .collect();
+            let per_page = cx.param("per_page").and_then(|n| n.parse::<usize>().ok()).unwrap_or(30).clamp(1, 100);
+            let page = cx.param("page").and_then(|n| n.parse::<usize>().ok()).unwrap_or(1).max(1);
+            let items: Vec<Value> = matching
+                .iter()
+                .skip((page - 1) * per_page)
+                .take(per_page)
+                .map(|i| issue_json(i, owner, repo, base, web))
+                .collect();
+            let reply = Reply::json(200, &Value::Array(items));
+            if matching.len() > page * per_page {
+                let others: Vec<&str> = query.split('&').filter(|kv| !kv.starts_with("page=")).collect();
+                let next = format!("{base}/gh-api/repos/{owner}/{repo}/issues?{}&page={}", others.join("&"), page + 1);
+                reply.header("Link", &format!("<{next}>; rel=\"next\""))
+            } else {
+                reply
+            }
         }
         ["gh-api", "repos", o, p, "contents", rest @ ..]
             if (*o, *p) == (tap_owner, tap_repo) && rest.join("/") == r.tap.1 =>
@@ -208,6 +312,71 @@ pub(super) fn route(r: &PublishedRelease, path: &str, query: &str, base: &str, a
         }
         _ => Reply::not_found(),
     }
+}
+
+/// `POST /repos/{o}/{r}/issues`: files an issue into the world (401 without a token, 410 when
+/// issues are disabled, 422 without a title).
+pub(super) fn post(r: &mut PublishedRelease, path: &str, body: &[u8], cx: &Ctx<'_>) -> Reply {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (owner, repo) = r.repo.split_once('/').map(|(o, p)| (o.to_string(), p.to_string())).unwrap_or_default();
+    let ["gh-api", "repos", o, p, "issues"] = parts.as_slice() else {
+        return Reply::not_found();
+    };
+    if (*o, *p) != (owner.as_str(), repo.as_str()) {
+        return Reply::not_found();
+    }
+    if !cx.authorized {
+        return Reply::json(401, &json!({"message": "Requires authentication", "status": "401"}));
+    }
+    if !r.issues_enabled {
+        return Reply::json(410, &json!({"message": "Issues are disabled for this repo", "status": "410"}));
+    }
+    let doc: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let Some(title) = doc["title"].as_str().filter(|t| !t.is_empty()) else {
+        return Reply::json(
+            422,
+            &json!({"message": "Validation Failed", "status": "422",
+                                        "errors": [{"resource": "Issue", "field": "title", "code": "missing_field"}]}),
+        );
+    };
+    let issue = Issue {
+        number: r.issues.iter().map(|i| i.number).max().unwrap_or(0) + 1,
+        title: title.to_string(),
+        body: doc["body"].as_str().unwrap_or_default().to_string(),
+        labels: doc["labels"].as_array().into_iter().flatten().filter_map(|l| l.as_str().map(String::from)).collect(),
+        state: "open".into(),
+        pull_request: false,
+    };
+    let json = issue_json(&issue, &owner, &repo, cx.base, cx.web);
+    let location = format!("{}/gh-api/repos/{owner}/{repo}/issues/{}", cx.base, issue.number);
+    r.issues.push(issue);
+    Reply::json(201, &json).header("Location", &location)
+}
+
+fn run_json(run: &WorkflowRun, owner: &str, repo: &str, base: &str, web: &str) -> Value {
+    let api = format!("{base}/gh-api/repos/{owner}/{repo}/actions/runs/{}", run.id);
+    json!({"id": run.id, "name": run.name, "display_title": run.name, "head_branch": run.head_branch,
+           "head_sha": run.head_sha, "path": format!(".github/workflows/{}", run.workflow),
+           "run_number": run.id % 1000, "run_attempt": 1, "event": run.event, "status": run.status,
+           "conclusion": run.conclusion, "workflow_id": 39065091, "url": api,
+           "html_url": format!("{web}/{owner}/{repo}/actions/runs/{}", run.id),
+           "jobs_url": format!("{api}/jobs"), "artifacts_url": format!("{api}/artifacts"),
+           "created_at": run.created_at, "updated_at": run.created_at, "run_started_at": run.created_at,
+           "head_commit": {"id": run.head_sha}})
+}
+
+fn issue_json(issue: &Issue, owner: &str, repo: &str, base: &str, web: &str) -> Value {
+    let labels: Vec<Value> = issue.labels.iter().map(|l| json!({"name": l, "color": "d73a4a"})).collect();
+    let kind = if issue.pull_request { "pull" } else { "issues" };
+    let mut doc = json!({"id": 5_000_000 + issue.number, "number": issue.number, "title": issue.title,
+                         "body": issue.body, "state": issue.state, "labels": labels,
+                         "url": format!("{base}/gh-api/repos/{owner}/{repo}/issues/{}", issue.number),
+                         "html_url": format!("{web}/{owner}/{repo}/{kind}/{}", issue.number),
+                         "user": {"login": "release-bot"}, "created_at": "2026-07-28T11:00:00Z"});
+    if issue.pull_request {
+        doc["pull_request"] = json!({"url": format!("{base}/gh-api/repos/{owner}/{repo}/pulls/{}", issue.number)});
+    }
+    doc
 }
 
 fn npm_doc(name: &str, version: &str, doc: &NpmVersion, base: &str) -> Value {
