@@ -466,7 +466,15 @@ impl Record {
         match self.latest("verify").map(|e| e.report.verdict) {
             Some(Verdict::Ready | Verdict::ReadyWithWaivers) => "done: every channel verified".into(),
             Some(_) => format!("delivery is not verified: fix forward, then `cargo xtask release verify {t}`"),
-            None => format!("when the release workflows finish: `cargo xtask release verify {t}`"),
+            None => match self.latest("provenance").map(|e| e.report.verdict) {
+                None => format!("when the release build finishes: `cargo xtask release provenance --tag {t}`"),
+                Some(Verdict::Ready | Verdict::ReadyWithWaivers) => format!(
+                    "dispatch the publish workflow with the checked build run, then `cargo xtask release verify {t} --wait 20m`"
+                ),
+                Some(_) => format!(
+                    "the build run is not the right one: rebuild the tag, then `cargo xtask release provenance --tag {t}`"
+                ),
+            },
         }
     }
 }
@@ -552,6 +560,25 @@ mod tests {
         assert_eq!(phase_of("qa"), "qa");
         assert_eq!(phase_of("verify"), "verification");
         assert_eq!(phase_of("evidence"), "context");
+    }
+
+    #[test]
+    fn next_step_after_the_tag_is_provenance_then_verify() {
+        let target = ReleaseTarget::parse("v0.8.0").unwrap();
+        let mut record = new_record(&target, Mode::Live, None, None, "now");
+        let entry = |command: &str, finding: crate::Finding| Entry {
+            timestamp: "now".into(),
+            report: Report::new(command, Some(target.tag()), vec![finding]),
+        };
+        record.entries.push(entry("qa", crate::Finding::pass("versions", "x", "ok")));
+        let live = LiveState { tag_local: Some("abc".into()), tag_remote: Some(true), ..LiveState::default() };
+        assert!(record.next_step(&live).contains("release provenance --tag v0.8.0"));
+        record.entries.push(entry("provenance", crate::Finding::fail("provenance.tag-commit", "x", "moved")));
+        assert!(record.next_step(&live).contains("rebuild the tag"));
+        record.entries.push(entry("provenance", crate::Finding::pass("provenance.tag-commit", "x", "ok")));
+        assert!(record.next_step(&live).contains("dispatch the publish workflow"));
+        record.entries.push(entry("verify", crate::Finding::pass("verify.npm", "x", "ok")));
+        assert_eq!(record.next_step(&live), "done: every channel verified");
     }
 
     #[test]

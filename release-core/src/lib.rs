@@ -16,6 +16,7 @@
 //! | [`targets`] | `release/targets.json`: parse, validate, channel lists |
 //! | [`bench`] | benchmark gate: base tag vs candidate, interleaved runs, per-scenario statuses |
 //! | [`notices`] | licence and notice files: repo level, copies, and inside every release archive |
+//! | [`provenance`] | build provenance: the build run, its metadata artifact, the tag's commit |
 //! | [`smoke`] | install smoke per channel: install the release, run `--version`, exact match |
 //! | [`clock`] | `Clock`, dates and UTC timestamps |
 //! | [`duration`] | `90s` / `20m` / `1h30m` |
@@ -54,6 +55,7 @@ pub mod http;
 pub mod notices;
 pub mod outcome;
 pub mod policy;
+pub mod provenance;
 pub mod redact;
 pub mod registry;
 pub mod repo;

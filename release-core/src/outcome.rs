@@ -256,13 +256,17 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// The verdict over `findings`; recomputed on construction, stored for readers of the JSON.
     pub verdict: Verdict,
+    /// What the command read, for machines (`provenance`: the run and its metadata); absent
+    /// for most commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<serde_json::Value>,
 }
 
 impl Report {
     /// Builds a report and computes its verdict.
     pub fn new(command: impl Into<String>, target: Option<String>, findings: Vec<Finding>) -> Report {
         let verdict = verdict(&findings);
-        Report { schema_version: SCHEMA_VERSION, command: command.into(), target, findings, verdict }
+        Report { schema_version: SCHEMA_VERSION, command: command.into(), target, findings, verdict, summary: None }
     }
 
     /// Counts of findings per status word, in a fixed order, zero counts left out.

@@ -201,6 +201,6 @@ fn status_shows_the_checkpoint_and_next_step() {
     let status = run.json();
     assert_eq!(status["tag_remote"], true, "{}", run.all());
     assert!(status["push"].as_str().unwrap().contains("ahead: 1"), "{status}");
-    assert!(status["next_step"].as_str().unwrap().contains("cargo xtask release verify v0.8.0"), "{status}");
+    assert!(status["next_step"].as_str().unwrap().contains("cargo xtask release provenance --tag v0.8.0"), "{status}");
     assert_eq!(status["last_runs"][0]["command"], "qa");
 }

@@ -92,6 +92,15 @@ pub enum Release {
     /// release, it is what users get by default; a pre-release is never the default. Channels
     /// run concurrently. Exit codes: 0 verified, 1 blocked, 3 incomplete, 2 usage.
     Verify(crate::verify::VerifyArgs),
+    /// Prove which build a publish would use: the build run, its metadata artifact, the tag's commit.
+    ///
+    /// The run must be of the policy's `[build] workflow` file (not just carry its display
+    /// name) and have succeeded; its metadata artifact (a zip, read in memory, traversal and
+    /// oversized members refused) must hold a metadata.json whose tag is a release target,
+    /// whose version is the tag without `v`, which is the expected tag, and whose source_sha
+    /// is both the run's head commit and the commit the tag points to. Needs a GitHub token
+    /// (artifact downloads require one). See docs/provenance.md.
+    Provenance(ProvenanceArgs),
     /// Render the Homebrew formula for a release, or check a formula against a sums file.
     #[command(subcommand)]
     Homebrew(crate::verify::HomebrewCommand),
@@ -218,6 +227,20 @@ pub struct BlockerArgs {
     /// The ergo executable [default: the policy's `[blockers] ergo`, else `ergo`].
     #[arg(long, value_name = "PROGRAM")]
     pub ergo: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ProvenanceArgs {
+    /// The build run to inspect (its id, as in the run's URL).
+    #[arg(long, value_name = "ID", required_unless_present = "tag", conflicts_with = "tag")]
+    pub run_id: Option<u64>,
+    /// Inspect the newest successful build run on this tag's commit; the tag is also the
+    /// expected one.
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// With --run-id: the tag the build must be of (vX.Y.Z).
+    #[arg(long, value_name = "TAG", conflicts_with = "tag")]
+    pub expect_tag: Option<String>,
 }
 
 #[derive(Args)]

@@ -8,6 +8,7 @@ mod blocker;
 mod cli;
 mod evidence;
 mod notices;
+mod provenance;
 mod qa;
 mod render;
 mod repo_checks;
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         Release::Bench(args) => bench::bench(&common, args).and_then(|r| finish(&common, r)),
         Release::Notices(args) => notices::notices(&common, args).and_then(|r| finish(&common, r)),
         Release::Smoke(args) => smoke::smoke(&common, args).and_then(|r| finish(&common, r)),
+        Release::Provenance(args) => provenance::provenance(&common, args).and_then(|r| finish(&common, r)),
         Release::Verify(args) => verify::verify(&common, args),
         Release::Homebrew(command) => verify::homebrew(&common, command),
     };

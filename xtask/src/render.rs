@@ -48,6 +48,13 @@ pub fn write_human(out: &mut impl Write, report: &Report, color: bool) -> std::i
             }
         }
     }
+    if let Some(serde_json::Value::Object(summary)) = &report.summary {
+        writeln!(out, "summary:")?;
+        for (key, value) in summary.iter().filter(|(_, v)| !v.is_null()) {
+            let text = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+            writeln!(out, "  {key}: {text}")?;
+        }
+    }
     let counts: Vec<String> = report.counts().iter().map(|(word, n)| format!("{n} {}", past_tense(word))).collect();
     let target = report.target.as_deref().map(|t| format!(" {t}")).unwrap_or_default();
     let counts = if counts.is_empty() { "nothing was checked".to_string() } else { counts.join(", ") };

@@ -50,6 +50,16 @@ pub struct Asset {
     pub digest: Option<String>,
 }
 
+impl Run {
+    /// Whether the run is of the workflow file `file` (`release.yml`): its `path` is
+    /// `.github/workflows/<file>`, possibly with an `@ref` suffix. Compared by file, never by
+    /// display name (bug 24: a renamed `name:` or a copied workflow must not pass).
+    pub fn is_of_workflow(&self, file: &str) -> bool {
+        let path = self.path.split_once('@').map_or(self.path.as_str(), |(p, _)| p);
+        path == format!(".github/workflows/{file}")
+    }
+}
+
 impl Asset {
     /// The digest's hex, when it is a well-formed `sha256:` digest.
     pub fn sha256(&self) -> Option<&str> {
@@ -295,17 +305,27 @@ fn tag_commit_finding(probe: &Probe<'_>) -> Option<Finding> {
     }
 }
 
+/// A page of workflow runs.
 #[derive(Debug, Deserialize)]
-struct Runs {
+pub(crate) struct Runs {
     #[serde(default)]
-    workflow_runs: Vec<Run>,
+    pub(crate) workflow_runs: Vec<Run>,
 }
 
 /// A workflow run.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Run {
     /// Run id.
     pub id: u64,
+    /// Display name of the workflow (`name:` in its file; anyone can rename it).
+    #[serde(default)]
+    pub name: String,
+    /// The workflow file, `.github/workflows/release.yml` (an `@ref` suffix for some runs).
+    #[serde(default)]
+    pub path: String,
+    /// The branch or tag the run was triggered on.
+    #[serde(default)]
+    pub head_branch: Option<String>,
     /// The commit.
     pub head_sha: String,
     /// `queued`, `in_progress`, `completed`...
@@ -421,9 +441,9 @@ mod tests {
             head_sha: "s".into(),
             status: "completed".into(),
             conclusion: Some(conclusion.into()),
-            html_url: None,
             created_at: at.into(),
             event: "push".into(),
+            ..Run::default()
         }
     }
 
@@ -442,9 +462,9 @@ mod tests {
             head_sha: "abc".into(),
             status: status.into(),
             conclusion: conclusion.map(Into::into),
-            html_url: None,
             created_at: at.into(),
             event: event.into(),
+            ..Run::default()
         };
         let verdict =
             |runs: &[Run]| ci_verdict("ci", "ci on abc", "ci.yml", "abc", runs, "http://127.0.0.1/runs").outcome;

@@ -61,7 +61,7 @@ impl<'a> Probe<'a> {
 
     /// The GitHub API base (policy, else the public default), without a trailing `/`.
     pub fn github_api(&self) -> String {
-        self.policy.endpoints.github_api.as_deref().unwrap_or(GITHUB_API).trim_end_matches('/').to_string()
+        github_api(self.policy)
     }
 
     /// The GitHub web base (policy, else the public default), without a trailing `/`.
@@ -70,8 +70,13 @@ impl<'a> Probe<'a> {
     }
 }
 
-/// GETs a URL; a transport failure or an unexpected status (anything but 2xx and the
-/// "absent" statuses) becomes an `Incomplete` finding for `check`/`subject`.
+/// The GitHub API base of a policy (its `[endpoints] github_api`, else the public default),
+/// without a trailing `/`.
+pub fn github_api(policy: &Policy) -> String {
+    policy.endpoints.github_api.as_deref().unwrap_or(GITHUB_API).trim_end_matches('/').to_string()
+}
+
+/// [`get`] with the probe's client.
 pub(crate) fn fetch(
     probe: &Probe<'_>,
     url: &str,
@@ -79,7 +84,13 @@ pub(crate) fn fetch(
     check: &str,
     subject: &str,
 ) -> Result<Response, Box<Finding>> {
-    match probe.http.get(url, accept) {
+    get(probe.http, url, accept, check, subject)
+}
+
+/// GETs a URL; a transport failure or an unexpected status (anything but 2xx and the
+/// "absent" statuses) becomes an `Incomplete` finding for `check`/`subject`.
+pub(crate) fn get(http: &Http, url: &str, accept: &str, check: &str, subject: &str) -> Result<Response, Box<Finding>> {
+    match http.get(url, accept) {
         Ok(r) if r.ok() || r.absent() => Ok(r),
         Ok(r) => Err(Box::new(
             Finding::incomplete(
@@ -115,8 +126,7 @@ impl<T> Fetched<T> {
     }
 }
 
-/// GETs a JSON document and parses it: as [`fetch`], an absent document is a `Fail` saying
-/// `absent`, and a body that does not parse is `Incomplete`.
+/// [`get_json`] with the probe's client.
 pub(crate) fn fetch_json<T: serde::de::DeserializeOwned>(
     probe: &Probe<'_>,
     url: &str,
@@ -125,7 +135,20 @@ pub(crate) fn fetch_json<T: serde::de::DeserializeOwned>(
     subject: &str,
     absent: &str,
 ) -> Result<Fetched<T>, Box<Finding>> {
-    let r = fetch(probe, url, accept, check, subject)?;
+    get_json(probe.http, url, accept, check, subject, absent)
+}
+
+/// GETs a JSON document and parses it: as [`get`], an absent document is a `Fail` saying
+/// `absent`, and a body that does not parse is `Incomplete`.
+pub(crate) fn get_json<T: serde::de::DeserializeOwned>(
+    http: &Http,
+    url: &str,
+    accept: &str,
+    check: &str,
+    subject: &str,
+    absent: &str,
+) -> Result<Fetched<T>, Box<Finding>> {
+    let r = get(http, url, accept, check, subject)?;
     if r.absent() {
         return Err(Box::new(Finding::fail(check, subject, absent).with(url_evidence(&r.url, Some(r.status)))));
     }

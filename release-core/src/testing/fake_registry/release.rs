@@ -132,6 +132,8 @@ pub struct RunArtifact {
     pub zip: Vec<u8>,
     /// Past retention: listed with `expired: true`, download answers 410.
     pub expired: bool,
+    /// The `digest` the API lists; `None` lists the zip's own `sha256:`.
+    pub digest: Option<String>,
 }
 
 /// An issue (or a pull request, which GitHub lists among issues).
@@ -278,6 +280,7 @@ impl WorkflowRun {
                 name: "release-metadata".into(),
                 zip: zip_bytes(&[("metadata.json", metadata.as_bytes())])?,
                 expired: false,
+                digest: None,
             }],
             ..WorkflowRun::default()
         })

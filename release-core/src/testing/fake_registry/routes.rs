@@ -242,7 +242,7 @@ pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
                             let api = format!("{base}/gh-api/repos/{owner}/{repo}/actions/artifacts/{}", a.id);
                             json!({"id": a.id, "name": a.name, "size_in_bytes": a.zip.len(), "url": api,
                                    "archive_download_url": format!("{api}/zip"), "expired": a.expired,
-                                   "digest": format!("sha256:{}", crate::registry::sha256_hex(&a.zip)),
+                                   "digest": a.digest.clone().unwrap_or_else(|| format!("sha256:{}", crate::registry::sha256_hex(&a.zip))),
                                    "created_at": run.created_at, "expires_at": "2026-10-26T10:00:00Z",
                                    "workflow_run": {"id": run.id, "head_branch": run.head_branch,
                                                     "head_sha": run.head_sha}})

@@ -1,0 +1,582 @@
+//! Build provenance: proves that a publish would use the right build.
+//!
+//! The publish workflow trusts one thing: the `release-metadata` artifact of a build run
+//! (facts §6.4). The old inspect script checked the run's display name, its conclusion and
+//! `version == tag - v`. Here every link of the chain is checked:
+//!
+//! - the run is of the policy's build workflow **file** (`[build] workflow`), whatever its
+//!   display name, and it completed successfully;
+//! - its metadata artifact exists, has not expired, matches its listed digest, and is a zip
+//!   with no member escaping the archive and none over [`MAX_MEMBER`] bytes;
+//! - `metadata.json` has string `tag`, `version` and `source_sha`; the tag is a release target,
+//!   the version is the tag without `v`, and the tag is the expected one;
+//! - `source_sha` is the run's head commit **and** the commit the tag points to on GitHub
+//!   (and in the local repository, when it has the tag): the check the script never made;
+//! - `source_run_id` and `source_ref`, when present, name this run and this tag.
+//!
+//! With a tag instead of a run id, the run is the newest successful run of the build workflow
+//! on the tag's commit, preferring runs triggered on the tag itself.
+
+use std::io::Read as _;
+
+use anyhow::Context as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{
+    Context, Evidence, Finding, Outcome, ReleaseTarget, Report,
+    policy::BuildPolicy,
+    registry::{self, Probe, github::Run, url_evidence},
+};
+
+/// Check id prefix of every finding.
+pub const CHECK: &str = "provenance";
+/// Largest member of the metadata artifact read, in bytes (`metadata.json` is a few hundred).
+pub const MAX_MEMBER: u64 = 1024 * 1024;
+/// Largest metadata artifact downloaded, in bytes (as listed by the API).
+pub const MAX_ARTIFACT: u64 = 10 * 1024 * 1024;
+/// Most members a metadata artifact may have.
+pub const MAX_MEMBERS: usize = 64;
+/// The member read from the artifact.
+pub const METADATA_FILE: &str = "metadata.json";
+
+const JSON: &str = "application/vnd.github+json";
+
+/// Which build run to inspect.
+#[derive(Debug, Clone)]
+pub enum Which {
+    /// This run id.
+    Run(u64),
+    /// The newest successful build run on this tag's commit; the tag is also the expected one.
+    Tag(ReleaseTarget),
+}
+
+/// `metadata.json` as the build writes it (facts §6.1): every value a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metadata {
+    /// `vX.Y.Z`.
+    pub tag: String,
+    /// `X.Y.Z`.
+    pub version: String,
+    /// The commit compiled.
+    pub source_sha: String,
+    /// `refs/tags/vX.Y.Z`, when written.
+    pub source_ref: Option<String>,
+    /// The run that wrote it, when written.
+    pub source_run_id: Option<String>,
+    /// The workflow's display name, when written (informational only).
+    pub source_workflow: Option<String>,
+}
+
+/// Parses `metadata.json`: an object whose `tag`, `version` and `source_sha` are strings, and
+/// whose optional `source_*` keys are strings when present. The error says which key is wrong.
+pub fn parse_metadata(bytes: &[u8]) -> Result<Metadata, String> {
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let Value::Object(map) = doc else { return Err("not a JSON object".into()) };
+    let field = |key: &str| -> Result<Option<String>, String> {
+        match map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(format!("`{key}` is {other}, not a string")),
+        }
+    };
+    let required = |key: &str| -> Result<String, String> {
+        field(key)?.filter(|s| !s.is_empty()).ok_or_else(|| format!("`{key}` is missing or empty"))
+    };
+    Ok(Metadata {
+        tag: required("tag")?,
+        version: required("version")?,
+        source_sha: required("source_sha")?,
+        source_ref: field("source_ref")?,
+        source_run_id: field("source_run_id")?,
+        source_workflow: field("source_workflow")?,
+    })
+}
+
+/// Reads the member `name` at the root of a zip, without writing anything to disk. The whole
+/// archive is refused when a member's name escapes it (`../x`, `/etc/x`), when a member is (or
+/// inflates to) more than [`MAX_MEMBER`] bytes, or when it has more than [`MAX_MEMBERS`] members.
+pub fn read_member(zip_bytes: &[u8], name: &str) -> Result<Vec<u8>, String> {
+    let mut zip =
+        zip::ZipArchive::new(std::io::Cursor::new(zip_bytes)).map_err(|e| format!("not a zip archive: {e}"))?;
+    if zip.len() > MAX_MEMBERS {
+        return Err(format!("{} members, more than the {MAX_MEMBERS} a metadata artifact may have", zip.len()));
+    }
+    let mut found = None;
+    let mut names = Vec::new();
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(|e| format!("member {i} is unreadable: {e}"))?;
+        let raw = entry.name().map_err(|e| format!("member {i} has an unreadable name: {e}"))?.to_string();
+        // `enclosed_name` alone forgives a leading `/`; an absolute name is refused here too.
+        let absolute = raw.starts_with(['/', '\\']) || raw.as_bytes().get(1) == Some(&b':');
+        if absolute || entry.enclosed_name().is_none() || raw.split(['/', '\\']).any(|part| part == "..") {
+            return Err(format!("member `{raw}` escapes the archive (path traversal)"));
+        }
+        if entry.size() > MAX_MEMBER {
+            return Err(format!("member `{raw}` is {} bytes, over the {MAX_MEMBER}-byte limit", entry.size()));
+        }
+        if raw == name {
+            // Read at most one byte past the limit: a header that lies about the size (a zip
+            // bomb) is caught by what actually inflates.
+            let mut bytes = Vec::new();
+            (&mut entry)
+                .take(MAX_MEMBER + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("member `{raw}` is unreadable: {e}"))?;
+            if bytes.len() as u64 > MAX_MEMBER {
+                return Err(format!("member `{raw}` inflates past the {MAX_MEMBER}-byte limit"));
+            }
+            found = Some(bytes);
+        }
+        names.push(raw);
+    }
+    found.ok_or_else(|| {
+        format!(
+            "no `{name}` at the root of the archive (members: {})",
+            if names.is_empty() { "none".into() } else { names.join(", ") }
+        )
+    })
+}
+
+/// An artifact as the API lists it.
+#[derive(Debug, Clone, Deserialize)]
+struct Artifact {
+    id: u64,
+    name: String,
+    #[serde(default)]
+    size_in_bytes: u64,
+    archive_download_url: String,
+    #[serde(default)]
+    expired: bool,
+    #[serde(default)]
+    digest: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Artifacts {
+    #[serde(default)]
+    artifacts: Vec<Artifact>,
+}
+
+/// What was read, for the summary.
+#[derive(Debug, Default)]
+struct Seen {
+    run: Option<Run>,
+    artifact: Option<Artifact>,
+    metadata: Option<Metadata>,
+    tag_commit: Option<String>,
+}
+
+impl Seen {
+    fn summary(&self) -> Value {
+        let run = self.run.as_ref();
+        let meta = self.metadata.as_ref();
+        json!({
+            "run_id": run.map(|r| r.id.to_string()),
+            "workflow_name": run.map(|r| r.name.clone()),
+            "workflow_path": run.map(|r| r.path.clone()),
+            "run_status": run.map(|r| r.status.clone()),
+            "run_conclusion": run.and_then(|r| r.conclusion.clone()),
+            "run_url": run.and_then(|r| r.html_url.clone()),
+            "run_event": run.map(|r| r.event.clone()),
+            "run_head_sha": run.map(|r| r.head_sha.clone()),
+            "run_head_branch": run.and_then(|r| r.head_branch.clone()),
+            "artifact_id": self.artifact.as_ref().map(|a| a.id.to_string()),
+            "artifact_digest": self.artifact.as_ref().and_then(|a| a.digest.clone()),
+            "metadata_tag": meta.map(|m| m.tag.clone()),
+            "metadata_version": meta.map(|m| m.version.clone()),
+            "metadata_source_sha": meta.map(|m| m.source_sha.clone()),
+            "metadata_source_ref": meta.and_then(|m| m.source_ref.clone()),
+            "metadata_source_run_id": meta.and_then(|m| m.source_run_id.clone()),
+            "metadata_source_workflow": meta.and_then(|m| m.source_workflow.clone()),
+            "tag_commit": self.tag_commit,
+        })
+    }
+}
+
+/// Inspects a build run. Configuration problems (no `[build]`, no `[project] github`) are
+/// errors; everything read from GitHub becomes findings, with the run and metadata in the
+/// report's `summary`.
+pub fn check(cx: &Context, which: &Which, expect: Option<&ReleaseTarget>) -> anyhow::Result<Report> {
+    let build = cx.policy.build.as_ref().with_context(|| {
+        format!("{}: provenance needs a [build] table naming the release build workflow file", cx.policy.path)
+    })?;
+    let repo = cx
+        .policy
+        .project
+        .github
+        .as_deref()
+        .with_context(|| format!("{}: provenance needs `github = \"owner/repo\"` in [project]", cx.policy.path))?;
+    let expect = match which {
+        Which::Tag(tag) => Some(tag),
+        Which::Run(_) => expect,
+    };
+    let api = format!("{}/repos/{repo}", registry::github_api(&cx.policy));
+    let mut seen = Seen::default();
+    let mut out = Vec::new();
+    inspect(cx, build, &api, which, expect, &mut seen, &mut out);
+    let target = expect
+        .map(ReleaseTarget::tag)
+        .or_else(|| seen.metadata.as_ref().and_then(|m| ReleaseTarget::parse(&m.tag).ok()).map(|t| t.tag()));
+    let mut report = Report::new("provenance", target, out);
+    report.summary = Some(seen.summary());
+    Ok(report)
+}
+
+fn inspect(
+    cx: &Context,
+    build: &BuildPolicy,
+    api: &str,
+    which: &Which,
+    expect: Option<&ReleaseTarget>,
+    seen: &mut Seen,
+    out: &mut Vec<Finding>,
+) {
+    let run = match which {
+        Which::Run(id) => fetch_run(cx, api, *id),
+        Which::Tag(tag) => find_run(cx, api, build, tag, seen, out),
+    };
+    let run = match run {
+        Ok(run) => run,
+        Err(f) => return out.push(*f),
+    };
+    let run_ev = url_evidence(run.html_url.as_deref().unwrap_or(&format!("{api}/actions/runs/{}", run.id)), None);
+    let run_level = [workflow_finding(&run, build, &run_ev), conclusion_finding(&run, &run_ev)];
+    let usable = run_level.iter().all(|f| f.outcome == Outcome::Pass);
+    out.extend(run_level);
+    seen.run = Some(run.clone());
+    if !usable {
+        // Not the release build, or not a finished good one: its artifacts prove nothing.
+        return;
+    }
+    let metadata = match metadata(cx, api, &run, build, seen) {
+        Ok(m) => m,
+        Err(f) => return out.push(*f),
+    };
+    seen.metadata = Some(metadata.clone());
+    out.extend(metadata_findings(&metadata, &run, expect, &run_ev));
+    out.push(tag_commit_finding(cx, &metadata, expect, seen));
+}
+
+/// `GET /actions/runs/{id}`.
+fn fetch_run(cx: &Context, api: &str, id: u64) -> Result<Run, Box<Finding>> {
+    let url = format!("{api}/actions/runs/{id}");
+    let subject = format!("build run {id}");
+    let absent = format!("no workflow run {id} in the repository");
+    registry::get_json::<Run>(&cx.http, &url, JSON, &format!("{CHECK}.run"), &subject, &absent).map(|f| f.doc)
+}
+
+/// The newest successful run of the build workflow on the tag's commit (on GitHub), preferring
+/// runs triggered on the tag itself (`head_branch` = the tag).
+fn find_run(
+    cx: &Context,
+    api: &str,
+    build: &BuildPolicy,
+    tag: &ReleaseTarget,
+    seen: &mut Seen,
+    out: &mut Vec<Finding>,
+) -> Result<Run, Box<Finding>> {
+    let check = format!("{CHECK}.run");
+    let (sha, _) = registry::github::tag_commit(&Probe::of(cx, tag), &check)?;
+    seen.tag_commit = Some(sha.clone());
+    let url = format!("{api}/actions/workflows/{}/runs?head_sha={sha}&status=success&per_page=100", build.workflow);
+    let subject = format!("{} runs on {} ({sha})", build.workflow, tag.tag());
+    let absent = format!("no workflow file {} in the repository", build.workflow);
+    let listed = registry::get_json::<registry::github::Runs>(&cx.http, &url, JSON, &check, &subject, &absent)?;
+    let ev = listed.evidence();
+    let mut runs: Vec<Run> = listed
+        .doc
+        .workflow_runs
+        .into_iter()
+        .filter(|r| r.head_sha == sha && r.conclusion.as_deref() == Some("success"))
+        .collect();
+    runs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    let on_tag = runs.iter().position(|r| r.head_branch.as_deref() == Some(tag.tag().as_str()));
+    let Some(run) = on_tag.or((!runs.is_empty()).then_some(0)).map(|i| runs.swap_remove(i)) else {
+        return Err(Box::new(
+            Finding::fail(
+                &check,
+                &subject,
+                format!(
+                    "no successful {} run on the tag's commit {sha}: push the tag, or dispatch {} on the tag ref",
+                    build.workflow, build.workflow
+                ),
+            )
+            .with(ev),
+        ));
+    };
+    out.push(
+        Finding::pass(
+            &check,
+            &subject,
+            format!(
+                "run {} ({} on {}) is the newest successful run of {} on the tag's commit",
+                run.id,
+                run.event,
+                run.head_branch.as_deref().unwrap_or("?"),
+                build.workflow
+            ),
+        )
+        .with(ev),
+    );
+    Ok(run)
+}
+
+fn workflow_finding(run: &Run, build: &BuildPolicy, ev: &Evidence) -> Finding {
+    let check = format!("{CHECK}.workflow");
+    let subject = format!("build run {}", run.id);
+    if run.is_of_workflow(&build.workflow) {
+        Finding::pass(&check, &subject, format!("is a run of {} (\"{}\")", run.path, run.name)).with(ev.clone())
+    } else {
+        Finding::fail(
+            &check,
+            &subject,
+            format!(
+                "is a run of `{}` (display name \"{}\"), not of .github/workflows/{}: publish must use the release build",
+                run.path, run.name, build.workflow
+            ),
+        )
+        .with(ev.clone())
+    }
+}
+
+fn conclusion_finding(run: &Run, ev: &Evidence) -> Finding {
+    let check = format!("{CHECK}.conclusion");
+    let subject = format!("build run {}", run.id);
+    match (run.status.as_str(), run.conclusion.as_deref()) {
+        ("completed", Some("success")) => Finding::pass(&check, &subject, "completed with success"),
+        ("completed", other) => Finding::fail(
+            &check,
+            &subject,
+            format!("completed with {}: its artifacts are not a release build", other.unwrap_or("no conclusion")),
+        ),
+        (status, _) => {
+            Finding::incomplete(&check, &subject, format!("is still {status}; inspect it once it completes"))
+        }
+    }
+    .with(ev.clone())
+}
+
+/// Lists the run's metadata artifact, downloads it and reads `metadata.json`.
+fn metadata(
+    cx: &Context,
+    api: &str,
+    run: &Run,
+    build: &BuildPolicy,
+    seen: &mut Seen,
+) -> Result<Metadata, Box<Finding>> {
+    let check = format!("{CHECK}.artifact");
+    let name = &build.metadata_artifact;
+    let subject = format!("artifact {name} of run {}", run.id);
+    let url = format!("{api}/actions/runs/{}/artifacts?name={name}&per_page=100", run.id);
+    let listed = registry::get_json::<Artifacts>(&cx.http, &url, JSON, &check, &subject, "the run is gone")?;
+    let fail = |detail: String, ev: Evidence| Box::new(Finding::fail(&check, &subject, detail).with(ev));
+    let listed_ev = listed.evidence();
+    let mut artifacts: Vec<Artifact> = listed.doc.artifacts.into_iter().filter(|a| &a.name == name).collect();
+    artifacts.sort_by_key(|a| a.expired);
+    let Some(artifact) = artifacts.into_iter().next() else {
+        return Err(fail(
+            format!("the run uploaded no artifact named {name}: publish could not resolve it"),
+            listed_ev,
+        ));
+    };
+    seen.artifact = Some(artifact.clone());
+    let ev = url_evidence(&artifact.archive_download_url, None);
+    if artifact.expired {
+        return Err(fail("the artifact has expired (past its retention): rebuild the tag".into(), ev));
+    }
+    if artifact.size_in_bytes > MAX_ARTIFACT {
+        return Err(fail(
+            format!(
+                "the artifact is {} bytes; a metadata artifact is far under {MAX_ARTIFACT}",
+                artifact.size_in_bytes
+            ),
+            ev,
+        ));
+    }
+    if !cx.http.has_token() {
+        return Err(Box::new(
+            Finding::incomplete(
+                &check,
+                &subject,
+                "downloading an artifact needs a GitHub token with Actions: read, even on a public repository (GH_TOKEN, GITHUB_TOKEN or `gh auth login`)",
+            )
+            .with(ev),
+        ));
+    }
+    let r = registry::get(&cx.http, &artifact.archive_download_url, JSON, &check, &subject)?;
+    if r.absent() {
+        let why =
+            if r.status == 410 { "the artifact has expired (HTTP 410)" } else { "the artifact download is missing" };
+        return Err(fail(why.to_string(), url_evidence(&r.url, Some(r.status))));
+    }
+    let got = format!("sha256:{}", registry::sha256_hex(&r.body));
+    if let Some(listed) = artifact.digest.as_deref().filter(|d| d.starts_with("sha256:"))
+        && listed != got
+    {
+        return Err(fail(format!("the download's digest is {got}, the API lists {listed}"), ev));
+    }
+    let bytes = read_member(&r.body, METADATA_FILE).map_err(|e| fail(e, ev.clone()))?;
+    parse_metadata(&bytes).map_err(|e| {
+        Box::new(
+            Finding::fail(&format!("{CHECK}.metadata"), &subject, format!("{METADATA_FILE}: {e}")).with(ev.clone()),
+        )
+    })
+}
+
+/// The checks on the metadata's own fields and against the run.
+fn metadata_findings(m: &Metadata, run: &Run, expect: Option<&ReleaseTarget>, ev: &Evidence) -> Vec<Finding> {
+    let f = |what: &str, outcome: Outcome, detail: String| {
+        Finding::new(format!("{CHECK}.{what}"), format!("metadata {what}"), outcome, detail).with(ev.clone())
+    };
+    let skip = |what: &str, reason: &str| f(what, Outcome::skipped(reason), reason.to_string());
+    let mut out = Vec::new();
+    let target = ReleaseTarget::parse(&m.tag).ok().filter(|t| m.tag.starts_with('v') && t.tag() == m.tag);
+    out.push(match &target {
+        Some(_) => f("tag", Outcome::Pass, format!("`{}` is a release target", m.tag)),
+        None => f("tag", Outcome::Fail, format!("`{}` is not a release tag (vX.Y.Z or vX.Y.Z-rc.N)", m.tag)),
+    });
+    let wanted = m.tag.strip_prefix('v').unwrap_or(&m.tag);
+    out.push(if m.version == wanted {
+        f("version", Outcome::Pass, format!("`{}` is the tag without `v`", m.version))
+    } else {
+        f("version", Outcome::Fail, format!("`{}` is not the tag `{}` without `v` (`{wanted}`)", m.version, m.tag))
+    });
+    out.push(match expect {
+        Some(e) if e.tag() == m.tag => f("expected-tag", Outcome::Pass, format!("`{}` is the expected tag", m.tag)),
+        Some(e) => {
+            f("expected-tag", Outcome::Fail, format!("the build is of `{}`, not of the expected {}", m.tag, e.tag()))
+        }
+        None => skip("expected-tag", "no --expect-tag given: the build is whatever its metadata says"),
+    });
+    let sha_ok = m.source_sha.len() == 40 && m.source_sha.bytes().all(|b| b.is_ascii_hexdigit());
+    out.push(if !sha_ok {
+        f("source-sha", Outcome::Fail, format!("`{}` is not a 40-hex commit id", m.source_sha))
+    } else if m.source_sha.eq_ignore_ascii_case(&run.head_sha) {
+        f("source-sha", Outcome::Pass, format!("{} is the run's head commit", m.source_sha))
+    } else {
+        f(
+            "source-sha",
+            Outcome::Fail,
+            format!("the build compiled {}, but the run's head commit is {}", m.source_sha, run.head_sha),
+        )
+    });
+    out.push(match &m.source_run_id {
+        Some(id) if *id == run.id.to_string() => f("source-run-id", Outcome::Pass, format!("{id} is this run")),
+        Some(id) => f(
+            "source-run-id",
+            Outcome::Fail,
+            format!("the metadata was written by run {id}, not by run {}: the artifact was copied", run.id),
+        ),
+        None => skip("source-run-id", "the metadata has no source_run_id"),
+    });
+    let wanted_ref = format!("refs/tags/{}", m.tag);
+    out.push(match &m.source_ref {
+        Some(r) if *r == wanted_ref => f("source-ref", Outcome::Pass, format!("{r} is the tag's ref")),
+        Some(r) => f("source-ref", Outcome::Fail, format!("`{r}` is not {wanted_ref}")),
+        None => skip("source-ref", "the metadata has no source_ref"),
+    });
+    out
+}
+
+/// `source_sha` against the commit the tag points to on GitHub, and in the local repository
+/// when it has the tag.
+fn tag_commit_finding(cx: &Context, m: &Metadata, expect: Option<&ReleaseTarget>, seen: &mut Seen) -> Finding {
+    let check = format!("{CHECK}.tag-commit");
+    let Some(tag) = ReleaseTarget::parse(&m.tag).ok().filter(|t| t.tag() == m.tag).or_else(|| expect.cloned()) else {
+        return Finding::incomplete(
+            &check,
+            "metadata tag commit",
+            "no release tag to resolve: the metadata's tag is not one",
+        );
+    };
+    let subject = format!("tag {} commit", tag.tag());
+    let (sha, url) = match &seen.tag_commit {
+        Some(sha) if expect.is_some_and(|e| e == &tag) => (sha.clone(), None),
+        _ => match registry::github::tag_commit(&Probe::of(cx, &tag), &check) {
+            Ok((sha, url)) => (sha, Some(url)),
+            Err(f) => return *f,
+        },
+    };
+    seen.tag_commit = Some(sha.clone());
+    // A repository without the tag (a fresh CI clone) has nothing to compare.
+    let local = cx.repo.tag_commit(&tag.tag()).ok().flatten();
+    let finding = match local {
+        Some(local) if !local.eq_ignore_ascii_case(&sha) => Finding::fail(
+            &check,
+            &subject,
+            format!("{} points at {sha} on GitHub but at {local} locally: the tag was moved", tag.tag()),
+        ),
+        _ if m.source_sha.eq_ignore_ascii_case(&sha) => {
+            Finding::pass(&check, &subject, format!("the build compiled {sha}, the commit {} points to", tag.tag()))
+        }
+        _ => Finding::fail(
+            &check,
+            &subject,
+            format!(
+                "the build compiled {}, but {} points to {sha}: this build is not of the tag",
+                m.source_sha,
+                tag.tag()
+            ),
+        ),
+    };
+    match url {
+        Some(url) => finding.with(url_evidence(&url, Some(200))),
+        None => finding,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::fake_registry::zip_bytes;
+
+    #[test]
+    fn metadata_fields_are_strings() {
+        let ok = br#"{"tag":"v0.8.0","version":"0.8.0","source_sha":"abc","source_run_id":"12"}"#;
+        let m = parse_metadata(ok).unwrap();
+        assert_eq!((m.tag.as_str(), m.source_run_id.as_deref(), m.source_ref), ("v0.8.0", Some("12"), None));
+        for (bad, says) in [
+            (&br#"{"tag":"v0.8.0","version":"0.8.0"}"#[..], "`source_sha` is missing"),
+            (br#"{"tag":"v0.8.0","version":0.8,"source_sha":"a"}"#, "`version` is 0.8, not a string"),
+            (br#"{"tag":"","version":"0.8.0","source_sha":"a"}"#, "`tag` is missing or empty"),
+            (br#"{"tag":"v1","version":"1","source_sha":"a","source_run_id":12}"#, "`source_run_id` is 12"),
+            (br#"["tag"]"#, "not a JSON object"),
+            (b"{", "not JSON"),
+        ] {
+            let e = parse_metadata(bad).unwrap_err();
+            assert!(e.contains(says), "{e}");
+        }
+    }
+
+    #[test]
+    fn zip_members_are_read_exactly_and_safely() {
+        let good = zip_bytes(&[("metadata.json", b"{}")]).unwrap();
+        assert_eq!(read_member(&good, "metadata.json").unwrap(), b"{}");
+        let nested = zip_bytes(&[("dir/metadata.json", b"{}")]).unwrap();
+        assert!(read_member(&nested, "metadata.json").unwrap_err().contains("no `metadata.json` at the root"));
+        for evil in ["../metadata.json", "a/../../x", "/etc/passwd", "C:\\x", "a\\..\\..\\x"] {
+            let z = zip_bytes(&[("metadata.json", b"{}"), (evil, b"x")]).unwrap();
+            assert!(read_member(&z, "metadata.json").unwrap_err().contains("escapes the archive"), "{evil}");
+        }
+        // 2 MiB of zeros deflate to a few KiB: the limit is on what inflates.
+        let big = vec![0u8; 2 * 1024 * 1024];
+        let bomb = zip_bytes(&[("metadata.json", &big)]).unwrap();
+        assert!(bomb.len() < 64 * 1024);
+        assert!(read_member(&bomb, "metadata.json").unwrap_err().contains("bytes, over the"));
+        let many: Vec<(String, Vec<u8>)> = (0..=MAX_MEMBERS).map(|i| (format!("f{i}"), Vec::new())).collect();
+        let many: Vec<(&str, &[u8])> = many.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+        assert!(read_member(&zip_bytes(&many).unwrap(), "f0").unwrap_err().contains("members"));
+        assert!(read_member(b"PK\x03\x04 not really", "metadata.json").unwrap_err().contains("not a zip"));
+    }
+
+    #[test]
+    fn workflow_is_compared_by_file() {
+        let run = |path: &str| Run { path: path.into(), name: "release".into(), ..Run::default() };
+        assert!(run(".github/workflows/release.yml").is_of_workflow("release.yml"));
+        assert!(run(".github/workflows/release.yml@refs/heads/main").is_of_workflow("release.yml"));
+        assert!(!run(".github/workflows/release-copy.yml").is_of_workflow("release.yml"));
+        assert!(!run(".github/workflows/pre-release.yml").is_of_workflow("release.yml"));
+        assert!(!run("").is_of_workflow("release.yml"));
+    }
+}
