@@ -1,6 +1,7 @@
 //! `cargo xtask release smoke` end to end, without the internet: a real npm package tarball
 //! made with `npm pack` in the test, served by a small loopback registry (packument +
-//! tarball), which the fixture policy's `[endpoints] npm` points at.
+//! tarball), which the fixture policy's `[endpoints] npm` points at; and a real `.crate`
+//! served by the FakeRegistry's sparse index, installed with `cargo install`.
 
 use std::{
     collections::HashMap,
@@ -15,7 +16,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use release_core::testing::{FixtureRepo, PLASMITE_POLICY};
+use release_core::{
+    targets,
+    testing::{
+        FakeRegistry, FixtureRepo, PLASMITE_POLICY, PublishedRelease, fake_registry::crate_tarball, targets_json,
+    },
+};
 use serde_json::{Value, json};
 use tests::{Run, release_with_env};
 
@@ -256,4 +262,38 @@ fn the_pnpm_leg_is_its_own_finding() {
     assert_eq!(leg["status"], "fail", "{}", run.all());
     assert!(leg["evidence"][0]["tail"].as_str().unwrap().contains("ERR_PNPM_FETCH_404"), "{leg}");
     assert_eq!(run.code, 1, "{}", run.all());
+}
+
+/// A FakeRegistry whose sparse index serves `plasmite` 0.8.0 as a real, buildable `.crate`
+/// whose binary prints `prints`, and a fixture whose policy points at it.
+fn crates_world(prints: &str) -> (FakeRegistry, FixtureRepo) {
+    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
+    published.set_crate("0.8.0", crate_tarball("plasmite", "0.8.0", "plasmite", prints).unwrap());
+    let fake = FakeRegistry::start(published).unwrap();
+    let repo = FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &fake.endpoints_toml()).build().unwrap();
+    (fake, repo)
+}
+
+#[test]
+fn crates_installs_from_the_sparse_index_and_checks_the_exact_version() {
+    let (fake, repo) = crates_world("plasmite 0.8.0");
+    let run = smoke(&repo, &["v0.8.0", "--channels", "crates", "--keep-scratch"], &[]);
+    let crates = finding(&run, "smoke.crates");
+    assert_eq!(crates["status"], "pass", "{}", run.all());
+    assert_eq!(crates["subject"], "crates plasmite@0.8.0");
+    assert!(crates["detail"].as_str().unwrap().contains("plasmite 0.8.0"), "{crates}");
+    assert_eq!(run.code, 0, "{}", run.all());
+    // cargo really went through the fake: the index, then the `.crate` download.
+    let asked: Vec<String> = fake.requests().into_iter().map(|l| l.path).collect();
+    assert!(asked.iter().any(|p| p == "/index/config.json"), "{asked:?}");
+    assert!(asked.iter().any(|p| p == "/dl/plasmite/plasmite-0.8.0.crate"), "{asked:?}");
+    // The binary ran from the scratch install root, not from anything on PATH (bug 31).
+    let dirs = smoke_dirs(&repo);
+    assert!(dirs[0].join("crates/cargo-root/bin/plasmite").is_file(), "{dirs:?}");
+
+    let (_fake, repo) = crates_world("plasmite 0.8.01");
+    let run = smoke(&repo, &["v0.8.0", "--channels", "crates"], &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(finding(&run, "smoke.crates")["status"], "fail", "{}", run.all());
 }

@@ -283,12 +283,11 @@ fn crates(job: &Job<'_>) -> Finding {
             "install Rust with rustup (dtolnay/rust-toolchain in GitHub Actions)",
         );
     };
-    let index = job
-        .policy
-        .endpoints
-        .crates_index
-        .as_ref()
-        .map(|url| if url.starts_with("sparse+") { url.clone() } else { format!("sparse+{url}") });
+    let index = job.policy.endpoints.crates_index.as_ref().map(|url| {
+        // cargo wants `sparse+` and a trailing `/` on a sparse index URL.
+        let url = url.strip_prefix("sparse+").unwrap_or(url).trim_end_matches('/');
+        format!("sparse+{url}/")
+    });
     let root = job.dir.join("cargo-root");
     let env = [("CARGO_HOME", job.dir.join("cargo-home").to_string())];
     let result = retry(&job.budget, |n| {

@@ -20,7 +20,7 @@ mod routes;
 
 pub use release::{
     Asset, CrateVersion, Issue, Job, NpmVersion, PublishedRelease, PypiFile, RunArtifact, WorkflowRun, build_metadata,
-    sums_text, tgz, zip_bytes,
+    crate_tarball, sums_text, tgz, zip_bytes,
 };
 use std::{
     collections::BTreeMap,
@@ -256,8 +256,12 @@ fn handle(mut request: Request, state: &Mutex<State>, base: &str, asset_base: &s
     let url = request.url().to_string();
     let method = request.method().as_str().to_string();
     let mut body = Vec::new();
+    // Only writes carry a body. A GET is never read: curl (cargo) asks to upgrade to h2c, and
+    // tiny_http then hands the raw socket over as the body, which would block until it closes.
     // A body that cannot be read is an empty one; the route answers 422 for a POST without one.
-    let _ = std::io::Read::read_to_end(request.as_reader(), &mut body);
+    if method == "POST" {
+        let _ = std::io::Read::read_to_end(request.as_reader(), &mut body);
+    }
     let header = |name: &'static str| {
         request.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().to_string())
     };

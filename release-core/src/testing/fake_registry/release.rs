@@ -236,6 +236,22 @@ pub fn tgz(files: &[(String, Vec<u8>)]) -> anyhow::Result<Vec<u8>> {
     Ok(builder.into_inner()?.finish()?)
 }
 
+/// A `.crate` that `cargo install` can build: package `name` at `version`, no dependencies,
+/// one binary `bin` whose `--version` prints `prints`.
+pub fn crate_tarball(name: &str, version: &str, bin: &str, prints: &str) -> anyhow::Result<Vec<u8>> {
+    let root = format!("{name}-{version}");
+    let manifest = format!(
+        "[package]\nname = \"{name}\"\nversion = \"{version}\"\nedition = \"2021\"\n\n[[bin]]\nname = \"{bin}\"\npath = \"src/main.rs\"\n"
+    );
+    let lock = format!("version = 3\n\n[[package]]\nname = \"{name}\"\nversion = \"{version}\"\n");
+    let main = format!("fn main() {{\n    println!(\"{prints}\");\n}}\n");
+    tgz(&[
+        (format!("{root}/Cargo.toml"), manifest.into_bytes()),
+        (format!("{root}/Cargo.lock"), lock.into_bytes()),
+        (format!("{root}/src/main.rs"), main.into_bytes()),
+    ])
+}
+
 /// The sums file text for assets: `<hex>  <name>` per archive, sorted by name.
 pub fn sums_text(assets: &[Asset]) -> String {
     let mut lines: Vec<String> = assets
@@ -423,6 +439,19 @@ impl PublishedRelease {
     /// The asset named `name`, for a test to change.
     pub fn asset_mut(&mut self, name: &str) -> Option<&mut Asset> {
         self.assets.iter_mut().find(|a| a.name == name)
+    }
+
+    /// Serves `bytes` as the `.crate` of `version` (adding the version if missing), with the
+    /// matching `cksum` in the index.
+    pub fn set_crate(&mut self, version: &str, bytes: Vec<u8>) {
+        let cksum = registry::sha256_hex(&bytes);
+        match self.crates.iter_mut().find(|c| c.vers == version) {
+            Some(c) => {
+                c.bytes = bytes;
+                c.cksum = cksum;
+            }
+            None => self.crates.push(CrateVersion { vers: version.into(), bytes, cksum, yanked: false }),
+        }
     }
 
     /// The sdk archive name of a platform for the target.

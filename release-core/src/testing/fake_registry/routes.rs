@@ -82,6 +82,10 @@ pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
         return Reply::not_found();
     }
     match parts.as_slice() {
+        // What cargo reads first from a sparse registry: where `.crate` files are downloaded.
+        ["index", "config.json"] => {
+            Reply::json(200, &json!({"dl": format!("{base}/dl/{{crate}}/{{crate}}-{{version}}.crate"), "api": null}))
+        }
         ["index", rest @ ..] if rest.join("/") == crate::registry::crates::sparse_path(name) => {
             let lines: String = r
                 .crates
