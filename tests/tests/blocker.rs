@@ -1,7 +1,10 @@
 //! `cargo xtask release blocker` against a stand-in ergo that implements the current CLI
 //! contract (tests/fake_ergo.rs).
 
-use release_core::testing::FixtureRepo;
+use release_core::{
+    targets,
+    testing::{FakeRegistry, FixtureRepo, PublishedRelease, targets_json},
+};
 use serde_json::Value;
 use tests::release_with_env;
 
@@ -14,7 +17,17 @@ struct Tracker {
 
 impl Tracker {
     fn new() -> Tracker {
-        let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+        Tracker::in_repo(FixtureRepo::plasmite("0.8.0").build().unwrap())
+    }
+
+    /// A tracker whose policy reads GitHub (workflow runs) from `fake`.
+    fn with_github(fake: &FakeRegistry) -> Tracker {
+        Tracker::in_repo(
+            FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &fake.endpoints_toml()).build().unwrap(),
+        )
+    }
+
+    fn in_repo(repo: FixtureRepo) -> Tracker {
         let state = repo.scratch().join("ergo.json").to_string();
         std::fs::create_dir_all(repo.scratch()).unwrap();
         Tracker { repo, state }
@@ -126,20 +139,28 @@ fn an_old_or_missing_ergo_is_incomplete() {
 }
 
 #[test]
-fn log_excerpts_are_redacted() {
-    let t = Tracker::new();
+fn log_excerpts_are_redacted_and_the_run_is_read() {
+    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
+    published.run_mut(2001).unwrap().jobs[0].conclusion = Some("timed_out".into());
+    let fake = FakeRegistry::start(published).unwrap();
+    let t = Tracker::with_github(&fake);
     let log = t.repo.scratch().join("gate.log");
     let body: String = (0..50).map(|i| format!("step {i}\n")).collect::<String>()
         + "curl -H 'Authorization: Bearer abcdefgh12345678' failed\nGH_TOKEN=canary-7f3a9c2e1b leaked\nghp_0123456789abcdefghij0123456789abcdef\n";
     std::fs::write(&log, body).unwrap();
     let run = t.file(
         "release workflow failed",
-        &["--log-snippet-file", log.as_str(), "--run-id", "4242", "--failing-command", "just release-gate"],
+        &["--log-snippet-file", log.as_str(), "--run-id", "2001", "--failing-command", "just release-gate"],
         &[("GH_TOKEN", "canary-7f3a9c2e1b")],
     );
     assert_eq!(run.code, 0, "{}", run.all());
     let body = t.items()[1]["body"].as_str().unwrap().to_string();
-    assert!(body.contains("Run ID: 4242") && body.contains("Failing command: `just release-gate`"), "{body}");
+    assert!(body.contains("Run ID: 2001") && body.contains("Failing command: `just release-gate`"), "{body}");
+    assert!(
+        body.contains("/sandover/plasmite/actions/runs/2001\n") && body.contains("Failed jobs: release-context\n"),
+        "{body}"
+    );
     assert!(body.contains("step 49") && !body.contains("step 10\n"), "the excerpt is the end of the log: {body}");
     for secret in ["canary-7f3a9c2e1b", "abcdefgh12345678", "ghp_0123456789"] {
         assert!(!body.contains(secret), "{secret} leaked into:\n{body}");

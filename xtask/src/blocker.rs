@@ -17,7 +17,7 @@ pub fn blocker(common: &Common, args: BlockerArgs) -> anyhow::Result<Report> {
     let ergo = args.ergo.unwrap_or_else(|| cx.policy.blockers.ergo.clone());
     let options = FileOptions { ergo, dry_run: args.dry_run, ..FileOptions::default() };
     let mut blocker = Blocker::new(target.clone(), &args.check, &args.title, &args.summary);
-    blocker.run_id = args.run_id;
+    blocker.run_id = args.run_id.map(|id| id.to_string());
     blocker.run_url = args.run_url;
     blocker.failing_command = args.failing_command;
     if let Some(file) = &args.log_snippet_file {
@@ -25,10 +25,17 @@ pub fn blocker(common: &Common, args: BlockerArgs) -> anyhow::Result<Report> {
         let log = std::fs::read(file).with_context(|| format!("cannot read --log-snippet-file {file}"))?;
         blocker.log_excerpt = Some(blockers::log_excerpt(&String::from_utf8_lossy(&log), &options.secrets));
     }
-    let finding = blockers::file(&cx.repo, &cx.policy, &blocker, &options);
+    let mut findings = Vec::new();
+    // Read before filing, so the body carries the run's URL and failed jobs (or says they
+    // could not be read); an unreadable run does not stop the filing.
+    let run = blockers::enrich(&cx, &mut blocker);
+    let blocker = blocker.redacted(&options.secrets);
+    let finding = blockers::file(&cx, &blocker, &options);
     if !args.dry_run {
         let id = blockers::record(&cx.repo, &blocker, &finding, &cx.clock)?;
         eprintln!("recorded as blocker {id} in {}", release_core::evidence::json_path(&cx.repo, &target));
     }
-    Ok(Report::new("blocker", Some(target.tag()), vec![finding]))
+    findings.push(finding);
+    findings.extend(run);
+    Ok(Report::new("blocker", Some(target.tag()), findings))
 }

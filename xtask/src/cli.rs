@@ -59,8 +59,10 @@ pub enum Release {
     Qa(QaArgs),
     /// File a release blocker in the policy's tracker (ergo, GitHub issues, or none).
     ///
-    /// One epic per target (`Release blockers: vX.Y.Z`); a blocker whose title is already
-    /// open there is not filed twice. Log excerpts are cut to their end and redacted of secrets.
+    /// ergo: one epic per target (`Release blockers: vX.Y.Z`); GitHub: an issue labelled
+    /// release-blocker titled `[release-blocker][vX.Y.Z] <title>`. A blocker whose title is
+    /// already open there is not filed twice. With --run-id, the run's URL and failed jobs are
+    /// added. Log excerpts are cut to their end and redacted of secrets.
     Blocker(BlockerArgs),
     /// Compare benchmarks of the candidate (HEAD, or the dirty work tree) against a base tag.
     ///
@@ -200,10 +202,10 @@ pub struct BlockerArgs {
     /// What happened.
     #[arg(long)]
     pub summary: String,
-    /// The workflow run the failure came from.
-    #[arg(long, value_name = "ID")]
-    pub run_id: Option<String>,
-    /// That run's URL.
+    /// The workflow run the failure came from; its URL and failed jobs are read from GitHub.
+    #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u64))]
+    pub run_id: Option<u64>,
+    /// That run's URL [default: read from the run with --run-id].
     #[arg(long, value_name = "URL")]
     pub run_url: Option<String>,
     /// The command that failed.
