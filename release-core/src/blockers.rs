@@ -5,10 +5,12 @@
 //! secrets. [`file`] sends it to the policy's tracker: [`ergo`] (the current ergo CLI, facts
 //! §13: one epic per target, found by exact title) or [`github`] (issues labelled
 //! `release-blocker`); neither files a second blocker with the same title while one is open.
-//! [`record`] keeps it in the evidence record, and [`enrich`] adds what a workflow run says.
+//! [`record`] keeps it in the evidence record, [`enrich`] adds what a workflow run says, and
+//! [`report`] turns a report's failed findings into blockers.
 
 pub mod ergo;
 pub mod github;
+pub mod report;
 
 use crate::{
     Context,

@@ -1,5 +1,6 @@
 //! Release blockers as GitHub issues, end to end: the real `xtask` binary against a
-//! FakeRegistry that lists and files issues (`blocker`, `--run-id`, the `blockers` gate).
+//! FakeRegistry that lists and files issues (`blocker`, `--run-id`, the `blockers` gate,
+//! `qa --file-blockers`, `verify --file-blockers`).
 
 use release_core::{
     targets,
@@ -301,4 +302,66 @@ fn qa_blocks_on_an_open_issue_of_the_target_only() {
     let down = qa();
     assert_eq!(down.code, 3, "{}", down.all());
     assert_eq!(github(&down)["status"], "incomplete");
+}
+
+#[test]
+fn qa_file_blockers_files_each_failing_gate_once() {
+    let w = world("[[gate]]\nid = \"bad\"\nrun = [\"false\"]\n");
+    let ci = [
+        ("GITHUB_RUN_ID", "555"),
+        ("GITHUB_SERVER_URL", "https://github.example"),
+        ("GITHUB_REPOSITORY", "sandover/plasmite"),
+    ];
+    let run = w.run(&["qa", "v0.8.0", "--file-blockers", "--json"], true, &ci);
+    assert_eq!(run.code, 1, "a filed blocker does not make the release ready: {}", run.all());
+    let report = run.json();
+    assert_eq!(report["verdict"], "blocked");
+    let filed = findings(&report, "blocker");
+    assert_eq!(filed.len(), 1, "{report:#}");
+    assert_eq!(filed[0]["subject"], "github: [release-blocker][v0.8.0] bad");
+    assert!(
+        filed[0]["detail"].as_str().unwrap().contains("filed issue #1")
+            && filed[0]["detail"].as_str().unwrap().contains("blocker B1"),
+        "{:#}",
+        filed[0]
+    );
+    let posts = w.posts();
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    let sent: serde_json::Value = serde_json::from_str(&posts[0].body).unwrap();
+    let body = sent["body"].as_str().unwrap();
+    assert!(body.contains("Gate that failed or was incomplete: bad"), "{body}");
+    assert!(body.contains("Failing command: `false`"), "{body}");
+    assert!(body.contains("Run URL: https://github.example/sandover/plasmite/actions/runs/555"), "{body}");
+
+    // The re-run: the gate still fails, and so does the blockers gate now; nothing new is filed.
+    let again = w.run(&["qa", "v0.8.0", "--file-blockers", "--json"], true, &ci);
+    assert_eq!(again.code, 1, "{}", again.all());
+    let report = again.json();
+    assert_eq!(findings(&report, "blockers").iter().filter(|f| f["status"] == "fail").count(), 2, "{report:#}");
+    let refiled = findings(&report, "blocker");
+    assert_eq!(refiled.len(), 1, "the blockers gate's own findings are not filed: {report:#}");
+    assert!(refiled[0]["detail"].as_str().unwrap().contains("already filed"), "{report:#}");
+    assert_eq!(w.posts().len(), 1);
+    assert_eq!(w.record()["blockers"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn verify_file_blockers_files_for_a_failing_channel() {
+    let w = world("[channel.crates]\npackage = \"plasmite\"\n");
+    w.fake.update(|r| r.crates.retain(|c| c.vers != "0.8.0"));
+    let verify =
+        || w.run(&["verify", "v0.8.0", "--channels", "crates", "--file-blockers", "--http-retries", "0"], true, &[]);
+    let run = verify();
+    assert_eq!(run.code, 1, "{}", run.all());
+    let posts = w.posts();
+    assert_eq!(posts.len(), 1, "{}", run.all());
+    let sent: serde_json::Value = serde_json::from_str(&posts[0].body).unwrap();
+    assert_eq!(sent["title"], "[release-blocker][v0.8.0] verify.crates.published: crates plasmite@0.8.0", "{sent:#}");
+    let body = sent["body"].as_str().unwrap();
+    assert!(body.contains("`cargo xtask release verify v0.8.0 --channels crates`"), "{body}");
+    assert!(run.stdout.contains("filed issue #1"), "{}", run.all());
+    let again = verify();
+    assert_eq!(again.code, 1, "{}", again.all());
+    assert!(again.stdout.contains("already filed"), "{}", again.all());
+    assert_eq!(w.posts().len(), 1);
 }

@@ -1,9 +1,12 @@
-//! `blocker`: file one release blocker.
+//! `blocker`: file one release blocker; and the `--file-blockers` step of `qa` and `verify`.
 
 use anyhow::Context as _;
 use release_core::{
-    ReleaseTarget, Report,
-    blockers::{self, Blocker, FileOptions},
+    Context, ReleaseTarget, Report,
+    blockers::{
+        self, Blocker, FileOptions,
+        report::{self as from_report, CiRun},
+    },
 };
 
 use crate::{
@@ -38,4 +41,16 @@ pub fn blocker(common: &Common, args: BlockerArgs) -> anyhow::Result<Report> {
     findings.push(finding);
     findings.extend(run);
     Ok(Report::new("blocker", Some(target.tag()), findings))
+}
+
+/// `--file-blockers`: files a blocker for every failed or incomplete finding of `report` and
+/// returns the report with the filing's findings added (the verdict is recomputed over all of
+/// them, so a blocked report stays blocked). In GitHub Actions the current run is attached.
+pub fn file_for_report(cx: &Context, report: Report, target: &ReleaseTarget) -> Report {
+    let ci = CiRun::from_vars(|k| std::env::var(k).ok());
+    let options = FileOptions { ergo: cx.policy.blockers.ergo.clone(), ..FileOptions::default() };
+    let filed = from_report::file_all(cx, &report, target, ci.as_ref(), &options);
+    let Report { command, target, mut findings, .. } = report;
+    findings.extend(filed);
+    Report::new(command, target, findings)
 }

@@ -162,6 +162,10 @@ pub struct QaArgs {
     /// Stop at the first failing gate; the rest are reported as skipped.
     #[arg(long)]
     pub fail_fast: bool,
+    /// File a release blocker for every failed or incomplete gate (except `blockers`), in the
+    /// policy's tracker and the evidence record; a re-run files nothing twice.
+    #[arg(long)]
+    pub file_blockers: bool,
 }
 
 #[derive(Args)]
