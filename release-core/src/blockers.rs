@@ -5,12 +5,14 @@
 //! secrets. [`file`] sends it to the policy's tracker: [`ergo`] (the current ergo CLI, facts
 //! §13: one epic per target, found by exact title) or [`github`] (issues labelled
 //! `release-blocker`); neither files a second blocker with the same title while one is open.
-//! [`record`] keeps it in the evidence record, [`enrich`] adds what a workflow run says, and
-//! [`report`] turns a report's failed findings into blockers.
+//! [`record`] keeps it in the evidence record, [`close`] closes it there, [`enrich`] adds
+//! what a workflow run says, and [`report`] turns a report's failed findings into blockers.
 
 pub mod ergo;
 pub mod github;
 pub mod report;
+
+use anyhow::bail;
 
 use crate::{
     Context,
@@ -268,6 +270,49 @@ pub fn record(repo: &Repo, blocker: &Blocker, filed: &Finding, clock: &Clock) ->
             external,
         });
         Ok(id)
+    })
+}
+
+/// Closes blocker `id` in the evidence record of `target` and keeps `reason` as a decision
+/// note, in one locked update. The tracker's item (ergo task, GitHub issue) is not touched:
+/// it is closed in the tracker. An unknown id, an already closed blocker or an empty reason is
+/// an error. Returns the closed blocker.
+pub fn close(
+    repo: &Repo,
+    target: &ReleaseTarget,
+    id: &str,
+    reason: &str,
+    clock: &Clock,
+) -> anyhow::Result<evidence::Blocker> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        bail!("closing {id} needs a reason: --close {id} --reason \"why it no longer blocks\"");
+    }
+    let now = clock.timestamp();
+    let path = evidence::json_path(repo, target);
+    evidence::update(repo, target, clock, |existing| {
+        let Some(record) = existing.as_mut() else {
+            bail!("{path} does not exist: there is no blocker {id} of {} to close", target.tag());
+        };
+        let Some(b) = record.blockers.iter_mut().find(|b| b.id == id) else {
+            let ids: Vec<&str> = record.blockers.iter().map(|b| b.id.as_str()).collect();
+            bail!(
+                "{path} has no blocker {id} (it has: {})",
+                if ids.is_empty() { "none".into() } else { ids.join(", ") }
+            );
+        };
+        if let Some(when) = &b.closed {
+            bail!("blocker {id} of {} was already closed at {when}", target.tag());
+        }
+        b.closed = Some(now.clone());
+        let closed = b.clone();
+        record.decisions.push(evidence::Decision {
+            timestamp: now.clone(),
+            kind: "note".into(),
+            check: Some(closed.check.clone()),
+            text: format!("closed blocker {id} ({}): {reason}", closed.title),
+        });
+        Ok(closed)
     })
 }
 

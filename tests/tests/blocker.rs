@@ -6,7 +6,7 @@ use release_core::{
     testing::{FakeRegistry, FixtureRepo, PublishedRelease, targets_json},
 };
 use serde_json::Value;
-use tests::release_with_env;
+use tests::{evidence_json, findings, qa_fixture, release, release_with_env};
 
 const FAKE_ERGO: &str = env!("CARGO_BIN_EXE_fake-ergo");
 
@@ -202,4 +202,49 @@ fn qa_blocks_on_open_blockers_in_the_evidence_and_in_ergo() {
     let ergo =
         tests::findings(&report, "blockers").into_iter().find(|f| f["subject"] == "release blockers (ergo)").unwrap();
     assert_eq!(ergo["status"], "incomplete", "{}", old.all());
+}
+
+#[test]
+fn close_ends_a_recorded_blocker_with_a_reason() {
+    let repo = qa_fixture("", &[]);
+    let file = release(
+        repo.root(),
+        &["blocker", "v0.8.0", "--check", "bench", "--title", "append slower", "--summary", "+20%"],
+    );
+    assert_eq!(file.code, 3, "tracker none records the blocker only: {}", file.all());
+    let qa = || release(repo.root(), &["qa", "v0.8.0", "--only", "blockers", "--json"]);
+    let blocked = qa();
+    assert_eq!(blocked.code, 1, "{}", blocked.all());
+    assert!(findings(&blocked.json(), "blockers")[0]["detail"].as_str().unwrap().contains("B1 append slower"));
+
+    // Usage: a reason is required, and --close does not mix with filing options.
+    for args in [
+        vec!["blocker", "v0.8.0", "--close", "B1"],
+        vec!["blocker", "v0.8.0", "--close", "B1", "--reason", "x", "--check", "bench"],
+        vec!["blocker", "v0.8.0", "--reason", "x"],
+        vec!["blocker", "v0.8.0", "--close", "B1", "--reason", "  "],
+    ] {
+        let run = release(repo.root(), &args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.all());
+    }
+    let unknown = release(repo.root(), &["blocker", "v0.8.0", "--close", "B9", "--reason", "x"]);
+    assert_eq!(unknown.code, 2, "{}", unknown.all());
+    assert!(unknown.stderr.contains("no blocker B9") && unknown.stderr.contains("B1"), "{}", unknown.all());
+
+    let close = release(repo.root(), &["blocker", "v0.8.0", "--close", "B1", "--reason", "fixed by the new allocator"]);
+    assert_eq!(close.code, 0, "{}", close.all());
+    assert!(close.stdout.contains("close it in the tracker"), "{}", close.all());
+    let ready = qa();
+    assert_eq!(ready.code, 0, "{}", ready.all());
+    let record = evidence_json(repo.root(), "v0.8.0");
+    assert!(record["blockers"][0]["closed"].is_string(), "{record:#}");
+    let decision = record["decisions"].as_array().unwrap().iter().find(|d| d["kind"] == "note").unwrap().clone();
+    assert_eq!(decision["check"], "bench");
+    assert!(
+        decision["text"].as_str().unwrap().contains("closed blocker B1 (append slower): fixed by the new allocator")
+    );
+
+    let twice = release(repo.root(), &["blocker", "v0.8.0", "--close", "B1", "--reason", "again"]);
+    assert_eq!(twice.code, 2, "{}", twice.all());
+    assert!(twice.stderr.contains("already closed"), "{}", twice.all());
 }

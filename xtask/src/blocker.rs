@@ -1,8 +1,9 @@
-//! `blocker`: file one release blocker; and the `--file-blockers` step of `qa` and `verify`.
+//! `blocker`: file one release blocker, or close one; and the `--file-blockers` step of `qa`
+//! and `verify`.
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use release_core::{
-    Context, ReleaseTarget, Report,
+    Context, Finding, ReleaseTarget, Report,
     blockers::{
         self, Blocker, FileOptions,
         report::{self as from_report, CiRun},
@@ -17,9 +18,15 @@ use crate::{
 pub fn blocker(common: &Common, args: BlockerArgs) -> anyhow::Result<Report> {
     let cx = repo_checks::open(common)?;
     let target = ReleaseTarget::parse(&args.target)?;
+    if let Some(id) = &args.close {
+        return close(&cx, &target, id, args.reason.as_deref().unwrap_or(""));
+    }
+    let (Some(check), Some(title), Some(summary)) = (&args.check, &args.title, &args.summary) else {
+        bail!("filing a blocker needs --check, --title and --summary (or close one with --close ID --reason TEXT)");
+    };
     let ergo = args.ergo.unwrap_or_else(|| cx.policy.blockers.ergo.clone());
     let options = FileOptions { ergo, dry_run: args.dry_run, ..FileOptions::default() };
-    let mut blocker = Blocker::new(target.clone(), &args.check, &args.title, &args.summary);
+    let mut blocker = Blocker::new(target.clone(), check, title, summary);
     blocker.run_id = args.run_id.map(|id| id.to_string());
     blocker.run_url = args.run_url;
     blocker.failing_command = args.failing_command;
@@ -41,6 +48,22 @@ pub fn blocker(common: &Common, args: BlockerArgs) -> anyhow::Result<Report> {
     findings.push(finding);
     findings.extend(run);
     Ok(Report::new("blocker", Some(target.tag()), findings))
+}
+
+fn close(cx: &Context, target: &ReleaseTarget, id: &str, reason: &str) -> anyhow::Result<Report> {
+    let closed = blockers::close(&cx.repo, target, id, reason, &cx.clock)?;
+    let tracker = match &closed.external {
+        Some(external) => {
+            format!("the tracker's item is not closed by this command: close it in the tracker ({external})")
+        }
+        None => "the tracker's item, if any, is not closed by this command: close it in the tracker".to_string(),
+    };
+    let finding = Finding::pass(
+        blockers::CHECK,
+        format!("evidence blocker {id}: {}", closed.title),
+        format!("closed in the evidence record, reason kept as a decision: {}; {tracker}", reason.trim()),
+    );
+    Ok(Report::new("blocker", Some(target.tag()), vec![finding]))
 }
 
 /// `--file-blockers`: files a blocker for every failed or incomplete finding of `report` and
