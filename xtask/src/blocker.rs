@@ -69,11 +69,12 @@ fn close(cx: &Context, target: &ReleaseTarget, id: &str, reason: &str) -> anyhow
 /// `--file-blockers`: files a blocker for every failed or incomplete finding of `report` and
 /// returns the report with the filing's findings added (the verdict is recomputed over all of
 /// them, so a blocked report stays blocked). In GitHub Actions the current run is attached.
-pub fn file_for_report(cx: &Context, report: Report, target: &ReleaseTarget) -> Report {
+pub fn file_for_report(cx: &Context, mut report: Report, target: &ReleaseTarget) -> Report {
     let ci = CiRun::from_vars(|k| std::env::var(k).ok());
     let options = FileOptions { ergo: cx.policy.blockers.ergo.clone(), ..FileOptions::default() };
     let filed = from_report::file_all(cx, &report, target, ci.as_ref(), &options);
-    let Report { command, target, mut findings, .. } = report;
-    findings.extend(filed);
-    Report::new(command, target, findings)
+    // Extended in place, so every other field of the report is kept as the command made it.
+    report.findings.extend(filed);
+    report.verdict = release_core::outcome::verdict(&report.findings);
+    report
 }
