@@ -106,6 +106,10 @@ pub fn release_command(repo: &Utf8Path, args: &[&str]) -> Command {
         cmd.env(k, v);
     }
     cmd.env_remove("GITHUB_ACTIONS").env_remove("GITHUB_STEP_SUMMARY").env("NO_COLOR", "1");
+    // The run `--file-blockers` attaches when the tests themselves run in Actions.
+    for var in ["GITHUB_RUN_ID", "GITHUB_SERVER_URL", "GITHUB_REPOSITORY"] {
+        cmd.env_remove(var);
+    }
     for var in release_core::redact::SECRET_VARS {
         cmd.env_remove(var);
     }

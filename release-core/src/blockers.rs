@@ -2,17 +2,26 @@
 //!
 //! A [`Blocker`] renders the body of the existing blocker template (Goal, Background /
 //! Rationale, Acceptance Criteria, Automated Validation Gates, Consult Me), redacted of
-//! secrets. [`ergo`] files it with the current ergo CLI (facts §13): one epic per target,
-//! found by exact title, and no second task with the same title while one is open.
+//! secrets. [`file`] sends it to the policy's tracker: [`ergo`] (the current ergo CLI, facts
+//! §13: one epic per target, found by exact title) or [`github`] (issues labelled
+//! `release-blocker`); neither files a second blocker with the same title while one is open.
+//! [`record`] keeps it in the evidence record, [`close`] closes it there, [`enrich`] adds
+//! what a workflow run says, and [`report`] turns a report's failed findings into blockers.
 
 pub mod ergo;
+pub mod github;
+pub mod report;
+
+use anyhow::bail;
 
 use crate::{
+    Context,
     clock::Clock,
     evidence,
     outcome::{Finding, Outcome},
-    policy::{Policy, Tracker},
+    policy::Tracker,
     redact,
+    registry::Probe,
     repo::Repo,
     target::ReleaseTarget,
 };
@@ -45,6 +54,8 @@ pub struct Blocker {
     pub failing_command: Option<String>,
     /// The end of the failing log (already cut by [`log_excerpt`]).
     pub log_excerpt: Option<String>,
+    /// Why the run's details could not be read, when `run_id` was given and they could not.
+    pub run_unreadable: Option<String>,
 }
 
 impl Blocker {
@@ -60,7 +71,24 @@ impl Blocker {
             failed_jobs: Vec::new(),
             failing_command: None,
             log_excerpt: None,
+            run_unreadable: None,
         }
+    }
+
+    /// The same blocker with every secret masked in its title, summary, run URL, failing
+    /// command and log excerpt, so that nothing derived from it (tracker, evidence, output)
+    /// can carry one.
+    pub fn redacted(mut self, secrets: &[String]) -> Blocker {
+        let mask = |s: &mut String| *s = redact::redact(s, secrets);
+        mask(&mut self.title);
+        mask(&mut self.summary);
+        for s in [&mut self.run_url, &mut self.failing_command, &mut self.log_excerpt, &mut self.run_unreadable]
+            .into_iter()
+            .flatten()
+        {
+            mask(s);
+        }
+        self
     }
 
     /// `Release blockers: vX.Y.Z`: the epic (or label group) of the target.
@@ -76,6 +104,7 @@ impl Blocker {
     /// The task body in the template's sections, with every secret masked.
     pub fn body(&self, secrets: &[String]) -> String {
         let tag = self.target.tag();
+        let (rerun, all) = self.rerun_commands();
         let mut context = format!(
             "Release target: {tag}\nGate that failed or was incomplete: {}\nSummary: {}\n",
             self.check, self.summary
@@ -88,6 +117,9 @@ impl Blocker {
         }
         if !self.failed_jobs.is_empty() {
             context += &format!("Failed jobs: {}\n", self.failed_jobs.join(", "));
+        }
+        if let Some(why) = &self.run_unreadable {
+            context += &format!("Run details could not be read (run URL and failed jobs unknown): {why}\n");
         }
         if let Some(cmd) = &self.failing_command {
             context += &format!("Failing command: `{cmd}`\n");
@@ -103,18 +135,37 @@ impl Blocker {
              - The `{check}` gate is re-run and passes, with evidence recorded.\n\
              - Docs and release notes are updated if behaviour or policy changed.\n\n\
              ## Automated Validation Gates\n\n\
-             - Re-run gate: `{check}` (`cargo xtask release qa {tag} --only {check}`)\n\
-             - `cargo xtask release qa {tag}`\n\n\
+             - Re-run gate: `{check}` (`{rerun}`)\n\
+             - `{all}`\n\n\
              ## Consult Me\n\n\
              Stop and ask the maintainer if the fix changes public CLI, API or binding behaviour, or the release scope.\n",
             check = self.check,
         );
         redact::redact(&body, secrets)
     }
+
+    /// The command that re-runs this blocker's check, and the one that re-runs all of its
+    /// kind: `verify --channels <channel>` and `verify` for a `verify.<channel>...` check,
+    /// `qa --only <check>` and `qa` for anything else (a gate).
+    pub fn rerun_commands(&self) -> (String, String) {
+        let tag = self.target.tag();
+        match self.check.strip_prefix("verify.") {
+            Some(rest) => {
+                let channel = rest.split('.').next().unwrap_or(rest);
+                (
+                    format!("cargo xtask release verify {tag} --channels {channel}"),
+                    format!("cargo xtask release verify {tag}"),
+                )
+            }
+            None => {
+                (format!("cargo xtask release qa {tag} --only {}", self.check), format!("cargo xtask release qa {tag}"))
+            }
+        }
+    }
 }
 
-/// How to file: the ergo program to run, secrets to mask, and whether to only say what would
-/// be done.
+/// How to file: the ergo program to run (for the ergo tracker), secrets to mask, and whether
+/// to only say what would be done.
 #[derive(Debug, Clone)]
 pub struct FileOptions {
     /// The ergo executable (`ergo` on PATH by default).
@@ -131,21 +182,57 @@ impl Default for FileOptions {
     }
 }
 
-/// Files `blocker` in the policy's tracker and returns what happened as a finding.
-pub fn file(repo: &Repo, policy: &Policy, blocker: &Blocker, options: &FileOptions) -> Finding {
-    match policy.blockers.tracker {
-        Tracker::Ergo => ergo::Ergo::new(&options.ergo, repo.root()).file(blocker, &options.secrets, options.dry_run),
-        Tracker::Github => Finding::incomplete(
-            CHECK,
-            format!("github: {}", blocker.task_title()),
-            "filing blockers as GitHub issues is not implemented yet; file it by hand",
-        ),
+/// Files `blocker` in the policy's tracker and returns what happened as a finding. The GitHub
+/// tracker uses the context's HTTP client (and its token).
+pub fn file(cx: &Context, blocker: &Blocker, options: &FileOptions) -> Finding {
+    match cx.policy.blockers.tracker {
+        Tracker::Ergo => {
+            ergo::Ergo::new(&options.ergo, cx.repo.root()).file(blocker, &options.secrets, options.dry_run)
+        }
+        Tracker::Github => github::file(&Probe::of(cx, &blocker.target), blocker, &options.secrets, options.dry_run),
         Tracker::None => Finding::skipped(
             CHECK,
-            format!("tracker: {}", blocker.task_title()),
-            format!("{}: [blockers] tracker is \"none\"", policy.path),
+            format!("tracker: {}", redact::redact(&blocker.task_title(), &options.secrets)),
+            format!("{}: [blockers] tracker is \"none\"", cx.policy.path),
         ),
     }
+}
+
+/// With `blocker.run_id` set, reads that workflow run of `[project] github` (whatever the
+/// tracker): fills `run_url` when it is not set, and `failed_jobs` (see
+/// [`github::FAILED_CONCLUSIONS`]). Returns `None` without a run id; else a `Pass` finding
+/// naming what was read, or an `Incomplete` one saying why the run could not be read. In
+/// that case the blocker is still to be filed: its body says the run details are unknown
+/// (`run_unreadable`), where the old script silently dropped them.
+pub fn enrich(cx: &Context, blocker: &mut Blocker) -> Option<Finding> {
+    let run_id = blocker.run_id.clone()?;
+    let subject = format!("workflow run {run_id}");
+    let finding = match github::read_run(&Probe::of(cx, &blocker.target), &run_id) {
+        Ok(run) => {
+            if blocker.run_url.is_none() {
+                blocker.run_url = run.html_url.clone();
+            }
+            blocker.failed_jobs = run.failed_jobs;
+            let jobs = if blocker.failed_jobs.is_empty() {
+                "no failed job".to_string()
+            } else {
+                format!("failed job(s): {}", blocker.failed_jobs.join(", "))
+            };
+            let mut f = Finding::pass(CHECK, subject, format!("read the run: {jobs}"));
+            if let Some(url) = &blocker.run_url {
+                f = f.with(crate::registry::url_evidence(url, None));
+            }
+            f
+        }
+        Err(f) => {
+            let mut f = *f;
+            blocker.run_unreadable = Some(f.detail.clone());
+            f.detail =
+                format!("the run's details could not be read, so the blocker is filed without them: {}", f.detail);
+            f
+        }
+    };
+    Some(finding)
 }
 
 /// Records `blocker` in the evidence record of its target, with where the tracker filed it
@@ -186,6 +273,49 @@ pub fn record(repo: &Repo, blocker: &Blocker, filed: &Finding, clock: &Clock) ->
     })
 }
 
+/// Closes blocker `id` in the evidence record of `target` and keeps `reason` as a decision
+/// note, in one locked update. The tracker's item (ergo task, GitHub issue) is not touched:
+/// it is closed in the tracker. An unknown id, an already closed blocker or an empty reason is
+/// an error. Returns the closed blocker.
+pub fn close(
+    repo: &Repo,
+    target: &ReleaseTarget,
+    id: &str,
+    reason: &str,
+    clock: &Clock,
+) -> anyhow::Result<evidence::Blocker> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        bail!("closing {id} needs a reason: --close {id} --reason \"why it no longer blocks\"");
+    }
+    let now = clock.timestamp();
+    let path = evidence::json_path(repo, target);
+    evidence::update(repo, target, clock, |existing| {
+        let Some(record) = existing.as_mut() else {
+            bail!("{path} does not exist: there is no blocker {id} of {} to close", target.tag());
+        };
+        let Some(b) = record.blockers.iter_mut().find(|b| b.id == id) else {
+            let ids: Vec<&str> = record.blockers.iter().map(|b| b.id.as_str()).collect();
+            bail!(
+                "{path} has no blocker {id} (it has: {})",
+                if ids.is_empty() { "none".into() } else { ids.join(", ") }
+            );
+        };
+        if let Some(when) = &b.closed {
+            bail!("blocker {id} of {} was already closed at {when}", target.tag());
+        }
+        b.closed = Some(now.clone());
+        let closed = b.clone();
+        record.decisions.push(evidence::Decision {
+            timestamp: now.clone(),
+            kind: "note".into(),
+            check: Some(closed.check.clone()),
+            text: format!("closed blocker {id} ({}): {reason}", closed.title),
+        });
+        Ok(closed)
+    })
+}
+
 /// The end of a log, where failures are: the last lines, capped in size, secrets masked.
 pub fn log_excerpt(log: &str, secrets: &[String]) -> String {
     let lines: Vec<&str> = log.lines().collect();
@@ -219,6 +349,20 @@ mod tests {
         assert!(!body.contains("canary-secret"), "{body}");
         assert_eq!(b.task_title(), "[release-blocker][v0.9.0] clippy fails");
         assert_eq!(b.epic_title(), "Release blockers: v0.9.0");
+    }
+
+    #[test]
+    fn body_says_how_to_rerun_and_when_the_run_was_unreadable() {
+        let t = ReleaseTarget::parse("v0.9.0").unwrap();
+        let gate = Blocker::new(t.clone(), "release-gate", "t", "s");
+        assert!(gate.body(&[]).contains("`cargo xtask release qa v0.9.0 --only release-gate`"));
+        let mut channel = Blocker::new(t, "verify.github.published", "t", "s");
+        assert!(channel.body(&[]).contains("`cargo xtask release verify v0.9.0 --channels github`"));
+        channel.run_id = Some("7".into());
+        channel.run_unreadable = Some("HTTP 404".into());
+        assert!(
+            channel.body(&[]).contains("Run details could not be read (run URL and failed jobs unknown): HTTP 404")
+        );
     }
 
     #[test]

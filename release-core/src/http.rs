@@ -118,6 +118,8 @@ pub struct Response {
     pub body: Vec<u8>,
     /// The `Content-Type` header, when one came.
     pub content_type: Option<String>,
+    /// The `Link` header (GitHub's pagination), when one came.
+    pub link: Option<String>,
 }
 
 impl Response {
@@ -134,6 +136,13 @@ impl Response {
     /// True when an HTML page came instead of a file (GitHub has served error pages with 200).
     pub fn is_html(&self) -> bool {
         self.content_type.as_deref().is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"))
+    }
+
+    /// The `rel="next"` URL of the `Link` header (GitHub's pagination), resolved against the
+    /// URL that answered.
+    pub fn next_link(&self) -> Option<String> {
+        let next = next_link(self.link.as_deref()?)?;
+        resolve(&self.url, &next).ok()
     }
 
     /// The body parsed as JSON, with an error naming the URL.
@@ -210,7 +219,7 @@ impl Http {
             // The token goes only to the GitHub API, and only on the first hop: a redirect
             // target (a CDN, another host) never sees it.
             let token = (hop == 0 && self.is_github_api(&current)).then(|| self.token()).flatten();
-            let Raw { status, location, body, content_type, .. } = self.attempts(&current, accept, token)?;
+            let Raw { status, location, body, content_type, link, .. } = self.attempts(&current, accept, token)?;
             if let (true, Some(location)) = ((300..400).contains(&status), location) {
                 let next = resolve(&current, &location)?;
                 if seen.contains(&next) {
@@ -220,7 +229,7 @@ impl Http {
                 current = next;
                 continue;
             }
-            return Ok(Response { url: current, status, body, content_type });
+            return Ok(Response { url: current, status, body, content_type, link });
         }
         bail!("{url}: more than {} redirects ({})", self.config.max_redirects, seen.join(" -> "))
     }
@@ -249,14 +258,16 @@ impl Http {
         }
         let mut response = request.send(body.to_string().as_bytes()).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
         let status = response.status().as_u16();
-        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let content_type = header("content-type");
+        let link = header("link");
         let body = response
             .body_mut()
             .with_config()
             .limit(self.config.max_body)
             .read_to_vec()
             .map_err(|e| anyhow::anyhow!("{url}: reading the answer failed: {e}"))?;
-        Ok(Response { url: url.to_string(), status, body, content_type })
+        Ok(Response { url: url.to_string(), status, body, content_type, link })
     }
 
     fn is_github_api(&self, url: &str) -> bool {
@@ -319,6 +330,7 @@ impl Http {
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let location = header("location");
         let content_type = header("content-type");
+        let link = header("link");
         let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
         let limit = self.config.max_body;
         if let Some(length) = response.body().content_length()
@@ -335,7 +347,7 @@ impl Http {
                 started.elapsed().as_secs_f64()
             )),
         })?;
-        Ok(Raw { status, location, body, content_type, retry_after })
+        Ok(Raw { status, location, body, content_type, link, retry_after })
     }
 }
 
@@ -345,6 +357,7 @@ struct Raw {
     location: Option<String>,
     body: Vec<u8>,
     content_type: Option<String>,
+    link: Option<String>,
     retry_after: Option<Duration>,
 }
 
@@ -382,6 +395,21 @@ fn discover_token() -> Option<String> {
         .ok()?;
     let token = String::from_utf8(out.stdout).ok()?.trim().to_string();
     (out.status.success() && !token.is_empty()).then_some(token)
+}
+
+/// The `rel="next"` target of a `Link` header (`<url>; rel="next", <url>; rel="last"`), as
+/// written (possibly relative).
+pub fn next_link(link: &str) -> Option<String> {
+    // Split on `<`, not `,`: a URL may hold commas (`labels=a,b`) but never a raw `<` or `>`.
+    link.split('<').skip(1).find_map(|part| {
+        let (target, params) = part.split_once('>')?;
+        let is_next = params.split([';', ',']).any(|p| {
+            p.trim()
+                .strip_prefix("rel=")
+                .is_some_and(|rel| rel.trim_matches('"').split_whitespace().any(|r| r == "next"))
+        });
+        is_next.then(|| target.trim().to_string())
+    })
 }
 
 /// The host of an `http(s)://host[:port]/...` URL, without the port.
@@ -470,6 +498,18 @@ mod tests {
         assert!(!http.is_github_api("http://127.0.0.1:5/npm/x"));
         assert_eq!(http.redact("a t0k b"), "a [redacted] b");
         assert!(!format!("{http:?}").contains("t0k"));
+    }
+
+    #[test]
+    fn next_link_is_the_rel_next_target() {
+        let link = r#"<https://api.github.com/repos/o/r/issues?page=2>; rel="next", <https://api.github.com/repos/o/r/issues?page=5>; rel="last""#;
+        assert_eq!(next_link(link).as_deref(), Some("https://api.github.com/repos/o/r/issues?page=2"));
+        let last_page = r#"<https://x/i?page=1>; rel="first", <https://x/i?page=4>; rel="prev""#;
+        assert_eq!(next_link(last_page), None);
+        assert_eq!(next_link("garbage"), None);
+        assert_eq!(next_link("<https://x/a>; rel=next").as_deref(), Some("https://x/a"));
+        let commas = r#"<https://x/i?labels=a,b&page=3>; rel="next""#;
+        assert_eq!(next_link(commas).as_deref(), Some("https://x/i?labels=a,b&page=3"));
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //! | [`duration`] | `90s` / `20m` / `1h30m` |
 //! | [`fsutil`] | atomic writes that keep permissions |
 //! | [`redact`] | secrets out of output, evidence and blocker bodies |
-//! | [`blockers`] | blocker bodies and filing with ergo |
+//! | [`blockers`] | blocker bodies; filing with ergo or as GitHub issues; blockers from a report; closing |
 //! | [`gates`] | QA gates: built-in checks, policy commands, conditional triggers, the runner |
 //! | [`evidence`] | the evidence record: JSON + Markdown, locked atomic appends, checkpoint |
 //! | [`http`] | the one HTTP client: timeouts, retries, size cap, user agent, token scoping, https only |

@@ -473,6 +473,12 @@ impl Policy {
         if let Some(github) = &raw.project.github {
             check_owner_repo(github).with_context(|| format!("{}: project.github", field_at("github")))?;
         }
+        if raw.blockers.tracker == Tracker::Github && raw.project.github.is_none() {
+            bail!(
+                "{}: blockers.tracker = \"github\" files issues in `[project] github = \"owner/repo\"`, which is not set",
+                field_at("tracker")
+            );
+        }
         if let Some(homebrew) = &raw.channel.homebrew {
             check_owner_repo(&homebrew.tap).with_context(|| format!("{}: channel.homebrew.tap", field_at("tap")))?;
         }
@@ -640,6 +646,14 @@ timeout = "10m"
         assert_eq!(p.surfaces[0].policy_line, 6);
         assert_eq!(p.gates[0].policy_line, 21);
         assert_eq!(p.blockers.tracker, Tracker::None);
+    }
+
+    #[test]
+    fn the_github_tracker_needs_the_repository() {
+        let e = err("[project]\nname = \"x\"\n\n[blockers]\ntracker = \"github\"\n");
+        assert!(e.starts_with("release/policy.toml:5:") && e.contains("[project] github"), "{e}");
+        let with_repo = "[project]\nname = \"x\"\ngithub = \"o/r\"\n\n[blockers]\ntracker = \"github\"\n";
+        assert_eq!(Policy::parse(Utf8Path::new("p.toml"), with_repo).unwrap().blockers.tracker, Tracker::Github);
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! `cargo xtask release blocker` against a stand-in ergo that implements the current CLI
 //! contract (tests/fake_ergo.rs).
 
-use release_core::testing::FixtureRepo;
+use release_core::{
+    targets,
+    testing::{FakeRegistry, FixtureRepo, PublishedRelease, targets_json},
+};
 use serde_json::Value;
-use tests::release_with_env;
+use tests::{evidence_json, findings, qa_fixture, release, release_with_env};
 
 const FAKE_ERGO: &str = env!("CARGO_BIN_EXE_fake-ergo");
 
@@ -14,7 +17,17 @@ struct Tracker {
 
 impl Tracker {
     fn new() -> Tracker {
-        let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+        Tracker::in_repo(FixtureRepo::plasmite("0.8.0").build().unwrap())
+    }
+
+    /// A tracker whose policy reads GitHub (workflow runs) from `fake`.
+    fn with_github(fake: &FakeRegistry) -> Tracker {
+        Tracker::in_repo(
+            FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &fake.endpoints_toml()).build().unwrap(),
+        )
+    }
+
+    fn in_repo(repo: FixtureRepo) -> Tracker {
         let state = repo.scratch().join("ergo.json").to_string();
         std::fs::create_dir_all(repo.scratch()).unwrap();
         Tracker { repo, state }
@@ -126,20 +139,28 @@ fn an_old_or_missing_ergo_is_incomplete() {
 }
 
 #[test]
-fn log_excerpts_are_redacted() {
-    let t = Tracker::new();
+fn log_excerpts_are_redacted_and_the_run_is_read() {
+    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
+    published.run_mut(2001).unwrap().jobs[0].conclusion = Some("timed_out".into());
+    let fake = FakeRegistry::start(published).unwrap();
+    let t = Tracker::with_github(&fake);
     let log = t.repo.scratch().join("gate.log");
     let body: String = (0..50).map(|i| format!("step {i}\n")).collect::<String>()
         + "curl -H 'Authorization: Bearer abcdefgh12345678' failed\nGH_TOKEN=canary-7f3a9c2e1b leaked\nghp_0123456789abcdefghij0123456789abcdef\n";
     std::fs::write(&log, body).unwrap();
     let run = t.file(
         "release workflow failed",
-        &["--log-snippet-file", log.as_str(), "--run-id", "4242", "--failing-command", "just release-gate"],
+        &["--log-snippet-file", log.as_str(), "--run-id", "2001", "--failing-command", "just release-gate"],
         &[("GH_TOKEN", "canary-7f3a9c2e1b")],
     );
     assert_eq!(run.code, 0, "{}", run.all());
     let body = t.items()[1]["body"].as_str().unwrap().to_string();
-    assert!(body.contains("Run ID: 4242") && body.contains("Failing command: `just release-gate`"), "{body}");
+    assert!(body.contains("Run ID: 2001") && body.contains("Failing command: `just release-gate`"), "{body}");
+    assert!(
+        body.contains("/sandover/plasmite/actions/runs/2001\n") && body.contains("Failed jobs: release-context\n"),
+        "{body}"
+    );
     assert!(body.contains("step 49") && !body.contains("step 10\n"), "the excerpt is the end of the log: {body}");
     for secret in ["canary-7f3a9c2e1b", "abcdefgh12345678", "ghp_0123456789"] {
         assert!(!body.contains(secret), "{secret} leaked into:\n{body}");
@@ -181,4 +202,49 @@ fn qa_blocks_on_open_blockers_in_the_evidence_and_in_ergo() {
     let ergo =
         tests::findings(&report, "blockers").into_iter().find(|f| f["subject"] == "release blockers (ergo)").unwrap();
     assert_eq!(ergo["status"], "incomplete", "{}", old.all());
+}
+
+#[test]
+fn close_ends_a_recorded_blocker_with_a_reason() {
+    let repo = qa_fixture("", &[]);
+    let file = release(
+        repo.root(),
+        &["blocker", "v0.8.0", "--check", "bench", "--title", "append slower", "--summary", "+20%"],
+    );
+    assert_eq!(file.code, 3, "tracker none records the blocker only: {}", file.all());
+    let qa = || release(repo.root(), &["qa", "v0.8.0", "--only", "blockers", "--json"]);
+    let blocked = qa();
+    assert_eq!(blocked.code, 1, "{}", blocked.all());
+    assert!(findings(&blocked.json(), "blockers")[0]["detail"].as_str().unwrap().contains("B1 append slower"));
+
+    // Usage: a reason is required, and --close does not mix with filing options.
+    for args in [
+        vec!["blocker", "v0.8.0", "--close", "B1"],
+        vec!["blocker", "v0.8.0", "--close", "B1", "--reason", "x", "--check", "bench"],
+        vec!["blocker", "v0.8.0", "--reason", "x"],
+        vec!["blocker", "v0.8.0", "--close", "B1", "--reason", "  "],
+    ] {
+        let run = release(repo.root(), &args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.all());
+    }
+    let unknown = release(repo.root(), &["blocker", "v0.8.0", "--close", "B9", "--reason", "x"]);
+    assert_eq!(unknown.code, 2, "{}", unknown.all());
+    assert!(unknown.stderr.contains("no blocker B9") && unknown.stderr.contains("B1"), "{}", unknown.all());
+
+    let close = release(repo.root(), &["blocker", "v0.8.0", "--close", "B1", "--reason", "fixed by the new allocator"]);
+    assert_eq!(close.code, 0, "{}", close.all());
+    assert!(close.stdout.contains("close it in the tracker"), "{}", close.all());
+    let ready = qa();
+    assert_eq!(ready.code, 0, "{}", ready.all());
+    let record = evidence_json(repo.root(), "v0.8.0");
+    assert!(record["blockers"][0]["closed"].is_string(), "{record:#}");
+    let decision = record["decisions"].as_array().unwrap().iter().find(|d| d["kind"] == "note").unwrap().clone();
+    assert_eq!(decision["check"], "bench");
+    assert!(
+        decision["text"].as_str().unwrap().contains("closed blocker B1 (append slower): fixed by the new allocator")
+    );
+
+    let twice = release(repo.root(), &["blocker", "v0.8.0", "--close", "B1", "--reason", "again"]);
+    assert_eq!(twice.code, 2, "{}", twice.all());
+    assert!(twice.stderr.contains("already closed"), "{}", twice.all());
 }

@@ -57,10 +57,13 @@ pub enum Release {
     /// output streamed under a header. Every gate runs unless --fail-fast; `when_changed`
     /// gates run only when a matching file changed since the base tag. See docs/gates.md.
     Qa(QaArgs),
-    /// File a release blocker in the policy's tracker (ergo, GitHub issues, or none).
+    /// File a release blocker in the policy's tracker (ergo, GitHub issues, or none), or close one.
     ///
-    /// One epic per target (`Release blockers: vX.Y.Z`); a blocker whose title is already
-    /// open there is not filed twice. Log excerpts are cut to their end and redacted of secrets.
+    /// ergo: one epic per target (`Release blockers: vX.Y.Z`); GitHub: an issue labelled
+    /// release-blocker titled `[release-blocker][vX.Y.Z] <title>`. A blocker whose title is
+    /// already open there is not filed twice. With --run-id, the run's URL and failed jobs are
+    /// added. Log excerpts are cut to their end and redacted of secrets. `--close B1 --reason
+    /// TEXT` closes the evidence record's blocker (not the tracker's item).
     Blocker(BlockerArgs),
     /// Compare benchmarks of the candidate (HEAD, or the dirty work tree) against a base tag.
     ///
@@ -169,6 +172,10 @@ pub struct QaArgs {
     /// Stop at the first failing gate; the rest are reported as skipped.
     #[arg(long)]
     pub fail_fast: bool,
+    /// File a release blocker for every failed or incomplete gate (except `blockers`), in the
+    /// policy's tracker and the evidence record; a re-run files nothing twice.
+    #[arg(long)]
+    pub file_blockers: bool,
 }
 
 #[derive(Args)]
@@ -201,18 +208,18 @@ pub struct BlockerArgs {
     /// The release target, vX.Y.Z.
     pub target: String,
     /// The gate that failed or was incomplete.
-    #[arg(long)]
-    pub check: String,
+    #[arg(long, required_unless_present = "close")]
+    pub check: Option<String>,
     /// Short title of the blocker.
-    #[arg(long)]
-    pub title: String,
+    #[arg(long, required_unless_present = "close")]
+    pub title: Option<String>,
     /// What happened.
-    #[arg(long)]
-    pub summary: String,
-    /// The workflow run the failure came from.
-    #[arg(long, value_name = "ID")]
-    pub run_id: Option<String>,
-    /// That run's URL.
+    #[arg(long, required_unless_present = "close")]
+    pub summary: Option<String>,
+    /// The workflow run the failure came from; its URL and failed jobs are read from GitHub.
+    #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u64))]
+    pub run_id: Option<u64>,
+    /// That run's URL [default: read from the run with --run-id].
     #[arg(long, value_name = "URL")]
     pub run_url: Option<String>,
     /// The command that failed.
@@ -227,6 +234,18 @@ pub struct BlockerArgs {
     /// The ergo executable [default: the policy's `[blockers] ergo`, else `ergo`].
     #[arg(long, value_name = "PROGRAM")]
     pub ergo: Option<String>,
+    /// Close this blocker (B1, B2...) of the evidence record instead of filing one; the
+    /// tracker's item is closed in the tracker.
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "reason",
+        conflicts_with_all = ["check", "title", "summary", "run_id", "run_url", "failing_command", "log_snippet_file", "dry_run", "ergo"]
+    )]
+    pub close: Option<String>,
+    /// Why the blocker no longer blocks (with --close); kept as a decision in the evidence record.
+    #[arg(long, value_name = "TEXT", requires = "close")]
+    pub reason: Option<String>,
 }
 
 #[derive(Args)]

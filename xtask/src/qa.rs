@@ -76,7 +76,10 @@ pub fn qa(common: &Common, args: QaArgs) -> anyhow::Result<u8> {
     }
 
     let mut out = Live { github: render::github_actions() };
-    let report = gates::run(&cx, &plan, &mut out)?;
+    let mut report = gates::run(&cx, &plan, &mut out)?;
+    if args.file_blockers {
+        report = crate::blocker::file_for_report(&cx, report, &target);
+    }
     let code = render::report(&report, common.json);
     evidence::append(&cx.repo, &target, &report, &cx.clock)?;
     let shown = evidence::json_path(&cx.repo, &target);

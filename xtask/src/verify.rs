@@ -33,6 +33,10 @@ pub struct VerifyArgs {
     /// Check this local formula file instead of the tap's.
     #[arg(long, value_name = "FILE")]
     pub formula: Option<Utf8PathBuf>,
+    /// File a release blocker for every failed or incomplete check, in the policy's tracker
+    /// and the evidence record; a re-run files nothing twice.
+    #[arg(long)]
+    pub file_blockers: bool,
     #[command(flatten)]
     pub http: HttpArgs,
 }
@@ -111,7 +115,10 @@ pub fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
     };
     let wait = args.wait.as_deref().map(release_core::duration::parse).transpose().context("--wait")?;
     let options = verify::Options { channels, deep: args.deep, wait, formula: args.formula };
-    let result = verify::run(&cx, &target, &options)?;
+    let mut result = verify::run(&cx, &target, &options)?;
+    if args.file_blockers {
+        result.report = crate::blocker::file_for_report(&cx, result.report, &target);
+    }
     release_core::evidence::append(&cx.repo, &target, &result.report, &cx.clock)
         .with_context(|| format!("cannot record the verify report in the evidence of {}", target.tag()))?;
     if common.json {

@@ -201,11 +201,7 @@ fn blockers(cx: &Context, plan: &Plan) -> Vec<Finding> {
             "release blockers (tracker)",
             "[blockers] tracker = \"none\": the evidence record is the only list",
         ),
-        Tracker::Github => Finding::incomplete(
-            "blockers",
-            "release blockers (GitHub issues)",
-            "reading release-blocker issues from GitHub is not implemented yet; check the issues by hand",
-        ),
+        Tracker::Github => crate::blockers::github::gate(&crate::registry::Probe::of(cx, &plan.target), "blockers"),
         Tracker::Ergo => {
             let ergo = crate::blockers::ergo::Ergo::new(&cx.policy.blockers.ergo, cx.repo.root());
             match ergo.open_tasks(&epic) {

@@ -1,0 +1,514 @@
+//! GitHub issues as the blocker tracker (`[blockers] tracker = "github"`, repository
+//! `[project] github`; registry-apis §4.11).
+//!
+//! There is no epic: one label, [`LABEL`], marks every blocker, and the title prefix
+//! `[release-blocker][vX.Y.Z] ` says which release it blocks. Before filing, every open issue
+//! with the label is listed (all pages, up to [`MAX_PAGES`]); pull requests, which GitHub lists
+//! among issues, are dropped; an open issue with exactly the same title means the blocker is
+//! already tracked, and nothing is filed. A closed issue with the same title does not count:
+//! the problem came back. The POST is never retried (it may have created the issue); the
+//! de-duplication makes a re-run safe instead.
+//!
+//! Also here: reading a workflow run for `blocker --run-id` (its URL and the names of its
+//! failed jobs), and the tracker half of the `blockers` QA gate.
+
+use serde::Deserialize;
+
+use super::{Blocker, CHECK};
+use crate::{
+    Evidence, Finding, ReleaseTarget,
+    outcome::Outcome,
+    redact,
+    registry::{Probe, fetch, url_evidence},
+};
+
+/// The label every blocker issue carries.
+pub const LABEL: &str = "release-blocker";
+
+/// Most pages (of 100 items) read from one listing; more than that is `Incomplete`, never a
+/// silently partial list.
+pub const MAX_PAGES: usize = 10;
+
+/// Job conclusions that make a job "failed": `failure`, `timed_out` and `startup_failure`.
+/// `cancelled` is left out on purpose (a failing matrix leg cancels its siblings, which did
+/// nothing wrong), and so are `skipped`, `neutral`, `success` and jobs still running.
+pub const FAILED_CONCLUSIONS: [&str; 3] = ["failure", "timed_out", "startup_failure"];
+
+const JSON: &str = "application/vnd.github+json";
+
+/// Where the token needs to be allowed to write, said in every "cannot file" finding.
+const PERMISSION: &str = "a token with Issues: write on the repository (fine-grained token or app), `repo`/`public_repo` (classic token), or `permissions: issues: write` for GITHUB_TOKEN in Actions";
+
+/// An issue as listed (the fields used here).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Issue {
+    /// Issue number.
+    pub number: u64,
+    /// Title.
+    pub title: String,
+    /// Web page.
+    #[serde(default)]
+    pub html_url: String,
+    /// Present on pull requests, which GitHub lists among issues.
+    #[serde(default)]
+    pub pull_request: Option<serde_json::Value>,
+    /// Labels.
+    #[serde(default)]
+    pub labels: Vec<Label>,
+}
+
+/// A label of an issue.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Label {
+    /// Label name.
+    pub name: String,
+}
+
+/// A job of a workflow run (the fields used here).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Job {
+    /// Job name (`build (ubuntu-latest, x86_64)` for matrix legs).
+    pub name: String,
+    /// `success`, `failure`, ... or null while running.
+    #[serde(default)]
+    pub conclusion: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct JobsPage {
+    #[serde(default)]
+    jobs: Vec<Job>,
+}
+
+#[derive(Deserialize)]
+struct RunDoc {
+    #[serde(default)]
+    html_url: Option<String>,
+}
+
+/// What a workflow run says about a blocker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunDetails {
+    /// The run's web page.
+    pub html_url: Option<String>,
+    /// Names of its failed jobs ([`failed_jobs`]).
+    pub failed_jobs: Vec<String>,
+}
+
+/// `[release-blocker][vX.Y.Z] `: the start of every blocker title of `target`.
+pub fn title_prefix(target: &ReleaseTarget) -> String {
+    format!("[release-blocker][{}] ", target.tag())
+}
+
+/// `text` on one line with single spaces, as GitHub stores a title: titles are compared in
+/// this form, so a stray space or newline never makes a duplicate.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Names of the jobs whose conclusion is in [`FAILED_CONCLUSIONS`], in the order listed.
+pub fn failed_jobs(jobs: &[Job]) -> Vec<String> {
+    jobs.iter()
+        .filter(|j| j.conclusion.as_deref().is_some_and(|c| FAILED_CONCLUSIONS.contains(&c)))
+        .map(|j| j.name.clone())
+        .collect()
+}
+
+/// One page of a listing: its items and the next page's URL.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// The `rel="next"` URL, if there is a next page.
+    pub next: Option<String>,
+}
+
+/// Reads pages from `first` on, following `next`, at most `max_pages` of them. More pages, or
+/// a `next` that was already read (a loop), is an `Incomplete` finding for `check`/`subject`:
+/// a list cut short is never taken for the whole list.
+pub fn paginate<T>(
+    check: &str,
+    subject: &str,
+    first: &str,
+    max_pages: usize,
+    mut fetch_page: impl FnMut(&str) -> Result<Page<T>, Box<Finding>>,
+) -> Result<Vec<T>, Box<Finding>> {
+    let mut items = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    let mut next = Some(first.to_string());
+    while let Some(url) = next {
+        if seen.contains(&url) {
+            return Err(Box::new(
+                Finding::incomplete(
+                    check,
+                    subject,
+                    format!("the listing's next page ({url}) was already read: a pagination loop"),
+                )
+                .with(url_evidence(first, None)),
+            ));
+        }
+        if seen.len() == max_pages {
+            return Err(Box::new(
+                Finding::incomplete(
+                    check,
+                    subject,
+                    format!("more than {max_pages} pages to read; stopped before {url} rather than decide on part of the list"),
+                )
+                .with(url_evidence(first, None)),
+            ));
+        }
+        let page = fetch_page(&url)?;
+        items.extend(page.items);
+        seen.push(url);
+        next = page.next;
+    }
+    Ok(items)
+}
+
+/// `owner/repo` from `[project] github`, or an `Incomplete` finding naming the policy.
+fn project<'a>(probe: &Probe<'a>, subject: &str) -> Result<&'a str, Box<Finding>> {
+    probe.policy.project.github.as_deref().ok_or_else(|| {
+        Box::new(
+            Finding::incomplete(
+                CHECK,
+                subject,
+                "no `[project] github = \"owner/repo\"` in the policy: the GitHub tracker needs the repository",
+            )
+            .with(Evidence::file(probe.policy.path.as_str())),
+        )
+    })
+}
+
+/// GETs one page of a GitHub listing and parses it with `items`. A 404/410 means the
+/// repository (or run) is not visible; like every other non-2xx answer it is `Incomplete`.
+fn get_page<D: serde::de::DeserializeOwned, T>(
+    probe: &Probe<'_>,
+    url: &str,
+    check: &str,
+    subject: &str,
+    items: impl FnOnce(D) -> Vec<T>,
+) -> Result<Page<T>, Box<Finding>> {
+    let r = fetch(probe, url, JSON, check, subject)?;
+    if r.absent() {
+        return Err(Box::new(
+            Finding::incomplete(
+                check,
+                subject,
+                format!(
+                    "HTTP {}: not found, or not visible to the token (GitHub answers 404 for private repositories without access); check `[project] github` and the token's repository access",
+                    r.status
+                ),
+            )
+            .with(url_evidence(&r.url, Some(r.status))),
+        ));
+    }
+    let doc: D = r.json().map_err(|e| crate::registry::unreadable(check, subject, &r, &e))?;
+    let next = r.next_link();
+    let api = probe.github_api();
+    if let Some(n) = &next
+        && !n.starts_with(&format!("{api}/"))
+    {
+        return Err(Box::new(
+            Finding::incomplete(
+                check,
+                subject,
+                format!("the next page ({n}) is not under the GitHub API ({api}); not followed"),
+            )
+            .with(url_evidence(&r.url, Some(r.status))),
+        ));
+    }
+    Ok(Page { items: items(doc), next })
+}
+
+/// The open issues labelled [`LABEL`] (pull requests dropped), and the listing's first URL.
+pub fn open_issues(probe: &Probe<'_>, check: &str, subject: &str) -> Result<(Vec<Issue>, String), Box<Finding>> {
+    let repo = project(probe, subject).map_err(|f| Box::new(Finding { check: check.to_string(), ..*f }))?;
+    let first = format!("{}/repos/{repo}/issues?state=open&labels={LABEL}&per_page=100", probe.github_api());
+    let all =
+        paginate(check, subject, &first, MAX_PAGES, |url| get_page(probe, url, check, subject, |d: Vec<Issue>| d))?;
+    Ok((all.into_iter().filter(|i| i.pull_request.is_none()).collect(), first))
+}
+
+/// Files `blocker` as an issue (or, with `dry_run`, says what it would file). `Pass` when it
+/// is filed, or when an open issue with the same title already tracks it (the blocker exists,
+/// so it is tracked; the detail says "already filed" and names the issue). `Incomplete` when
+/// the issues cannot be listed, there is no token, or GitHub refuses the issue.
+pub fn file(probe: &Probe<'_>, blocker: &Blocker, secrets: &[String], dry_run: bool) -> Finding {
+    let title = one_line(&redact::redact(&blocker.task_title(), secrets));
+    let subject = format!("github: {title}");
+    let repo = match project(probe, &subject) {
+        Ok(r) => r,
+        Err(f) => return *f,
+    };
+    let (open, listed) = match open_issues(probe, CHECK, &subject) {
+        Ok(found) => found,
+        Err(f) => {
+            let mut f = *f;
+            let token = if probe.http.has_token() {
+                String::new()
+            } else {
+                format!(" (no GitHub token is set: set GH_TOKEN or GITHUB_TOKEN to {PERMISSION})")
+            };
+            f.detail = format!(
+                "cannot list the open {LABEL} issues, so the blocker was not filed (it could be a duplicate): {}{token}",
+                f.detail
+            );
+            return f;
+        }
+    };
+    if let Some(existing) = open.iter().find(|i| one_line(&i.title) == title) {
+        return Finding::pass(
+            CHECK,
+            subject,
+            format!(
+                "already filed: open issue #{} {} has this title; nothing filed",
+                existing.number, existing.html_url
+            ),
+        )
+        .with(url_evidence(&existing.html_url, None));
+    }
+    let url = format!("{}/repos/{repo}/issues", probe.github_api());
+    if dry_run {
+        let token = if probe.http.has_token() { "" } else { " (no GitHub token: a real run would be incomplete)" };
+        return Finding::pass(
+            CHECK,
+            subject,
+            format!(
+                "dry run: would file \"{title}\" in {repo} with label {LABEL}; no open issue has this title{token}"
+            ),
+        )
+        .with(url_evidence(&listed, Some(200)));
+    }
+    if !probe.http.has_token() {
+        return Finding::incomplete(
+            CHECK,
+            subject,
+            format!("no GitHub token, so nothing was filed: set GH_TOKEN or GITHUB_TOKEN (or `gh auth login`) to {PERMISSION}"),
+        )
+        .with(url_evidence(&url, None));
+    }
+    let body = serde_json::json!({"title": title, "body": blocker.body(secrets), "labels": [LABEL]});
+    match probe.http.post_json(&url, &body) {
+        Ok(r) => posted(&subject, repo, &url, r.status, &r.body, secrets),
+        Err(e) => Finding::incomplete(
+            CHECK,
+            subject,
+            format!(
+                "GitHub did not answer ({}); the issue may or may not exist: check the {LABEL} issues, then re-run (a re-run does not file a duplicate)",
+                redact::redact(&format!("{e:#}"), secrets)
+            ),
+        )
+        .with(url_evidence(&url, None)),
+    }
+}
+
+#[derive(Deserialize)]
+struct Created {
+    number: u64,
+    #[serde(default)]
+    html_url: String,
+    #[serde(default)]
+    labels: Vec<Label>,
+}
+
+/// The finding for GitHub's answer to the POST (pure, so every status is tested).
+pub fn posted(subject: &str, repo: &str, url: &str, status: u16, body: &[u8], secrets: &[String]) -> Finding {
+    let ev = url_evidence(url, Some(status));
+    // GitHub's own words ("Validation Failed", the errors), which the maintainer needs.
+    let said = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .map(|v| {
+            let mut s = v["message"].as_str().unwrap_or("").to_string();
+            if let Some(errors) = v["errors"].as_array().filter(|e| !e.is_empty()) {
+                s += &format!(" {}", serde_json::Value::Array(errors.clone()));
+            }
+            redact::redact(s.trim(), secrets)
+        })
+        .filter(|s| !s.is_empty())
+        .map(|s| format!(" (GitHub: {s})"))
+        .unwrap_or_default();
+    let incomplete = |why: String| Finding::incomplete(CHECK, subject, format!("{why}{said}")).with(ev.clone());
+    match status {
+        201 => match serde_json::from_slice::<Created>(body) {
+            Ok(c) if c.labels.iter().any(|l| l.name == LABEL) => {
+                Finding::pass(CHECK, subject, format!("filed issue #{} {}", c.number, c.html_url))
+                    .with(url_evidence(&c.html_url, Some(201)))
+            }
+            Ok(c) => Finding::incomplete(
+                CHECK,
+                subject,
+                format!(
+                    "filed issue #{} {} but GitHub dropped the label {LABEL} (the token may not create labels): add the label to the issue by hand, or create the label in {repo}; without it neither qa nor a re-run sees this blocker",
+                    c.number, c.html_url
+                ),
+            )
+            .with(url_evidence(&c.html_url, Some(201))),
+            Err(e) => incomplete(format!(
+                "HTTP 201 but the answer is unreadable ({e}); the issue probably exists: check the {LABEL} issues of {repo}"
+            )),
+        },
+        401 => incomplete(format!("HTTP 401: the token was refused (invalid or expired); nothing was filed. Use {PERMISSION}")),
+        403 | 429 if said.to_ascii_lowercase().contains("rate limit") || status == 429 => incomplete(format!(
+            "HTTP {status}: GitHub's rate limit refused the issue (issue creation counts against 80 per minute and 500 per hour); wait, then re-run"
+        )),
+        403 => incomplete(format!("HTTP 403: the token may not file issues in {repo}; nothing was filed. Use {PERMISSION}")),
+        404 => incomplete(format!(
+            "HTTP 404: {repo} is not found or not visible to the token (GitHub answers 404 for private repositories without access); check `[project] github` and the token's repository access"
+        )),
+        410 => incomplete(format!(
+            "HTTP 410: issues are disabled on {repo}; nothing was filed. Enable Issues in the repository settings, or set `[blockers] tracker` to \"ergo\" or \"none\" (the evidence record keeps the blocker either way)"
+        )),
+        422 => incomplete(
+            "HTTP 422: GitHub refused the issue as invalid; nothing was filed. Fix what it names and re-run".to_string(),
+        ),
+        s if s >= 500 => incomplete(format!(
+            "HTTP {s}: GitHub failed; the issue may or may not exist (a POST is not retried): check the {LABEL} issues, then re-run (a re-run does not file a duplicate)"
+        )),
+        s => incomplete(format!("unexpected HTTP {s}; nothing is known to be filed")),
+    }
+}
+
+/// Reads workflow run `run_id` of the project: its web page and the names of its failed jobs
+/// (latest attempt, every page of jobs). `Err` is an `Incomplete` finding saying why.
+pub fn read_run(probe: &Probe<'_>, run_id: &str) -> Result<RunDetails, Box<Finding>> {
+    let subject = format!("workflow run {run_id}");
+    let repo = project(probe, &subject)?;
+    if run_id.is_empty() || !run_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Box::new(Finding::incomplete(CHECK, &subject, "a run id is a number")));
+    }
+    let api = probe.github_api();
+    let run_url = format!("{api}/repos/{repo}/actions/runs/{run_id}");
+    let run = get_page(probe, &run_url, CHECK, &subject, |d: RunDoc| vec![d])?;
+    let html_url = run.items.into_iter().next().and_then(|d| d.html_url);
+    let jobs_url = format!("{run_url}/jobs?filter=latest&per_page=100");
+    let jobs = paginate(CHECK, &subject, &jobs_url, MAX_PAGES, |url| {
+        get_page(probe, url, CHECK, &subject, |d: JobsPage| d.jobs)
+    })?;
+    Ok(RunDetails { html_url, failed_jobs: failed_jobs(&jobs) })
+}
+
+/// The tracker half of the `blockers` gate: open issues labelled [`LABEL`] whose title starts
+/// with the target's prefix. `Fail` listing them (their URLs as evidence), `Pass` when there
+/// are none, `Incomplete` when the issues cannot be read.
+pub fn gate(probe: &Probe<'_>, check: &str) -> Finding {
+    let subject = "release blockers (GitHub issues)";
+    let prefix = title_prefix(probe.target);
+    let (open, listed) = match open_issues(probe, check, subject) {
+        Ok(found) => found,
+        Err(f) => return *f,
+    };
+    let mine: Vec<&Issue> = open.iter().filter(|i| one_line(&i.title).starts_with(&prefix)).collect();
+    if mine.is_empty() {
+        return Finding::pass(
+            check,
+            subject,
+            format!(
+                "no open {LABEL} issue titled \"{}...\" ({} open {LABEL} issue(s) in all)",
+                prefix.trim_end(),
+                open.len()
+            ),
+        )
+        .with(url_evidence(&listed, Some(200)));
+    }
+    let list: Vec<String> = mine.iter().map(|i| format!("#{} {}", i.number, i.title)).collect();
+    let mut finding = Finding::new(
+        check,
+        subject,
+        Outcome::Fail,
+        format!("{} open blocker issue(s): {}; close them when resolved", mine.len(), list.join("; ")),
+    );
+    for i in mine {
+        finding = finding.with(url_evidence(&i.html_url, None));
+    }
+    finding
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(name: &str, conclusion: Option<&str>) -> Job {
+        Job { name: name.into(), conclusion: conclusion.map(Into::into) }
+    }
+
+    #[test]
+    fn failed_jobs_are_failure_timeout_and_startup_failure() {
+        let jobs = [
+            job("build (linux)", Some("failure")),
+            job("build (mac)", Some("cancelled")),
+            job("test", Some("timed_out")),
+            job("lint", Some("success")),
+            job("setup", Some("startup_failure")),
+            job("docs", Some("skipped")),
+            job("still running", None),
+        ];
+        assert_eq!(failed_jobs(&jobs), ["build (linux)", "test", "setup"]);
+    }
+
+    #[test]
+    fn the_prefix_closes_the_bracket() {
+        let t = ReleaseTarget::parse("v0.9.0").unwrap();
+        let prefix = title_prefix(&t);
+        assert_eq!(prefix, "[release-blocker][v0.9.0] ");
+        assert!(!"[release-blocker][v0.9.0-rc.1] x".starts_with(&prefix), "an rc is another target");
+        assert!(!"[release-blocker][v0.9.01] x".starts_with(&prefix));
+        assert_eq!(one_line(" [release-blocker][v0.9.0]  two\nlines "), "[release-blocker][v0.9.0] two lines");
+    }
+
+    #[test]
+    fn pagination_follows_next_and_stops_at_the_cap() {
+        let pages = |n: usize| {
+            move |url: &str| -> Result<Page<usize>, Box<Finding>> {
+                let i: usize = url.trim_start_matches("p").parse().unwrap();
+                Ok(Page { items: vec![i], next: (i + 1 < n).then(|| format!("p{}", i + 1)) })
+            }
+        };
+        assert_eq!(paginate("c", "s", "p0", 10, pages(3)).unwrap(), [0, 1, 2]);
+        assert_eq!(paginate("c", "s", "p0", 3, pages(3)).unwrap(), [0, 1, 2], "exactly the cap is fine");
+        let cut = paginate("c", "s", "p0", 3, pages(4)).unwrap_err();
+        assert_eq!(cut.outcome, Outcome::Incomplete);
+        assert!(cut.detail.contains("more than 3 pages") && cut.detail.contains("p3"), "{}", cut.detail);
+        let looped =
+            paginate("c", "s", "p0", 10, |_| Ok(Page { items: vec![1], next: Some("p0".to_string()) })).unwrap_err();
+        assert!(looped.detail.contains("loop"), "{}", looped.detail);
+        let failed: Result<Vec<u8>, _> =
+            paginate("c", "s", "p0", 10, |_| Err(Box::new(Finding::incomplete("c", "s", "down"))));
+        assert_eq!(failed.unwrap_err().detail, "down");
+    }
+
+    #[test]
+    fn every_refusal_is_incomplete_and_says_what_to_do() {
+        let at = |status: u16, body: &str| posted("s", "o/r", "http://127.0.0.1/x", status, body.as_bytes(), &[]);
+        let created = r#"{"number": 7, "html_url": "https://github.example/o/r/issues/7", "labels": [{"name": "release-blocker"}]}"#;
+        let f = at(201, created);
+        assert_eq!(f.outcome, Outcome::Pass);
+        assert!(f.detail.contains("#7"), "{}", f.detail);
+        let unlabelled = at(201, r#"{"number": 8, "html_url": "u", "labels": []}"#);
+        assert_eq!(unlabelled.outcome, Outcome::Incomplete, "a blocker qa cannot see is not tracked");
+        assert!(unlabelled.detail.contains("dropped the label"), "{}", unlabelled.detail);
+        for (status, body, needle) in [
+            (201, "not json", "unreadable"),
+            (401, r#"{"message":"Bad credentials"}"#, "Issues: write"),
+            (403, r#"{"message":"Resource not accessible by integration"}"#, "Issues: write"),
+            (403, r#"{"message":"You have exceeded a secondary rate limit."}"#, "rate limit"),
+            (429, "", "rate limit"),
+            (404, r#"{"message":"Not Found"}"#, "not visible"),
+            (410, r#"{"message":"Issues are disabled for this repo"}"#, "issues are disabled"),
+            (
+                422,
+                r#"{"message":"Validation Failed","errors":[{"field":"title","code":"missing_field"}]}"#,
+                "missing_field",
+            ),
+            (502, "", "may or may not exist"),
+            (302, "", "unexpected HTTP 302"),
+        ] {
+            let f = at(status, body);
+            assert_eq!(f.outcome, Outcome::Incomplete, "{status}");
+            assert!(f.detail.contains(needle), "{status}: {}", f.detail);
+            assert!(f.evidence.iter().any(|e| matches!(e, Evidence::Url { .. })), "{status}");
+        }
+        let echoed =
+            posted("s", "o/r", "u", 422, br#"{"message":"title has canary-secret-99"}"#, &["canary-secret-99".into()]);
+        assert!(!echoed.detail.contains("canary-secret-99"), "{}", echoed.detail);
+    }
+}
