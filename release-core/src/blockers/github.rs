@@ -80,12 +80,6 @@ struct JobsPage {
     jobs: Vec<Job>,
 }
 
-#[derive(Deserialize)]
-struct RunDoc {
-    #[serde(default)]
-    html_url: Option<String>,
-}
-
 /// What a workflow run says about a blocker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunDetails {
@@ -378,7 +372,7 @@ pub fn read_run(probe: &Probe<'_>, run_id: &str) -> Result<RunDetails, Box<Findi
     }
     let api = probe.github_api();
     let run_url = format!("{api}/repos/{repo}/actions/runs/{run_id}");
-    let run = get_page(probe, &run_url, CHECK, &subject, |d: RunDoc| vec![d])?;
+    let run = get_page(probe, &run_url, CHECK, &subject, |d: crate::registry::github::Run| vec![d])?;
     let html_url = run.items.into_iter().next().and_then(|d| d.html_url);
     let jobs_url = format!("{run_url}/jobs?filter=latest&per_page=100");
     let jobs = paginate(CHECK, &subject, &jobs_url, MAX_PAGES, |url| {
