@@ -370,3 +370,24 @@ fn a_policy_gate_may_not_take_a_builtin_id() {
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains("release/policy.toml:") && run.stderr.contains("built-in gate"), "{}", run.all());
 }
+
+#[test]
+fn gate_commands_get_the_tag_version_and_base_tag() {
+    // So `cargo xtask release bench --base-tag {base_tag}` can be a conditional gate.
+    let policy =
+        "[[gate]]\nid = \"args\"\nrun = [\"echo\", \"{tag}\", \"{version}\", \"base={base_tag}\", \"{other}\"]\n";
+    let repo = qa_fixture(policy, &[]);
+    let run = release(repo.root(), &["qa", "v0.8.0", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let gate = findings(&run.json(), "args")[0].clone();
+    assert_eq!(gate["evidence"][0]["argv"], serde_json::json!(["echo", "v0.8.0", "0.8.0", "base=v0.7.2", "{other}"]));
+
+    // Without a base tag the gate cannot run, and says why (fail closed).
+    repo.git(&["tag", "-d", "v0.7.2"]).unwrap();
+    std::fs::remove_dir_all(repo.path(".scratch")).unwrap();
+    let run = release(repo.root(), &["qa", "v0.8.0", "--json", "--only", "args"]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    let gate = findings(&run.json(), "args")[0].clone();
+    assert_eq!(gate["status"], "incomplete", "{gate}");
+    assert!(gate["detail"].as_str().unwrap().contains("no base tag is known"), "{gate}");
+}

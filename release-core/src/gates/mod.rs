@@ -189,6 +189,28 @@ pub fn run(cx: &Context, plan: &Plan, observer: &mut dyn Observer) -> anyhow::Re
     Ok(Report::new("qa", Some(plan.target.tag()), findings))
 }
 
+/// The placeholders a command gate's `run` may use, filled in from the plan: `{tag}`
+/// (`v1.2.3`), `{version}` (`1.2.3`) and `{base_tag}`. Any other text, braces included, is
+/// passed as written. A gate that names `{base_tag}` when no base tag is known cannot run
+/// (the error says so): it would compare against nothing.
+pub fn expand(run: &[String], plan: &Plan) -> Result<Vec<String>, String> {
+    run.iter()
+        .map(|arg| {
+            let mut arg = arg.replace("{tag}", &plan.target.tag()).replace("{version}", &plan.target.version());
+            if arg.contains("{base_tag}") {
+                let Some(base) = &plan.base_tag else {
+                    return Err(
+                        "the gate needs {base_tag}, and no base tag is known: pass --base-tag or set it in the evidence record"
+                            .to_string(),
+                    );
+                };
+                arg = arg.replace("{base_tag}", base);
+            }
+            Ok(arg)
+        })
+        .collect()
+}
+
 fn install_hint(tool: &str) -> String {
     let how = match tool {
         "just" => "cargo install just",
@@ -227,6 +249,16 @@ fn run_command(
             builtin::Trigger::Unknown(why) => notes.push(format!("runs (fail closed): {why}")),
         }
     }
+    let argv = match expand(&policy.run, plan) {
+        Ok(argv) => argv,
+        Err(why) => {
+            return Finding::incomplete(id, id, why).with(Evidence::Command {
+                argv: policy.run.clone(),
+                exit_code: None,
+                tail: String::new(),
+            });
+        }
+    };
     let path_var = std::env::var_os("PATH");
     for tool in &policy.requires {
         if command::find_program(tool, cx.repo.root(), path_var.as_deref()).is_none() {
@@ -235,13 +267,12 @@ fn run_command(
                 id,
                 format!("needs `{tool}`, which is not on PATH: {}", install_hint(tool)),
             )
-            .with(Evidence::Command { argv: policy.run.clone(), exit_code: None, tail: String::new() });
+            .with(Evidence::Command { argv: argv.clone(), exit_code: None, tail: String::new() });
         }
     }
     let timeout = policy.timeout.as_deref().and_then(|t| duration::parse(t).ok());
     let before = changes.snapshot.take().unwrap_or_else(|| builtin::tree_snapshot(&cx.repo));
-    let spec =
-        command::Spec { argv: &policy.run, dir: cx.repo.root(), timeout, tick: plan.tick, secrets: &plan.secrets };
+    let spec = command::Spec { argv: &argv, dir: cx.repo.root(), timeout, tick: plan.tick, secrets: &plan.secrets };
     let run = command::run(&spec, &mut |event| match event {
         command::Event::Line(line) => observer.line(gate, line),
         command::Event::Tick(elapsed) => observer.tick(gate, elapsed),
@@ -279,7 +310,7 @@ fn run_command(
     };
     let keep_tail = !matches!(outcome, Outcome::Pass);
     let mut finding = Finding::new(id, id, outcome, detail).with(Evidence::Command {
-        argv: policy.run.clone(),
+        argv,
         exit_code,
         tail: if keep_tail { tail } else { String::new() },
     });
