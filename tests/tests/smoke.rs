@@ -1,7 +1,8 @@
 //! `cargo xtask release smoke` end to end, without the internet: a real npm package tarball
 //! made with `npm pack` in the test, served by a small loopback registry (packument +
 //! tarball), which the fixture policy's `[endpoints] npm` points at; and a real `.crate`
-//! served by the FakeRegistry's sparse index, installed with `cargo install`.
+//! served by the FakeRegistry's sparse index, installed with `cargo install`; and a real wheel
+//! from its PEP 503 simple index, installed with `uv tool install` (where uv is installed).
 
 use std::{
     collections::HashMap,
@@ -19,7 +20,9 @@ use std::{
 use release_core::{
     targets,
     testing::{
-        FakeRegistry, FixtureRepo, PLASMITE_POLICY, PublishedRelease, fake_registry::crate_tarball, targets_json,
+        FakeRegistry, FixtureRepo, PLASMITE_POLICY, PublishedRelease,
+        fake_registry::{crate_tarball, wheel_bytes, wheel_name},
+        targets_json,
     },
 };
 use serde_json::{Value, json};
@@ -296,4 +299,45 @@ fn crates_installs_from_the_sparse_index_and_checks_the_exact_version() {
     let run = smoke(&repo, &["v0.8.0", "--channels", "crates"], &[]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert_eq!(finding(&run, "smoke.crates")["status"], "fail", "{}", run.all());
+}
+
+/// `uv` on PATH, or why this machine cannot run the PyPI leg (.ci/run installs uv).
+fn uv_or_reason() -> Result<(), String> {
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|d| d.join("uv").is_file());
+    if found { Ok(()) } else { Err("uv is not on PATH (`python3 -m pip install uv`; .ci/run does)".into()) }
+}
+
+#[test]
+fn pypi_installs_a_wheel_from_the_simple_index_and_checks_the_exact_version() {
+    if let Err(why) = uv_or_reason() {
+        eprintln!("SKIPPED pypi smoke end to end: {why}");
+        return;
+    }
+    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    let world = |prints: &str| {
+        let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
+        let wheel = wheel_bytes("plasmite", "0.8.0", "plasmite", prints).unwrap();
+        published.set_pypi_wheel("0.8.0", &wheel_name("plasmite", "0.8.0"), wheel);
+        let fake = FakeRegistry::start(published).unwrap();
+        let repo =
+            FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &fake.endpoints_toml()).build().unwrap();
+        (fake, repo)
+    };
+    // A managed Python download would need the internet; the machine's own is used.
+    let env = [("UV_PYTHON_DOWNLOADS", "never"), ("UV_NO_CONFIG", "1")];
+    let (fake, repo) = world("plasmite 0.8.0");
+    let run = smoke(&repo, &["v0.8.0", "--channels", "pypi"], &env);
+    let pypi = finding(&run, "smoke.pypi");
+    assert_eq!(pypi["status"], "pass", "{}", run.all());
+    assert_eq!(pypi["subject"], "pypi plasmite==0.8.0");
+    assert_eq!(run.code, 0, "{}", run.all());
+    let asked: Vec<String> = fake.requests().into_iter().map(|l| l.path).collect();
+    assert!(asked.iter().any(|p| p.starts_with("/pypi/simple/plasmite/")), "{asked:?}");
+    assert!(asked.iter().any(|p| p.ends_with("-py3-none-any.whl")), "{asked:?}");
+
+    // `0.8.0` inside `10.8.0` is not the version (bug 31).
+    let (_fake, repo) = world("plasmite 10.8.0");
+    let run = smoke(&repo, &["v0.8.0", "--channels", "pypi"], &env);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(finding(&run, "smoke.pypi")["status"], "fail", "{}", run.all());
 }

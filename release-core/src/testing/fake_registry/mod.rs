@@ -20,7 +20,7 @@ mod routes;
 
 pub use release::{
     Asset, CrateVersion, Issue, Job, NpmVersion, PublishedRelease, PypiFile, RunArtifact, WorkflowRun, build_metadata,
-    crate_tarball, sums_text, tgz, zip_bytes,
+    crate_tarball, sums_text, tgz, wheel_bytes, wheel_name, zip_bytes,
 };
 use std::{
     collections::BTreeMap,

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context as _;
+use sha2::Digest as _;
 
 use crate::{
     ReleaseTarget,
@@ -252,6 +253,40 @@ pub fn crate_tarball(name: &str, version: &str, bin: &str, prints: &str) -> anyh
     ])
 }
 
+/// A pure-Python wheel that `uv tool install` can install: package `name` at `version`, whose
+/// console script `bin` prints `prints`. The file name is [`wheel_name`].
+pub fn wheel_bytes(name: &str, version: &str, bin: &str, prints: &str) -> anyhow::Result<Vec<u8>> {
+    use base64::Engine as _;
+    let info = format!("{name}-{version}.dist-info");
+    let files: Vec<(String, Vec<u8>)> = vec![
+        (format!("{name}/__init__.py"), format!("def main():\n    print({prints:?})\n").into_bytes()),
+        (format!("{info}/METADATA"), format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n").into_bytes()),
+        (
+            format!("{info}/WHEEL"),
+            b"Wheel-Version: 1.0\nGenerator: release-core-testing\nRoot-Is-Purelib: true\nTag: py3-none-any\n".to_vec(),
+        ),
+        (format!("{info}/entry_points.txt"), format!("[console_scripts]\n{bin} = {name}:main\n").into_bytes()),
+    ];
+    let mut record: String = files
+        .iter()
+        .map(|(path, bytes)| {
+            let digest = sha2::Sha256::digest(bytes);
+            let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
+            format!("{path},sha256={hash},{}\n", bytes.len())
+        })
+        .collect();
+    record.push_str(&format!("{info}/RECORD,,\n"));
+    let mut all: Vec<(&str, &[u8])> = files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
+    let record_path = format!("{info}/RECORD");
+    all.push((&record_path, record.as_bytes()));
+    zip_bytes(&all)
+}
+
+/// `<name>-<version>-py3-none-any.whl`: the file name of [`wheel_bytes`].
+pub fn wheel_name(name: &str, version: &str) -> String {
+    format!("{name}-{version}-py3-none-any.whl")
+}
+
 /// The sums file text for assets: `<hex>  <name>` per archive, sorted by name.
 pub fn sums_text(assets: &[Asset]) -> String {
     let mut lines: Vec<String> = assets
@@ -452,6 +487,19 @@ impl PublishedRelease {
             }
             None => self.crates.push(CrateVersion { vers: version.into(), bytes, cksum, yanked: false }),
         }
+    }
+
+    /// Serves `bytes` as the only file of the PyPI release `pep440` (a wheel named `filename`),
+    /// with the matching `sha256`.
+    pub fn set_pypi_wheel(&mut self, pep440: &str, filename: &str, bytes: Vec<u8>) {
+        let file = PypiFile {
+            filename: filename.into(),
+            packagetype: "bdist_wheel".into(),
+            sha256: registry::sha256_hex(&bytes),
+            bytes,
+            yanked: false,
+        };
+        self.pypi.insert(pep440.into(), (vec![file], false));
     }
 
     /// The sdk archive name of a platform for the target.

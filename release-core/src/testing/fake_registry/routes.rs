@@ -78,6 +78,10 @@ pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
     let (owner, repo) = r.repo.split_once('/').unwrap_or(("", ""));
     let (tap_owner, tap_repo) = r.tap.0.split_once('/').unwrap_or(("", ""));
     let tag = r.target.tag();
+    if let ["pypi", "simple", n, ""] = parts.as_slice() {
+        // PEP 503: the one API here whose canonical URLs end with `/`.
+        return if *n == name { simple_index(r, base) } else { Reply::not_found() };
+    }
     if path.ends_with('/') {
         return Reply::not_found();
     }
@@ -355,6 +359,18 @@ pub(super) fn post(r: &mut PublishedRelease, path: &str, body: &[u8], cx: &Ctx<'
     let location = format!("{}/gh-api/repos/{owner}/{repo}/issues/{}", cx.base, issue.number);
     r.issues.push(issue);
     Reply::json(201, &json).header("Location", &location)
+}
+
+/// The PEP 503 project page: one link per file of every release, with its sha256 fragment.
+fn simple_index(r: &PublishedRelease, base: &str) -> Reply {
+    let links: String = r
+        .pypi
+        .values()
+        .flat_map(|(files, _)| files)
+        .map(|f| format!("<a href=\"{base}/pypi/files/{0}#sha256={1}\">{0}</a><br/>\n", f.filename, f.sha256))
+        .collect();
+    let html = format!("<!DOCTYPE html>\n<html><body><h1>Links for {}</h1>\n{links}</body></html>\n", r.package);
+    Reply::bytes(html.into_bytes(), "text/html")
 }
 
 fn run_json(run: &WorkflowRun, owner: &str, repo: &str, base: &str, web: &str) -> Value {
