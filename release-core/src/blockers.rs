@@ -56,6 +56,9 @@ pub struct Blocker {
     pub log_excerpt: Option<String>,
     /// Why the run's details could not be read, when `run_id` was given and they could not.
     pub run_unreadable: Option<String>,
+    /// Who filed it (`model@host`, a name); kept in the body and the evidence record (the
+    /// script took `--agent` and dropped it: bug 36). The tracker item is not claimed for them.
+    pub agent: Option<String>,
 }
 
 impl Blocker {
@@ -72,6 +75,7 @@ impl Blocker {
             failing_command: None,
             log_excerpt: None,
             run_unreadable: None,
+            agent: None,
         }
     }
 
@@ -82,9 +86,15 @@ impl Blocker {
         let mask = |s: &mut String| *s = redact::redact(s, secrets);
         mask(&mut self.title);
         mask(&mut self.summary);
-        for s in [&mut self.run_url, &mut self.failing_command, &mut self.log_excerpt, &mut self.run_unreadable]
-            .into_iter()
-            .flatten()
+        for s in [
+            &mut self.run_url,
+            &mut self.failing_command,
+            &mut self.log_excerpt,
+            &mut self.run_unreadable,
+            &mut self.agent,
+        ]
+        .into_iter()
+        .flatten()
         {
             mask(s);
         }
@@ -109,6 +119,9 @@ impl Blocker {
             "Release target: {tag}\nGate that failed or was incomplete: {}\nSummary: {}\n",
             self.check, self.summary
         );
+        if let Some(agent) = &self.agent {
+            context += &format!("Filed by: {agent}\n");
+        }
         if let Some(id) = &self.run_id {
             context += &format!("Run ID: {id}\n");
         }
@@ -174,12 +187,19 @@ pub struct FileOptions {
     pub secrets: Vec<String>,
     /// Create nothing; say what would be created.
     pub dry_run: bool,
+    /// Who files: set on each blocker filed from a report (`--file-blockers`).
+    pub agent: Option<String>,
 }
 
 impl Default for FileOptions {
     fn default() -> FileOptions {
-        FileOptions { ergo: "ergo".into(), secrets: redact::secrets_from_env(), dry_run: false }
+        FileOptions { ergo: "ergo".into(), secrets: redact::secrets_from_env(), dry_run: false, agent: None }
     }
+}
+
+/// Who files a blocker for `target`: `given` (`--agent`), else the agent of its evidence record.
+pub fn agent(repo: &Repo, target: &ReleaseTarget, given: Option<String>) -> Option<String> {
+    given.filter(|a| !a.trim().is_empty()).or_else(|| evidence::load(repo, target).ok().flatten().and_then(|r| r.agent))
 }
 
 /// Files `blocker` in the policy's tracker and returns what happened as a finding. The GitHub
@@ -268,6 +288,7 @@ pub fn record(repo: &Repo, blocker: &Blocker, filed: &Finding, clock: &Clock) ->
             opened: now.clone(),
             closed: None,
             external,
+            filed_by: blocker.agent.clone(),
         });
         Ok(id)
     })

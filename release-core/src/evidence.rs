@@ -143,6 +143,9 @@ pub struct Blocker {
     /// Where it is tracked besides here (ergo task id, issue URL).
     #[serde(default)]
     pub external: Option<String>,
+    /// Who filed it (`blocker --agent`, else the record's agent), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filed_by: Option<String>,
 }
 
 /// A decision kept for the record: a waiver, or a note.
@@ -374,6 +377,7 @@ pub fn add_blocker(
             opened: now.clone(),
             closed: None,
             external: None,
+            filed_by: None,
         });
         Ok(id)
     })

@@ -248,3 +248,26 @@ fn close_ends_a_recorded_blocker_with_a_reason() {
     assert_eq!(twice.code, 2, "{}", twice.all());
     assert!(twice.stderr.contains("already closed"), "{}", twice.all());
 }
+
+#[test]
+fn the_agent_is_recorded_bug_36() {
+    // The script took --agent and dropped it. Here it is in the body and the record; without
+    // --agent the record's own agent is used.
+    let t = Tracker::new();
+    let run = t.file("clippy fails", &["--agent", "codex@mac"], &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(t.items()[1]["body"].as_str().unwrap().contains("Filed by: codex@mac"), "{:?}", t.items());
+    let record = evidence_json(t.repo.root(), "v0.9.0");
+    assert_eq!(record["blockers"][0]["filed_by"], "codex@mac");
+    let md = std::fs::read_to_string(t.repo.path(".scratch/release/evidence-v0.9.0.md")).unwrap();
+    assert!(md.contains("by codex@mac)"), "{md}");
+
+    let t = Tracker::new();
+    let init = release(
+        t.repo.root(),
+        &["evidence", "v0.9.0", "--mode", "live", "--agent", "maintainer@laptop", "--base-tag", "v0.8.0"],
+    );
+    assert_eq!(init.code, 0, "{}", init.all());
+    assert_eq!(t.file("wheel smoke fails", &[], &[]).code, 0);
+    assert_eq!(evidence_json(t.repo.root(), "v0.9.0")["blockers"][0]["filed_by"], "maintainer@laptop");
+}

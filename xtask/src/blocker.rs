@@ -27,6 +27,7 @@ pub fn blocker(common: &Common, args: BlockerArgs) -> anyhow::Result<Report> {
     let ergo = args.ergo.unwrap_or_else(|| cx.policy.blockers.ergo.clone());
     let options = FileOptions { ergo, dry_run: args.dry_run, ..FileOptions::default() };
     let mut blocker = Blocker::new(target.clone(), check, title, summary);
+    blocker.agent = blockers::agent(&cx.repo, &target, args.agent);
     blocker.run_id = args.run_id.map(|id| id.to_string());
     blocker.run_url = args.run_url;
     blocker.failing_command = args.failing_command;
@@ -71,7 +72,11 @@ fn close(cx: &Context, target: &ReleaseTarget, id: &str, reason: &str) -> anyhow
 /// them, so a blocked report stays blocked). In GitHub Actions the current run is attached.
 pub fn file_for_report(cx: &Context, mut report: Report, target: &ReleaseTarget) -> Report {
     let ci = CiRun::from_vars(|k| std::env::var(k).ok());
-    let options = FileOptions { ergo: cx.policy.blockers.ergo.clone(), ..FileOptions::default() };
+    let options = FileOptions {
+        ergo: cx.policy.blockers.ergo.clone(),
+        agent: blockers::agent(&cx.repo, target, None),
+        ..FileOptions::default()
+    };
     let filed = from_report::file_all(cx, &report, target, ci.as_ref(), &options);
     // Extended in place, so every other field of the report is kept as the command made it.
     report.findings.extend(filed);

@@ -228,6 +228,10 @@ pub struct BlockerArgs {
     /// A log file whose last lines go into the body (redacted of secrets).
     #[arg(long, value_name = "FILE")]
     pub log_snippet_file: Option<Utf8PathBuf>,
+    /// Who files it (model@host, a name), kept in the body and the evidence record [default:
+    /// the evidence record's agent].
+    #[arg(long, value_name = "NAME", conflicts_with = "close")]
+    pub agent: Option<String>,
     /// Say what would be filed; create nothing.
     #[arg(long)]
     pub dry_run: bool,

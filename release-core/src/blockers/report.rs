@@ -97,7 +97,8 @@ pub fn file_all(
     options: &FileOptions,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    for b in blockers(report, target, ci, &options.secrets) {
+    for mut b in blockers(report, target, ci, &options.secrets) {
+        b.agent = options.agent.clone();
         let mut filed = file(cx, &b, options);
         if options.dry_run {
             out.push(filed);

@@ -116,7 +116,8 @@ pub fn markdown(r: &Record) -> String {
     }
     for b in &r.blockers {
         let state = b.closed.as_deref().map_or_else(|| "OPEN".to_string(), |t| format!("resolved {t}"));
-        let _ = writeln!(o, "- {} [{state}] `{}` {}: {} (filed {})", b.id, b.check, b.title, b.summary, b.opened);
+        let by = b.filed_by.as_deref().map(|a| format!(" by {a}")).unwrap_or_default();
+        let _ = writeln!(o, "- {} [{state}] `{}` {}: {} (filed {}{by})", b.id, b.check, b.title, b.summary, b.opened);
     }
     for d in &r.decisions {
         let check = d.check.as_deref().map(|c| format!(" `{c}`")).unwrap_or_default();
