@@ -1,27 +1,23 @@
-//! `cargo xtask release smoke` end to end, without the internet: a real npm package tarball
-//! made with `npm pack` in the test, served by a small loopback registry (packument +
-//! tarball), which the fixture policy's `[endpoints] npm` points at; and a real `.crate`
-//! served by the FakeRegistry's sparse index, installed with `cargo install`; and a real wheel
-//! from its PEP 503 simple index, installed with `uv tool install` (where uv is installed).
+//! `cargo xtask release smoke` end to end, without the internet, against a FakeRegistry the
+//! fixture policy's `[endpoints]` point at: a real npm package tarball made with `npm pack` in
+//! the test (packument + tarball); a real `.crate` from its sparse index, installed with `cargo
+//! install`; and a real wheel from its PEP 503 simple index, installed with `uv tool install`
+//! (where uv is installed).
 
 use std::{
-    collections::HashMap,
+    collections::BTreeMap,
     fs,
     os::unix::fs::PermissionsExt,
     path::PathBuf,
     process::Command,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
     time::{Duration, Instant},
 };
 
 use release_core::{
     targets,
     testing::{
-        FakeRegistry, FixtureRepo, PLASMITE_POLICY, PublishedRelease,
-        fake_registry::{crate_tarball, wheel_bytes, wheel_name},
+        FakeRegistry, FixtureRepo, PublishedRelease,
+        fake_registry::{NpmVersion, crate_tarball, wheel_bytes, wheel_name},
         targets_json,
     },
 };
@@ -32,8 +28,6 @@ use tests::{Run, release_with_env};
 struct Packed {
     version: String,
     tgz: Vec<u8>,
-    shasum: String,
-    integrity: String,
 }
 
 /// `npm pack` of a package `plasmite@version` whose `plasmite --version` prints `prints`.
@@ -51,60 +45,37 @@ fn pack(version: &str, prints: &str) -> Packed {
     assert!(out.status.success(), "npm pack: {}", String::from_utf8_lossy(&out.stderr));
     let info: Value = serde_json::from_slice(&out.stdout).unwrap();
     let info = &info[0];
-    Packed {
-        version: version.to_string(),
-        tgz: fs::read(dir.path().join(info["filename"].as_str().unwrap())).unwrap(),
-        shasum: info["shasum"].as_str().unwrap().to_string(),
-        integrity: info["integrity"].as_str().unwrap().to_string(),
-    }
+    let tgz = fs::read(dir.path().join(info["filename"].as_str().unwrap())).unwrap();
+    // The fake serves release-core's own SRI of the bytes; it must be npm's.
+    assert_eq!(NpmVersion::new(tgz.clone()).integrity, info["integrity"].as_str().unwrap());
+    Packed { version: version.to_string(), tgz }
 }
 
-/// A loopback registry serving `plasmite` with the given versions; counts requests.
-struct Registry {
-    url: String,
-    hits: Arc<AtomicUsize>,
-}
-
-fn registry(packages: &[Packed]) -> Registry {
-    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let port = server.server_addr().to_ip().unwrap().port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut routes: HashMap<String, Vec<u8>> = HashMap::new();
-    let mut versions = serde_json::Map::new();
-    for p in packages {
-        let path = format!("/plasmite/-/plasmite-{}.tgz", p.version);
-        versions.insert(
-            p.version.clone(),
-            json!({
-                "name": "plasmite", "version": p.version, "bin": {"plasmite": "cli.js"},
-                "dist": {"tarball": format!("{url}{path}"), "shasum": p.shasum, "integrity": p.integrity},
-            }),
-        );
-        routes.insert(path, p.tgz.clone());
-    }
+/// A FakeRegistry whose npm has exactly `packages` of `plasmite` (`latest`: the last one).
+fn registry(packages: &[Packed]) -> FakeRegistry {
+    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
+    published.npm = packages
+        .iter()
+        .map(|p| {
+            let mut version = NpmVersion::new(p.tgz.clone());
+            version.bin.insert("plasmite".into(), "cli.js".into());
+            (p.version.clone(), version)
+        })
+        .collect();
     let latest = packages.last().map(|p| p.version.clone()).unwrap_or_default();
-    let packument = json!({"name": "plasmite", "dist-tags": {"latest": latest}, "versions": versions});
-    routes.insert("/plasmite".into(), packument.to_string().into_bytes());
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    std::thread::spawn(move || {
-        for request in server.incoming_requests() {
-            counter.fetch_add(1, Ordering::SeqCst);
-            let path = request.url().split('?').next().unwrap_or("").to_string();
-            let response = match routes.get(&path) {
-                Some(body) => tiny_http::Response::from_data(body.clone()),
-                None => tiny_http::Response::from_data(b"{\"error\":\"Not found\"}".to_vec()).with_status_code(404),
-            };
-            let _ = request.respond(response);
-        }
-    });
-    Registry { url, hits }
+    published.npm_tags = BTreeMap::from([("latest".to_string(), latest)]);
+    FakeRegistry::start(published).unwrap()
 }
 
-/// A plasmite fixture whose policy points npm at `registry`.
-fn repo(registry: &str) -> FixtureRepo {
-    let policy = format!("{PLASMITE_POLICY}\n[endpoints]\nnpm = \"{registry}\"\n");
-    FixtureRepo::plasmite("0.8.0").file("release/policy.toml", policy).build().unwrap()
+/// How many npm requests the fake answered.
+fn npm_hits(fake: &FakeRegistry) -> usize {
+    fake.requests().iter().filter(|l| l.path.starts_with("/npm/")).count()
+}
+
+/// A plasmite fixture whose policy's `[endpoints]` point at `fake`.
+fn repo(fake: &FakeRegistry) -> FixtureRepo {
+    FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &fake.endpoints_toml()).build().unwrap()
 }
 
 const FAST: [&str; 4] = ["--retry-delay", "100ms", "--retry-cap", "400ms"];
@@ -139,7 +110,7 @@ fn smoke_dirs(repo: &FixtureRepo) -> Vec<PathBuf> {
 #[test]
 fn npm_installs_and_prints_the_exact_version() {
     let reg = registry(&[pack("0.8.0", "plasmite 0.8.0")]);
-    let repo = repo(&reg.url);
+    let repo = repo(&reg);
     let run = smoke(&repo, &["v0.8.0", "--channels", "npm"], &[]);
     let npm = finding(&run, "smoke.npm");
     assert_eq!(npm["status"], "pass", "{}", run.all());
@@ -150,7 +121,7 @@ fn npm_installs_and_prints_the_exact_version() {
     assert_ne!(pnpm["status"], "fail", "{}", run.all());
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(smoke_dirs(&repo).is_empty(), "scratch is removed by default");
-    assert!(reg.hits.load(Ordering::SeqCst) >= 2, "the loopback registry was used");
+    assert!(npm_hits(&reg) >= 2, "the loopback registry was used");
     // The report is kept in the evidence record of the target, like every report.
     let record = tests::evidence_json(repo.root(), "v0.8.0");
     let entry = record["entries"].as_array().unwrap().iter().find(|e| e["report"]["command"] == "smoke").unwrap();
@@ -169,7 +140,7 @@ fn npm_installs_and_prints_the_exact_version() {
 #[test]
 fn a_version_that_only_contains_the_target_fails() {
     let reg = registry(&[pack("0.8.0", "plasmite 10.8.0")]);
-    let repo = repo(&reg.url);
+    let repo = repo(&reg);
     let run = smoke(&repo, &["v0.8.0", "--channels", "npm"], &[]);
     assert_eq!(run.code, 1, "{}", run.all());
     let npm = finding(&run, "smoke.npm");
@@ -183,7 +154,7 @@ fn a_version_that_only_contains_the_target_fails() {
 #[test]
 fn an_unpublished_version_retries_until_its_own_budget_ends() {
     let reg = registry(&[pack("0.7.2", "plasmite 0.7.2")]);
-    let repo = repo(&reg.url);
+    let repo = repo(&reg);
     let start = Instant::now();
     let run = smoke(&repo, &["v0.9.0", "--channels", "npm", "--max-wait", "3s"], &[]);
     let took = start.elapsed();
@@ -235,11 +206,11 @@ fn a_missing_tool_is_incomplete_and_homebrew_off_macos_is_skipped() {
 #[test]
 fn an_unknown_channel_is_a_usage_error_before_anything_runs() {
     let reg = registry(&[pack("0.8.0", "plasmite 0.8.0")]);
-    let repo = repo(&reg.url);
+    let repo = repo(&reg);
     let run = smoke(&repo, &["v0.8.0", "--channels", "npm,brew"], &[]);
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains("unknown channel `brew`"), "{}", run.all());
-    assert_eq!(reg.hits.load(Ordering::SeqCst), 0, "nothing was installed");
+    assert_eq!(npm_hits(&reg), 0, "nothing was installed");
     assert!(!repo.path(".scratch/release").exists(), "no scratch dir");
     let bad = smoke(&repo, &["v0.8.0", "--channels", "npm", "--max-wait", "20"], &[]);
     assert_eq!(bad.code, 2, "{}", bad.all());
@@ -248,7 +219,7 @@ fn an_unknown_channel_is_a_usage_error_before_anything_runs() {
 #[test]
 fn the_pnpm_leg_is_its_own_finding() {
     let reg = registry(&[pack("0.8.0", "plasmite 0.8.0")]);
-    let repo = repo(&reg.url);
+    let repo = repo(&reg);
     // A pnpm that always fails: the npm leg still passes, and the pnpm failure is not lost.
     let fake = tempfile::tempdir().unwrap();
     let pnpm = fake.path().join("pnpm");
@@ -274,7 +245,7 @@ fn crates_world(prints: &str) -> (FakeRegistry, FixtureRepo) {
     let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
     published.set_crate("0.8.0", crate_tarball("plasmite", "0.8.0", "plasmite", prints).unwrap());
     let fake = FakeRegistry::start(published).unwrap();
-    let repo = FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &fake.endpoints_toml()).build().unwrap();
+    let repo = repo(&fake);
     (fake, repo)
 }
 
@@ -319,8 +290,7 @@ fn pypi_installs_a_wheel_from_the_simple_index_and_checks_the_exact_version() {
         let wheel = wheel_bytes("plasmite", "0.8.0", "plasmite", prints).unwrap();
         published.set_pypi_wheel("0.8.0", &wheel_name("plasmite", "0.8.0"), wheel);
         let fake = FakeRegistry::start(published).unwrap();
-        let repo =
-            FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &fake.endpoints_toml()).build().unwrap();
+        let repo = repo(&fake);
         (fake, repo)
     };
     // A managed Python download would need the internet; the machine's own is used.

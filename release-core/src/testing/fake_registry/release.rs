@@ -31,6 +31,15 @@ pub struct NpmVersion {
     pub tarball: Vec<u8>,
     /// `dist.integrity` (normally the tarball's SRI).
     pub integrity: String,
+    /// The version manifest's `bin` (command name -> path in the package), which npm links.
+    pub bin: BTreeMap<String, String>,
+}
+
+impl NpmVersion {
+    /// A version serving `tarball`, with its SRI as `integrity` and no `bin`.
+    pub fn new(tarball: Vec<u8>) -> NpmVersion {
+        NpmVersion { integrity: registry::sri_sha512(&tarball), tarball, bin: BTreeMap::new() }
+    }
 }
 
 /// One PyPI file.
@@ -381,10 +390,7 @@ impl PublishedRelease {
         }
         let tarball = tgz(&npm_files)?;
         let old = tgz(&[("package/package.json".to_string(), b"{}".to_vec())])?;
-        let npm = BTreeMap::from([
-            ("0.7.2".to_string(), NpmVersion { integrity: registry::sri_sha512(&old), tarball: old }),
-            (v.clone(), NpmVersion { integrity: registry::sri_sha512(&tarball), tarball }),
-        ]);
+        let npm = BTreeMap::from([("0.7.2".to_string(), NpmVersion::new(old)), (v.clone(), NpmVersion::new(tarball))]);
         let stable = !target.is_prerelease();
         let latest = if stable { v.clone() } else { "0.7.2".to_string() };
         let file = |filename: String, packagetype: &str| {

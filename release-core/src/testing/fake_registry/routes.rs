@@ -400,9 +400,13 @@ fn issue_json(issue: &Issue, owner: &str, repo: &str, base: &str, web: &str) -> 
 }
 
 fn npm_doc(name: &str, version: &str, doc: &NpmVersion, base: &str) -> Value {
-    json!({"name": name, "version": version, "_id": format!("{name}@{version}"),
-           "dist": {"tarball": format!("{base}/npm/{name}/-/{name}-{version}.tgz"),
-                    "shasum": "", "integrity": doc.integrity}})
+    let mut manifest = json!({"name": name, "version": version, "_id": format!("{name}@{version}"),
+                              "dist": {"tarball": format!("{base}/npm/{name}/-/{name}-{version}.tgz"),
+                                       "integrity": doc.integrity}});
+    if !doc.bin.is_empty() {
+        manifest["bin"] = json!(doc.bin);
+    }
+    manifest
 }
 
 fn pypi_file(f: &PypiFile, release_yanked: bool, url_base: &str) -> Value {
