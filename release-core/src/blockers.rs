@@ -2,7 +2,7 @@
 //!
 //! A [`Blocker`] renders the body of the existing blocker template (Goal, Background /
 //! Rationale, Acceptance Criteria, Automated Validation Gates, Consult Me), redacted of
-//! secrets. [`file`] sends it to the policy's tracker: [`ergo`] (the current ergo CLI, facts
+//! secrets. [`file()`] sends it to the policy's tracker: [`ergo`] (the current ergo CLI, facts
 //! §13: one epic per target, found by exact title) or [`github`] (issues labelled
 //! `release-blocker`); neither files a second blocker with the same title while one is open.
 //! [`record`] keeps it in the evidence record, [`close`] closes it there, [`enrich`] adds

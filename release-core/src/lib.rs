@@ -14,7 +14,7 @@
 //! | [`versions`] | version surfaces: read, check, bump (format-preserving, all or nothing) |
 //! | [`changelog`] | Keep-a-Changelog sections: check, finalize, release notes |
 //! | [`targets`] | `release/targets.json`: parse, validate, channel lists |
-//! | [`bench`] | benchmark gate: base tag vs candidate, interleaved runs, per-scenario statuses |
+//! | [`mod@bench`] | benchmark gate: base tag vs candidate, interleaved runs, per-scenario statuses |
 //! | [`notices`] | licence and notice files: repo level, copies, and inside every release archive |
 //! | [`provenance`] | build provenance: the build run, its metadata artifact, the tag's commit |
 //! | [`smoke`] | install smoke per channel: install the release, run `--version`, exact match |
