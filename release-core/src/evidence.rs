@@ -447,7 +447,9 @@ impl Record {
         let t = &self.target;
         let qa = self.latest("qa").map(|e| e.report.verdict);
         if !self.open_blockers().is_empty() {
-            return format!("resolve the open blockers, then re-run `cargo xtask release qa {t}`");
+            return format!(
+                "resolve the open blockers, close each (`cargo xtask release blocker {t} --close B1 --reason \"...\"`), then re-run `cargo xtask release qa {t}`"
+            );
         }
         match qa {
             None => return format!("run the gates: `cargo xtask release qa {t}`"),
@@ -583,6 +585,17 @@ mod tests {
         assert!(record.next_step(&live).contains("dispatch the publish workflow"));
         record.entries.push(entry("verify", crate::Finding::pass("verify.npm", "x", "ok")));
         assert_eq!(record.next_step(&live), "done: every channel verified");
+        record.blockers.push(Blocker {
+            id: "B1".into(),
+            check: "verify.npm".into(),
+            title: "t".into(),
+            summary: "s".into(),
+            opened: "now".into(),
+            closed: None,
+            external: None,
+            filed_by: None,
+        });
+        assert!(record.next_step(&live).contains("blocker v0.8.0 --close B1"), "an open blocker comes first");
     }
 
     #[test]
