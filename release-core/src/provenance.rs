@@ -325,7 +325,14 @@ fn find_run(
 fn workflow_finding(run: &Run, build: &BuildPolicy, ev: &Evidence) -> Finding {
     let check = format!("{CHECK}.workflow");
     let subject = format!("build run {}", run.id);
-    if run.is_of_workflow(&build.workflow) {
+    if run.path.is_empty() {
+        Finding::incomplete(
+            &check,
+            &subject,
+            "the API gave no workflow path for the run: which workflow built it is unknown",
+        )
+        .with(ev.clone())
+    } else if run.is_of_workflow(&build.workflow) {
         Finding::pass(&check, &subject, format!("is a run of {} (\"{}\")", run.path, run.name)).with(ev.clone())
     } else {
         Finding::fail(
@@ -578,5 +585,10 @@ mod tests {
         assert!(!run(".github/workflows/release-copy.yml").is_of_workflow("release.yml"));
         assert!(!run(".github/workflows/pre-release.yml").is_of_workflow("release.yml"));
         assert!(!run("").is_of_workflow("release.yml"));
+        let build = BuildPolicy { workflow: "release.yml".into(), metadata_artifact: "release-metadata".into() };
+        let ev = url_evidence("http://127.0.0.1/run", None);
+        assert_eq!(workflow_finding(&run(""), &build, &ev).outcome, Outcome::Incomplete, "no path: unknown");
+        assert_eq!(workflow_finding(&run(".github/workflows/x.yml"), &build, &ev).outcome, Outcome::Fail);
+        assert_eq!(workflow_finding(&run(".github/workflows/release.yml"), &build, &ev).outcome, Outcome::Pass);
     }
 }
