@@ -26,7 +26,11 @@ use serde_json::{Value, json};
 use crate::{
     Context, Evidence, Finding, Outcome, ReleaseTarget, Report,
     policy::BuildPolicy,
-    registry::{self, Probe, github::Run, url_evidence},
+    registry::{
+        self, Probe,
+        github::{Run, Runs},
+        url_evidence,
+    },
 };
 
 /// Check id prefix of every finding.
@@ -281,15 +285,15 @@ fn find_run(
     seen.tag_commit = Some(sha.clone());
     let url = format!("{api}/actions/workflows/{}/runs?head_sha={sha}&status=success&per_page=100", build.workflow);
     let subject = format!("{} runs on {} ({sha})", build.workflow, tag.tag());
-    let absent = format!("no workflow file {} in the repository", build.workflow);
-    let listed = registry::get_json::<registry::github::Runs>(&cx.http, &url, JSON, &check, &subject, &absent)?;
-    let ev = listed.evidence();
-    let mut runs: Vec<Run> = listed
-        .doc
-        .workflow_runs
-        .into_iter()
-        .filter(|r| r.head_sha == sha && r.conclusion.as_deref() == Some("success"))
-        .collect();
+    let absent = |r: &crate::http::Response| {
+        Finding::fail(&check, &subject, format!("no workflow file {} in the repository", build.workflow))
+            .with(url_evidence(&r.url, Some(r.status)))
+    };
+    let listed =
+        registry::github::list_all(&Probe::of(cx, tag), &url, &check, &subject, absent, |d: Runs| d.workflow_runs)?;
+    let ev = url_evidence(&url, Some(200));
+    let mut runs: Vec<Run> =
+        listed.into_iter().filter(|r| r.head_sha == sha && r.conclusion.as_deref() == Some("success")).collect();
     runs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
     let on_tag = runs.iter().position(|r| r.head_branch.as_deref() == Some(tag.tag().as_str()));
     let Some(run) = on_tag.or((!runs.is_empty()).then_some(0)).map(|i| runs.swap_remove(i)) else {

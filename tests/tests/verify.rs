@@ -237,6 +237,32 @@ fn newest_failed_ci_run_blocks_despite_an_older_success() {
 }
 
 #[test]
+fn ci_runs_are_read_past_the_first_page() {
+    // 100 newer runs still going fill the first page; the completed success is on page 2.
+    // Reading one page would call this INCOMPLETE.
+    let w = world("0.8.0", |r| {
+        let sha = r.tag_commit.clone().unwrap();
+        for i in 0..100 {
+            r.runs.push(WorkflowRun {
+                id: 5000 + i,
+                head_sha: sha.clone(),
+                status: "in_progress".into(),
+                conclusion: None,
+                created_at: format!("2026-07-29T00:{:02}:{:02}Z", i / 60, i % 60),
+                ..WorkflowRun::default()
+            });
+        }
+    });
+    let run = w.verify(&["--channels", "ci"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("run 1001") && run.stdout.contains("succeeded"), "{}", run.all());
+    let pages: Vec<String> =
+        w.fake.requests().into_iter().map(|l| l.path).filter(|p| p.contains("/workflows/ci.yml/runs")).collect();
+    assert_eq!(pages.len(), 2, "{pages:?}");
+    assert!(pages[1].ends_with("&page=2"), "{pages:?}");
+}
+
+#[test]
 fn deep_mode_checksum_mismatch_blocks() {
     let w = world("0.8.0", |r| {
         r.crates[1].bytes = b"tampered".to_vec();

@@ -3,11 +3,13 @@
 //!
 //! There is no epic: one label, [`LABEL`], marks every blocker, and the title prefix
 //! `[release-blocker][vX.Y.Z] ` says which release it blocks. Before filing, every open issue
-//! with the label is listed (all pages, up to [`MAX_PAGES`]); pull requests, which GitHub lists
-//! among issues, are dropped; an open issue with exactly the same title means the blocker is
-//! already tracked, and nothing is filed. A closed issue with the same title does not count:
+//! with the label is listed (all pages, up to [`registry::github::MAX_PAGES`]); pull requests,
+//! which GitHub lists among issues, are dropped; an open issue with exactly the same title
+//! means the blocker is already tracked, and nothing is filed. A closed issue with the same title does not count:
 //! the problem came back. The POST is never retried (it may have created the issue); the
 //! de-duplication makes a re-run safe instead.
+//!
+//! [`registry::github::MAX_PAGES`]: crate::registry::github::MAX_PAGES
 //!
 //! Also here: reading a workflow run for `blocker --run-id` (its URL and the names of its
 //! failed jobs), and the tracker half of the `blockers` QA gate.
@@ -17,24 +19,23 @@ use serde::Deserialize;
 use super::{Blocker, CHECK};
 use crate::{
     Evidence, Finding, ReleaseTarget,
+    http::Response,
     outcome::Outcome,
     redact,
-    registry::{Probe, fetch, url_evidence},
+    registry::{
+        Probe,
+        github::{Run, list_all},
+        url_evidence,
+    },
 };
 
 /// The label every blocker issue carries.
 pub const LABEL: &str = "release-blocker";
 
-/// Most pages (of 100 items) read from one listing; more than that is `Incomplete`, never a
-/// silently partial list.
-pub const MAX_PAGES: usize = 10;
-
 /// Job conclusions that make a job "failed": `failure`, `timed_out` and `startup_failure`.
 /// `cancelled` is left out on purpose (a failing matrix leg cancels its siblings, which did
 /// nothing wrong), and so are `skipped`, `neutral`, `success` and jobs still running.
 pub const FAILED_CONCLUSIONS: [&str; 3] = ["failure", "timed_out", "startup_failure"];
-
-const JSON: &str = "application/vnd.github+json";
 
 /// Where the token needs to be allowed to write, said in every "cannot file" finding.
 const PERMISSION: &str = "a token with Issues: write on the repository (fine-grained token or app), `repo`/`public_repo` (classic token), or `permissions: issues: write` for GITHUB_TOKEN in Actions";
@@ -108,57 +109,6 @@ pub fn failed_jobs(jobs: &[Job]) -> Vec<String> {
         .collect()
 }
 
-/// One page of a listing: its items and the next page's URL.
-#[derive(Debug)]
-pub struct Page<T> {
-    /// The items of this page.
-    pub items: Vec<T>,
-    /// The `rel="next"` URL, if there is a next page.
-    pub next: Option<String>,
-}
-
-/// Reads pages from `first` on, following `next`, at most `max_pages` of them. More pages, or
-/// a `next` that was already read (a loop), is an `Incomplete` finding for `check`/`subject`:
-/// a list cut short is never taken for the whole list.
-pub fn paginate<T>(
-    check: &str,
-    subject: &str,
-    first: &str,
-    max_pages: usize,
-    mut fetch_page: impl FnMut(&str) -> Result<Page<T>, Box<Finding>>,
-) -> Result<Vec<T>, Box<Finding>> {
-    let mut items = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
-    let mut next = Some(first.to_string());
-    while let Some(url) = next {
-        if seen.contains(&url) {
-            return Err(Box::new(
-                Finding::incomplete(
-                    check,
-                    subject,
-                    format!("the listing's next page ({url}) was already read: a pagination loop"),
-                )
-                .with(url_evidence(first, None)),
-            ));
-        }
-        if seen.len() == max_pages {
-            return Err(Box::new(
-                Finding::incomplete(
-                    check,
-                    subject,
-                    format!("more than {max_pages} pages to read; stopped before {url} rather than decide on part of the list"),
-                )
-                .with(url_evidence(first, None)),
-            ));
-        }
-        let page = fetch_page(&url)?;
-        items.extend(page.items);
-        seen.push(url);
-        next = page.next;
-    }
-    Ok(items)
-}
-
 /// `owner/repo` from `[project] github`, or an `Incomplete` finding naming the policy.
 fn project<'a>(probe: &Probe<'a>, subject: &str) -> Result<&'a str, Box<Finding>> {
     probe.policy.project.github.as_deref().ok_or_else(|| {
@@ -173,53 +123,27 @@ fn project<'a>(probe: &Probe<'a>, subject: &str) -> Result<&'a str, Box<Finding>
     })
 }
 
-/// GETs one page of a GitHub listing and parses it with `items`. A 404/410 means the
-/// repository (or run) is not visible; like every other non-2xx answer it is `Incomplete`.
-fn get_page<D: serde::de::DeserializeOwned, T>(
-    probe: &Probe<'_>,
-    url: &str,
-    check: &str,
-    subject: &str,
-    items: impl FnOnce(D) -> Vec<T>,
-) -> Result<Page<T>, Box<Finding>> {
-    let r = fetch(probe, url, JSON, check, subject)?;
-    if r.absent() {
-        return Err(Box::new(
-            Finding::incomplete(
-                check,
-                subject,
-                format!(
-                    "HTTP {}: not found, or not visible to the token (GitHub answers 404 for private repositories without access); check `[project] github` and the token's repository access",
-                    r.status
-                ),
-            )
-            .with(url_evidence(&r.url, Some(r.status))),
-        ));
+/// A 404/410 from a GitHub listing here: the repository (or run) is not visible to the token.
+/// Like every other non-2xx answer it is `Incomplete`.
+fn not_visible<'a>(check: &'a str, subject: &'a str) -> impl Fn(&Response) -> Finding + 'a {
+    move |r| {
+        Finding::incomplete(
+            check,
+            subject,
+            format!(
+                "HTTP {}: not found, or not visible to the token (GitHub answers 404 for private repositories without access); check `[project] github` and the token's repository access",
+                r.status
+            ),
+        )
+        .with(url_evidence(&r.url, Some(r.status)))
     }
-    let doc: D = r.json().map_err(|e| crate::registry::unreadable(check, subject, &r, &e))?;
-    let next = r.next_link();
-    let api = probe.github_api();
-    if let Some(n) = &next
-        && !n.starts_with(&format!("{api}/"))
-    {
-        return Err(Box::new(
-            Finding::incomplete(
-                check,
-                subject,
-                format!("the next page ({n}) is not under the GitHub API ({api}); not followed"),
-            )
-            .with(url_evidence(&r.url, Some(r.status))),
-        ));
-    }
-    Ok(Page { items: items(doc), next })
 }
 
 /// The open issues labelled [`LABEL`] (pull requests dropped), and the listing's first URL.
 pub fn open_issues(probe: &Probe<'_>, check: &str, subject: &str) -> Result<(Vec<Issue>, String), Box<Finding>> {
     let repo = project(probe, subject).map_err(|f| Box::new(Finding { check: check.to_string(), ..*f }))?;
     let first = format!("{}/repos/{repo}/issues?state=open&labels={LABEL}&per_page=100", probe.github_api());
-    let all =
-        paginate(check, subject, &first, MAX_PAGES, |url| get_page(probe, url, check, subject, |d: Vec<Issue>| d))?;
+    let all = list_all(probe, &first, check, subject, not_visible(check, subject), |d: Vec<Issue>| d)?;
     Ok((all.into_iter().filter(|i| i.pull_request.is_none()).collect(), first))
 }
 
@@ -372,12 +296,10 @@ pub fn read_run(probe: &Probe<'_>, run_id: &str) -> Result<RunDetails, Box<Findi
     }
     let api = probe.github_api();
     let run_url = format!("{api}/repos/{repo}/actions/runs/{run_id}");
-    let run = get_page(probe, &run_url, CHECK, &subject, |d: crate::registry::github::Run| vec![d])?;
-    let html_url = run.items.into_iter().next().and_then(|d| d.html_url);
+    let run = list_all(probe, &run_url, CHECK, &subject, not_visible(CHECK, &subject), |d: Run| vec![d])?;
+    let html_url = run.into_iter().next().and_then(|d| d.html_url);
     let jobs_url = format!("{run_url}/jobs?filter=latest&per_page=100");
-    let jobs = paginate(CHECK, &subject, &jobs_url, MAX_PAGES, |url| {
-        get_page(probe, url, CHECK, &subject, |d: JobsPage| d.jobs)
-    })?;
+    let jobs = list_all(probe, &jobs_url, CHECK, &subject, not_visible(CHECK, &subject), |d: JobsPage| d.jobs)?;
     Ok(RunDetails { html_url, failed_jobs: failed_jobs(&jobs) })
 }
 
@@ -447,27 +369,6 @@ mod tests {
         assert!(!"[release-blocker][v0.9.0-rc.1] x".starts_with(&prefix), "an rc is another target");
         assert!(!"[release-blocker][v0.9.01] x".starts_with(&prefix));
         assert_eq!(one_line(" [release-blocker][v0.9.0]  two\nlines "), "[release-blocker][v0.9.0] two lines");
-    }
-
-    #[test]
-    fn pagination_follows_next_and_stops_at_the_cap() {
-        let pages = |n: usize| {
-            move |url: &str| -> Result<Page<usize>, Box<Finding>> {
-                let i: usize = url.trim_start_matches("p").parse().unwrap();
-                Ok(Page { items: vec![i], next: (i + 1 < n).then(|| format!("p{}", i + 1)) })
-            }
-        };
-        assert_eq!(paginate("c", "s", "p0", 10, pages(3)).unwrap(), [0, 1, 2]);
-        assert_eq!(paginate("c", "s", "p0", 3, pages(3)).unwrap(), [0, 1, 2], "exactly the cap is fine");
-        let cut = paginate("c", "s", "p0", 3, pages(4)).unwrap_err();
-        assert_eq!(cut.outcome, Outcome::Incomplete);
-        assert!(cut.detail.contains("more than 3 pages") && cut.detail.contains("p3"), "{}", cut.detail);
-        let looped =
-            paginate("c", "s", "p0", 10, |_| Ok(Page { items: vec![1], next: Some("p0".to_string()) })).unwrap_err();
-        assert!(looped.detail.contains("loop"), "{}", looped.detail);
-        let failed: Result<Vec<u8>, _> =
-            paginate("c", "s", "p0", 10, |_| Err(Box::new(Finding::incomplete("c", "s", "down"))));
-        assert_eq!(failed.unwrap_err().detail, "down");
     }
 
     #[test]

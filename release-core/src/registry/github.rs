@@ -305,6 +305,108 @@ fn tag_commit_finding(probe: &Probe<'_>) -> Option<Finding> {
     }
 }
 
+/// Most pages (of 100 items) read from one GitHub listing; more than that is `Incomplete`,
+/// never a silently partial list.
+pub const MAX_PAGES: usize = 10;
+
+/// One page of a listing: its items and the next page's URL.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// The `rel="next"` URL, if there is a next page.
+    pub next: Option<String>,
+}
+
+/// Reads pages from `first` on, following `next`, at most `max_pages` of them. More pages, or
+/// a `next` that was already read (a loop), is an `Incomplete` finding for `check`/`subject`:
+/// a list cut short is never taken for the whole list.
+pub fn paginate<T>(
+    check: &str,
+    subject: &str,
+    first: &str,
+    max_pages: usize,
+    mut fetch_page: impl FnMut(&str) -> Result<Page<T>, Box<Finding>>,
+) -> Result<Vec<T>, Box<Finding>> {
+    let mut items = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    let mut next = Some(first.to_string());
+    while let Some(url) = next {
+        if seen.contains(&url) {
+            return Err(Box::new(
+                Finding::incomplete(
+                    check,
+                    subject,
+                    format!("the listing's next page ({url}) was already read: a pagination loop"),
+                )
+                .with(url_evidence(first, None)),
+            ));
+        }
+        if seen.len() == max_pages {
+            return Err(Box::new(
+                Finding::incomplete(
+                    check,
+                    subject,
+                    format!("more than {max_pages} pages to read; stopped before {url} rather than decide on part of the list"),
+                )
+                .with(url_evidence(first, None)),
+            ));
+        }
+        let page = fetch_page(&url)?;
+        items.extend(page.items);
+        seen.push(url);
+        next = page.next;
+    }
+    Ok(items)
+}
+
+/// GETs one page of a GitHub listing and parses it with `items`. A 404/410 becomes the
+/// finding `absent` makes (a missing workflow file is a `Fail`, an invisible repository
+/// `Incomplete`); other non-2xx answers and unreadable bodies are `Incomplete`. A `next` link
+/// outside the GitHub API is not followed.
+pub(crate) fn get_page<D: serde::de::DeserializeOwned, T>(
+    probe: &Probe<'_>,
+    url: &str,
+    check: &str,
+    subject: &str,
+    absent: &dyn Fn(&crate::http::Response) -> Finding,
+    items: impl FnOnce(D) -> Vec<T>,
+) -> Result<Page<T>, Box<Finding>> {
+    let r = fetch(probe, url, JSON, check, subject)?;
+    if r.absent() {
+        return Err(Box::new(absent(&r)));
+    }
+    let doc: D = r.json().map_err(|e| super::unreadable(check, subject, &r, &e))?;
+    let next = r.next_link();
+    let api = probe.github_api();
+    if let Some(n) = &next
+        && !n.starts_with(&format!("{api}/"))
+    {
+        return Err(Box::new(
+            Finding::incomplete(
+                check,
+                subject,
+                format!("the next page ({n}) is not under the GitHub API ({api}); not followed"),
+            )
+            .with(url_evidence(&r.url, Some(r.status))),
+        ));
+    }
+    Ok(Page { items: items(doc), next })
+}
+
+/// Every page of a GitHub listing from `first` ([`get_page`] each, [`paginate`] over them, at
+/// most [`MAX_PAGES`]). A single document is a one-page listing.
+pub(crate) fn list_all<D: serde::de::DeserializeOwned, T>(
+    probe: &Probe<'_>,
+    first: &str,
+    check: &str,
+    subject: &str,
+    absent: impl Fn(&crate::http::Response) -> Finding,
+    items: impl Fn(D) -> Vec<T>,
+) -> Result<Vec<T>, Box<Finding>> {
+    paginate(check, subject, first, MAX_PAGES, |url| get_page(probe, url, check, subject, &absent, &items))
+}
+
 /// A page of workflow runs.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Runs {
@@ -412,9 +514,12 @@ pub fn ci_on_commit(probe: &Probe<'_>, sha: &str, check: &str, label: &str) -> F
         probe.github_api(),
         ci.workflow
     );
-    let absent = format!("workflow {} not found", ci.workflow);
-    match super::fetch_json::<Runs>(probe, &url, JSON, check, &subject, &absent) {
-        Ok(runs) => ci_verdict(check, &subject, &ci.workflow, sha, &runs.doc.workflow_runs, &runs.url),
+    let absent = |r: &crate::http::Response| {
+        Finding::fail(check, &subject, format!("workflow {} not found", ci.workflow))
+            .with(url_evidence(&r.url, Some(r.status)))
+    };
+    match list_all(probe, &url, check, &subject, absent, |d: Runs| d.workflow_runs) {
+        Ok(runs) => ci_verdict(check, &subject, &ci.workflow, sha, &runs, &url),
         Err(f) => *f,
     }
 }
@@ -482,5 +587,26 @@ mod tests {
         elsewhere.head_sha = "def".into();
         assert_eq!(verdict(&[elsewhere]), Outcome::Fail, "runs on other commits do not count");
         assert_eq!(verdict(&[older_ok]), Outcome::Pass);
+    }
+
+    #[test]
+    fn pagination_follows_next_and_stops_at_the_cap() {
+        let pages = |n: usize| {
+            move |url: &str| -> Result<Page<usize>, Box<Finding>> {
+                let i: usize = url.trim_start_matches("p").parse().unwrap();
+                Ok(Page { items: vec![i], next: (i + 1 < n).then(|| format!("p{}", i + 1)) })
+            }
+        };
+        assert_eq!(paginate("c", "s", "p0", 10, pages(3)).unwrap(), [0, 1, 2]);
+        assert_eq!(paginate("c", "s", "p0", 3, pages(3)).unwrap(), [0, 1, 2], "exactly the cap is fine");
+        let cut = paginate("c", "s", "p0", 3, pages(4)).unwrap_err();
+        assert_eq!(cut.outcome, crate::Outcome::Incomplete);
+        assert!(cut.detail.contains("more than 3 pages") && cut.detail.contains("p3"), "{}", cut.detail);
+        let looped =
+            paginate("c", "s", "p0", 10, |_| Ok(Page { items: vec![1], next: Some("p0".to_string()) })).unwrap_err();
+        assert!(looped.detail.contains("loop"), "{}", looped.detail);
+        let failed: Result<Vec<u8>, _> =
+            paginate("c", "s", "p0", 10, |_| Err(Box::new(Finding::incomplete("c", "s", "down"))));
+        assert_eq!(failed.unwrap_err().detail, "down");
     }
 }

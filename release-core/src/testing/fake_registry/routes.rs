@@ -72,7 +72,7 @@ impl Ctx<'_> {
 }
 
 pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
-    let (query, base, asset_base, web) = (cx.query, cx.base, cx.asset_base, cx.web);
+    let (base, asset_base, web) = (cx.base, cx.asset_base, cx.web);
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let name = r.package.as_str();
     let (owner, repo) = r.repo.split_once('/').unwrap_or(("", ""));
@@ -215,8 +215,15 @@ pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
                 .filter(|run| cx.param("event").is_none_or(|e| e == run.event))
                 .collect();
             runs.sort_by(|a, b| b.created_at.cmp(&a.created_at));
-            let runs: Vec<Value> = runs.iter().map(|run| run_json(run, owner, repo, base, web)).collect();
-            Reply::json(200, &json!({"total_count": runs.len(), "workflow_runs": runs}))
+            let total = runs.len();
+            let (page, next) =
+                paged(cx, &runs, &format!("{base}/gh-api/repos/{owner}/{repo}/actions/workflows/{wf}/runs"));
+            let runs: Vec<Value> = page.iter().map(|run| run_json(run, owner, repo, base, web)).collect();
+            let reply = Reply::json(200, &json!({"total_count": total, "workflow_runs": runs}));
+            match next {
+                Some(link) => reply.header("Link", &link),
+                None => reply,
+            }
         }
         ["gh-api", "repos", o, p, "actions", "runs", id, rest @ ..] if (*o, *p) == (owner, repo) => {
             let Some(run) = r.runs.iter().find(|run| run.id.to_string() == *id) else {
@@ -287,21 +294,12 @@ pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
                 .filter(|i| state == "all" || i.state == state)
                 .filter(|i| labels.iter().all(|l| i.labels.iter().any(|have| have == l)))
                 .collect();
-            let per_page = cx.param("per_page").and_then(|n| n.parse::<usize>().ok()).unwrap_or(30).clamp(1, 100);
-            let page = cx.param("page").and_then(|n| n.parse::<usize>().ok()).unwrap_or(1).max(1);
-            let items: Vec<Value> = matching
-                .iter()
-                .skip((page - 1) * per_page)
-                .take(per_page)
-                .map(|i| issue_json(i, owner, repo, base, web))
-                .collect();
+            let (page, next) = paged(cx, &matching, &format!("{base}/gh-api/repos/{owner}/{repo}/issues"));
+            let items: Vec<Value> = page.iter().map(|i| issue_json(i, owner, repo, base, web)).collect();
             let reply = Reply::json(200, &Value::Array(items));
-            if matching.len() > page * per_page {
-                let others: Vec<&str> = query.split('&').filter(|kv| !kv.starts_with("page=")).collect();
-                let next = format!("{base}/gh-api/repos/{owner}/{repo}/issues?{}&page={}", others.join("&"), page + 1);
-                reply.header("Link", &format!("<{next}>; rel=\"next\""))
-            } else {
-                reply
+            match next {
+                Some(link) => reply.header("Link", &link),
+                None => reply,
             }
         }
         ["gh-api", "repos", o, p, "contents", rest @ ..]
@@ -320,6 +318,20 @@ pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
         }
         _ => Reply::not_found(),
     }
+}
+
+/// The page of `items` that `per_page` (default 30, at most 100) and `page` (from 1) ask for,
+/// and the `Link` header naming the next page when there is one, as GitHub paginates.
+fn paged<'a, T>(cx: &Ctx<'_>, items: &'a [T], path: &str) -> (&'a [T], Option<String>) {
+    let per_page = cx.param("per_page").and_then(|n| n.parse::<usize>().ok()).unwrap_or(30).clamp(1, 100);
+    let page = cx.param("page").and_then(|n| n.parse::<usize>().ok()).unwrap_or(1).max(1);
+    let start = ((page - 1) * per_page).min(items.len());
+    let end = (start + per_page).min(items.len());
+    let next = (items.len() > page * per_page).then(|| {
+        let others: Vec<&str> = cx.query.split('&').filter(|kv| !kv.starts_with("page=") && !kv.is_empty()).collect();
+        format!("<{path}?{}&page={}>; rel=\"next\"", others.join("&"), page + 1)
+    });
+    (&items[start..end], next)
 }
 
 /// `POST /repos/{o}/{r}/issues`: files an issue into the world (401 without a token, 410 when
