@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{Probe, Standing, fetch, no_endpoint, sha256_hex, url_evidence};
+use super::{Probe, Standing, get, no_endpoint, sha256_hex, url_evidence};
 use crate::Finding;
 
 const CHECK: &str = "verify.crates";
@@ -76,7 +76,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
         return vec![no_endpoint(probe, PUBLISHED, &subject, "crates_index")];
     };
     let url = format!("{}/{}", base.trim_end_matches('/'), sparse_path(name));
-    let r = match fetch(probe, &url, "text/plain, */*", PUBLISHED, &subject) {
+    let r = match get(probe.http, &url, "text/plain, */*", PUBLISHED, &subject) {
         Ok(r) => r,
         Err(f) => return vec![*f],
     };

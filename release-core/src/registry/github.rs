@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{Probe, SumLine, asset_name, fetch, parse_sums, sha256_hex, sum_for, url_evidence};
+use super::{Probe, SumLine, asset_name, get, parse_sums, sha256_hex, sum_for, url_evidence};
 use crate::{Finding, targets::Tier};
 
 const CHECK: &str = "verify.github";
@@ -83,7 +83,7 @@ pub fn release(probe: &Probe<'_>, check: &str) -> Result<(Release, String), Box<
     let subject = format!("github release {tag}");
     let repo = project(probe, check, &subject)?;
     let url = format!("{}/repos/{repo}/releases/tags/{tag}", probe.github_api());
-    let r = fetch(probe, &url, JSON, check, &subject)?;
+    let r = get(probe.http, &url, JSON, check, &subject)?;
     let ev = url_evidence(&r.url, Some(r.status));
     if r.absent() {
         return Err(Box::new(
@@ -111,7 +111,7 @@ pub fn sums(probe: &Probe<'_>, release: &Release, check: &str) -> Result<(Vec<Su
     let Some(asset) = release.assets.iter().find(|a| a.name == github.sums) else {
         return Err(Box::new(Finding::fail(check, &subject, "the release has no sums asset")));
     };
-    let r = fetch(probe, &asset.browser_download_url, "application/octet-stream", check, &subject)?;
+    let r = get(probe.http, &asset.browser_download_url, "application/octet-stream", check, &subject)?;
     let ev = url_evidence(&r.url, Some(r.status));
     if r.absent() {
         return Err(Box::new(Finding::fail(check, &subject, "the sums asset is not downloadable").with(ev)));
@@ -263,7 +263,7 @@ pub fn tag_commit(probe: &Probe<'_>, check: &str) -> Result<(String, String), Bo
     let repo = project(probe, check, &subject)?;
     let api = probe.github_api();
     let url = format!("{api}/repos/{repo}/git/ref/tags/{tag}");
-    let r = fetch(probe, &url, JSON, check, &subject)?;
+    let r = get(probe.http, &url, JSON, check, &subject)?;
     let ev = url_evidence(&r.url, Some(r.status));
     if r.absent() {
         return Err(Box::new(Finding::fail(check, &subject, "the tag is not on GitHub").with(ev)));
@@ -273,7 +273,7 @@ pub fn tag_commit(probe: &Probe<'_>, check: &str) -> Result<(String, String), Bo
         "commit" => Ok((doc.object.sha, r.url)),
         "tag" => {
             let url = format!("{api}/repos/{repo}/git/tags/{}", doc.object.sha);
-            let r = fetch(probe, &url, JSON, check, &subject)?;
+            let r = get(probe.http, &url, JSON, check, &subject)?;
             if !r.ok() {
                 return Err(Box::new(
                     Finding::fail(check, &subject, "the annotated tag object is missing")
@@ -372,7 +372,7 @@ pub(crate) fn get_page<D: serde::de::DeserializeOwned, T>(
     absent: &dyn Fn(&crate::http::Response) -> Finding,
     items: impl FnOnce(D) -> Vec<T>,
 ) -> Result<Page<T>, Box<Finding>> {
-    let r = fetch(probe, url, JSON, check, subject)?;
+    let r = get(probe.http, url, JSON, check, subject)?;
     if r.absent() {
         return Err(Box::new(absent(&r)));
     }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Probe, SumLine, asset_name, fetch, is_sha256_hex, sum_for, url_evidence};
+use super::{Probe, SumLine, asset_name, get, is_sha256_hex, sum_for, url_evidence};
 use crate::{Evidence, Finding, targets::Tier};
 
 const CHECK: &str = "verify.homebrew";
@@ -362,7 +362,7 @@ pub fn fetch_formula(probe: &Probe<'_>) -> Result<(String, Evidence), Box<Findin
         };
     }
     let url = format!("{}/repos/{}/contents/{}", probe.github_api(), channel.tap, channel.formula);
-    let r = fetch(probe, &url, "application/vnd.github.raw+json", PUBLISHED, &subject)?;
+    let r = get(probe.http, &url, "application/vnd.github.raw+json", PUBLISHED, &subject)?;
     let ev = url_evidence(&r.url, Some(r.status));
     if r.absent() {
         return Err(Box::new(Finding::fail(PUBLISHED, &subject, "the formula is not in the tap").with(ev)));

@@ -76,17 +76,6 @@ pub fn github_api(policy: &Policy) -> String {
     policy.endpoints.github_api.as_deref().unwrap_or(GITHUB_API).trim_end_matches('/').to_string()
 }
 
-/// [`get`] with the probe's client.
-pub(crate) fn fetch(
-    probe: &Probe<'_>,
-    url: &str,
-    accept: &str,
-    check: &str,
-    subject: &str,
-) -> Result<Response, Box<Finding>> {
-    get(probe.http, url, accept, check, subject)
-}
-
 /// GETs a URL; a transport failure or an unexpected status (anything but 2xx and the
 /// "absent" statuses) becomes an `Incomplete` finding for `check`/`subject`.
 pub(crate) fn get(http: &Http, url: &str, accept: &str, check: &str, subject: &str) -> Result<Response, Box<Finding>> {
@@ -112,7 +101,7 @@ pub(crate) fn get(http: &Http, url: &str, accept: &str, check: &str, subject: &s
     }
 }
 
-/// A JSON document fetched by [`fetch_json`], with the URL it finally came from.
+/// A JSON document fetched by [`get_json`], with the URL it finally came from.
 pub(crate) struct Fetched<T> {
     pub(crate) doc: T,
     pub(crate) url: String,
@@ -124,18 +113,6 @@ impl<T> Fetched<T> {
     pub(crate) fn evidence(&self) -> Evidence {
         url_evidence(&self.url, Some(self.status))
     }
-}
-
-/// [`get_json`] with the probe's client.
-pub(crate) fn fetch_json<T: serde::de::DeserializeOwned>(
-    probe: &Probe<'_>,
-    url: &str,
-    accept: &str,
-    check: &str,
-    subject: &str,
-    absent: &str,
-) -> Result<Fetched<T>, Box<Finding>> {
-    get_json(probe.http, url, accept, check, subject, absent)
 }
 
 /// GETs a JSON document and parses it: as [`get`], an absent document is a `Fail` saying
@@ -158,10 +135,10 @@ pub(crate) fn get_json<T: serde::de::DeserializeOwned>(
     }
 }
 
-/// GETs a file to hash: as [`fetch`], and an HTML page where a file was expected (GitHub has
+/// GETs a file to hash: as [`get`], and an HTML page where a file was expected (GitHub has
 /// served error pages with 200) is `Incomplete`, not a checksum mismatch.
 pub(crate) fn fetch_file(probe: &Probe<'_>, url: &str, check: &str, subject: &str) -> Result<Response, Box<Finding>> {
-    let r = fetch(probe, url, "application/octet-stream", check, subject)?;
+    let r = get(probe.http, url, "application/octet-stream", check, subject)?;
     if r.ok() && r.is_html() {
         return Err(Box::new(
             Finding::incomplete(check, subject, "an HTML page came instead of the file; try again later")

@@ -6,7 +6,7 @@ use std::io::Read;
 
 use serde::Deserialize;
 
-use super::{Fetched, Probe, Standing, fetch_json, no_endpoint, sri_sha512, url_evidence};
+use super::{Fetched, Probe, Standing, get_json, no_endpoint, sri_sha512, url_evidence};
 use crate::{Finding, targets::Tier};
 
 const CHECK: &str = "verify.npm";
@@ -74,10 +74,11 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let base = base.trim_end_matches('/');
     let url = format!("{base}/{}/{version}", package_path(name));
     let absent = format!("version {version} is not published");
-    let fetched: Fetched<VersionDoc> = match fetch_json(probe, &url, "application/json", PUBLISHED, &subject, &absent) {
-        Ok(fetched) => fetched,
-        Err(f) => return vec![*f],
-    };
+    let fetched: Fetched<VersionDoc> =
+        match get_json(probe.http, &url, "application/json", PUBLISHED, &subject, &absent) {
+            Ok(fetched) => fetched,
+            Err(f) => return vec![*f],
+        };
     let (doc, ev) = (&fetched.doc, fetched.evidence());
     if doc.version != version {
         return vec![
@@ -108,7 +109,7 @@ fn latest(probe: &Probe<'_>, base: &str, name: &str) -> Finding {
     let url = format!("{base}/{}", package_path(name));
     let accept = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8";
     let fetched: Fetched<Packument> =
-        match fetch_json(probe, &url, accept, CHECK, &subject, "the package document is not found") {
+        match get_json(probe.http, &url, accept, CHECK, &subject, "the package document is not found") {
             Ok(fetched) => fetched,
             Err(f) => return *f,
         };

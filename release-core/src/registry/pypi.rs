@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{Fetched, Probe, Standing, fetch_json, no_endpoint, sha256_hex, url_evidence};
+use super::{Fetched, Probe, Standing, get_json, no_endpoint, sha256_hex, url_evidence};
 use crate::{Finding, targets::Tier};
 
 const CHECK: &str = "verify.pypi";
@@ -102,11 +102,11 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let base = base.trim_end_matches('/');
     let url = format!("{base}/pypi/{}/{version}/json", normalize(name));
     let absent = format!("release {version} is not on PyPI");
-    let fetched: Fetched<VersionJson> = match fetch_json(probe, &url, "application/json", PUBLISHED, &subject, &absent)
-    {
-        Ok(fetched) => fetched,
-        Err(f) => return vec![*f],
-    };
+    let fetched: Fetched<VersionJson> =
+        match get_json(probe.http, &url, "application/json", PUBLISHED, &subject, &absent) {
+            Ok(fetched) => fetched,
+            Err(f) => return vec![*f],
+        };
     let (doc, ev) = (&fetched.doc, fetched.evidence());
     if doc.info.version != version {
         return vec![
@@ -167,7 +167,7 @@ fn current(probe: &Probe<'_>, base: &str, name: &str) -> Finding {
     let subject = format!("pypi {name} current version");
     let url = format!("{base}/pypi/{}/json", normalize(name));
     let fetched: Fetched<serde_json::Value> =
-        match fetch_json(probe, &url, "application/json", CHECK, &subject, "the project is not found") {
+        match get_json(probe.http, &url, "application/json", CHECK, &subject, "the project is not found") {
             Ok(fetched) => fetched,
             Err(f) => return *f,
         };
