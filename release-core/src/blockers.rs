@@ -29,6 +29,16 @@ use crate::{
 /// Check id used in findings.
 pub const CHECK: &str = "blocker";
 
+/// The headings of the blocker template, in the order [`Blocker::body`] writes them (kept
+/// from the scripts' template, so tracker searches and habits still work).
+pub const SECTIONS: [&str; 5] = [
+    "## Goal",
+    "## Background / Rationale",
+    "## Acceptance Criteria",
+    "## Automated Validation Gates",
+    "## Consult Me",
+];
+
 /// Longest log excerpt kept in a blocker body, in lines and in characters.
 const EXCERPT_LINES: usize = 30;
 const EXCERPT_CHARS: usize = 4000;
@@ -357,13 +367,7 @@ mod tests {
         b.failed_jobs = vec!["build (ubuntu)".into(), "test".into()];
         b.log_excerpt = Some("error: GH_TOKEN=canary-secret-123456 leaked".into());
         let body = b.body(&["canary-secret-123456".to_string()]);
-        for heading in [
-            "## Goal",
-            "## Background / Rationale",
-            "## Acceptance Criteria",
-            "## Automated Validation Gates",
-            "## Consult Me",
-        ] {
+        for heading in SECTIONS {
             assert!(body.contains(heading), "{heading} missing:\n{body}");
         }
         assert!(body.contains("Failed jobs: build (ubuntu), test"));

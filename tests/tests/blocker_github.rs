@@ -106,13 +106,7 @@ fn files_one_labelled_issue_per_title() {
     assert_eq!(sent["title"], title);
     assert_eq!(sent["labels"], serde_json::json!(["release-blocker"]));
     let body = sent["body"].as_str().unwrap();
-    for heading in [
-        "## Goal",
-        "## Background / Rationale",
-        "## Acceptance Criteria",
-        "## Automated Validation Gates",
-        "## Consult Me",
-    ] {
+    for heading in release_core::blockers::SECTIONS {
         assert!(body.contains(heading), "{heading}:\n{body}");
     }
     assert!(body.contains("Summary: clippy fails"), "{body}");
