@@ -51,9 +51,10 @@ follow 1 x 9 9 9
 
 const APPEND_KEY: &str = "append|dur=fast|writers=1|payload=128|pool=1048576|notes=core-payload-reused";
 
-/// A plasmite fixture whose base tag v0.7.2 has `base` as data and whose HEAD has `candidate`.
-fn bench_repo(base: &str, candidate: &str) -> FixtureRepo {
-    let repo = FixtureRepo::plasmite("0.8.0")
+/// A plasmite fixture with the tiny bench program, `base` as its data and `extra` files,
+/// committed and tagged v0.7.2.
+fn tagged_base(base: &str, extra: &[(&str, &str)]) -> FixtureRepo {
+    let mut builder = FixtureRepo::plasmite("0.8.0")
         .replace(
             "release/policy.toml",
             r#"build = ["cargo", "build", "--release", "--example", "plasmite-bench"]"#,
@@ -61,12 +62,20 @@ fn bench_repo(base: &str, candidate: &str) -> FixtureRepo {
         )
         .file("build-bench.sh", BUILD)
         .file("bench-body.sh", BODY)
-        .file("bench-data.txt", base)
-        .build()
-        .unwrap();
+        .file("bench-data.txt", base);
+    for (path, text) in extra {
+        builder = builder.file(path, *text);
+    }
+    let repo = builder.build().unwrap();
     fs::set_permissions(repo.path("build-bench.sh"), fs::Permissions::from_mode(0o755)).unwrap();
     repo.commit("executable build script").unwrap();
     repo.tag("v0.7.2").unwrap();
+    repo
+}
+
+/// A plasmite fixture whose base tag v0.7.2 has `base` as data and whose HEAD has `candidate`.
+fn bench_repo(base: &str, candidate: &str) -> FixtureRepo {
+    let repo = tagged_base(base, &[]);
     repo.write("bench-data.txt", candidate).unwrap();
     repo.commit("candidate").unwrap();
     repo
@@ -238,21 +247,7 @@ fn a_zero_base_median_is_incomplete() {
 
 #[test]
 fn a_base_that_does_not_build_is_incomplete_with_the_output_and_no_worktree_left() {
-    let repo = FixtureRepo::plasmite("0.8.0")
-        .replace(
-            "release/policy.toml",
-            r#"build = ["cargo", "build", "--release", "--example", "plasmite-bench"]"#,
-            r#"build = ["./build-bench.sh"]"#,
-        )
-        .file("build-bench.sh", BUILD)
-        .file("bench-body.sh", BODY)
-        .file("bench-data.txt", BASE)
-        .file("fail-build", "")
-        .build()
-        .unwrap();
-    fs::set_permissions(repo.path("build-bench.sh"), fs::Permissions::from_mode(0o755)).unwrap();
-    repo.commit("executable").unwrap();
-    repo.tag("v0.7.2").unwrap();
+    let repo = tagged_base(BASE, &[("fail-build", "")]);
     fs::remove_file(repo.path("fail-build")).unwrap();
     repo.commit("fixed").unwrap();
 
