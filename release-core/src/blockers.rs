@@ -15,14 +15,14 @@ pub mod report;
 use anyhow::bail;
 
 use crate::{
-    Context,
     clock::Clock,
+    context::Context,
     evidence,
-    outcome::{Finding, Outcome},
     policy::Tracker,
     redact,
     registry::Probe,
     repo::Repo,
+    report::{Finding, Outcome},
     target::ReleaseTarget,
 };
 

@@ -10,7 +10,7 @@ use camino::Utf8Path;
 
 use crate::{
     clock::Date,
-    outcome::{Evidence, Finding},
+    report::{Evidence, Finding},
     target::ReleaseTarget,
 };
 
@@ -225,19 +225,19 @@ mod tests {
         let text = "## [10.8.0] - 2026-07-28\n- big\n## [0.8.0-rc.1] - 2026-07-01\n- rc\n";
         let c = cl(text);
         assert!(c.section(&t("0.8.0")).is_none());
-        assert_eq!(check(Utf8Path::new("CHANGELOG.md"), &c, &t("0.8.0")).outcome, crate::Outcome::Fail);
+        assert_eq!(check(Utf8Path::new("CHANGELOG.md"), &c, &t("0.8.0")).outcome, crate::report::Outcome::Fail);
         assert_eq!(c.notes(&t("0.8.0-rc.1")).unwrap(), "- rc");
     }
 
     #[test]
     fn check_outcomes() {
         let f = Utf8Path::new("CHANGELOG.md");
-        assert_eq!(check(f, &cl(TEXT), &t("v0.8.0")).outcome, crate::Outcome::Pass);
+        assert_eq!(check(f, &cl(TEXT), &t("v0.8.0")).outcome, crate::report::Outcome::Pass);
         let only_unreleased = check(f, &cl(TEXT), &t("v0.9.0"));
-        assert_eq!(only_unreleased.outcome, crate::Outcome::Fail);
+        assert_eq!(only_unreleased.outcome, crate::report::Outcome::Fail);
         assert!(only_unreleased.detail.contains("still under [Unreleased] (line 5)"), "{}", only_unreleased.detail);
         let empty = check(f, &cl("## [0.9.0] - 2026-01-01\n\n## [0.8.0] - 2025-01-01\n- x\n"), &t("0.9.0"));
-        assert_eq!(empty.outcome, crate::Outcome::Fail);
+        assert_eq!(empty.outcome, crate::report::Outcome::Fail);
     }
 
     #[test]

@@ -20,7 +20,10 @@ use anyhow::{Context as _, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-use crate::{Clock, Evidence, Outcome, ReleaseTarget, Repo, Report, Verdict, fsutil, repo::PushState};
+use crate::{
+    clock::Clock, fsutil, repo::PushState, repo::Repo, report::Evidence, report::Outcome, report::Report,
+    report::Verdict, target::ReleaseTarget,
+};
 
 mod lock;
 mod render;
@@ -572,18 +575,18 @@ mod tests {
     fn next_step_after_the_tag_is_provenance_then_verify() {
         let target = ReleaseTarget::parse("v0.8.0").unwrap();
         let mut record = new_record(&target, Mode::Live, None, None, "now");
-        let entry = |command: &str, finding: crate::Finding| Entry {
+        let entry = |command: &str, finding: crate::report::Finding| Entry {
             timestamp: "now".into(),
             report: Report::new(command, Some(target.tag()), vec![finding]),
         };
-        record.entries.push(entry("qa", crate::Finding::pass("versions", "x", "ok")));
+        record.entries.push(entry("qa", crate::report::Finding::pass("versions", "x", "ok")));
         let live = LiveState { tag_local: Some("abc".into()), tag_remote: Some(true), ..LiveState::default() };
         assert!(record.next_step(&live).contains("release provenance --tag v0.8.0"));
-        record.entries.push(entry("provenance", crate::Finding::fail("provenance.tag-commit", "x", "moved")));
+        record.entries.push(entry("provenance", crate::report::Finding::fail("provenance.tag-commit", "x", "moved")));
         assert!(record.next_step(&live).contains("rebuild the tag"));
-        record.entries.push(entry("provenance", crate::Finding::pass("provenance.tag-commit", "x", "ok")));
+        record.entries.push(entry("provenance", crate::report::Finding::pass("provenance.tag-commit", "x", "ok")));
         assert!(record.next_step(&live).contains("dispatch the publish workflow"));
-        record.entries.push(entry("verify", crate::Finding::pass("verify.npm", "x", "ok")));
+        record.entries.push(entry("verify", crate::report::Finding::pass("verify.npm", "x", "ok")));
         assert_eq!(record.next_step(&live), "done: every channel verified");
         record.blockers.push(Blocker {
             id: "B1".into(),

@@ -10,7 +10,7 @@ use std::{fs, io::Read};
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::{Evidence, Finding, Repo, Report, policy::NoticesPolicy};
+use crate::{policy::NoticesPolicy, repo::Repo, report::Evidence, report::Finding, report::Report};
 
 /// The check id of every finding here.
 pub const CHECK: &str = "notices";
@@ -379,7 +379,7 @@ mod tests {
             let path = Utf8PathBuf::from_path_buf(dir.path().join(name)).unwrap();
             fs::write(&path, b"\x1f\x8bnot really gzip").unwrap();
             let f = check_archive(&path, name, &files());
-            assert_eq!(f.outcome, crate::Outcome::Fail, "{name}");
+            assert_eq!(f.outcome, crate::report::Outcome::Fail, "{name}");
             assert!(f.detail.contains("cannot read"), "{}", f.detail);
         }
     }

@@ -13,8 +13,12 @@ use camino::Utf8PathBuf;
 use serde::Serialize;
 
 use crate::{
-    Context, Finding, Outcome, ReleaseTarget, Report,
+    context::Context,
     registry::{self, Probe},
+    report::Finding,
+    report::Outcome,
+    report::Report,
+    target::ReleaseTarget,
     targets,
 };
 

@@ -12,9 +12,9 @@ use serde_json::value::RawValue;
 
 use crate::{
     fsutil,
-    outcome::{Evidence, Finding, Report},
     policy::{FieldPath, Policy, Surface, SurfaceKind, line_col},
     repo::Repo,
+    report::{Evidence, Finding, Report},
     target::ReleaseTarget,
 };
 

@@ -80,6 +80,6 @@ pub fn file_for_report(cx: &Context, mut report: Report, target: &ReleaseTarget)
     let filed = from_report::file_all(cx, &report, target, ci.as_ref(), &options);
     // Extended in place, so every other field of the report is kept as the command made it.
     report.findings.extend(filed);
-    report.verdict = release_core::outcome::verdict(&report.findings);
+    report.verdict = release_core::report::verdict(&report.findings);
     report
 }

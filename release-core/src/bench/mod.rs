@@ -17,7 +17,7 @@ use anyhow::bail;
 pub use runner::run;
 pub use stats::{Status, Thresholds};
 
-use crate::ReleaseTarget;
+use crate::target::ReleaseTarget;
 
 /// The options of one comparison (the command line of `cargo xtask release bench`).
 #[derive(Debug, Clone, PartialEq)]

@@ -30,7 +30,10 @@ use super::{
     stats::{self, Row},
     summary::{self, CHECK, Params},
 };
-use crate::{Clock, Evidence, Finding, Outcome, Repo, Report, fsutil, policy::BenchPolicy};
+use crate::{
+    clock::Clock, fsutil, policy::BenchPolicy, repo::Repo, report::Evidence, report::Finding, report::Outcome,
+    report::Report,
+};
 
 /// Lines of output kept in a finding when a build or run fails.
 const TAIL_LINES: usize = 20;

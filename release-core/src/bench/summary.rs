@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::stats::{Comparison, Stats, Status, Thresholds};
-use crate::{Evidence, Finding, Outcome};
+use crate::{report::Evidence, report::Finding, report::Outcome};
 
 /// The check id of every bench finding.
 pub const CHECK: &str = "bench";

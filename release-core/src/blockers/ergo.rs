@@ -12,7 +12,7 @@ use serde::Deserialize;
 use xshell::{Shell, cmd};
 
 use super::{Blocker, CHECK};
-use crate::outcome::{Evidence, Finding};
+use crate::report::{Evidence, Finding};
 
 /// Oldest ergo with the commands used here (`list --json` arrived in 4.2).
 pub const MIN_VERSION: (u64, u64) = (4, 2);

@@ -20,13 +20,13 @@ use super::{Blocker, CHECK};
 use crate::{
     Evidence, Finding, ReleaseTarget,
     http::Response,
-    outcome::Outcome,
     redact,
     registry::{
         Probe,
         github::{Run, list_all},
         url_evidence,
     },
+    report::Outcome,
 };
 
 /// The label every blocker issue carries.

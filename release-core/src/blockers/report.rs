@@ -7,7 +7,7 @@
 //! check and title), and files nothing twice.
 
 use super::{Blocker, CHECK, FileOptions, file, log_excerpt, record};
-use crate::{Context, Evidence, Finding, ReleaseTarget, Report};
+use crate::{context::Context, report::Evidence, report::Finding, report::Report, target::ReleaseTarget};
 
 /// Check id of the `blockers` gate, whose own findings are never turned into blockers (they
 /// are the blockers).
@@ -125,7 +125,7 @@ pub fn file_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Outcome;
+    use crate::report::Outcome;
 
     fn report(findings: Vec<Finding>) -> Report {
         Report::new("qa", Some("v0.9.0".into()), findings)

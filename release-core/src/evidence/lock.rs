@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::{LOCK_WAIT, STALE_AFTER};
-use crate::Clock;
+use crate::clock::Clock;
 
 /// An exclusive lock file, removed on drop.
 #[derive(Debug)]

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::Record;
-use crate::{Evidence, Finding};
+use crate::{report::Evidence, report::Finding};
 
 const PENDING: &str = "_pending_";
 

@@ -6,7 +6,10 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use camino::Utf8Path;
 
 use super::{Plan, glob};
-use crate::{Context, Evidence, Finding, Repo, changelog, policy::Tracker, repo::PushState, targets, versions};
+use crate::{
+    changelog, context::Context, policy::Tracker, repo::PushState, repo::Repo, report::Evidence, report::Finding,
+    targets, versions,
+};
 
 /// A check implemented in this crate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,7 +182,7 @@ pub fn head_pushed(repo: &Repo) -> anyhow::Result<Finding> {
 /// The CI gate: the newest completed (non-`pull_request`) run of `[ci] workflow` on `commit`
 /// must have succeeded, by the same rule `verify` applies to the tag's commit
 /// ([`crate::registry::github::ci_verdict`]).
-pub fn ci_green(cx: &Context, target: &crate::ReleaseTarget, commit: &str) -> Finding {
+pub fn ci_green(cx: &Context, target: &crate::target::ReleaseTarget, commit: &str) -> Finding {
     let probe = crate::registry::Probe::of(cx, target);
     crate::registry::github::ci_on_commit(&probe, commit, "ci-green", &commit[..commit.len().min(12)])
 }

@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 
-use crate::{Context, Evidence, Finding, Outcome, ReleaseTarget, Report, duration, policy::GatePolicy};
+use crate::{
+    context::Context, duration, policy::GatePolicy, report::Evidence, report::Finding, report::Outcome, report::Report,
+    target::ReleaseTarget,
+};
 
 /// One gate of the catalogue.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::{Probe, Standing, get, no_endpoint, sha256_hex, url_evidence};
-use crate::Finding;
+use crate::report::Finding;
 
 const CHECK: &str = "verify.crates";
 /// Check id of the "exact version is published" finding.

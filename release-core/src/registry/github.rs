@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::{Probe, SumLine, asset_name, get, parse_sums, sha256_hex, sum_for, url_evidence};
-use crate::{Finding, targets::Tier};
+use crate::{report::Finding, targets::Tier};
 
 const CHECK: &str = "verify.github";
 /// Check id of the "release is published" finding.
@@ -561,7 +561,7 @@ mod tests {
 
     #[test]
     fn ci_rule_of_bug_41() {
-        use crate::Outcome;
+        use crate::report::Outcome;
         let at = |id: u64, at: &str, status: &str, conclusion: Option<&str>, event: &str| Run {
             id,
             head_sha: "abc".into(),
@@ -600,7 +600,7 @@ mod tests {
         assert_eq!(paginate("c", "s", "p0", 10, pages(3)).unwrap(), [0, 1, 2]);
         assert_eq!(paginate("c", "s", "p0", 3, pages(3)).unwrap(), [0, 1, 2], "exactly the cap is fine");
         let cut = paginate("c", "s", "p0", 3, pages(4)).unwrap_err();
-        assert_eq!(cut.outcome, crate::Outcome::Incomplete);
+        assert_eq!(cut.outcome, crate::report::Outcome::Incomplete);
         assert!(cut.detail.contains("more than 3 pages") && cut.detail.contains("p3"), "{}", cut.detail);
         let looped =
             paginate("c", "s", "p0", 10, |_| Ok(Page { items: vec![1], next: Some("p0".to_string()) })).unwrap_err();

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::{Probe, SumLine, asset_name, get, is_sha256_hex, sum_for, url_evidence};
-use crate::{Evidence, Finding, targets::Tier};
+use crate::{report::Evidence, report::Finding, targets::Tier};
 
 const CHECK: &str = "verify.homebrew";
 /// Check id of the "formula is at the target version" finding.
@@ -387,8 +387,8 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
         Err(f) => {
             let mut f = *f;
             f.detail = format!("cannot read the sums file to check the formula: {}", f.detail);
-            if f.outcome == crate::Outcome::Fail {
-                f.outcome = crate::Outcome::Incomplete;
+            if f.outcome == crate::report::Outcome::Fail {
+                f.outcome = crate::report::Outcome::Incomplete;
             }
             return vec![f];
         }

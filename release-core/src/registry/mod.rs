@@ -15,8 +15,11 @@ use camino::Utf8Path;
 use sha2::{Digest, Sha256, Sha512};
 
 use crate::{
-    Evidence, Finding, Policy, ReleaseTarget,
     http::{Http, Response},
+    policy::Policy,
+    report::Evidence,
+    report::Finding,
+    target::ReleaseTarget,
     targets::Manifest,
 };
 
@@ -47,7 +50,7 @@ pub struct Probe<'a> {
 impl<'a> Probe<'a> {
     /// A shallow probe of `target` with the context's client and policy: no manifest, no
     /// local formula, no local tag commit (set the fields that apply).
-    pub fn of(cx: &'a crate::Context, target: &'a ReleaseTarget) -> Probe<'a> {
+    pub fn of(cx: &'a crate::context::Context, target: &'a ReleaseTarget) -> Probe<'a> {
         Probe {
             http: &cx.http,
             policy: &cx.policy,

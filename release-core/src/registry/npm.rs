@@ -7,7 +7,7 @@ use std::io::Read;
 use serde::Deserialize;
 
 use super::{Fetched, Probe, Standing, get_json, no_endpoint, sri_sha512, url_evidence};
-use crate::{Finding, targets::Tier};
+use crate::{report::Finding, targets::Tier};
 
 const CHECK: &str = "verify.npm";
 /// Check id of the "exact version is published" finding.

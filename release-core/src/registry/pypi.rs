@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::{Fetched, Probe, Standing, get_json, no_endpoint, sha256_hex, url_evidence};
-use crate::{Finding, targets::Tier};
+use crate::{report::Finding, targets::Tier};
 
 const CHECK: &str = "verify.pypi";
 /// Check id of the "exact version is published" finding.

@@ -10,7 +10,7 @@ use super::{
     exec::{self, Cmd, Ran, Tool},
     has_version_token, retry,
 };
-use crate::{Evidence, Finding, Outcome, Policy, ReleaseTarget};
+use crate::{policy::Policy, report::Evidence, report::Finding, report::Outcome, target::ReleaseTarget};
 
 /// One channel's share of a smoke run.
 pub(crate) struct Job<'a> {

@@ -12,7 +12,7 @@ use std::{
 
 use camino::Utf8Path;
 
-use crate::{Evidence, redact};
+use crate::{redact, report::Evidence};
 
 /// Lines of output kept as evidence.
 pub const TAIL_LINES: usize = 20;

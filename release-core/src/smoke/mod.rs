@@ -24,7 +24,10 @@ use std::{
 use anyhow::{Context as _, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::{Clock, Evidence, Finding, Outcome, Policy, ReleaseTarget, Repo, Report};
+use crate::{
+    clock::Clock, policy::Policy, repo::Repo, report::Evidence, report::Finding, report::Outcome, report::Report,
+    target::ReleaseTarget,
+};
 
 /// Id prefix of the findings (`smoke.npm`, `smoke.pypi`, ...).
 pub const CHECK: &str = "smoke";

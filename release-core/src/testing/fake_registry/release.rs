@@ -6,8 +6,8 @@ use anyhow::Context as _;
 use sha2::Digest as _;
 
 use crate::{
-    ReleaseTarget,
     registry::{self, homebrew},
+    target::ReleaseTarget,
     targets::{Manifest, Tier},
 };
 
