@@ -46,7 +46,10 @@
 pub mod bench;
 pub mod blockers;
 pub mod changelog;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod context;
 pub mod duration;
 pub mod evidence;

@@ -51,6 +51,17 @@ impl Outcome {
         }
     }
 
+    /// How much an outcome weighs when several sum up one thing (a gate's findings): `Fail`
+    /// over `Incomplete` over `Pass` over `Skipped`/`Waived`.
+    pub fn severity(&self) -> u8 {
+        match self {
+            Outcome::Fail => 3,
+            Outcome::Incomplete => 2,
+            Outcome::Pass => 1,
+            Outcome::Skipped { .. } | Outcome::Waived { .. } => 0,
+        }
+    }
+
     /// True for outcomes that stop a release: `Fail` and `Incomplete`.
     pub fn blocks(&self) -> bool {
         matches!(self, Outcome::Fail | Outcome::Incomplete)

@@ -122,6 +122,24 @@ pub fn file_all(
     out
 }
 
+/// `--file-blockers` of `qa` and `verify`: files a blocker for every failed or incomplete
+/// finding of `report` and returns the report with the filing's findings added (the verdict is
+/// recomputed over all of them, so a blocked report stays blocked). In GitHub Actions the
+/// current run is attached.
+pub fn file_for_report(cx: &Context, mut report: Report, target: &ReleaseTarget) -> Report {
+    let ci = CiRun::from_vars(|k| std::env::var(k).ok());
+    let options = FileOptions {
+        ergo: cx.policy.blockers.ergo.clone(),
+        agent: super::agent(&cx.repo, target, None),
+        ..FileOptions::default()
+    };
+    let filed = file_all(cx, &report, target, ci.as_ref(), &options);
+    // Extended in place, so every other field of the report is kept as the command made it.
+    report.findings.extend(filed);
+    report.verdict = crate::report::verdict(&report.findings);
+    report
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

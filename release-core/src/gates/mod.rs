@@ -107,8 +107,11 @@ impl Plan {
     }
 }
 
-/// Receives the runner's progress; every method defaults to doing nothing.
+/// Receives a command's progress (the library prints nothing itself); every method defaults
+/// to doing nothing.
 pub trait Observer {
+    /// A status line for the operator (what is starting, what it will take).
+    fn note(&mut self, _text: &str) {}
     /// A gate starts: it is number `index` (1-based) of `total` gates that will run.
     fn started(&mut self, _index: usize, _total: usize, _gate: &Gate) {}
     /// One line of a command gate's output.

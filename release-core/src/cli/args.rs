@@ -1,4 +1,5 @@
 //! The command line, declared with clap. Each command's `--help` says what it proves.
+//! Only shapes live here; every value is turned into a typed request in `dispatch`.
 
 use camino::Utf8PathBuf;
 use clap::{Args, Parser, Subcommand};
@@ -94,7 +95,7 @@ pub enum Release {
     /// For each channel: the exact version is published and intact; if it is the newest
     /// release, it is what users get by default; a pre-release is never the default. Channels
     /// run concurrently. Exit codes: 0 verified, 1 blocked, 3 incomplete, 2 usage.
-    Verify(crate::verify::VerifyArgs),
+    Verify(VerifyArgs),
     /// Prove which build a publish would use: the build run, its metadata artifact, the tag's commit.
     ///
     /// The run must be of the policy's `[build] workflow` file (not just carry its display
@@ -106,7 +107,7 @@ pub enum Release {
     Provenance(ProvenanceArgs),
     /// Render the Homebrew formula for a release, or check a formula against a sums file.
     #[command(subcommand)]
-    Homebrew(crate::verify::HomebrewCommand),
+    Homebrew(HomebrewCommand),
 }
 
 #[derive(Args)]
@@ -316,4 +317,74 @@ pub struct SmokeArgs {
     /// Keep the scratch dir (its path is printed) instead of removing it.
     #[arg(long)]
     pub keep_scratch: bool,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The release target, vX.Y.Z or vX.Y.Z-rc.N.
+    pub target: String,
+    /// Channels to check, comma-separated: crates, npm, pypi, github, homebrew, ci [default: all].
+    #[arg(long, value_name = "LIST")]
+    pub channels: Option<String>,
+    /// Also download the artifacts and compare their checksums (crate, npm tarball and its
+    /// native files, PyPI files, GitHub archives).
+    #[arg(long)]
+    pub deep: bool,
+    /// Re-check channels that do not pass yet until they do or this much time has passed (e.g. 20m).
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
+    /// Check this local formula file instead of the tap's.
+    #[arg(long, value_name = "FILE")]
+    pub formula: Option<Utf8PathBuf>,
+    /// File a release blocker for every failed or incomplete check, in the policy's tracker
+    /// and the evidence record; a re-run files nothing twice.
+    #[arg(long)]
+    pub file_blockers: bool,
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// HTTP limits (defaults suit the public services; tests make them small).
+#[derive(Args, Clone)]
+pub struct HttpArgs {
+    /// Time limit of one HTTP request (e.g. 30s) [default: 60s].
+    #[arg(long, value_name = "DURATION")]
+    pub http_timeout: Option<String>,
+    /// Extra attempts on transport errors, 429 and 5xx [default: 3].
+    #[arg(long, value_name = "N")]
+    pub http_retries: Option<u32>,
+}
+
+#[derive(Subcommand)]
+pub enum HomebrewCommand {
+    /// Write the formula for a release from a sums file (pre-releases work).
+    Render(HomebrewRender),
+    /// Check a formula (a local file, or the tap's on GitHub) against a sums file.
+    Check(HomebrewCheck),
+}
+
+#[derive(Args)]
+pub struct HomebrewRender {
+    /// The release target, vX.Y.Z.
+    pub target: String,
+    /// The release's sha256sums.txt.
+    #[arg(long, value_name = "FILE")]
+    pub sha256sums: Utf8PathBuf,
+    /// Write here (atomically) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<Utf8PathBuf>,
+}
+
+#[derive(Args)]
+pub struct HomebrewCheck {
+    /// The release target, vX.Y.Z.
+    pub target: String,
+    /// The release's sha256sums.txt.
+    #[arg(long, value_name = "FILE")]
+    pub sha256sums: Utf8PathBuf,
+    /// The formula file [default: the tap's, read from GitHub].
+    #[arg(long, value_name = "FILE")]
+    pub formula: Option<Utf8PathBuf>,
+    #[command(flatten)]
+    pub http: HttpArgs,
 }

@@ -3,10 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use release_core::{Outcome, Report};
-
-/// Exit code for usage and configuration errors.
-pub const USAGE_ERROR: u8 = 2;
+use crate::report::{Evidence, Outcome, Report};
 
 /// Prints a report and returns its exit code.
 pub fn report(report: &Report, json: bool) -> u8 {
@@ -41,7 +38,7 @@ pub fn write_human(out: &mut impl Write, report: &Report, color: bool) -> std::i
         writeln!(out, "{painted} {}: {}", f.subject, f.detail)?;
         for e in &f.evidence {
             writeln!(out, "           at {e}")?;
-            if let release_core::Evidence::Command { tail, .. } = e {
+            if let Evidence::Command { tail, .. } = e {
                 for line in tail.lines() {
                     writeln!(out, "           | {line}")?;
                 }
@@ -106,7 +103,7 @@ pub fn annotations(report: &Report) -> Vec<String> {
             escape_property(&format!("{} {}: {}", report.command, f.check, f.outcome.word()))
         )];
         if let Some((path, line)) = f.evidence.iter().find_map(|e| match e {
-            release_core::Evidence::File { path, line } => Some((path, *line)),
+            Evidence::File { path, line } => Some((path, *line)),
             _ => None,
         }) {
             props.push(format!("file={}", escape_property(path)));
@@ -116,7 +113,7 @@ pub fn annotations(report: &Report) -> Vec<String> {
         }
         let mut message = format!("{}: {}", f.subject, f.detail);
         if let Some(tail) = f.evidence.iter().find_map(|e| match e {
-            release_core::Evidence::Command { tail, .. } if !tail.is_empty() => Some(tail),
+            Evidence::Command { tail, .. } if !tail.is_empty() => Some(tail),
             _ => None,
         }) {
             let last: Vec<&str> = tail.lines().rev().take(10).collect::<Vec<_>>().into_iter().rev().collect();
@@ -174,7 +171,7 @@ pub fn github(report: &Report, json: bool) {
 
 #[cfg(test)]
 mod tests {
-    use release_core::{Evidence, Finding};
+    use crate::report::Finding;
 
     use super::*;
 

@@ -1,0 +1,446 @@
+//! From flags to a typed request, the library call, and the rendering of its outcome. Every
+//! flag is parsed into its type before the repository is opened, so a bad flag is a usage
+//! error even outside a repository, and nothing is installed or written on a bad command line.
+
+use std::{io::Write, time::Duration};
+
+use anyhow::{Context as _, bail};
+use camino::Utf8Path;
+
+use super::{
+    args::{
+        BenchArgs, BlockerArgs, ChangelogArgs, Common, EvidenceArgs, HomebrewCommand, HttpArgs, NoticesArgs,
+        ProvenanceArgs, QaArgs, Release, SmokeArgs, StatusArgs, TargetsArgs, VerifyArgs, VersionsArgs,
+    },
+    render,
+};
+use crate::{
+    bench::{BenchOptions, Thresholds},
+    clock::Date,
+    commands::{self as cmd, Observer},
+    context::Context,
+    duration,
+    evidence::{Init, Mode},
+    gates::{Gate, Waiver},
+    provenance::Which,
+    repo::PushState,
+    report::Finding,
+    smoke::{self, Backoff},
+    target::ReleaseTarget,
+    targets::Tier,
+    verify::{self, Channel, PartialPublish},
+};
+
+/// Runs one `release` command; returns its exit code.
+pub(super) fn release(common: &Common, command: Release) -> anyhow::Result<u8> {
+    match command {
+        Release::Versions(args) => versions(common, args),
+        Release::Changelog(args) => changelog(common, args),
+        Release::Targets(args) => targets(common, args),
+        Release::Qa(args) => qa(common, args),
+        Release::Evidence(args) => evidence(common, args),
+        Release::Status(args) => status(common, args),
+        Release::Blocker(args) => blocker(common, args),
+        Release::Bench(args) => bench(common, args),
+        Release::Notices(args) => notices(common, args),
+        Release::Smoke(args) => smoke(common, args),
+        Release::Provenance(args) => provenance(common, args),
+        Release::Verify(args) => verify(common, args),
+        Release::Homebrew(command) => homebrew(common, command),
+    }
+}
+
+/// Opens the repository and policy named by the common options.
+fn open(common: &Common) -> anyhow::Result<Context> {
+    let dir = common.repo.as_deref().unwrap_or(Utf8Path::new("."));
+    Context::open(dir, common.policy.as_deref())
+}
+
+fn target(text: &str) -> anyhow::Result<ReleaseTarget> {
+    ReleaseTarget::parse(text)
+}
+
+fn base_tag(text: &Option<String>) -> anyhow::Result<Option<ReleaseTarget>> {
+    text.as_deref().map(|b| ReleaseTarget::parse(b).with_context(|| format!("--base-tag {b}"))).transpose()
+}
+
+fn http_limits(args: &HttpArgs) -> anyhow::Result<cmd::HttpLimits> {
+    let timeout = args.http_timeout.as_deref().map(duration::parse).transpose().context("--http-timeout")?;
+    Ok(cmd::HttpLimits { timeout, retries: args.http_retries })
+}
+
+fn shown<'a>(cx: &Context, path: &'a Utf8Path) -> &'a Utf8Path {
+    path.strip_prefix(cx.repo.root()).unwrap_or(path)
+}
+
+fn versions(common: &Common, args: VersionsArgs) -> anyhow::Result<u8> {
+    let request = cmd::VersionsRequest { set: args.set.as_deref().map(target).transpose()? };
+    let cx = open(common)?;
+    let outcome = cmd::versions(&cx, &request)?;
+    if !common.json {
+        for change in &outcome.changes {
+            let pairs: Vec<String> = change.replaced.iter().map(|(a, b)| format!("{a} -> {b}")).collect();
+            eprintln!("set {}: {}", change.file, pairs.join(", "));
+        }
+    }
+    Ok(render::report(&outcome.report, common.json))
+}
+
+fn changelog(common: &Common, args: ChangelogArgs) -> anyhow::Result<u8> {
+    let work = if args.notes {
+        cmd::ChangelogWork::Notes
+    } else if args.finalize {
+        cmd::ChangelogWork::Finalize { date: args.date.as_deref().map(Date::parse).transpose()? }
+    } else {
+        cmd::ChangelogWork::Check
+    };
+    let request = cmd::ChangelogRequest { target: target(&args.target)?, work };
+    let cx = open(common)?;
+    match cmd::changelog(&cx, &request)? {
+        cmd::ChangelogOutcome::Notes { notes: Some(notes), .. } => {
+            println!("{notes}");
+            Ok(0)
+        }
+        cmd::ChangelogOutcome::Notes { file, notes: None } => {
+            eprintln!(
+                "{file} has no notes for {}: the publish workflow would fall back to a link to the changelog",
+                request.target.version()
+            );
+            Ok(1)
+        }
+        cmd::ChangelogOutcome::Checked { report, finalized } => {
+            if let (Some(section), Some(policy)) = (finalized, &cx.policy.changelog) {
+                eprintln!("{}: [Unreleased] is now `{section}`", policy.file);
+            }
+            Ok(render::report(&report, common.json))
+        }
+    }
+}
+
+fn targets(common: &Common, args: TargetsArgs) -> anyhow::Result<u8> {
+    let listing = args.channel.is_some() || args.rust_target.is_some() || args.field.is_some();
+    let listing = match listing {
+        true => Some(cmd::TargetsListing {
+            channel: args.channel,
+            tier: Tier::parse(&args.tier)?,
+            field: args.field,
+            rust_target: args.rust_target,
+        }),
+        false => None,
+    };
+    let cx = open(common)?;
+    match cmd::targets(&cx, &cmd::TargetsRequest { listing })? {
+        cmd::TargetsOutcome::Valid(report) => Ok(render::report(&report, common.json)),
+        cmd::TargetsOutcome::Values(values) => {
+            if common.json {
+                println!("{}", serde_json::to_string_pretty(&values)?);
+            } else {
+                for v in values {
+                    println!("{v}");
+                }
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn qa(common: &Common, args: QaArgs) -> anyhow::Result<u8> {
+    if args.waive.len() != args.reason.len() {
+        bail!(
+            "{} --waive but {} --reason: each --waive ID needs its own --reason TEXT",
+            args.waive.len(),
+            args.reason.len()
+        );
+    }
+    let request = cmd::QaRequest {
+        target: args.target.as_deref().map(target).transpose()?,
+        base_tag: base_tag(&args.base_tag)?,
+        mode: args.mode.as_deref().map(Mode::parse).transpose()?,
+        only: args.only,
+        waivers: args.waive.into_iter().zip(args.reason).map(|(id, reason)| Waiver { id, reason }).collect(),
+        fail_fast: args.fail_fast,
+        file_blockers: args.file_blockers,
+    };
+    let cx = open(common)?;
+    let mut out = Stderr { github: render::github_actions(), notes: !common.json };
+    let recorded = cmd::qa(&cx, &request, &mut out)?;
+    let code = render::report(&recorded.report, common.json);
+    if let Some(path) = &recorded.evidence {
+        eprintln!("evidence: {}", shown(&cx, path));
+    }
+    Ok(code)
+}
+
+fn evidence(common: &Common, args: EvidenceArgs) -> anyhow::Result<u8> {
+    let request = cmd::EvidenceRequest {
+        target: target(&args.target)?,
+        mode: Mode::parse(&args.mode)?,
+        agent: args.agent,
+        base_tag: base_tag(&args.base_tag)?,
+        force: args.force,
+    };
+    let cx = open(common)?;
+    let outcome = cmd::evidence(&cx, &request)?;
+    let path = shown(&cx, &outcome.path);
+    match &outcome.init {
+        Init::Created => eprintln!("created {path}"),
+        Init::Reopened => eprintln!("reopened {path}"),
+        Init::Completed => eprintln!("reopened {path}; mode and agent recorded"),
+        Init::Replaced { backup } => eprintln!("started over: {path} (the old record is {})", shown(&cx, backup)),
+    }
+    if common.json {
+        println!("{}", serde_json::to_string_pretty(&outcome.record)?);
+    } else {
+        println!("{path}");
+    }
+    Ok(0)
+}
+
+fn status(common: &Common, args: StatusArgs) -> anyhow::Result<u8> {
+    let request = cmd::StatusRequest { target: target(&args.target)? };
+    let cx = open(common)?;
+    let status = cmd::status(&cx, &request)?;
+    if common.json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+        return Ok(0);
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = write_status(&mut out, &status);
+    Ok(0)
+}
+
+fn write_status(out: &mut impl Write, s: &cmd::Status) -> std::io::Result<()> {
+    let short = |c: &str| c[..c.len().min(12)].to_string();
+    writeln!(out, "release {} ({}, base {})", s.target, s.mode.as_str(), s.base_tag.as_deref().unwrap_or("unknown"))?;
+    writeln!(out, "branch:  {}", s.branch.as_deref().unwrap_or("(detached HEAD)"))?;
+    writeln!(out, "commit:  {}", s.commit.as_deref().map(short).unwrap_or_else(|| "unknown".into()))?;
+    let push = match s.push {
+        Some(PushState::UpToDate) => "up to date with its upstream".to_string(),
+        Some(PushState::Diverged { ahead, behind }) => format!("{ahead} ahead, {behind} behind its upstream"),
+        Some(PushState::NoUpstream) => "no upstream branch".to_string(),
+        Some(PushState::Detached) => "detached HEAD".to_string(),
+        None => "unknown".to_string(),
+    };
+    writeln!(out, "push:    {push}")?;
+    let tag_local = s.tag_local.as_deref().map(|c| format!("at {}", short(c))).unwrap_or_else(|| "absent".into());
+    let tag_remote = match s.tag_remote {
+        Some(true) => "on origin",
+        Some(false) => "not on origin",
+        None => "origin unknown",
+    };
+    writeln!(out, "tag:     {} {tag_local} locally, {tag_remote}", s.target)?;
+    writeln!(out, "last runs:")?;
+    if s.last_runs.is_empty() {
+        writeln!(out, "  none yet")?;
+    }
+    for r in &s.last_runs {
+        writeln!(out, "  {} {}: {}", r.timestamp, r.command, r.verdict)?;
+    }
+    writeln!(out, "failing gates:{}", if s.failing_gates.is_empty() { " none" } else { "" })?;
+    for f in &s.failing_gates {
+        writeln!(out, "  {f}")?;
+    }
+    writeln!(out, "open blockers:{}", if s.open_blockers.is_empty() { " none" } else { "" })?;
+    for b in &s.open_blockers {
+        writeln!(out, "  {b}")?;
+    }
+    writeln!(out, "next step: {}", s.next_step)
+}
+
+fn blocker(common: &Common, args: BlockerArgs) -> anyhow::Result<u8> {
+    let release = target(&args.target)?;
+    let request = match args.close {
+        Some(id) => cmd::BlockerRequest::Close(cmd::CloseRequest { id, reason: args.reason.unwrap_or_default() }),
+        None => {
+            let (Some(check), Some(title), Some(summary)) = (args.check, args.title, args.summary) else {
+                bail!(
+                    "filing a blocker needs --check, --title and --summary (or close one with --close ID --reason TEXT)"
+                );
+            };
+            cmd::BlockerRequest::File(cmd::FileRequest {
+                check,
+                title,
+                summary,
+                run_id: args.run_id,
+                run_url: args.run_url,
+                failing_command: args.failing_command,
+                log_snippet_file: args.log_snippet_file,
+                agent: args.agent,
+                dry_run: args.dry_run,
+                ergo: args.ergo,
+            })
+        }
+    };
+    let cx = open(common)?;
+    let outcome = cmd::blocker(&cx, &release, &request)?;
+    if let (Some(id), Some(path)) = (&outcome.blocker_id, &outcome.recorded.evidence) {
+        eprintln!("recorded as blocker {id} in {path}");
+    }
+    Ok(render::report(&outcome.recorded.report, common.json))
+}
+
+fn bench(common: &Common, args: BenchArgs) -> anyhow::Result<u8> {
+    let request = BenchOptions {
+        base_tag: args.base_tag,
+        runs: args.runs,
+        messages: args.messages,
+        thresholds: Thresholds {
+            threshold_percent: args.threshold_percent,
+            noise_floor: args.noise_floor,
+            get_scan_min_blocking_base_ms: args.get_scan_min_blocking_base_ms,
+        },
+    };
+    // Options first: a bad option is a usage error even outside a repository.
+    request.validate()?;
+    let cx = open(common)?;
+    let recorded = cmd::bench(&cx, &request, &mut Stderr { github: false, notes: !common.json })?;
+    Ok(render::report(&recorded.report, common.json))
+}
+
+fn notices(common: &Common, args: NoticesArgs) -> anyhow::Result<u8> {
+    let cx = open(common)?;
+    let recorded = cmd::notices(&cx, &cmd::NoticesRequest { paths: args.paths })?;
+    Ok(render::report(&recorded.report, common.json))
+}
+
+fn smoke(common: &Common, args: SmokeArgs) -> anyhow::Result<u8> {
+    // Everything the command line says is checked before anything is installed (bug 2).
+    let duration = |text: &str, flag: &str| duration::parse(text).with_context(|| flag.to_string());
+    let request = cmd::SmokeRequest {
+        target: target(&args.target)?,
+        channels: args.channels.as_deref().map(smoke::parse_channels).transpose()?,
+        max_wait: duration(&args.max_wait, "--max-wait")?,
+        backoff: Backoff {
+            base: duration(&args.retry_delay, "--retry-delay")?,
+            cap: duration(&args.retry_cap, "--retry-cap")?,
+        },
+        keep_scratch: args.keep_scratch,
+    };
+    let cx = open(common)?;
+    let outcome = cmd::smoke(&cx, &request, &mut Stderr { github: false, notes: !common.json })?;
+    if let Some(kept) = &outcome.kept {
+        eprintln!("scratch kept in {kept}");
+    }
+    Ok(render::report(&outcome.recorded.report, common.json))
+}
+
+fn provenance(common: &Common, args: ProvenanceArgs) -> anyhow::Result<u8> {
+    let which = match (args.run_id, &args.tag) {
+        (Some(id), _) => Which::Run(id),
+        (None, Some(tag)) => Which::Tag(target(tag)?),
+        (None, None) => bail!("give --run-id ID or --tag vX.Y.Z"),
+    };
+    let expect = args.expect_tag.as_deref().map(target).transpose()?;
+    let cx = open(common)?;
+    let recorded = cmd::provenance(&cx, &cmd::ProvenanceRequest { which, expect })?;
+    Ok(render::report(&recorded.report, common.json))
+}
+
+fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
+    let channels = match &args.channels {
+        Some(list) => Channel::parse_list(list)?,
+        None => Channel::ALL.to_vec(),
+    };
+    let wait: Option<Duration> = args.wait.as_deref().map(duration::parse).transpose().context("--wait")?;
+    let request = cmd::VerifyRequest {
+        target: target(&args.target)?,
+        options: verify::Options { channels, deep: args.deep, wait, formula: args.formula },
+        file_blockers: args.file_blockers,
+        http: http_limits(&args.http)?,
+    };
+    let cx = open(common)?;
+    let outcome = cmd::verify(&cx, &request)?;
+    let report = &outcome.recorded.report;
+    if common.json {
+        let mut value = serde_json::to_value(report)?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert("partial_publish".into(), serde_json::to_value(&outcome.partial_publish)?);
+            map.insert("rounds".into(), outcome.rounds.into());
+        }
+        let text = cx.http.redact(&serde_json::to_string_pretty(&value)?);
+        println!("{text}");
+        render::github(report, true);
+        return Ok(report.verdict.exit_code());
+    }
+    let code = render::report(report, false);
+    if let Some(partial) = &outcome.partial_publish {
+        let _ = write_partial(&mut std::io::stdout().lock(), partial);
+    }
+    Ok(code)
+}
+
+/// The partial-publish block shown after the report.
+fn write_partial(out: &mut impl Write, p: &PartialPublish) -> std::io::Result<()> {
+    let names = |cs: &[Channel]| cs.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ");
+    writeln!(out)?;
+    writeln!(out, "PARTIAL PUBLISH: live on {}; missing on {}", names(&p.live), names(&p.missing))?;
+    writeln!(out, "  recovery: {}", p.recovery)
+}
+
+fn homebrew(common: &Common, command: HomebrewCommand) -> anyhow::Result<u8> {
+    match command {
+        HomebrewCommand::Render(args) => {
+            let request = cmd::HomebrewRenderRequest {
+                target: target(&args.target)?,
+                sha256sums: args.sha256sums,
+                out: args.out,
+            };
+            let cx = open(common)?;
+            let text = cmd::homebrew_render(&cx, &request)?;
+            match &request.out {
+                Some(out) => eprintln!("wrote {out} for {}", request.target.tag()),
+                None => print!("{text}"),
+            }
+            Ok(0)
+        }
+        HomebrewCommand::Check(args) => {
+            let request = cmd::HomebrewCheckRequest {
+                target: target(&args.target)?,
+                sha256sums: args.sha256sums,
+                formula: args.formula,
+                http: http_limits(&args.http)?,
+            };
+            let cx = open(common)?;
+            let report = cmd::homebrew_check(&cx, &request)?;
+            Ok(render::report(&report, common.json))
+        }
+    }
+}
+
+/// Progress on stderr (stdout is the report): gate headers, output and ticks, and notes
+/// unless the report is JSON.
+struct Stderr {
+    github: bool,
+    notes: bool,
+}
+
+impl Observer for Stderr {
+    fn note(&mut self, text: &str) {
+        if self.notes {
+            let _ = writeln!(std::io::stderr().lock(), "{text}");
+        }
+    }
+
+    fn started(&mut self, index: usize, total: usize, gate: &Gate) {
+        let header = format!("[{index}/{total}] {}: {}", gate.id, gate.description);
+        let mut err = std::io::stderr().lock();
+        let _ = if self.github { writeln!(err, "::group::{header}") } else { writeln!(err, "{header}") };
+    }
+
+    fn line(&mut self, _gate: &Gate, line: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "    {line}");
+    }
+
+    fn tick(&mut self, gate: &Gate, elapsed: Duration) {
+        let _ = writeln!(std::io::stderr().lock(), "    ... {} still running ({})", gate.id, duration::format(elapsed));
+    }
+
+    fn finished(&mut self, gate: &Gate, findings: &[Finding], elapsed: Duration) {
+        let worst = findings.iter().map(|f| &f.outcome).max_by_key(|o| o.severity()).map_or("SKIP", |o| o.word());
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "    {worst} {} ({})", gate.id, duration::format(elapsed));
+        if self.github {
+            let _ = writeln!(err, "::endgroup::");
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! The command line, `cargo xtask release ...` (feature `cli`): parse, run, render, exit code.
+//!
+//! An adopting repository's `xtask/src/main.rs` is one call:
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     release_core::cli::main()
+//! }
+//! ```
+//!
+//! Exit codes: `0` ready, `1` blocked, `3` incomplete, `2` usage or configuration error.
+//! Nothing here decides whether a release is ready; [`crate::commands`] does.
+
+mod args;
+mod dispatch;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit code for usage and configuration errors.
+pub const USAGE_ERROR: u8 = 2;
+
+/// Parses this process's arguments, runs the command and returns its exit code.
+pub fn main() -> ExitCode {
+    run(std::env::args_os())
+}
+
+/// Runs the command line `args` (the first is the program name) and returns its exit code.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match args::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        // clap prints help and version on stdout with exit 0, usage errors on stderr with 2.
+        Err(e) => e.exit(),
+    };
+    let args::Command::Release { common, command } = cli.command;
+    match dispatch::release(&common, command) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            render::error(&e);
+            ExitCode::from(USAGE_ERROR)
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! `bench`, `notices`, `smoke` and `provenance`: the checks that build, read archives, install
+//! or ask GitHub, each recorded in the evidence.
+
+use std::time::Duration;
+
+use camino::Utf8PathBuf;
+
+use super::{Recorded, record};
+use crate::{
+    bench::{self as benchmark, BenchOptions},
+    context::Context,
+    duration, notices as notice_files,
+    provenance::{self as build_provenance, Which},
+    smoke::{self as install, Backoff, Channel, SmokeOptions},
+    target::ReleaseTarget,
+};
+
+use super::Observer;
+
+/// `bench --base-tag vX.Y.Z` and its options (validated with [`BenchOptions::validate`]).
+pub type BenchRequest = BenchOptions;
+
+/// Benchmarks the candidate against the base tag; records the report under the version the
+/// surfaces agree on.
+pub fn bench(cx: &Context, request: &BenchRequest, observer: &mut dyn Observer) -> anyhow::Result<Recorded> {
+    request.validate()?;
+    observer.note(&format!(
+        "bench: building {} and the candidate, then {} interleaved runs each...",
+        request.base_tag, request.runs
+    ));
+    let report = benchmark::run(&cx.repo, cx.policy.bench.as_ref(), request, &cx.clock)?;
+    record(cx, None, report)
+}
+
+/// `notices [PATH...]`.
+#[derive(Debug, Clone, Default)]
+pub struct NoticesRequest {
+    /// Archives or folders to check [default: the policy's artifact folders].
+    pub paths: Vec<Utf8PathBuf>,
+}
+
+/// Checks licence and notice files at the root, in copies and in every archive; records the
+/// report under the version the surfaces agree on.
+pub fn notices(cx: &Context, request: &NoticesRequest) -> anyhow::Result<Recorded> {
+    let report = notice_files::check(&cx.repo, &cx.policy.notices, &request.paths)?;
+    record(cx, None, report)
+}
+
+/// `smoke vX.Y.Z` and its options.
+#[derive(Debug, Clone)]
+pub struct SmokeRequest {
+    /// The release.
+    pub target: ReleaseTarget,
+    /// The channels [default: those with a `[channel.*]` table in the policy].
+    pub channels: Option<Vec<Channel>>,
+    /// Each channel's own time budget.
+    pub max_wait: Duration,
+    /// Delays between attempts.
+    pub backoff: Backoff,
+    /// Keep the scratch dir.
+    pub keep_scratch: bool,
+}
+
+/// What `smoke` did.
+#[derive(Debug, Clone)]
+pub struct SmokeOutcome {
+    /// One finding per channel leg, recorded in the evidence.
+    pub recorded: Recorded,
+    /// The scratch dir, when it was kept.
+    pub kept: Option<Utf8PathBuf>,
+}
+
+/// Installs the release from each channel and runs it; records the report.
+pub fn smoke(cx: &Context, request: &SmokeRequest, observer: &mut dyn Observer) -> anyhow::Result<SmokeOutcome> {
+    let channels = request.channels.clone().unwrap_or_else(|| install::policy_channels(&cx.policy));
+    let opts = SmokeOptions {
+        max_wait: request.max_wait,
+        backoff: request.backoff,
+        keep_scratch: request.keep_scratch,
+        ..SmokeOptions::new(channels)
+    };
+    opts.validate()?;
+    let names: Vec<&str> = opts.channels.iter().map(|c| c.name()).collect();
+    observer.note(&format!(
+        "smoke {}: installing from {} (each channel may take up to {})...",
+        request.target.tag(),
+        names.join(", "),
+        duration::format(request.max_wait)
+    ));
+    let run = install::run(&cx.repo, &cx.policy, &request.target, &opts, &cx.clock)?;
+    Ok(SmokeOutcome { recorded: record(cx, Some(&request.target), run.report)?, kept: run.kept })
+}
+
+/// `provenance --run-id ID [--expect-tag T] | --tag T`.
+#[derive(Debug, Clone)]
+pub struct ProvenanceRequest {
+    /// The run, or the tag whose newest successful build run to find.
+    pub which: Which,
+    /// With a run id: the tag the build must be of.
+    pub expect: Option<ReleaseTarget>,
+}
+
+/// Proves which build run a publish would use; records the report.
+pub fn provenance(cx: &Context, request: &ProvenanceRequest) -> anyhow::Result<Recorded> {
+    let report = build_provenance::check(cx, &request.which, request.expect.as_ref())?;
+    record(cx, None, report)
+}

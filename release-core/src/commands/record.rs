@@ -1,0 +1,161 @@
+//! `evidence` (create or reopen the record) and `status` (where a release stands).
+
+use anyhow::bail;
+use camino::Utf8PathBuf;
+use serde::Serialize;
+
+use crate::{
+    context::Context,
+    evidence::{self, Init, InitOptions, LiveState, Mode, Record},
+    repo::PushState,
+    report::Verdict,
+    target::ReleaseTarget,
+};
+
+/// `evidence vX.Y.Z --mode M --agent A [--base-tag T] [--force]`.
+#[derive(Debug, Clone)]
+pub struct EvidenceRequest {
+    /// The release.
+    pub target: ReleaseTarget,
+    /// `dry-run` or `live`.
+    pub mode: Mode,
+    /// Who runs the release (not empty).
+    pub agent: String,
+    /// The base tag [default: the highest release tag below the target].
+    pub base_tag: Option<ReleaseTarget>,
+    /// Start over even if the record has another mode or base tag (the old file is kept).
+    pub force: bool,
+}
+
+/// What `evidence` did.
+#[derive(Debug, Clone)]
+pub struct EvidenceOutcome {
+    /// Created, reopened, completed or replaced.
+    pub init: Init,
+    /// The record's JSON file.
+    pub path: Utf8PathBuf,
+    /// The record as it now stands.
+    pub record: Record,
+}
+
+/// Creates or reopens the evidence record of a release.
+pub fn evidence(cx: &Context, request: &EvidenceRequest) -> anyhow::Result<EvidenceOutcome> {
+    let target = &request.target;
+    let base_tag = match &request.base_tag {
+        Some(b) => b.tag(),
+        None => match cx.repo.base_tag(target)? {
+            Some(b) => b.tag(),
+            None => bail!("no release tag below {} to use as the base tag: pass --base-tag vX.Y.Z", target.tag()),
+        },
+    };
+    if request.agent.trim().is_empty() {
+        bail!("--agent must not be empty (e.g. model@host or your name)");
+    }
+    let opts = InitOptions {
+        mode: request.mode,
+        agent: request.agent.clone(),
+        base_tag: Some(base_tag),
+        force: request.force,
+    };
+    let init = evidence::init(&cx.repo, target, &opts, &cx.clock)?;
+    let Some(record) = evidence::load(&cx.repo, target)? else {
+        bail!("the evidence record of {} was written but cannot be read back", target.tag());
+    };
+    Ok(EvidenceOutcome { init, path: evidence::json_path(&cx.repo, target), record })
+}
+
+/// One recent run, as `status` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastRun {
+    /// When it was recorded.
+    pub timestamp: String,
+    /// The command.
+    pub command: String,
+    /// Its verdict.
+    pub verdict: Verdict,
+}
+
+/// Where a release stands: the record's view and git's, and the next step of the runbook.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// The record's schema version.
+    pub schema_version: u32,
+    /// The release, `vX.Y.Z`.
+    pub target: String,
+    /// The record's mode.
+    pub mode: Mode,
+    /// The record's base tag.
+    #[serde(skip)]
+    pub base_tag: Option<String>,
+    /// The branch (`None`: detached or unknown).
+    pub branch: Option<String>,
+    /// HEAD.
+    pub commit: Option<String>,
+    /// HEAD against its upstream (`None`: unknown).
+    #[serde(serialize_with = "debug_words")]
+    pub push: Option<PushState>,
+    /// The local tag's commit.
+    pub tag_local: Option<String>,
+    /// Whether origin has the tag (`None`: unknown).
+    pub tag_remote: Option<bool>,
+    /// The five most recent runs, newest first.
+    pub last_runs: Vec<LastRun>,
+    /// Gates failing in the latest QA.
+    pub failing_gates: Vec<String>,
+    /// Open blockers.
+    pub open_blockers: Vec<String>,
+    /// What to do next.
+    pub next_step: String,
+}
+
+fn debug_words<S: serde::Serializer>(push: &Option<PushState>, s: S) -> Result<S::Ok, S::Error> {
+    match push {
+        Some(p) => s.serialize_str(&format!("{p:?}")),
+        None => s.serialize_none(),
+    }
+}
+
+/// `status vX.Y.Z`.
+#[derive(Debug, Clone)]
+pub struct StatusRequest {
+    /// The release.
+    pub target: ReleaseTarget,
+}
+
+/// Reads where a release stands; changes nothing.
+pub fn status(cx: &Context, request: &StatusRequest) -> anyhow::Result<Status> {
+    let target = &request.target;
+    let Some(record) = evidence::load(&cx.repo, target)? else {
+        bail!(
+            "no evidence record for {t}: start one with `cargo xtask release evidence {t} --mode dry-run|live --agent <you>`",
+            t = target.tag()
+        );
+    };
+    let live = LiveState::read(&cx.repo, target);
+    let next_step = record.next_step(&live);
+    Ok(Status {
+        schema_version: evidence::SCHEMA_VERSION,
+        target: record.target.clone(),
+        mode: record.mode,
+        base_tag: record.base_tag.clone(),
+        branch: live.branch,
+        commit: live.commit,
+        push: live.push,
+        tag_local: live.tag_local,
+        tag_remote: live.tag_remote,
+        last_runs: record
+            .entries
+            .iter()
+            .rev()
+            .take(5)
+            .map(|e| LastRun {
+                timestamp: e.timestamp.clone(),
+                command: e.report.command.clone(),
+                verdict: e.report.verdict,
+            })
+            .collect(),
+        failing_gates: record.failing_gates(),
+        open_blockers: record.open_blockers(),
+        next_step,
+    })
+}
