@@ -18,7 +18,7 @@ pub fn bench(common: &Common, args: BenchArgs) -> anyhow::Result<Report> {
         thresholds: Thresholds {
             threshold_percent: args.threshold_percent,
             noise_floor: args.noise_floor,
-            get_scan_min_blocking_base_ms: args.get_scan_min_blocking_base_ms,
+            ..Thresholds::default()
         },
     };
     // Options first: a bad option is a usage error even outside a repository.

@@ -167,8 +167,9 @@ pub fn homebrew(common: &Common, command: HomebrewCommand) -> anyhow::Result<u8>
             let manifest = homebrew_probe_parts(&cx)?;
             let sums = read_sums(&args.sha256sums)?;
             let probe = Probe { manifest: manifest.as_ref(), ..Probe::of(&cx, &target) };
-            let text =
-                homebrew::render(&homebrew::render_input(&probe, &sums).with_context(|| args.sha256sums.to_string())?);
+            let text = homebrew::render(
+                &homebrew::render_input(&probe, &cx.repo, &sums).with_context(|| args.sha256sums.to_string())?,
+            );
             match &args.out {
                 Some(out) => {
                     release_core::fsutil::write_atomic(out, text.as_bytes())?;

@@ -2,13 +2,22 @@
 //!
 //! Unknown keys are errors, and every error names the file and the line. The policy holds data
 //! only; how a check works lives in the check's module. `docs/policy.md` is the reference.
+//!
+//! `load.rs` reads and validates the text; what it keeps is typed (a gate's timeout is a
+//! [`Duration`], its triggers are [`PathPattern`]s), so no check parses a policy value again.
+//! `endpoints.rs` holds the base URLs of the services the checks read ([`Endpoints`]).
 
-use std::fmt;
+mod endpoints;
+mod load;
+
+use std::{collections::BTreeMap, fmt, time::Duration};
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Deserialize;
-use toml::Spanned;
+
+pub use endpoints::Endpoints;
+pub(crate) use load::line_col;
 
 /// The conventional location of the policy, relative to the repository root.
 pub const DEFAULT_PATH: &str = "release/policy.toml";
@@ -214,7 +223,29 @@ pub struct HomebrewChannel {
     pub tap: String,
     /// Path of the formula inside the tap.
     pub formula: String,
+    /// The formula's `desc` [default: `package.description` of the root `Cargo.toml`].
+    #[serde(default)]
+    pub desc: Option<String>,
+    /// The formula's `license` [default: `package.license` of the root `Cargo.toml`].
+    #[serde(default)]
+    pub license: Option<String>,
+    /// Paths inside the SDK archive the formula installs, each into the Homebrew folder of the
+    /// same name (`bin/plasmite` -> `bin.install`, `lib/pkgconfig/x.pc` ->
+    /// `(lib/"pkgconfig").install`); default: `bin/<formula name>`. Every `bin/` entry gets a
+    /// `--version` line in the formula's test.
+    #[serde(default)]
+    pub install: Vec<String>,
 }
+
+impl HomebrewChannel {
+    /// The formula's name: the file stem of `formula` (`Formula/plasmite.rb` -> `plasmite`).
+    pub fn formula_name(&self) -> Option<&str> {
+        Utf8Path::new(&self.formula).file_stem()
+    }
+}
+
+/// The Homebrew folders a formula may install into (the first segment of an `install` path).
+pub const HOMEBREW_FOLDERS: [&str; 7] = ["bin", "sbin", "lib", "libexec", "include", "share", "etc"];
 
 /// `[ci]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -240,28 +271,53 @@ fn default_metadata_artifact() -> String {
 }
 
 /// `[[gate]]`: a command gate.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct GatePolicy {
     /// Unique id (`release-gate`, `audit`); used by `--only` and `--waive`.
     pub id: String,
     /// The program and its arguments, run without a shell in the repository root.
     pub run: Vec<String>,
-    /// Globs; when given, the gate runs only if a matching file changed since the base tag.
-    #[serde(default)]
-    pub when_changed: Vec<String>,
-    /// Time limit, e.g. `"30m"`, `"90s"`; past it the gate fails.
-    #[serde(default)]
-    pub timeout: Option<String>,
+    /// When given, the gate runs only if a matching file changed since the base tag.
+    pub when_changed: Vec<PathPattern>,
+    /// Time limit (written `"30m"`, `"90s"`); past it the gate fails.
+    pub timeout: Option<Duration>,
     /// Tools that must be on PATH; a missing one makes the gate incomplete.
-    #[serde(default)]
     pub requires: Vec<String>,
     /// One line saying what the gate proves.
-    #[serde(default)]
     pub description: Option<String>,
-    /// Line of the entry in the policy (filled in on load).
-    #[serde(skip)]
+    /// Line of the entry in the policy.
     pub policy_line: usize,
+}
+
+/// A `when_changed` glob, checked on load: `*`, `?` and `**` over `/`-separated paths relative
+/// to the repository root (see [`crate::gates::glob`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathPattern(String);
+
+impl PathPattern {
+    /// A pattern from its text; empty (or blank) text is an error.
+    pub fn parse(text: &str) -> anyhow::Result<PathPattern> {
+        if text.trim().is_empty() {
+            bail!("an empty path pattern matches nothing");
+        }
+        Ok(PathPattern(text.to_string()))
+    }
+
+    /// Whether the `/`-separated `path`, relative to the repository root, matches.
+    pub fn matches(&self, path: &str) -> bool {
+        crate::gates::glob::matches(&self.0, path)
+    }
+
+    /// The pattern as written in the policy.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PathPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// `[bench]`.
@@ -274,6 +330,11 @@ pub struct BenchPolicy {
     pub run: Vec<String>,
     /// Bench names whose scenarios are compared (the core ones).
     pub benches: Vec<String>,
+    /// Per bench: a regression of that bench blocks only when its base median is at least this
+    /// many ms/msg (a bench that times one short call is too noisy below it). Benches not named
+    /// here have no floor.
+    #[serde(default)]
+    pub min_blocking_base_ms: BTreeMap<String, f64>,
 }
 
 /// `[notices]`: the licence and notice files every release carries.
@@ -288,16 +349,42 @@ pub struct NoticesPolicy {
     /// (`bindings/python`) [default: none].
     #[serde(default)]
     pub copies: Vec<Utf8PathBuf>,
+    /// Where the release archives are looked for when no path is given [default: `dist`].
+    #[serde(default = "default_notice_search")]
+    pub search: Vec<NoticeSearch>,
 }
 
 impl Default for NoticesPolicy {
     fn default() -> NoticesPolicy {
-        NoticesPolicy { files: default_notice_files(), copies: Vec::new() }
+        NoticesPolicy { files: default_notice_files(), copies: Vec::new(), search: default_notice_search() }
     }
 }
 
 fn default_notice_files() -> Vec<Utf8PathBuf> {
     vec!["LICENSE".into(), "THIRD_PARTY_NOTICES.md".into()]
+}
+
+fn default_notice_search() -> Vec<NoticeSearch> {
+    vec![NoticeSearch { dir: "dist".into(), extension: None, depth: 1 }]
+}
+
+/// One folder of `[notices] search`: `{ dir = "bindings/node", extension = "tgz" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeSearch {
+    /// The folder, relative to the repository root; a missing folder is passed over.
+    pub dir: Utf8PathBuf,
+    /// Only files with this extension (`tgz`, when the folder also holds sources) [default:
+    /// every archive kind the check reads].
+    #[serde(default)]
+    pub extension: Option<String>,
+    /// How many folder levels to look into; 1 is the folder itself [default: 1].
+    #[serde(default = "one")]
+    pub depth: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// `[blockers]`.
@@ -335,25 +422,6 @@ pub enum Tracker {
     None,
 }
 
-/// `[endpoints]`: base URLs. GitHub has public defaults; package registries are named here by
-/// the project (see docs/policy.md), and tests point every one of them at a fake server.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Endpoints {
-    /// Sparse index base of crates.io.
-    pub crates_index: Option<String>,
-    /// Download base of `.crate` files.
-    pub crates_download: Option<String>,
-    /// npm registry base.
-    pub npm: Option<String>,
-    /// PyPI base (the one that serves `/pypi/<name>/json`).
-    pub pypi: Option<String>,
-    /// GitHub REST API base.
-    pub github_api: Option<String>,
-    /// GitHub web base (release download URLs in formulas).
-    pub github_web: Option<String>,
-}
-
 /// `[toolchain]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -372,346 +440,4 @@ pub struct SmokePolicy {
     /// Name of the executable every channel installs (`plasmite`) [default: `project.name`].
     #[serde(default)]
     pub bin: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPolicy {
-    project: Project,
-    #[serde(default)]
-    version: Vec<Spanned<RawSurface>>,
-    changelog: Option<ChangelogPolicy>,
-    targets: Option<TargetsPolicy>,
-    #[serde(default)]
-    channel: Channels,
-    ci: Option<WorkflowPolicy>,
-    build: Option<BuildPolicy>,
-    #[serde(default)]
-    gate: Vec<Spanned<GatePolicy>>,
-    bench: Option<BenchPolicy>,
-    #[serde(default)]
-    notices: NoticesPolicy,
-    #[serde(default)]
-    blockers: BlockersPolicy,
-    #[serde(default)]
-    endpoints: Endpoints,
-    toolchain: Option<ToolchainPolicy>,
-    #[serde(default)]
-    smoke: SmokePolicy,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSurface {
-    file: Utf8PathBuf,
-    field: Option<String>,
-    package: Option<String>,
-}
-
-impl Policy {
-    /// Reads and validates the policy file at `path`; messages name it as `shown` (the path
-    /// relative to the repository root, like every other file the checks name).
-    pub fn load(path: &Utf8Path, shown: &Utf8Path) -> anyhow::Result<Policy> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read policy {shown}"))?;
-        Policy::parse(shown, &text)
-    }
-
-    /// Parses and validates policy text; `path` is used in messages only.
-    pub fn parse(path: &Utf8Path, text: &str) -> anyhow::Result<Policy> {
-        let at = |span: Option<std::ops::Range<usize>>| match span {
-            Some(span) => {
-                let (line, col) = line_col(text, span.start);
-                format!("{path}:{line}:{col}")
-            }
-            None => path.to_string(),
-        };
-        let raw: RawPolicy =
-            toml::from_str(text).map_err(|e| anyhow::anyhow!("{}: {}", at(e.span()), e.message().trim_end()))?;
-
-        let mut surfaces = Vec::new();
-        for entry in raw.version {
-            let line = line_col(text, entry.span().start).0;
-            let surface = surface(entry.into_inner(), line)
-                .with_context(|| format!("{path}:{line}: invalid [[version]] entry"))?;
-            surfaces.push(surface);
-        }
-
-        let mut gates: Vec<GatePolicy> = Vec::new();
-        for entry in raw.gate {
-            let line = line_col(text, entry.span().start).0;
-            let mut gate = entry.into_inner();
-            gate.policy_line = line;
-            let problem = if gate.id.trim().is_empty() || gate.id.contains(char::is_whitespace) {
-                Some(format!("gate id `{}` must be non-empty and have no spaces", gate.id))
-            } else if gates.iter().any(|g| g.id == gate.id) {
-                Some(format!("gate id `{}` is used twice", gate.id))
-            } else if gate.run.first().is_none_or(|p| p.trim().is_empty()) {
-                Some(format!("gate `{}` has an empty `run`", gate.id))
-            } else if gate.when_changed.iter().any(|g| g.trim().is_empty()) {
-                Some(format!("gate `{}` has an empty `when_changed` glob", gate.id))
-            } else if let Some(Err(e)) = gate.timeout.as_deref().map(crate::duration::parse) {
-                Some(format!("gate `{}`: timeout: {e:#}", gate.id))
-            } else {
-                None
-            };
-            if let Some(problem) = problem {
-                bail!("{path}:{line}: {problem}");
-            }
-            gates.push(gate);
-        }
-
-        let field_at = |key: &str| {
-            let line = text.lines().position(|l| l.trim_start().starts_with(key)).map(|i| i + 1);
-            match line {
-                Some(line) => format!("{path}:{line}"),
-                None => path.to_string(),
-            }
-        };
-        if raw.project.name.trim().is_empty() {
-            bail!("{}: project.name must not be empty", field_at("name"));
-        }
-        if let Some(github) = &raw.project.github {
-            check_owner_repo(github).with_context(|| format!("{}: project.github", field_at("github")))?;
-        }
-        if raw.blockers.tracker == Tracker::Github && raw.project.github.is_none() {
-            bail!(
-                "{}: blockers.tracker = \"github\" files issues in `[project] github = \"owner/repo\"`, which is not set",
-                field_at("tracker")
-            );
-        }
-        if let Some(homebrew) = &raw.channel.homebrew {
-            check_owner_repo(&homebrew.tap).with_context(|| format!("{}: channel.homebrew.tap", field_at("tap")))?;
-        }
-        if let Some(github) = &raw.channel.github
-            && !github.asset.contains("{version}")
-        {
-            bail!("{}: channel.github.asset must contain {{version}}", field_at("asset"));
-        }
-        for (name, url) in [
-            ("crates_index", &raw.endpoints.crates_index),
-            ("crates_download", &raw.endpoints.crates_download),
-            ("npm", &raw.endpoints.npm),
-            ("pypi", &raw.endpoints.pypi),
-            ("github_api", &raw.endpoints.github_api),
-            ("github_web", &raw.endpoints.github_web),
-        ] {
-            if let Some(url) = url
-                && !(url.starts_with("https://") || url.starts_with("http://"))
-            {
-                bail!("{}: endpoints.{name} must be an http(s) URL, got `{url}`", field_at(name));
-            }
-        }
-        for relative in [
-            raw.changelog.as_ref().map(|c| &c.file),
-            raw.targets.as_ref().map(|t| &t.manifest),
-            raw.toolchain.as_ref().map(|t| &t.file),
-        ]
-        .into_iter()
-        .flatten()
-        .chain(&raw.notices.files)
-        .chain(&raw.notices.copies)
-        {
-            check_relative(relative).with_context(|| path.to_string())?;
-        }
-        if let Some(bin) = &raw.smoke.bin
-            && (bin.trim().is_empty() || bin.contains(['/', '\\']) || bin != bin.trim())
-        {
-            bail!(
-                "{}: smoke.bin must be an executable's name, not empty and without `/`, got `{bin}`",
-                field_at("bin")
-            );
-        }
-        if raw.notices.files.is_empty() {
-            bail!("{}: notices.files must list at least one file", field_at("files"));
-        }
-
-        Ok(Policy {
-            path: path.to_owned(),
-            project: raw.project,
-            surfaces,
-            changelog: raw.changelog,
-            targets: raw.targets,
-            channels: raw.channel,
-            ci: raw.ci,
-            build: raw.build,
-            gates,
-            bench: raw.bench,
-            notices: raw.notices,
-            blockers: raw.blockers,
-            endpoints: raw.endpoints,
-            toolchain: raw.toolchain,
-            smoke: raw.smoke,
-        })
-    }
-}
-
-fn surface(raw: RawSurface, policy_line: usize) -> anyhow::Result<Surface> {
-    check_relative(&raw.file)?;
-    let is_lock = raw.file.file_name() == Some("Cargo.lock");
-    let kind = match (raw.field, raw.package) {
-        (Some(_), Some(_)) => bail!("give either `field` or `package`, not both"),
-        (None, None) => bail!("`{}` needs `field` (TOML/JSON key path) or `package` (Cargo.lock entry)", raw.file),
-        (None, Some(package)) if is_lock => {
-            if package.trim().is_empty() {
-                bail!("`package` must not be empty");
-            }
-            SurfaceKind::CargoLock { package }
-        }
-        (None, Some(_)) => bail!("`package` is only for Cargo.lock files, not `{}`", raw.file),
-        (Some(_), None) if is_lock => bail!("Cargo.lock takes `package = \"<name>\"`, not `field`"),
-        (Some(field), None) => {
-            let path = FieldPath::parse(&field)?;
-            match raw.file.extension() {
-                Some("toml") => SurfaceKind::Toml(path),
-                Some("json") => SurfaceKind::Json(path),
-                _ => bail!("`{}`: only .toml, .json and Cargo.lock files are supported", raw.file),
-            }
-        }
-    };
-    Ok(Surface { file: raw.file, kind, policy_line })
-}
-
-fn check_relative(path: &Utf8Path) -> anyhow::Result<()> {
-    let escapes = path.components().any(|c| matches!(c, camino::Utf8Component::ParentDir));
-    if path.as_str().is_empty() || path.is_absolute() || escapes {
-        bail!("`{path}` must be a path relative to the repository root, inside it");
-    }
-    Ok(())
-}
-
-fn check_owner_repo(text: &str) -> anyhow::Result<()> {
-    let ok = text.split_once('/').is_some_and(|(owner, repo)| {
-        let part = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-        part(owner) && part(repo)
-    });
-    if !ok {
-        bail!("`{text}` is not of the form owner/repo");
-    }
-    Ok(())
-}
-
-/// 1-based line and column of a byte offset.
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
-    (line, col)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const GOOD: &str = r#"
-[project]
-name = "demo"
-github = "acme/demo"
-
-[[version]]
-file = "Cargo.toml"
-field = "package.version"
-
-[[version]]
-file = "node/package-lock.json"
-field = 'packages."".version'
-
-[[version]]
-file = "Cargo.lock"
-package = "demo"
-
-[changelog]
-file = "CHANGELOG.md"
-
-[[gate]]
-id = "test"
-run = ["cargo", "test"]
-when_changed = ["src/**"]
-timeout = "10m"
-"#;
-
-    fn err(text: &str) -> String {
-        format!("{:#}", Policy::parse(Utf8Path::new("release/policy.toml"), text).unwrap_err())
-    }
-
-    #[test]
-    fn parses_the_sketch() {
-        let p = Policy::parse(Utf8Path::new("p.toml"), GOOD).unwrap();
-        assert_eq!(p.surfaces.len(), 3);
-        assert_eq!(
-            p.surfaces[1].kind,
-            SurfaceKind::Json(FieldPath(vec!["packages".into(), "".into(), "version".into()]))
-        );
-        assert_eq!(p.surfaces[1].location(), r#"packages."".version"#);
-        assert_eq!(p.surfaces[2].kind, SurfaceKind::CargoLock { package: "demo".into() });
-        assert_eq!(p.surfaces[0].policy_line, 6);
-        assert_eq!(p.gates[0].policy_line, 21);
-        assert_eq!(p.blockers.tracker, Tracker::None);
-    }
-
-    #[test]
-    fn the_github_tracker_needs_the_repository() {
-        let e = err("[project]\nname = \"x\"\n\n[blockers]\ntracker = \"github\"\n");
-        assert!(e.starts_with("release/policy.toml:5:") && e.contains("[project] github"), "{e}");
-        let with_repo = "[project]\nname = \"x\"\ngithub = \"o/r\"\n\n[blockers]\ntracker = \"github\"\n";
-        assert_eq!(Policy::parse(Utf8Path::new("p.toml"), with_repo).unwrap().blockers.tracker, Tracker::Github);
-    }
-
-    #[test]
-    fn unknown_key_names_file_and_line() {
-        let e = err("[project]\nname = \"x\"\nnmae = \"y\"\n");
-        assert!(e.starts_with("release/policy.toml:3:1:"), "{e}");
-        assert!(e.contains("nmae"), "{e}");
-    }
-
-    #[test]
-    fn semantic_errors_name_the_line() {
-        let e = err("[project]\nname = \"x\"\n\n[[version]]\nfile = \"a.toml\"\nfield = \"a\"\npackage = \"b\"\n");
-        assert!(e.starts_with("release/policy.toml:4:"), "{e}");
-        assert!(e.contains("not both"), "{e}");
-        let e = err("[project]\nname = \"x\"\n[[gate]]\nid = \"a\"\nrun = []\n");
-        assert!(e.starts_with("release/policy.toml:3:") && e.contains("empty `run`"), "{e}");
-        let e =
-            err("[project]\nname = \"x\"\n[[gate]]\nid = \"a\"\nrun = [\"x\"]\n[[gate]]\nid = \"a\"\nrun = [\"y\"]\n");
-        assert!(e.starts_with("release/policy.toml:6:") && e.contains("used twice"), "{e}");
-    }
-
-    #[test]
-    fn notices_default_and_validate() {
-        let p = Policy::parse(Utf8Path::new("p.toml"), GOOD).unwrap();
-        assert_eq!(p.notices.files, [Utf8PathBuf::from("LICENSE"), Utf8PathBuf::from("THIRD_PARTY_NOTICES.md")]);
-        assert!(p.notices.copies.is_empty());
-        let with = format!("{GOOD}\n[notices]\ncopies = [\"bindings/python\"]\n");
-        let p = Policy::parse(Utf8Path::new("p.toml"), &with).unwrap();
-        assert_eq!(p.notices.copies, [Utf8PathBuf::from("bindings/python")]);
-        assert_eq!(p.notices.files.len(), 2);
-        assert!(err(&format!("{GOOD}\n[notices]\nfiles = []\n")).contains("at least one file"));
-        assert!(err(&format!("{GOOD}\n[notices]\nfiles = [\"../LICENSE\"]\n")).contains("inside it"));
-        assert!(err(&format!("{GOOD}\n[notices]\nfile = [\"LICENSE\"]\n")).contains("file"));
-    }
-
-    #[test]
-    fn smoke_bin_defaults_and_validates() {
-        let p = Policy::parse(Utf8Path::new("p.toml"), GOOD).unwrap();
-        assert_eq!(p.smoke.bin, None);
-        let p = Policy::parse(Utf8Path::new("p.toml"), &format!("{GOOD}\n[smoke]\nbin = \"demo-cli\"\n")).unwrap();
-        assert_eq!(p.smoke.bin.as_deref(), Some("demo-cli"));
-        assert!(err(&format!("{GOOD}\n[smoke]\nbin = \"bin/demo\"\n")).contains("smoke.bin"));
-        assert!(err(&format!("{GOOD}\n[smoke]\nbin = \"\"\n")).contains("smoke.bin"));
-        assert!(err(&format!("{GOOD}\n[smoke]\nbinary = \"x\"\n")).contains("binary"));
-    }
-
-    #[test]
-    fn field_paths() {
-        assert_eq!(FieldPath::parse("a.b").unwrap().segments(), ["a", "b"]);
-        assert_eq!(FieldPath::parse(r#""a.b".c"#).unwrap().segments(), ["a.b", "c"]);
-        for bad in ["", "a..b", "a.", ".a", r#""a"b"#, r#""a"#, "a b"] {
-            assert!(FieldPath::parse(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn line_col_counts_from_one() {
-        assert_eq!(line_col("ab\ncd", 0), (1, 1));
-        assert_eq!(line_col("ab\ncd", 4), (2, 2));
-    }
 }
