@@ -162,3 +162,19 @@ pub fn finding<'a>(report: &'a serde_json::Value, subject: &str) -> &'a serde_js
         .and_then(|a| a.iter().find(|f| f["subject"] == subject))
         .unwrap_or_else(|| panic!("no finding for {subject}: {report:#}"))
 }
+
+#[cfg(test)]
+mod documented_policy {
+    /// The fixture's policy is a copy kept inside release-core (so its `testing` feature builds
+    /// from the packaged crate); the documented one must say exactly the same.
+    #[test]
+    fn docs_plasmite_policy_is_the_fixture_policy() {
+        let path = super::workspace_root().join("docs/plasmite/policy.toml");
+        let documented = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            documented == release_core::testing::PLASMITE_POLICY,
+            "{} and release-core/src/testing/plasmite-policy.toml differ: copy one over the other",
+            path.display()
+        );
+    }
+}

@@ -48,10 +48,7 @@ impl Default for HttpConfig {
             backoff_cap: Duration::from_secs(30),
             max_body: 512 * 1024 * 1024,
             max_redirects: 5,
-            user_agent: format!(
-                "release-core/{} (release verification; +https://github.com/sandover/plasmite)",
-                env!("CARGO_PKG_VERSION")
-            ),
+            user_agent: format!("release-core/{} (release verification)", env!("CARGO_PKG_VERSION")),
         }
     }
 }

@@ -10,19 +10,16 @@ use std::{fs, io::Read};
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::{policy::NoticesPolicy, repo::Repo, report::Evidence, report::Finding, report::Report};
+use crate::{
+    policy::{NoticeSearch, NoticesPolicy},
+    repo::Repo,
+    report::Evidence,
+    report::Finding,
+    report::Report,
+};
 
 /// The check id of every finding here.
 pub const CHECK: &str = "notices";
-
-/// Folders searched when no path is given, relative to the root, with whether only `*.tgz`
-/// files are taken (`bindings/node` also holds sources) and how deep to look.
-pub const DEFAULT_DIRS: [(&str, bool, usize); 4] = [
-    ("dist", false, 1),
-    ("bindings/python/dist", false, 1),
-    ("bindings/node", true, 1),
-    (".scratch/release/downloaded", false, 3),
-];
 
 /// The kinds of release archive, each with its own member layout (facts §6.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,7 +225,9 @@ pub fn check_repo(repo: &Repo, policy: &NoticesPolicy) -> Vec<Finding> {
     findings
 }
 
-fn walk(dir: &Utf8Path, tgz_only: bool, depth: usize, found: &mut Vec<Utf8PathBuf>) -> anyhow::Result<()> {
+/// Collects the archives under `dir`, `depth` folder levels deep (1: the folder itself), with
+/// the extension `only` when given (without the dot: `tgz`).
+fn walk(dir: &Utf8Path, only: Option<&str>, depth: usize, found: &mut Vec<Utf8PathBuf>) -> anyhow::Result<()> {
     let entries = fs::read_dir(dir).with_context(|| format!("cannot list {dir}"))?;
     for entry in entries {
         let entry = entry.with_context(|| format!("cannot list {dir}"))?;
@@ -237,9 +236,12 @@ fn walk(dir: &Utf8Path, tgz_only: bool, depth: usize, found: &mut Vec<Utf8PathBu
         let ty = entry.file_type().with_context(|| format!("cannot stat {path}"))?;
         if ty.is_dir() {
             if depth > 1 && name != "node_modules" && !name.starts_with('.') {
-                walk(&path, tgz_only, depth - 1, found)?;
+                walk(&path, only, depth - 1, found)?;
             }
-        } else if if tgz_only { name.ends_with(".tgz") } else { is_artifact(name) } {
+        } else if match only {
+            Some(ext) => name.strip_suffix(ext).is_some_and(|stem| stem.ends_with('.')),
+            None => is_artifact(name),
+        } {
             found.push(path);
         }
     }
@@ -247,21 +249,22 @@ fn walk(dir: &Utf8Path, tgz_only: bool, depth: usize, found: &mut Vec<Utf8PathBu
 }
 
 /// The archives to check: in `paths` (files taken as they are, folders searched three levels
-/// deep), or in [`DEFAULT_DIRS`] when `paths` is empty. Relative paths are relative to the root.
-pub fn find_artifacts(repo: &Repo, paths: &[Utf8PathBuf]) -> anyhow::Result<Vec<Utf8PathBuf>> {
+/// deep), or in the policy's `search` folders when `paths` is empty. Relative paths are
+/// relative to the root.
+pub fn find_artifacts(repo: &Repo, search: &[NoticeSearch], paths: &[Utf8PathBuf]) -> anyhow::Result<Vec<Utf8PathBuf>> {
     let mut found = Vec::new();
     if paths.is_empty() {
-        for (dir, tgz_only, depth) in DEFAULT_DIRS {
-            let dir = repo.path(dir);
+        for s in search {
+            let dir = repo.path(&s.dir);
             if dir.is_dir() {
-                walk(&dir, tgz_only, depth, &mut found)?;
+                walk(&dir, s.extension.as_deref(), s.depth, &mut found)?;
             }
         }
     }
     for p in paths {
         let p = if p.is_absolute() { p.clone() } else { repo.path(p) };
         if p.is_dir() {
-            walk(&p, false, 3, &mut found)?;
+            walk(&p, None, 3, &mut found)?;
         } else if p.is_file() {
             found.push(p);
         } else {
@@ -277,11 +280,11 @@ pub fn find_artifacts(repo: &Repo, paths: &[Utf8PathBuf]) -> anyhow::Result<Vec<
 /// is incomplete; a failed repository-level check fails whatever else happened (bug 34).
 pub fn check(repo: &Repo, policy: &NoticesPolicy, paths: &[Utf8PathBuf]) -> anyhow::Result<Report> {
     let mut findings = check_repo(repo, policy);
-    let artifacts = find_artifacts(repo, paths)?;
+    let artifacts = find_artifacts(repo, &policy.search, paths)?;
     let files: Vec<String> = policy.files.iter().map(|f| f.to_string()).collect();
     if artifacts.is_empty() {
         let looked: Vec<String> = if paths.is_empty() {
-            DEFAULT_DIRS.iter().map(|(d, _, _)| format!("{d}/")).collect()
+            policy.search.iter().map(|s| format!("{}/", s.dir)).collect()
         } else {
             paths.iter().map(|p| p.to_string()).collect()
         };

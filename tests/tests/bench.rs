@@ -301,7 +301,6 @@ fn options_and_tags_are_checked_before_anything_runs() {
         &["--messages", "0"],
         &["--threshold-percent", "-1"],
         &["--noise-floor", "NaN"],
-        &["--get-scan-min-blocking-base-ms", "inf"],
         &["--runs", "-2"],
     ] {
         let run = bench(&repo, bad);

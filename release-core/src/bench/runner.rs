@@ -99,15 +99,20 @@ pub fn run(repo: &Repo, bench: Option<&BenchPolicy>, opts: &BenchOptions, clock:
     let [base_rows, candidate_rows] = &rows;
     let base_stats = stats::aggregate(base_rows.iter().map(Vec::as_slice), &bench.benches);
     let candidate_stats = stats::aggregate(candidate_rows.iter().map(Vec::as_slice), &bench.benches);
-    let comparisons = stats::compare(&base_stats, &candidate_stats, &opts.thresholds);
-    findings.extend(summary::findings(&comparisons, &bench.benches, &opts.thresholds));
+    // The policy's per-bench floors, unless the options name the bench themselves.
+    let mut thresholds = opts.thresholds.clone();
+    for (name, floor) in &bench.min_blocking_base_ms {
+        thresholds.min_blocking_base_ms.entry(name.clone()).or_insert(*floor);
+    }
+    let comparisons = stats::compare(&base_stats, &candidate_stats, &thresholds);
+    findings.extend(summary::findings(&comparisons, &bench.benches, &thresholds));
 
     let params = Params {
         base_tag: &opts.base_tag,
         candidate: &candidate_desc,
         runs: opts.runs,
         messages: opts.messages,
-        thresholds: opts.thresholds,
+        thresholds,
     };
     let json = serde_json::to_vec_pretty(&summary::summary_json(&params, &comparisons))?;
     let files = [
@@ -142,7 +147,7 @@ fn check_policy(bench: &BenchPolicy) -> anyhow::Result<()> {
     if !program.contains('/') {
         bail!(
             "[bench] run program `{program}` must be a path to the built program relative to the tree \
-             (like target/release/examples/plasmite-bench), not a name looked up on PATH: both sides would run the same program"
+             (like target/release/examples/<name>), not a name looked up on PATH: both sides would run the same program"
         );
     }
     if bench.benches.is_empty() {

@@ -114,35 +114,43 @@ pub fn aggregate<'a>(
 }
 
 /// The comparison thresholds (validated by [`Thresholds::validate`]).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Thresholds {
     /// A slowdown of at least this many percent counts as a regression.
     pub threshold_percent: f64,
     /// Medians below this (ms/msg) on both sides are noise.
     pub noise_floor: f64,
-    /// `get_scan` regressions block only when the base median is at least this (ms/msg).
-    pub get_scan_min_blocking_base_ms: f64,
+    /// Per bench: its regressions block only when the base median is at least this (ms/msg).
+    /// The policy's `[bench] min_blocking_base_ms`; the run adds the policy's floors to these
+    /// (an entry here wins). Benches not named have no floor.
+    pub min_blocking_base_ms: BTreeMap<String, f64>,
 }
 
 impl Default for Thresholds {
     fn default() -> Thresholds {
-        Thresholds { threshold_percent: 15.0, noise_floor: 0.0001, get_scan_min_blocking_base_ms: 0.2 }
+        Thresholds { threshold_percent: 15.0, noise_floor: 0.0001, min_blocking_base_ms: BTreeMap::new() }
     }
 }
 
 impl Thresholds {
     /// Every threshold must be a finite number >= 0 (bug 35: they were never validated).
     pub fn validate(&self) -> anyhow::Result<()> {
-        for (name, v) in [
-            ("--threshold-percent", self.threshold_percent),
-            ("--noise-floor", self.noise_floor),
-            ("--get-scan-min-blocking-base-ms", self.get_scan_min_blocking_base_ms),
-        ] {
+        for (name, v) in [("--threshold-percent", self.threshold_percent), ("--noise-floor", self.noise_floor)] {
             if !v.is_finite() || v < 0.0 {
                 bail!("{name} must be a finite number >= 0, got {v}");
             }
         }
+        for (bench, v) in &self.min_blocking_base_ms {
+            if !v.is_finite() || *v < 0.0 {
+                bail!("the minimum blocking base of {bench} must be a finite number >= 0, got {v}");
+            }
+        }
         Ok(())
+    }
+
+    /// The floor below which a regression of `bench` does not block, if it has one.
+    pub fn min_blocking_base(&self, bench: &str) -> Option<f64> {
+        self.min_blocking_base_ms.get(bench).copied()
     }
 }
 
@@ -154,8 +162,8 @@ pub enum Status {
     Ok,
     /// Both medians are below the noise floor.
     NoiseFloor,
-    /// At or above the threshold, but not proven: the ranges overlap, or a `get_scan` row with
-    /// a base median below the get-scan floor. Reported loudly; does not block.
+    /// At or above the threshold, but not proven: the ranges overlap, or the base median is
+    /// below the bench's minimum blocking base. Reported loudly; does not block.
     CandidateRegression,
     /// At or above the threshold and every candidate sample is slower than every base sample.
     /// Blocks the release.
@@ -196,7 +204,7 @@ pub fn status(bench: &str, base: &Stats, candidate: &Stats, t: &Thresholds) -> S
     let over = pct >= t.threshold_percent;
     if base.median < t.noise_floor && candidate.median < t.noise_floor {
         Status::NoiseFloor
-    } else if bench == "get_scan" && over && base.median < t.get_scan_min_blocking_base_ms {
+    } else if over && t.min_blocking_base(bench).is_some_and(|floor| base.median < floor) {
         Status::CandidateRegression
     } else if over && candidate.min > base.max {
         Status::Regressed
@@ -312,7 +320,7 @@ mod tests {
 
     #[test]
     fn status_rules_in_order() {
-        let t = Thresholds::default();
+        let t = Thresholds { min_blocking_base_ms: [("get_scan".to_string(), 0.2)].into(), ..Thresholds::default() };
         // (bench, base samples, candidate samples, expected)
         let table: &[(&str, &[f64], &[f64], Status)] = &[
             ("append", &[0.0, 0.0, 0.0], &[0.1, 0.1, 0.1], Status::NoBaseline),
@@ -321,6 +329,8 @@ mod tests {
             ("append", &[0.00005], &[0.0002], Status::Regressed),
             ("get_scan", &[0.1, 0.1, 0.1], &[0.5, 0.5, 0.5], Status::CandidateRegression),
             ("get_scan", &[0.3, 0.3, 0.3], &[0.5, 0.5, 0.5], Status::Regressed),
+            // The floor is get_scan's only: the same numbers block for a bench without one.
+            ("append", &[0.1, 0.1, 0.1], &[0.5, 0.5, 0.5], Status::Regressed),
             ("append", &[1.0, 1.0, 1.1], &[1.2, 1.3, 1.3], Status::Regressed),
             // Overlapping ranges: a candidate, not a proof.
             ("append", &[1.0, 1.0, 1.25], &[1.2, 1.3, 1.3], Status::CandidateRegression),
@@ -331,6 +341,17 @@ mod tests {
         for (bench, b, c, want) in table {
             assert_eq!(status(bench, &stats(b), &stats(c), &t), *want, "{bench} {b:?} {c:?}");
         }
+    }
+
+    #[test]
+    fn no_floor_unless_the_policy_names_the_bench() {
+        let none = Thresholds::default();
+        assert_eq!(status("get_scan", &stats(&[0.1]), &stats(&[0.5]), &none), Status::Regressed);
+        let t = Thresholds { min_blocking_base_ms: [("append".to_string(), 1.0)].into(), ..Thresholds::default() };
+        assert_eq!(status("append", &stats(&[0.1]), &stats(&[0.5]), &t), Status::CandidateRegression);
+        assert_eq!(status("get_scan", &stats(&[0.1]), &stats(&[0.5]), &t), Status::Regressed);
+        let bad = Thresholds { min_blocking_base_ms: [("append".to_string(), f64::INFINITY)].into(), ..t };
+        assert!(bad.validate().unwrap_err().to_string().contains("append"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::stats::{Comparison, Stats, Status, Thresholds};
 use crate::{report::Evidence, report::Finding, report::Outcome};
@@ -66,15 +66,14 @@ pub fn scenario_finding(c: &Comparison, t: &Thresholds) -> Finding {
             (Outcome::Pass, format!("noise_floor: both medians below {} ms/msg: {medians}", ms(t.noise_floor)))
         }
         Status::CandidateRegression => {
-            let why = if c.bench == "get_scan"
-                && c.base.as_ref().is_some_and(|b| b.median < t.get_scan_min_blocking_base_ms)
-            {
-                format!(
-                    "get_scan base median below {} ms/msg (one timed get is noisy)",
-                    ms(t.get_scan_min_blocking_base_ms)
-                )
-            } else {
-                "base and candidate ranges overlap".to_string()
+            let floor = t.min_blocking_base(&c.bench).filter(|f| c.base.as_ref().is_some_and(|b| b.median < *f));
+            let why = match floor {
+                Some(floor) => format!(
+                    "{} base median below {} ms/msg (the policy's bench.min_blocking_base_ms for it)",
+                    c.bench,
+                    ms(floor)
+                ),
+                None => "base and candidate ranges overlap".to_string(),
             };
             (
                 Outcome::Pass,
@@ -170,20 +169,31 @@ pub fn summary_json(p: &Params, comparisons: &[Comparison]) -> Value {
     let keys = |status: Status| -> Vec<&str> {
         comparisons.iter().filter(|c| c.status == status).map(|c| c.scenario_key.as_str()).collect()
     };
-    json!({
-        "base_tag": p.base_tag,
-        "candidate": p.candidate,
-        "runs_per_side": p.runs,
-        "messages": p.messages,
-        "threshold_percent": p.thresholds.threshold_percent,
-        "noise_floor_ms_per_msg": p.thresholds.noise_floor,
-        "get_scan_min_blocking_base_ms": p.thresholds.get_scan_min_blocking_base_ms,
-        "comparable_scenarios": comparisons.iter().filter(|c| c.base.is_some() && c.candidate.is_some()).count(),
-        "regressions": comparisons.iter().filter(|c| c.status == Status::Regressed).map(row_json).collect::<Vec<_>>(),
-        "base_only": keys(Status::BaseOnly),
-        "candidate_only": keys(Status::CandidateOnly),
-        "comparisons": comparisons.iter().map(row_json).collect::<Vec<_>>(),
-    })
+    let mut doc = Map::new();
+    let mut put = |key: &str, value: Value| doc.insert(key.to_string(), value);
+    put("base_tag", json!(p.base_tag));
+    put("candidate", json!(p.candidate));
+    put("runs_per_side", json!(p.runs));
+    put("messages", json!(p.messages));
+    put("threshold_percent", json!(p.thresholds.threshold_percent));
+    put("noise_floor_ms_per_msg", json!(p.thresholds.noise_floor));
+    // One `<bench>_min_blocking_base_ms` per floor: for plasmite's `get_scan` this is the
+    // script's own `get_scan_min_blocking_base_ms` field (facts §9.6).
+    for (bench, floor) in &p.thresholds.min_blocking_base_ms {
+        put(&format!("{bench}_min_blocking_base_ms"), json!(floor));
+    }
+    put(
+        "comparable_scenarios",
+        json!(comparisons.iter().filter(|c| c.base.is_some() && c.candidate.is_some()).count()),
+    );
+    put(
+        "regressions",
+        json!(comparisons.iter().filter(|c| c.status == Status::Regressed).map(row_json).collect::<Vec<_>>()),
+    );
+    put("base_only", json!(keys(Status::BaseOnly)));
+    put("candidate_only", json!(keys(Status::CandidateOnly)));
+    put("comparisons", json!(comparisons.iter().map(row_json).collect::<Vec<_>>()));
+    Value::Object(doc)
 }
 
 /// `summary.md`: parameters and the comparison table.
@@ -196,7 +206,9 @@ pub fn summary_md(p: &Params, comparisons: &[Comparison]) -> String {
     let _ = writeln!(md, "- Messages: {}", p.messages);
     let _ = writeln!(md, "- Threshold: {}%", t.threshold_percent);
     let _ = writeln!(md, "- Noise floor: {} ms/msg", t.noise_floor);
-    let _ = writeln!(md, "- get_scan minimum blocking base: {} ms/msg", t.get_scan_min_blocking_base_ms);
+    for (bench, floor) in &t.min_blocking_base_ms {
+        let _ = writeln!(md, "- {bench} minimum blocking base: {floor} ms/msg");
+    }
     md.push_str("\n| Bench | Scenario | Base median ms/msg | Current median ms/msg | Regression % | Status |\n");
     md.push_str("| --- | --- | --- | --- | --- | --- |\n");
     for c in comparisons {

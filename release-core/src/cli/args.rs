@@ -284,15 +284,12 @@ pub struct BenchArgs {
     /// Scenarios whose medians are below this on both sides are noise (ms/msg).
     #[arg(long, default_value_t = 0.0001, allow_negative_numbers = true)]
     pub noise_floor: f64,
-    /// get_scan regressions block only when the base median is at least this (ms/msg).
-    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
-    pub get_scan_min_blocking_base_ms: f64,
 }
 
 #[derive(Args)]
 pub struct NoticesArgs {
-    /// Archives or folders to check (relative to the repository root) [default: dist/,
-    /// bindings/python/dist/, bindings/node/*.tgz, .scratch/release/downloaded/].
+    /// Archives or folders to check (relative to the repository root) [default: the policy's
+    /// `[notices] search` folders].
     #[arg(value_name = "PATH")]
     pub paths: Vec<Utf8PathBuf>,
 }

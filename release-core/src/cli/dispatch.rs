@@ -287,7 +287,7 @@ fn bench(common: &Common, args: BenchArgs) -> anyhow::Result<u8> {
         thresholds: Thresholds {
             threshold_percent: args.threshold_percent,
             noise_floor: args.noise_floor,
-            get_scan_min_blocking_base_ms: args.get_scan_min_blocking_base_ms,
+            ..Thresholds::default()
         },
     };
     // Options first: a bad option is a usage error even outside a repository.

@@ -67,7 +67,7 @@ pub fn homebrew_render(cx: &Context, request: &HomebrewRenderRequest) -> anyhow:
     let manifest = homebrew_manifest(cx)?;
     let sums = read_sums(&request.sha256sums)?;
     let probe = Probe { manifest: Some(&manifest), ..Probe::of(cx, &request.target) };
-    let input = homebrew::render_input(&probe, &sums).with_context(|| request.sha256sums.to_string())?;
+    let input = homebrew::render_input(&probe, &cx.repo, &sums).with_context(|| request.sha256sums.to_string())?;
     let text = homebrew::render(&input);
     if let Some(out) = &request.out {
         fsutil::write_atomic(out, text.as_bytes())?;

@@ -5,9 +5,15 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use camino::Utf8Path;
 
-use super::{Plan, glob};
+use super::Plan;
 use crate::{
-    changelog, context::Context, policy::Tracker, repo::PushState, repo::Repo, report::Evidence, report::Finding,
+    changelog,
+    context::Context,
+    policy::{PathPattern, Tracker},
+    repo::PushState,
+    repo::Repo,
+    report::Evidence,
+    report::Finding,
     targets, versions,
 };
 
@@ -339,14 +345,14 @@ impl Changes {
     }
 
     /// Whether any changed path matches one of `globs`.
-    pub fn triggered(&mut self, repo: &Repo, globs: &[String]) -> Trigger {
+    pub fn triggered(&mut self, repo: &Repo, globs: &[PathPattern]) -> Trigger {
         let Some(base) = self.base.clone() else {
             return Trigger::Unknown("no base tag to compare with".into());
         };
         let paths = self.paths.get_or_insert_with(|| repo.changed_since(&base).map_err(|e| format!("{e:#}")));
         match paths {
             Err(e) => Trigger::Unknown(format!("cannot list changes since {base}: {e}")),
-            Ok(paths) => match paths.iter().find(|p| globs.iter().any(|g| glob::matches(g, p))) {
+            Ok(paths) => match paths.iter().find(|p| globs.iter().any(|g| g.matches(p))) {
                 Some(p) => Trigger::Matched(p.clone()),
                 None => Trigger::NoMatch,
             },

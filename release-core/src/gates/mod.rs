@@ -8,7 +8,6 @@
 
 pub mod builtin;
 pub mod command;
-pub mod glob;
 
 use std::time::{Duration, Instant};
 
@@ -249,7 +248,8 @@ fn run_command(
         match changes.triggered(&cx.repo, &policy.when_changed) {
             builtin::Trigger::Matched(path) => notes.push(format!("runs: {path} changed since {}", changes.base())),
             builtin::Trigger::NoMatch => {
-                let reason = format!("no change under {} since {}", policy.when_changed.join(", "), changes.base());
+                let globs: Vec<&str> = policy.when_changed.iter().map(|g| g.as_str()).collect();
+                let reason = format!("no change under {} since {}", globs.join(", "), changes.base());
                 return Finding::skipped(id, id, reason);
             }
             builtin::Trigger::Unknown(why) => notes.push(format!("runs (fail closed): {why}")),
@@ -276,7 +276,7 @@ fn run_command(
             .with(Evidence::Command { argv: argv.clone(), exit_code: None, tail: String::new() });
         }
     }
-    let timeout = policy.timeout.as_deref().and_then(|t| duration::parse(t).ok());
+    let timeout = policy.timeout;
     let before = changes.snapshot.take().unwrap_or_else(|| builtin::tree_snapshot(&cx.repo));
     let spec = command::Spec { argv: &argv, dir: cx.repo.root(), timeout, tick: plan.tick, secrets: &plan.secrets };
     let run = command::run(&spec, &mut |event| match event {

@@ -6,8 +6,10 @@
 
 use std::collections::BTreeMap;
 
+use anyhow::Context as _;
+
 use super::{Probe, SumLine, asset_name, get, is_sha256_hex, sum_for, url_evidence};
-use crate::{report::Evidence, report::Finding, targets::Tier};
+use crate::{policy::HomebrewChannel, repo::Repo, report::Evidence, report::Finding, targets::Tier};
 
 const CHECK: &str = "verify.homebrew";
 /// Check id of the "formula is at the target version" finding.
@@ -167,6 +169,13 @@ pub fn class_name(name: &str) -> String {
 pub struct RenderInput {
     /// Formula name (file stem), e.g. `plasmite`.
     pub name: String,
+    /// The `desc` line.
+    pub desc: String,
+    /// The `license` line (an SPDX expression).
+    pub license: String,
+    /// Paths inside the SDK archive to install, each into the Homebrew folder of the same name
+    /// (`bin/plasmite`); every `bin/` entry is run with `--version` by the formula's test.
+    pub install: Vec<String>,
     /// `owner/repo` of the project.
     pub repo: String,
     /// GitHub web base (`https://github.com`).
@@ -182,16 +191,44 @@ pub fn download_url(github_web: &str, repo: &str, version: &str, asset: &str) ->
     format!("{}/{repo}/releases/download/v{version}/{asset}", github_web.trim_end_matches('/'))
 }
 
+/// A Ruby double-quoted string literal of `text`: no interpolation, no escape, one line.
+fn ruby_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '\\' | '"' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `bin.install "bin/x"` for `bin/x`; `(lib/"pkgconfig").install "lib/pkgconfig/x.pc"` for a
+/// deeper folder.
+fn install_line(path: &str) -> String {
+    let folder = path.rsplit_once('/').map_or("", |(folder, _)| folder);
+    let target = match folder.split_once('/') {
+        Some((top, rest)) => format!("({top}/{})", ruby_string(rest)),
+        None => folder.to_string(),
+    };
+    format!("    {target}.install {}\n", ruby_string(path))
+}
+
 /// Renders a formula with `on_macos`/`on_linux` and `on_arm`/`on_intel` blocks for exactly the
 /// given platforms.
 pub fn render(input: &RenderInput) -> String {
     let mut out = String::new();
     let web = input.github_web.trim_end_matches('/');
     out.push_str(&format!("class {} < Formula\n", class_name(&input.name)));
-    out.push_str("  desc \"Persistent JSON message queues\"\n");
+    out.push_str(&format!("  desc {}\n", ruby_string(&input.desc)));
     out.push_str(&format!("  homepage \"{web}/{}\"\n", input.repo));
     out.push_str(&format!("  version \"{}\"\n", input.version));
-    out.push_str("  license \"MIT\"\n");
+    out.push_str(&format!("  license {}\n", ruby_string(&input.license)));
     for (os, block) in [("macos", "on_macos"), ("linux", "on_linux")] {
         let cpus: Vec<(&str, &str)> = [("arm", "on_arm"), ("intel", "on_intel")]
             .into_iter()
@@ -211,10 +248,20 @@ pub fn render(input: &RenderInput) -> String {
         }
         out.push_str("  end\n");
     }
-    out.push_str(&format!(
-        "\n  def install\n    bin.install \"bin/{0}\"\n  end\n\n  test do\n    assert_match version.to_s, shell_output(\"#{{bin}}/{0} --version\")\n  end\nend\n",
-        input.name
-    ));
+    out.push_str("\n  def install\n");
+    for path in &input.install {
+        out.push_str(&install_line(path));
+    }
+    out.push_str("  end\n");
+    let programs: Vec<&str> = input.install.iter().filter_map(|p| p.strip_prefix("bin/")).collect();
+    if !programs.is_empty() {
+        out.push_str("\n  test do\n");
+        for program in programs {
+            out.push_str(&format!("    assert_match version.to_s, shell_output(\"#{{bin}}/{program} --version\")\n"));
+        }
+        out.push_str("  end\n");
+    }
+    out.push_str("end\n");
     out
 }
 
@@ -229,10 +276,19 @@ fn platform(os: &str, cpu: &str) -> String {
 }
 
 /// The render input for a release from a sums file: every homebrew-official platform must
-/// have a line.
-pub fn render_input(probe: &Probe<'_>, sums: &[SumLine]) -> anyhow::Result<RenderInput> {
+/// have a line. The formula's `desc` and `license` come from `[channel.homebrew]`, else from
+/// the `package` table of the root `Cargo.toml` of `repo`; with neither, an error names the
+/// policy key to set.
+pub fn render_input(probe: &Probe<'_>, repo_dir: &Repo, sums: &[SumLine]) -> anyhow::Result<RenderInput> {
     let (github, repo, manifest) = requirements(probe)?;
     let name = formula_name(probe);
+    let channel = probe.policy.channels.homebrew.as_ref();
+    let cargo_toml = read_root_manifest(repo_dir)?;
+    let (desc, license) = desc_and_license(channel, cargo_toml.as_ref(), &probe.policy.path)?;
+    let install = match channel.map(|c| c.install.clone()) {
+        Some(install) if !install.is_empty() => install,
+        _ => vec![format!("bin/{name}")],
+    };
     let version = probe.target.version();
     let mut platforms = BTreeMap::new();
     for t in manifest.in_channel("homebrew", Tier::Official)? {
@@ -240,7 +296,58 @@ pub fn render_input(probe: &Probe<'_>, sums: &[SumLine]) -> anyhow::Result<Rende
         let line = sum_for(sums, &asset).ok_or_else(|| anyhow::anyhow!("the sums file has no line for {asset}"))?;
         platforms.insert(t.sdk_platform.clone(), (asset, line.sha256.clone()));
     }
-    Ok(RenderInput { name, repo: repo.to_string(), github_web: probe.github_web(), version, platforms })
+    Ok(RenderInput {
+        name,
+        desc,
+        license,
+        install,
+        repo: repo.to_string(),
+        github_web: probe.github_web(),
+        version,
+        platforms,
+    })
+}
+
+/// The root `Cargo.toml` of `repo`, parsed; `None` when there is none.
+fn read_root_manifest(repo: &Repo) -> anyhow::Result<Option<toml::Table>> {
+    let path = repo.path("Cargo.toml");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {path}")),
+    };
+    let doc = toml::from_str(&text).with_context(|| format!("{path} is not valid TOML"))?;
+    Ok(Some(doc))
+}
+
+/// A non-empty string `package.<field>` of a `Cargo.toml`, or `workspace.package.<field>` when
+/// the package inherits it.
+fn package_field<'a>(cargo_toml: &'a toml::Table, field: &str) -> Option<&'a str> {
+    let string = |table: Option<&'a toml::Value>| {
+        table.and_then(|t| t.get(field)).and_then(|v| v.as_str()).map(str::trim).filter(|v| !v.is_empty())
+    };
+    string(cargo_toml.get("package")).or_else(|| string(cargo_toml.get("workspace").and_then(|w| w.get("package"))))
+}
+
+/// The formula's `desc` and `license`: the policy's, else the root `Cargo.toml`'s; with
+/// neither, an error that names the policy key to set.
+fn desc_and_license(
+    channel: Option<&HomebrewChannel>,
+    cargo_toml: Option<&toml::Table>,
+    policy_path: &camino::Utf8Path,
+) -> anyhow::Result<(String, String)> {
+    let pick = |own: Option<&String>, key: &str, field: &str, what: &str| -> anyhow::Result<String> {
+        let from_manifest = || cargo_toml.and_then(|t| package_field(t, field)).map(str::to_string);
+        own.cloned().or_else(from_manifest).with_context(|| {
+            format!(
+                "{policy_path}: no {what} for the Homebrew formula: set `{key}` in [channel.homebrew] \
+                 (or `package.{field}` in the root Cargo.toml)"
+            )
+        })
+    };
+    let desc = pick(channel.and_then(|c| c.desc.as_ref()), "desc", "description", "description")?;
+    let license = pick(channel.and_then(|c| c.license.as_ref()), "license", "license", "licence")?;
+    Ok((desc, license))
 }
 
 fn formula_name(probe: &Probe<'_>) -> String {
@@ -249,7 +356,7 @@ fn formula_name(probe: &Probe<'_>) -> String {
         .channels
         .homebrew
         .as_ref()
-        .and_then(|h| camino::Utf8Path::new(&h.formula).file_stem().map(str::to_string))
+        .and_then(|h| h.formula_name().map(str::to_string))
         .unwrap_or_else(|| probe.policy.project.name.clone())
 }
 
@@ -450,6 +557,9 @@ end
         }
         let text = render(&RenderInput {
             name: "plasmite".into(),
+            desc: "Persistent JSON message queues".into(),
+            license: "MIT".into(),
+            install: vec!["bin/plasmite".into()],
             repo: "o/r".into(),
             github_web: "https://github.com/".into(),
             version: "0.9.0-rc.1".into(),
@@ -463,6 +573,60 @@ end
         assert!(f.entries.iter().all(|e| e.url.contains("/download/v0.9.0-rc.1/plasmite_0.9.0-rc.1_")));
         assert!(f.entries.iter().all(|e| e.sha256.as_deref() == Some(&"d".repeat(64)[..])));
         assert!(text.starts_with("class Plasmite < Formula"));
+    }
+
+    #[test]
+    fn render_takes_desc_licence_and_install_lines_from_its_input() {
+        let text = render(&RenderInput {
+            name: "demo".into(),
+            desc: "A \"quoted\" #{tool}".into(),
+            license: "Apache-2.0".into(),
+            install: vec!["bin/demo".into(), "bin/dm".into(), "lib/pkgconfig/demo.pc".into()],
+            repo: "o/r".into(),
+            github_web: "https://github.com".into(),
+            version: "1.0.0".into(),
+            platforms: BTreeMap::new(),
+        });
+        assert!(text.contains("  desc \"A \\\"quoted\\\" \\#{tool}\"\n"), "{text}");
+        assert!(text.contains("  license \"Apache-2.0\"\n"), "{text}");
+        assert!(text.contains("    bin.install \"bin/demo\"\n    bin.install \"bin/dm\"\n"), "{text}");
+        assert!(text.contains("    (lib/\"pkgconfig\").install \"lib/pkgconfig/demo.pc\"\n"), "{text}");
+        assert!(text.contains("shell_output(\"#{bin}/dm --version\")"), "{text}");
+        assert!(!text.contains("Persistent JSON") && !text.contains("MIT"), "{text}");
+    }
+
+    #[test]
+    fn desc_and_licence_come_from_the_policy_else_cargo_toml_else_an_error_naming_the_key() {
+        let policy = camino::Utf8Path::new("release/policy.toml");
+        let channel = |desc: Option<&str>, license: Option<&str>| HomebrewChannel {
+            tap: "o/homebrew-tap".into(),
+            formula: "Formula/demo.rb".into(),
+            desc: desc.map(str::to_string),
+            license: license.map(str::to_string),
+            install: Vec::new(),
+        };
+        let cargo: toml::Table = toml::from_str(
+            "[package]\nname = \"demo\"\ndescription = \"From Cargo\"\nlicense = \"MIT OR Apache-2.0\"\n",
+        )
+        .unwrap();
+        let both = channel(Some("From policy"), Some("MIT"));
+        assert_eq!(desc_and_license(Some(&both), Some(&cargo), policy).unwrap(), ("From policy".into(), "MIT".into()));
+        let neither = channel(None, None);
+        assert_eq!(
+            desc_and_license(Some(&neither), Some(&cargo), policy).unwrap(),
+            ("From Cargo".into(), "MIT OR Apache-2.0".into())
+        );
+        let workspace: toml::Table =
+            toml::from_str("[workspace.package]\nlicense = \"MIT\"\n[package]\nlicense.workspace = true\n").unwrap();
+        let e = format!("{:#}", desc_and_license(Some(&neither), Some(&workspace), policy).unwrap_err());
+        assert!(
+            e.starts_with("release/policy.toml: no description") && e.contains("set `desc` in [channel.homebrew]"),
+            "{e}"
+        );
+        let only_desc = channel(Some("d"), None);
+        assert_eq!(desc_and_license(Some(&only_desc), Some(&workspace), policy).unwrap().1, "MIT");
+        let e = format!("{:#}", desc_and_license(Some(&only_desc), None, policy).unwrap_err());
+        assert!(e.contains("no licence") && e.contains("set `license` in [channel.homebrew]"), "{e}");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The files of a plasmite-shaped repository, written for these tests (not copied from
 //! plasmite): the same names, fields and layouts the release tooling reads.
 
-/// The policy the plasmite repository would use (docs/plasmite/policy.toml), so that the
-/// documented policy is exercised by every fixture test.
-pub const PLASMITE_POLICY: &str = include_str!("../../../docs/plasmite/policy.toml");
+/// The policy the plasmite repository would use, so that the documented policy is exercised
+/// by every fixture test. A copy of `docs/plasmite/policy.toml` kept inside this package, so
+/// the `testing` feature builds from the packaged crate; a test of the `tests` package keeps
+/// the two identical.
+pub const PLASMITE_POLICY: &str = include_str!("plasmite-policy.toml");
 
 /// Every file of a plasmite-shaped repository at `version`, as (path, contents).
 pub fn plasmite_files(version: &str) -> Vec<(&'static str, String)> {

@@ -470,6 +470,9 @@ impl PublishedRelease {
         }
         Ok(homebrew::render(&homebrew::RenderInput {
             name: "plasmite".into(),
+            desc: "Persistent JSON message queues".into(),
+            license: "MIT".into(),
+            install: vec!["bin/plasmite".into()],
             repo: self.repo.clone(),
             github_web: "{github_web}".into(),
             version: v,
