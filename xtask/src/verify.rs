@@ -193,7 +193,7 @@ pub fn homebrew(common: &Common, command: HomebrewCommand) -> anyhow::Result<u8>
                     }
                     f
                 }
-                Err(f) => vec![*f],
+                Err(e) => vec![e.finding()],
             };
             let report = Report::new("homebrew check", Some(target.tag()), findings);
             Ok(render::report(&report, common.json))
