@@ -20,7 +20,6 @@ use crate::{
     evidence,
     policy::Tracker,
     redact,
-    registry::Probe,
     repo::Repo,
     report::{Finding, Outcome},
     target::ReleaseTarget,
@@ -219,7 +218,7 @@ pub fn file(cx: &Context, blocker: &Blocker, options: &FileOptions) -> Finding {
         Tracker::Ergo => {
             ergo::Ergo::new(&options.ergo, cx.repo.root()).file(blocker, &options.secrets, options.dry_run)
         }
-        Tracker::Github => github::file(&Probe::of(cx, &blocker.target), blocker, &options.secrets, options.dry_run),
+        Tracker::Github => github::file(&cx.http, &cx.policy, blocker, &options.secrets, options.dry_run),
         Tracker::None => Finding::skipped(
             CHECK,
             format!("tracker: {}", redact::redact(&blocker.task_title(), &options.secrets)),
@@ -237,7 +236,7 @@ pub fn file(cx: &Context, blocker: &Blocker, options: &FileOptions) -> Finding {
 pub fn enrich(cx: &Context, blocker: &mut Blocker) -> Option<Finding> {
     let run_id = blocker.run_id.clone()?;
     let subject = format!("workflow run {run_id}");
-    let finding = match github::read_run(&Probe::of(cx, &blocker.target), &run_id) {
+    let finding = match github::read_run(&cx.http, &cx.policy, &run_id) {
         Ok(run) => {
             if blocker.run_url.is_none() {
                 blocker.run_url = run.html_url.clone();
@@ -250,16 +249,15 @@ pub fn enrich(cx: &Context, blocker: &mut Blocker) -> Option<Finding> {
             };
             let mut f = Finding::pass(CHECK, subject, format!("read the run: {jobs}"));
             if let Some(url) = &blocker.run_url {
-                f = f.with(crate::registry::url_evidence(url, None));
+                f = f.with(crate::fetch::url_evidence(url, None));
             }
             f
         }
-        Err(f) => {
-            let mut f = *f;
-            blocker.run_unreadable = Some(f.detail.clone());
-            f.detail =
-                format!("the run's details could not be read, so the blocker is filed without them: {}", f.detail);
-            f
+        Err(e) => {
+            blocker.run_unreadable = Some(e.detail());
+            e.finding(CHECK, &subject, |d| {
+                format!("the run's details could not be read, so the blocker is filed without them: {d}")
+            })
         }
     };
     Some(finding)

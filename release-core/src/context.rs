@@ -2,7 +2,7 @@
 
 use camino::Utf8Path;
 
-use crate::{clock::Clock, http, policy, policy::Policy, registry, repo::Repo};
+use crate::{clock::Clock, github, http, policy, policy::Policy, repo::Repo};
 
 /// Everything a check may depend on, passed explicitly: no global state, so tests run in
 /// parallel in one process against their own repositories and servers.
@@ -35,7 +35,7 @@ impl Context {
     /// A context from parts, with an HTTP client built from `config` and `token`; the GitHub
     /// API base comes from the policy's `[endpoints]` (or the public default).
     pub fn new(repo: Repo, policy: Policy, config: http::HttpConfig, token: http::TokenSource) -> Context {
-        let api = policy.endpoints.github_api.clone().unwrap_or_else(|| registry::GITHUB_API.to_string());
+        let api = github::api_base(policy.endpoints.github_api.as_deref());
         let http = std::sync::Arc::new(http::Http::new(config, &api, token));
         Context { repo, policy, clock: Clock::System, http }
     }

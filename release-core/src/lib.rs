@@ -25,6 +25,8 @@
 //! | [`blockers`] | blocker bodies; filing with ergo or as GitHub issues; blockers from a report; closing |
 //! | [`gates`] | QA gates: built-in checks, policy commands, conditional triggers, the runner |
 //! | [`evidence`] | the evidence record: JSON + Markdown, locked atomic appends, checkpoint |
+//! | [`fetch`] | reading a service with a typed `FetchError`; the one mapping of a failed fetch to a finding |
+//! | [`github`] | the one GitHub REST client: releases, refs, contents, runs, jobs, artifacts, issues, the paginator |
 //! | [`http`] | the one HTTP client: timeouts, retries, size cap, user agent, token scoping, https only |
 //! | [`registry`] | typed, minimal clients of crates.io, npm, PyPI, GitHub and the Homebrew tap |
 //! | [`verify`] | post-release verification across channels, concurrently, with `--wait` and partial-publish analysis |
@@ -53,8 +55,10 @@ pub mod commands;
 pub mod context;
 pub mod duration;
 pub mod evidence;
+pub mod fetch;
 pub mod fsutil;
 pub mod gates;
+pub mod github;
 pub mod http;
 pub mod notices;
 pub mod policy;

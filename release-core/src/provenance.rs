@@ -20,17 +20,19 @@
 use std::io::Read as _;
 
 use anyhow::Context as _;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
-    Context, Evidence, Finding, Outcome, ReleaseTarget, Report,
+    context::Context,
+    fetch::{Absent, url_evidence},
+    github::{self, Artifact, GitHub, Run},
     policy::BuildPolicy,
-    registry::{
-        self, Probe,
-        github::{Run, Runs},
-        url_evidence,
-    },
+    registry,
+    report::Evidence,
+    report::Finding,
+    report::Outcome,
+    report::Report,
+    target::ReleaseTarget,
 };
 
 /// Check id prefix of every finding.
@@ -43,8 +45,6 @@ pub const MAX_ARTIFACT: u64 = 10 * 1024 * 1024;
 pub const MAX_MEMBERS: usize = 64;
 /// The member read from the artifact.
 pub const METADATA_FILE: &str = "metadata.json";
-
-const JSON: &str = "application/vnd.github+json";
 
 /// Which build run to inspect.
 #[derive(Debug, Clone)]
@@ -142,26 +142,6 @@ pub fn read_member(zip_bytes: &[u8], name: &str) -> Result<Vec<u8>, String> {
     })
 }
 
-/// An artifact as the API lists it.
-#[derive(Debug, Clone, Deserialize)]
-struct Artifact {
-    id: u64,
-    name: String,
-    #[serde(default)]
-    size_in_bytes: u64,
-    archive_download_url: String,
-    #[serde(default)]
-    expired: bool,
-    #[serde(default)]
-    digest: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Artifacts {
-    #[serde(default)]
-    artifacts: Vec<Artifact>,
-}
-
 /// What was read, for the summary.
 #[derive(Debug, Default)]
 struct Seen {
@@ -215,10 +195,10 @@ pub fn check(cx: &Context, which: &Which, expect: Option<&ReleaseTarget>) -> any
         Which::Tag(tag) => Some(tag),
         Which::Run(_) => expect,
     };
-    let api = format!("{}/repos/{repo}", registry::github_api(&cx.policy));
+    let gh = GitHub::new(&cx.http, &github::api_base(cx.policy.endpoints.github_api.as_deref()), repo);
     let mut seen = Seen::default();
     let mut out = Vec::new();
-    inspect(cx, build, &api, which, expect, &mut seen, &mut out);
+    inspect(cx, &gh, build, which, expect, &mut seen, &mut out);
     let target = expect
         .map(ReleaseTarget::tag)
         .or_else(|| seen.metadata.as_ref().and_then(|m| ReleaseTarget::parse(&m.tag).ok()).map(|t| t.tag()));
@@ -227,24 +207,24 @@ pub fn check(cx: &Context, which: &Which, expect: Option<&ReleaseTarget>) -> any
     Ok(report)
 }
 
+/// Each step pushes its findings to `out` and returns what the next step needs, or `None`
+/// when the chain stops there (its finding says why).
 fn inspect(
     cx: &Context,
+    gh: &GitHub<'_>,
     build: &BuildPolicy,
-    api: &str,
     which: &Which,
     expect: Option<&ReleaseTarget>,
     seen: &mut Seen,
     out: &mut Vec<Finding>,
 ) {
     let run = match which {
-        Which::Run(id) => fetch_run(cx, api, *id),
-        Which::Tag(tag) => find_run(cx, api, build, tag, seen, out),
+        Which::Run(id) => fetch_run(gh, *id, out),
+        Which::Tag(tag) => find_run(gh, build, tag, seen, out),
     };
-    let run = match run {
-        Ok(run) => run,
-        Err(f) => return out.push(*f),
-    };
-    let run_ev = url_evidence(run.html_url.as_deref().unwrap_or(&format!("{api}/actions/runs/{}", run.id)), None);
+    let Some(run) = run else { return };
+    let fallback = format!("{}/actions/runs/{}", gh.repo_url(), run.id);
+    let run_ev = url_evidence(run.html_url.as_deref().unwrap_or(&fallback), None);
     let run_level = [workflow_finding(&run, build, &run_ev), conclusion_finding(&run, &run_ev)];
     let usable = run_level.iter().all(|f| f.outcome == Outcome::Pass);
     out.extend(run_level);
@@ -253,51 +233,58 @@ fn inspect(
         // Not the release build, or not a finished good one: its artifacts prove nothing.
         return;
     }
-    let metadata = match metadata(cx, api, &run, build, seen) {
-        Ok(m) => m,
-        Err(f) => return out.push(*f),
-    };
+    let Some(metadata) = metadata(gh, &run, build, seen, out) else { return };
     seen.metadata = Some(metadata.clone());
     out.extend(metadata_findings(&metadata, &run, expect, &run_ev));
-    out.push(tag_commit_finding(cx, &metadata, expect, seen));
+    out.push(tag_commit_finding(cx, gh, &metadata, expect, seen));
 }
 
 /// `GET /actions/runs/{id}`.
-fn fetch_run(cx: &Context, api: &str, id: u64) -> Result<Run, Box<Finding>> {
-    let url = format!("{api}/actions/runs/{id}");
-    let subject = format!("build run {id}");
-    let absent = format!("no workflow run {id} in the repository");
-    registry::get_json::<Run>(&cx.http, &url, JSON, &format!("{CHECK}.run"), &subject, &absent).map(|f| f.doc)
+fn fetch_run(gh: &GitHub<'_>, id: u64, out: &mut Vec<Finding>) -> Option<Run> {
+    match gh.run(&id.to_string()) {
+        Ok(run) => Some(run.doc),
+        Err(e) => {
+            let absent = format!("no workflow run {id} in the repository");
+            out.push(e.finding(&format!("{CHECK}.run"), &format!("build run {id}"), Absent::Fail(&absent)));
+            None
+        }
+    }
 }
 
 /// The newest successful run of the build workflow on the tag's commit (on GitHub), preferring
 /// runs triggered on the tag itself (`head_branch` = the tag).
 fn find_run(
-    cx: &Context,
-    api: &str,
+    gh: &GitHub<'_>,
     build: &BuildPolicy,
     tag: &ReleaseTarget,
     seen: &mut Seen,
     out: &mut Vec<Finding>,
-) -> Result<Run, Box<Finding>> {
+) -> Option<Run> {
     let check = format!("{CHECK}.run");
-    let (sha, _) = registry::github::tag_commit(&Probe::of(cx, tag), &check)?;
-    seen.tag_commit = Some(sha.clone());
-    let url = format!("{api}/actions/workflows/{}/runs?head_sha={sha}&status=success&per_page=100", build.workflow);
-    let subject = format!("{} runs on {} ({sha})", build.workflow, tag.tag());
-    let absent = |r: &crate::http::Response| {
-        Finding::fail(&check, &subject, format!("no workflow file {} in the repository", build.workflow))
-            .with(url_evidence(&r.url, Some(r.status)))
+    let sha = match gh.tag_commit(&tag.tag()) {
+        Ok(sha) => sha.doc,
+        Err(e) => {
+            out.push(e.finding(&check, &tag.tag()));
+            return None;
+        }
     };
-    let listed =
-        registry::github::list_all(&Probe::of(cx, tag), &url, &check, &subject, absent, |d: Runs| d.workflow_runs)?;
-    let ev = url_evidence(&url, Some(200));
+    seen.tag_commit = Some(sha.clone());
+    let subject = format!("{} runs on {} ({sha})", build.workflow, tag.tag());
+    let listed = match gh.workflow_runs(&build.workflow, &sha, true) {
+        Ok(listed) => listed,
+        Err(e) => {
+            let absent = format!("no workflow file {} in the repository", build.workflow);
+            out.push(e.finding(&check, &subject, Absent::Fail(&absent)));
+            return None;
+        }
+    };
+    let ev = url_evidence(&listed.url, Some(200));
     let mut runs: Vec<Run> =
-        listed.into_iter().filter(|r| r.head_sha == sha && r.conclusion.as_deref() == Some("success")).collect();
+        listed.items.into_iter().filter(|r| r.head_sha == sha && r.conclusion.as_deref() == Some("success")).collect();
     runs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
     let on_tag = runs.iter().position(|r| r.head_branch.as_deref() == Some(tag.tag().as_str()));
     let Some(run) = on_tag.or((!runs.is_empty()).then_some(0)).map(|i| runs.swap_remove(i)) else {
-        return Err(Box::new(
+        out.push(
             Finding::fail(
                 &check,
                 &subject,
@@ -307,7 +294,8 @@ fn find_run(
                 ),
             )
             .with(ev),
-        ));
+        );
+        return None;
     };
     out.push(
         Finding::pass(
@@ -323,7 +311,7 @@ fn find_run(
         )
         .with(ev),
     );
-    Ok(run)
+    Some(run)
 }
 
 fn workflow_finding(run: &Run, build: &BuildPolicy, ev: &Evidence) -> Finding {
@@ -370,23 +358,29 @@ fn conclusion_finding(run: &Run, ev: &Evidence) -> Finding {
 
 /// Lists the run's metadata artifact, downloads it and reads `metadata.json`.
 fn metadata(
-    cx: &Context,
-    api: &str,
+    gh: &GitHub<'_>,
     run: &Run,
     build: &BuildPolicy,
     seen: &mut Seen,
-) -> Result<Metadata, Box<Finding>> {
+    out: &mut Vec<Finding>,
+) -> Option<Metadata> {
     let check = format!("{CHECK}.artifact");
     let name = &build.metadata_artifact;
     let subject = format!("artifact {name} of run {}", run.id);
-    let url = format!("{api}/actions/runs/{}/artifacts?name={name}&per_page=100", run.id);
-    let listed = registry::get_json::<Artifacts>(&cx.http, &url, JSON, &check, &subject, "the run is gone")?;
-    let fail = |detail: String, ev: Evidence| Box::new(Finding::fail(&check, &subject, detail).with(ev));
+    let mut stop = |finding: Finding| {
+        out.push(finding);
+        None
+    };
+    let fail = |detail: String, ev: Evidence| Finding::fail(&check, &subject, detail).with(ev);
+    let listed = match gh.artifacts(run.id, name) {
+        Ok(listed) => listed,
+        Err(e) => return stop(e.finding(&check, &subject, Absent::Fail("the run is gone"))),
+    };
     let listed_ev = listed.evidence();
-    let mut artifacts: Vec<Artifact> = listed.doc.artifacts.into_iter().filter(|a| &a.name == name).collect();
+    let mut artifacts: Vec<Artifact> = listed.doc.into_iter().filter(|a| &a.name == name).collect();
     artifacts.sort_by_key(|a| a.expired);
     let Some(artifact) = artifacts.into_iter().next() else {
-        return Err(fail(
+        return stop(fail(
             format!("the run uploaded no artifact named {name}: publish could not resolve it"),
             listed_ev,
         ));
@@ -394,10 +388,10 @@ fn metadata(
     seen.artifact = Some(artifact.clone());
     let ev = url_evidence(&artifact.archive_download_url, None);
     if artifact.expired {
-        return Err(fail("the artifact has expired (past its retention): rebuild the tag".into(), ev));
+        return stop(fail("the artifact has expired (past its retention): rebuild the tag".into(), ev));
     }
     if artifact.size_in_bytes > MAX_ARTIFACT {
-        return Err(fail(
+        return stop(fail(
             format!(
                 "the artifact is {} bytes; a metadata artifact is far under {MAX_ARTIFACT}",
                 artifact.size_in_bytes
@@ -405,34 +399,43 @@ fn metadata(
             ev,
         ));
     }
-    if !cx.http.has_token() {
-        return Err(Box::new(
+    if !gh.http().has_token() {
+        return stop(
             Finding::incomplete(
                 &check,
                 &subject,
                 "downloading an artifact needs a GitHub token with Actions: read, even on a public repository (GH_TOKEN, GITHUB_TOKEN or `gh auth login`)",
             )
             .with(ev),
-        ));
+        );
     }
-    let r = registry::get(&cx.http, &artifact.archive_download_url, JSON, &check, &subject)?;
-    if r.absent() {
-        let why =
-            if r.status == 410 { "the artifact has expired (HTTP 410)" } else { "the artifact download is missing" };
-        return Err(fail(why.to_string(), url_evidence(&r.url, Some(r.status))));
-    }
+    let r = match gh.artifact_zip(&artifact) {
+        Ok(r) => r,
+        Err(e) => {
+            let absent = if e.absent_status() == Some(410) {
+                "the artifact has expired (HTTP 410)"
+            } else {
+                "the artifact download is missing"
+            };
+            return stop(e.finding(&check, &subject, Absent::Fail(absent)));
+        }
+    };
     let got = format!("sha256:{}", registry::sha256_hex(&r.body));
     if let Some(listed) = artifact.digest.as_deref().filter(|d| d.starts_with("sha256:"))
         && listed != got
     {
-        return Err(fail(format!("the download's digest is {got}, the API lists {listed}"), ev));
+        return stop(fail(format!("the download's digest is {got}, the API lists {listed}"), ev));
     }
-    let bytes = read_member(&r.body, METADATA_FILE).map_err(|e| fail(e, ev.clone()))?;
-    parse_metadata(&bytes).map_err(|e| {
-        Box::new(
+    let bytes = match read_member(&r.body, METADATA_FILE) {
+        Ok(bytes) => bytes,
+        Err(e) => return stop(fail(e, ev)),
+    };
+    match parse_metadata(&bytes) {
+        Ok(m) => Some(m),
+        Err(e) => stop(
             Finding::fail(&format!("{CHECK}.metadata"), &subject, format!("{METADATA_FILE}: {e}")).with(ev.clone()),
-        )
-    })
+        ),
+    }
 }
 
 /// The checks on the metadata's own fields and against the run.
@@ -492,7 +495,13 @@ fn metadata_findings(m: &Metadata, run: &Run, expect: Option<&ReleaseTarget>, ev
 
 /// `source_sha` against the commit the tag points to on GitHub, and in the local repository
 /// when it has the tag.
-fn tag_commit_finding(cx: &Context, m: &Metadata, expect: Option<&ReleaseTarget>, seen: &mut Seen) -> Finding {
+fn tag_commit_finding(
+    cx: &Context,
+    gh: &GitHub<'_>,
+    m: &Metadata,
+    expect: Option<&ReleaseTarget>,
+    seen: &mut Seen,
+) -> Finding {
     let check = format!("{CHECK}.tag-commit");
     let Some(tag) = ReleaseTarget::parse(&m.tag).ok().filter(|t| t.tag() == m.tag).or_else(|| expect.cloned()) else {
         return Finding::incomplete(
@@ -504,9 +513,9 @@ fn tag_commit_finding(cx: &Context, m: &Metadata, expect: Option<&ReleaseTarget>
     let subject = format!("tag {} commit", tag.tag());
     let (sha, url) = match &seen.tag_commit {
         Some(sha) if expect.is_some_and(|e| e == &tag) => (sha.clone(), None),
-        _ => match registry::github::tag_commit(&Probe::of(cx, &tag), &check) {
-            Ok((sha, url)) => (sha, Some(url)),
-            Err(f) => return *f,
+        _ => match gh.tag_commit(&tag.tag()) {
+            Ok(sha) => (sha.doc, Some(sha.url)),
+            Err(e) => return e.finding(&check, &tag.tag()),
         },
     };
     seen.tag_commit = Some(sha.clone());

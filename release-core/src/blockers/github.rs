@@ -3,13 +3,13 @@
 //!
 //! There is no epic: one label, [`LABEL`], marks every blocker, and the title prefix
 //! `[release-blocker][vX.Y.Z] ` says which release it blocks. Before filing, every open issue
-//! with the label is listed (all pages, up to [`registry::github::MAX_PAGES`]); pull requests,
+//! with the label is listed (all pages, up to [`github::MAX_PAGES`]); pull requests,
 //! which GitHub lists among issues, are dropped; an open issue with exactly the same title
 //! means the blocker is already tracked, and nothing is filed. A closed issue with the same title does not count:
 //! the problem came back. The POST is never retried (it may have created the issue); the
 //! de-duplication makes a re-run safe instead.
 //!
-//! [`registry::github::MAX_PAGES`]: crate::registry::github::MAX_PAGES
+//! [`github::MAX_PAGES`]: crate::github::MAX_PAGES
 //!
 //! Also here: reading a workflow run for `blocker --run-id` (its URL and the names of its
 //! failed jobs), and the tracker half of the `blockers` QA gate.
@@ -17,16 +17,17 @@
 use serde::Deserialize;
 
 use super::{Blocker, CHECK};
+pub use crate::github::{Issue, Job, Label};
 use crate::{
-    Evidence, Finding, ReleaseTarget,
-    http::Response,
+    fetch::{Absent, FetchError, url_evidence},
+    github::{self, GitHub},
+    http::Http,
+    policy::Policy,
     redact,
-    registry::{
-        Probe,
-        github::{Run, list_all},
-        url_evidence,
-    },
+    report::Evidence,
+    report::Finding,
     report::Outcome,
+    target::ReleaseTarget,
 };
 
 /// The label every blocker issue carries.
@@ -39,47 +40,6 @@ pub const FAILED_CONCLUSIONS: [&str; 3] = ["failure", "timed_out", "startup_fail
 
 /// Where the token needs to be allowed to write, said in every "cannot file" finding.
 const PERMISSION: &str = "a token with Issues: write on the repository (fine-grained token or app), `repo`/`public_repo` (classic token), or `permissions: issues: write` for GITHUB_TOKEN in Actions";
-
-/// An issue as listed (the fields used here).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Issue {
-    /// Issue number.
-    pub number: u64,
-    /// Title.
-    pub title: String,
-    /// Web page.
-    #[serde(default)]
-    pub html_url: String,
-    /// Present on pull requests, which GitHub lists among issues.
-    #[serde(default)]
-    pub pull_request: Option<serde_json::Value>,
-    /// Labels.
-    #[serde(default)]
-    pub labels: Vec<Label>,
-}
-
-/// A label of an issue.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Label {
-    /// Label name.
-    pub name: String,
-}
-
-/// A job of a workflow run (the fields used here).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Job {
-    /// Job name (`build (ubuntu-latest, x86_64)` for matrix legs).
-    pub name: String,
-    /// `success`, `failure`, ... or null while running.
-    #[serde(default)]
-    pub conclusion: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct JobsPage {
-    #[serde(default)]
-    jobs: Vec<Job>,
-}
 
 /// What a workflow run says about a blocker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,69 +69,87 @@ pub fn failed_jobs(jobs: &[Job]) -> Vec<String> {
         .collect()
 }
 
-/// `owner/repo` from `[project] github`, or an `Incomplete` finding naming the policy.
-fn project<'a>(probe: &Probe<'a>, subject: &str) -> Result<&'a str, Box<Finding>> {
-    probe.policy.project.github.as_deref().ok_or_else(|| {
-        Box::new(
-            Finding::incomplete(
-                CHECK,
-                subject,
-                "no `[project] github = \"owner/repo\"` in the policy: the GitHub tracker needs the repository",
-            )
-            .with(Evidence::file(probe.policy.path.as_str())),
-        )
-    })
+/// Why GitHub could not be read for a blocker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// The policy has no `[project] github` (its path is kept for the evidence).
+    NoProject {
+        /// The policy file.
+        policy: String,
+    },
+    /// A run id that is not a number.
+    BadRunId,
+    /// Reading failed (absent: not visible to the token).
+    Fetch(FetchError),
 }
 
-/// A 404/410 from a GitHub listing here: the repository (or run) is not visible to the token.
-/// Like every other non-2xx answer it is `Incomplete`.
-fn not_visible<'a>(check: &'a str, subject: &'a str) -> impl Fn(&Response) -> Finding + 'a {
-    move |r| {
-        Finding::incomplete(
-            check,
-            subject,
-            format!(
-                "HTTP {}: not found, or not visible to the token (GitHub answers 404 for private repositories without access); check `[project] github` and the token's repository access",
-                r.status
-            ),
-        )
-        .with(url_evidence(&r.url, Some(r.status)))
+impl ReadError {
+    /// `Incomplete`, always: nothing here is decided by what could not be read.
+    pub fn outcome(&self) -> Outcome {
+        Outcome::Incomplete
+    }
+
+    /// What happened, in one sentence.
+    pub fn detail(&self) -> String {
+        match self {
+            ReadError::NoProject { .. } => {
+                "no `[project] github = \"owner/repo\"` in the policy: the GitHub tracker needs the repository"
+                    .to_string()
+            }
+            ReadError::BadRunId => "a run id is a number".to_string(),
+            ReadError::Fetch(e) => e.detail(Absent::NotVisible),
+        }
+    }
+
+    /// The finding of `check` about `subject`, with `detail` said around [`ReadError::detail`].
+    pub fn finding(&self, check: &str, subject: &str, detail: impl FnOnce(String) -> String) -> Finding {
+        let finding = Finding::new(check, subject, self.outcome(), detail(self.detail()));
+        match self {
+            ReadError::NoProject { policy } => finding.with(Evidence::file(policy.as_str())),
+            ReadError::BadRunId => finding,
+            ReadError::Fetch(e) => finding.with(e.evidence()),
+        }
     }
 }
 
+/// The client of `[project] github`.
+pub fn client<'a>(http: &'a Http, policy: &Policy) -> Result<GitHub<'a>, ReadError> {
+    let repo =
+        policy.project.github.as_deref().ok_or_else(|| ReadError::NoProject { policy: policy.path.to_string() })?;
+    Ok(GitHub::new(http, &github::api_base(policy.endpoints.github_api.as_deref()), repo))
+}
+
 /// The open issues labelled [`LABEL`] (pull requests dropped), and the listing's first URL.
-pub fn open_issues(probe: &Probe<'_>, check: &str, subject: &str) -> Result<(Vec<Issue>, String), Box<Finding>> {
-    let repo = project(probe, subject).map_err(|f| Box::new(Finding { check: check.to_string(), ..*f }))?;
-    let first = format!("{}/repos/{repo}/issues?state=open&labels={LABEL}&per_page=100", probe.github_api());
-    let all = list_all(probe, &first, check, subject, not_visible(check, subject), |d: Vec<Issue>| d)?;
-    Ok((all.into_iter().filter(|i| i.pull_request.is_none()).collect(), first))
+pub fn open_issues(gh: &GitHub<'_>) -> Result<(Vec<Issue>, String), FetchError> {
+    let listed = gh.open_issues(LABEL)?;
+    Ok((listed.items.into_iter().filter(|i| i.pull_request.is_none()).collect(), listed.url))
 }
 
 /// Files `blocker` as an issue (or, with `dry_run`, says what it would file). `Pass` when it
 /// is filed, or when an open issue with the same title already tracks it (the blocker exists,
 /// so it is tracked; the detail says "already filed" and names the issue). `Incomplete` when
 /// the issues cannot be listed, there is no token, or GitHub refuses the issue.
-pub fn file(probe: &Probe<'_>, blocker: &Blocker, secrets: &[String], dry_run: bool) -> Finding {
+pub fn file(http: &Http, policy: &Policy, blocker: &Blocker, secrets: &[String], dry_run: bool) -> Finding {
     let title = one_line(&redact::redact(&blocker.task_title(), secrets));
     let subject = format!("github: {title}");
-    let repo = match project(probe, &subject) {
-        Ok(r) => r,
-        Err(f) => return *f,
+    let gh = match client(http, policy) {
+        Ok(gh) => gh,
+        Err(e) => return e.finding(CHECK, &subject, |d| d),
     };
-    let (open, listed) = match open_issues(probe, CHECK, &subject) {
+    let repo = gh.repo();
+    let (open, listed) = match open_issues(&gh) {
         Ok(found) => found,
-        Err(f) => {
-            let mut f = *f;
-            let token = if probe.http.has_token() {
+        Err(e) => {
+            let token = if http.has_token() {
                 String::new()
             } else {
                 format!(" (no GitHub token is set: set GH_TOKEN or GITHUB_TOKEN to {PERMISSION})")
             };
-            f.detail = format!(
-                "cannot list the open {LABEL} issues, so the blocker was not filed (it could be a duplicate): {}{token}",
-                f.detail
-            );
-            return f;
+            return ReadError::Fetch(e).finding(CHECK, &subject, |d| {
+                format!(
+                    "cannot list the open {LABEL} issues, so the blocker was not filed (it could be a duplicate): {d}{token}"
+                )
+            });
         }
     };
     if let Some(existing) = open.iter().find(|i| one_line(&i.title) == title) {
@@ -185,9 +163,9 @@ pub fn file(probe: &Probe<'_>, blocker: &Blocker, secrets: &[String], dry_run: b
         )
         .with(url_evidence(&existing.html_url, None));
     }
-    let url = format!("{}/repos/{repo}/issues", probe.github_api());
+    let url = gh.issues_url();
     if dry_run {
-        let token = if probe.http.has_token() { "" } else { " (no GitHub token: a real run would be incomplete)" };
+        let token = if http.has_token() { "" } else { " (no GitHub token: a real run would be incomplete)" };
         return Finding::pass(
             CHECK,
             subject,
@@ -197,7 +175,7 @@ pub fn file(probe: &Probe<'_>, blocker: &Blocker, secrets: &[String], dry_run: b
         )
         .with(url_evidence(&listed, Some(200)));
     }
-    if !probe.http.has_token() {
+    if !http.has_token() {
         return Finding::incomplete(
             CHECK,
             subject,
@@ -206,7 +184,7 @@ pub fn file(probe: &Probe<'_>, blocker: &Blocker, secrets: &[String], dry_run: b
         .with(url_evidence(&url, None));
     }
     let body = serde_json::json!({"title": title, "body": blocker.body(secrets), "labels": [LABEL]});
-    match probe.http.post_json(&url, &body) {
+    match gh.create_issue(&body) {
         Ok(r) => posted(&subject, repo, &url, r.status, &r.body, secrets),
         Err(e) => Finding::incomplete(
             CHECK,
@@ -287,31 +265,27 @@ pub fn posted(subject: &str, repo: &str, url: &str, status: u16, body: &[u8], se
 }
 
 /// Reads workflow run `run_id` of the project: its web page and the names of its failed jobs
-/// (latest attempt, every page of jobs). `Err` is an `Incomplete` finding saying why.
-pub fn read_run(probe: &Probe<'_>, run_id: &str) -> Result<RunDetails, Box<Finding>> {
-    let subject = format!("workflow run {run_id}");
-    let repo = project(probe, &subject)?;
+/// (latest attempt, every page of jobs).
+pub fn read_run(http: &Http, policy: &Policy, run_id: &str) -> Result<RunDetails, ReadError> {
+    let gh = client(http, policy)?;
     if run_id.is_empty() || !run_id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Box::new(Finding::incomplete(CHECK, &subject, "a run id is a number")));
+        return Err(ReadError::BadRunId);
     }
-    let api = probe.github_api();
-    let run_url = format!("{api}/repos/{repo}/actions/runs/{run_id}");
-    let run = list_all(probe, &run_url, CHECK, &subject, not_visible(CHECK, &subject), |d: Run| vec![d])?;
-    let html_url = run.into_iter().next().and_then(|d| d.html_url);
-    let jobs_url = format!("{run_url}/jobs?filter=latest&per_page=100");
-    let jobs = list_all(probe, &jobs_url, CHECK, &subject, not_visible(CHECK, &subject), |d: JobsPage| d.jobs)?;
-    Ok(RunDetails { html_url, failed_jobs: failed_jobs(&jobs) })
+    let run = gh.run(run_id).map_err(ReadError::Fetch)?;
+    let jobs = gh.jobs(run_id).map_err(ReadError::Fetch)?;
+    Ok(RunDetails { html_url: run.doc.html_url, failed_jobs: failed_jobs(&jobs) })
 }
 
 /// The tracker half of the `blockers` gate: open issues labelled [`LABEL`] whose title starts
 /// with the target's prefix. `Fail` listing them (their URLs as evidence), `Pass` when there
 /// are none, `Incomplete` when the issues cannot be read.
-pub fn gate(probe: &Probe<'_>, check: &str) -> Finding {
+pub fn gate(http: &Http, policy: &Policy, target: &ReleaseTarget, check: &str) -> Finding {
     let subject = "release blockers (GitHub issues)";
-    let prefix = title_prefix(probe.target);
-    let (open, listed) = match open_issues(probe, check, subject) {
+    let prefix = title_prefix(target);
+    let read = client(http, policy).and_then(|gh| open_issues(&gh).map_err(ReadError::Fetch));
+    let (open, listed) = match read {
         Ok(found) => found,
-        Err(f) => return *f,
+        Err(e) => return e.finding(check, subject, |d| d),
     };
     let mine: Vec<&Issue> = open.iter().filter(|i| one_line(&i.title).starts_with(&prefix)).collect();
     if mine.is_empty() {

@@ -103,7 +103,7 @@ pub fn homebrew_check(cx: &Context, request: &HomebrewCheckRequest) -> anyhow::R
             }
             found
         }
-        Err(f) => vec![*f],
+        Err(e) => vec![e.finding()],
     };
     Ok(Report::new("homebrew check", Some(request.target.tag()), findings))
 }

@@ -92,7 +92,7 @@ impl Builtin {
             Builtin::HeadPushed => head_pushed(&cx.repo).map(|f| vec![f]),
             Builtin::CiGreen => match &cx.policy.ci {
                 None => Ok(vec![Finding::skipped(id, "CI", "the policy has no [ci] section")]),
-                Some(_) => cx.repo.head().map(|head| vec![ci_green(cx, &plan.target, &head)]),
+                Some(_) => cx.repo.head().map(|head| vec![ci_green(cx, &head)]),
             },
             Builtin::Blockers => Ok(blockers(cx, plan)),
         };
@@ -188,9 +188,8 @@ pub fn head_pushed(repo: &Repo) -> anyhow::Result<Finding> {
 /// The CI gate: the newest completed (non-`pull_request`) run of `[ci] workflow` on `commit`
 /// must have succeeded, by the same rule `verify` applies to the tag's commit
 /// ([`crate::registry::github::ci_verdict`]).
-pub fn ci_green(cx: &Context, target: &crate::target::ReleaseTarget, commit: &str) -> Finding {
-    let probe = crate::registry::Probe::of(cx, target);
-    crate::registry::github::ci_on_commit(&probe, commit, "ci-green", &commit[..commit.len().min(12)])
+pub fn ci_green(cx: &Context, commit: &str) -> Finding {
+    crate::registry::github::ci_on_commit(&cx.http, &cx.policy, commit, "ci-green", &commit[..commit.len().min(12)])
 }
 
 fn blockers(cx: &Context, plan: &Plan) -> Vec<Finding> {
@@ -210,7 +209,7 @@ fn blockers(cx: &Context, plan: &Plan) -> Vec<Finding> {
             "release blockers (tracker)",
             "[blockers] tracker = \"none\": the evidence record is the only list",
         ),
-        Tracker::Github => crate::blockers::github::gate(&crate::registry::Probe::of(cx, &plan.target), "blockers"),
+        Tracker::Github => crate::blockers::github::gate(&cx.http, &cx.policy, &plan.target, "blockers"),
         Tracker::Ergo => {
             let ergo = crate::blockers::ergo::Ergo::new(&cx.policy.blockers.ergo, cx.repo.root());
             match ergo.open_tasks(&epic) {

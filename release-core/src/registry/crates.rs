@@ -3,8 +3,11 @@
 
 use serde::Deserialize;
 
-use super::{Probe, Standing, get, no_endpoint, sha256_hex, url_evidence};
-use crate::report::Finding;
+use super::{Probe, Standing, no_endpoint, sha256_hex};
+use crate::{
+    fetch::{self, Absent, url_evidence},
+    report::Finding,
+};
 
 const CHECK: &str = "verify.crates";
 /// Check id of the "exact version is published" finding.
@@ -76,21 +79,18 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
         return vec![no_endpoint(probe, PUBLISHED, &subject, "crates_index")];
     };
     let url = format!("{}/{}", base.trim_end_matches('/'), sparse_path(name));
-    let r = match get(probe.http, &url, "text/plain, */*", PUBLISHED, &subject) {
-        Ok(r) => r,
-        Err(f) => return vec![*f],
+    let absent = format!("crate `{name}` is not in the index");
+    let read = fetch::get(probe.http, &url, "text/plain, */*").and_then(|r| {
+        match parse_index(&String::from_utf8_lossy(&r.body)) {
+            Ok(lines) => Ok((lines, r)),
+            Err(e) => Err(fetch::malformed(&r, &e)),
+        }
+    });
+    let (lines, r) = match read {
+        Ok(read) => read,
+        Err(e) => return vec![e.finding(PUBLISHED, &subject, Absent::Fail(&absent))],
     };
-    if r.absent() {
-        return vec![
-            Finding::fail(PUBLISHED, &subject, format!("crate `{name}` is not in the index"))
-                .with(url_evidence(&r.url, Some(r.status))),
-        ];
-    }
     let ev = || url_evidence(&r.url, Some(r.status));
-    let lines = match parse_index(&String::from_utf8_lossy(&r.body)) {
-        Ok(l) => l,
-        Err(e) => return vec![*super::unreadable(PUBLISHED, &subject, &r, &e)],
-    };
     let target = probe.target.semver();
     let Some(line) = find_version(&lines, target) else {
         return vec![
@@ -140,14 +140,11 @@ fn deep(probe: &Probe<'_>, name: &str, version: &str, cksum: &str) -> Finding {
         return no_endpoint(probe, CHECK, &subject, "crates_download");
     };
     let url = format!("{}/{name}/{name}-{version}.crate", base.trim_end_matches('/'));
-    let r = match super::fetch_file(probe, &url, CHECK, &subject) {
+    let r = match fetch::get_file(probe.http, &url) {
         Ok(r) => r,
-        Err(f) => return *f,
+        Err(e) => return e.finding(CHECK, &subject, Absent::Fail("the .crate file is not downloadable")),
     };
     let ev = url_evidence(&r.url, Some(r.status));
-    if r.absent() {
-        return Finding::fail(CHECK, &subject, "the .crate file is not downloadable").with(ev);
-    }
     let got = sha256_hex(&r.body);
     if got == cksum {
         Finding::pass(CHECK, &subject, format!("sha256 {got} equals the index cksum")).with(ev)

@@ -1,131 +1,156 @@
 //! GitHub: the release for the tag (published, `prerelease` matching the target), its assets
 //! (one SDK archive per github_sdk-official target plus the sums file), the sums file against
-//! the assets' `digest`s, the tag's commit, and the CI workflow's runs for that commit.
+//! the assets' `digest`s, the tag's commit, and the CI workflow's runs for that commit. Every
+//! read goes through the one client, [`crate::github::GitHub`].
 
-use serde::Deserialize;
-
-use super::{Probe, SumLine, asset_name, get, parse_sums, sha256_hex, sum_for, url_evidence};
-use crate::{report::Finding, targets::Tier};
+use super::{Probe, SumLine, asset_name, parse_sums, sha256_hex, sum_for};
+use crate::{
+    fetch::{Absent, FetchError, url_evidence},
+    github::{self, GitHub, Release, Run, TagCommitError},
+    http::Http,
+    policy::Policy,
+    report::{Finding, Outcome},
+    targets::Tier,
+};
 
 const CHECK: &str = "verify.github";
 /// Check id of the "release is published" finding.
 pub const PUBLISHED: &str = "verify.github.published";
 const CI: &str = "verify.ci";
-const JSON: &str = "application/vnd.github+json";
+const NO_PROJECT: &str = "no project.github in the policy";
 
-/// A release, the fields verification reads.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Release {
-    /// The tag.
-    pub tag_name: String,
-    /// Drafts are never "published".
-    #[serde(default)]
-    pub draft: bool,
-    /// The author's pre-release flag.
-    #[serde(default)]
-    pub prerelease: bool,
-    /// Web page.
-    #[serde(default)]
-    pub html_url: Option<String>,
-    /// Assets.
-    #[serde(default)]
-    pub assets: Vec<Asset>,
+/// Why the release of the target's tag is not usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseError {
+    /// The policy names no GitHub repository.
+    NoProject,
+    /// Reading it failed (absent: not published, or still a draft).
+    Fetch(FetchError),
+    /// The API answered with another tag.
+    WrongTag {
+        /// The tag it answered with.
+        tag: String,
+        /// Where.
+        url: String,
+        /// Its status.
+        status: u16,
+    },
+    /// The release is a draft.
+    Draft {
+        /// Where.
+        url: String,
+        /// Its status.
+        status: u16,
+    },
 }
 
-/// A release asset.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Asset {
-    /// File name.
-    pub name: String,
-    /// `uploaded` when complete.
-    #[serde(default)]
-    pub state: Option<String>,
-    /// Size in bytes.
-    #[serde(default)]
-    pub size: u64,
-    /// Public download URL.
-    pub browser_download_url: String,
-    /// `sha256:<hex>`, computed by GitHub on upload; null for old assets.
-    #[serde(default)]
-    pub digest: Option<String>,
-}
-
-impl Run {
-    /// Whether the run is of the workflow file `file` (`release.yml`): its `path` is
-    /// `.github/workflows/<file>`, possibly with an `@ref` suffix. Compared by file, never by
-    /// display name (bug 24: a renamed `name:` or a copied workflow must not pass).
-    pub fn is_of_workflow(&self, file: &str) -> bool {
-        let path = self.path.split_once('@').map_or(self.path.as_str(), |(p, _)| p);
-        path == format!(".github/workflows/{file}")
+impl ReleaseError {
+    /// The finding of `check` about the release of `tag`: `missing` is the outcome when the
+    /// release is not there as published (`Fail` where that is the answer, `Incomplete` where
+    /// the release was only a means to read something else); `prefix` starts the detail.
+    pub fn finding(&self, check: &str, tag: &str, missing: Outcome, prefix: &str) -> Finding {
+        let subject = format!("github release {tag}");
+        let (outcome, detail, evidence) = match self {
+            ReleaseError::NoProject => (Outcome::skipped(NO_PROJECT), NO_PROJECT.to_string(), None),
+            ReleaseError::Fetch(e) => {
+                let absent = "no published release for the tag (missing, or still a draft)";
+                let absent = if missing == Outcome::Fail { Absent::Fail(absent) } else { Absent::Incomplete(absent) };
+                (e.outcome(absent), e.detail(absent), Some(e.evidence()))
+            }
+            ReleaseError::WrongTag { tag, url, status } => {
+                (missing, format!("the API answered with tag {tag}"), Some(url_evidence(url, Some(*status))))
+            }
+            ReleaseError::Draft { url, status } => {
+                (missing, "the release is a draft".to_string(), Some(url_evidence(url, Some(*status))))
+            }
+        };
+        let finding = Finding::new(check, subject, outcome, format!("{prefix}{detail}"));
+        match evidence {
+            Some(ev) => finding.with(ev),
+            None => finding,
+        }
     }
 }
 
-impl Asset {
-    /// The digest's hex, when it is a well-formed `sha256:` digest.
-    pub fn sha256(&self) -> Option<&str> {
-        self.digest.as_deref().and_then(|d| d.strip_prefix("sha256:")).filter(|h| super::is_sha256_hex(h))
-    }
-}
-
-/// `owner`/`repo` of the project, or a skip finding.
-fn project<'a>(probe: &Probe<'a>, check: &str, subject: &str) -> Result<&'a str, Box<Finding>> {
-    probe
-        .policy
-        .project
-        .github
-        .as_deref()
-        .ok_or_else(|| Box::new(Finding::skipped(check, subject, "no project.github in the policy")))
-}
-
-/// Fetches the release of the target's tag. `Ok(Err(finding))` when it is not published.
-pub fn release(probe: &Probe<'_>, check: &str) -> Result<(Release, String), Box<Finding>> {
+/// Fetches the published release of the target's tag, and the URL it came from.
+pub fn release(probe: &Probe<'_>) -> Result<(Release, String), ReleaseError> {
     let tag = probe.target.tag();
-    let subject = format!("github release {tag}");
-    let repo = project(probe, check, &subject)?;
-    let url = format!("{}/repos/{repo}/releases/tags/{tag}", probe.github_api());
-    let r = get(probe.http, &url, JSON, check, &subject)?;
-    let ev = url_evidence(&r.url, Some(r.status));
-    if r.absent() {
-        return Err(Box::new(
-            Finding::fail(check, &subject, "no published release for the tag (missing, or still a draft)").with(ev),
-        ));
+    let gh = probe.github().ok_or(ReleaseError::NoProject)?;
+    let r = gh.release_by_tag(&tag).map_err(ReleaseError::Fetch)?;
+    if r.doc.tag_name != tag {
+        return Err(ReleaseError::WrongTag { tag: r.doc.tag_name, url: r.url, status: r.status });
     }
-    let release: Release = r.json().map_err(|e| super::unreadable(check, &subject, &r, &e))?;
-    if release.tag_name != tag {
-        return Err(Box::new(
-            Finding::fail(check, &subject, format!("the API answered with tag {}", release.tag_name)).with(ev),
-        ));
+    if r.doc.draft {
+        return Err(ReleaseError::Draft { url: r.url, status: r.status });
     }
-    if release.draft {
-        return Err(Box::new(Finding::fail(check, &subject, "the release is a draft").with(ev)));
-    }
-    Ok((release, r.url))
+    Ok((r.doc, r.url))
 }
 
-/// Downloads and parses the sums asset of a release.
-pub fn sums(probe: &Probe<'_>, release: &Release, check: &str) -> Result<(Vec<SumLine>, String), Box<Finding>> {
-    let Some(github) = &probe.policy.channels.github else {
-        return Err(Box::new(Finding::skipped(check, "sums", "no [channel.github] in the policy")));
-    };
-    let subject = format!("github release {} {}", release.tag_name, github.sums);
-    let Some(asset) = release.assets.iter().find(|a| a.name == github.sums) else {
-        return Err(Box::new(Finding::fail(check, &subject, "the release has no sums asset")));
-    };
-    let r = get(probe.http, &asset.browser_download_url, "application/octet-stream", check, &subject)?;
-    let ev = url_evidence(&r.url, Some(r.status));
-    if r.absent() {
-        return Err(Box::new(Finding::fail(check, &subject, "the sums asset is not downloadable").with(ev)));
+/// Why the sums file of a release is not usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SumsError {
+    /// The policy has no `[channel.github]` (which names the sums file).
+    NoChannel,
+    /// The release has no asset of that name.
+    NoAsset,
+    /// Downloading it failed (absent: not downloadable).
+    Fetch(FetchError),
+    /// The download is not a sums file at all.
+    NotSums {
+        /// Its size.
+        bytes: usize,
+        /// Where.
+        url: String,
+        /// Its status.
+        status: u16,
+    },
+    /// Some lines are malformed.
+    Malformed {
+        /// The malformed lines, said.
+        bad: Vec<String>,
+        /// Where.
+        url: String,
+        /// Its status.
+        status: u16,
+    },
+}
+
+impl SumsError {
+    /// The finding of `check` about the sums file of `release`.
+    pub fn finding(&self, check: &str, policy: &Policy, release: &Release) -> Finding {
+        let sums = policy.channels.github.as_ref().map_or("", |g| g.sums.as_str());
+        let subject = format!("github release {} {sums}", release.tag_name);
+        match self {
+            SumsError::NoChannel => Finding::skipped(check, "sums", "no [channel.github] in the policy"),
+            SumsError::NoAsset => Finding::fail(check, &subject, "the release has no sums asset"),
+            SumsError::Fetch(e) => e.finding(check, &subject, Absent::Fail("the sums asset is not downloadable")),
+            SumsError::NotSums { bytes, url, status } => {
+                Finding::incomplete(check, &subject, format!("the download ({bytes} bytes) is not a sums file"))
+                    .with(url_evidence(url, Some(*status)))
+            }
+            SumsError::Malformed { bad, url, status } => {
+                Finding::fail(check, &subject, format!("malformed sums file: {}", bad.join("; ")))
+                    .with(url_evidence(url, Some(*status)))
+            }
+        }
     }
+}
+
+/// Downloads and parses the sums asset of a release, and says where it came from.
+pub fn sums(probe: &Probe<'_>, release: &Release) -> Result<(Vec<SumLine>, String), SumsError> {
+    let github = probe.policy.channels.github.as_ref().ok_or(SumsError::NoChannel)?;
+    let asset = release.assets.iter().find(|a| a.name == github.sums).ok_or(SumsError::NoAsset)?;
+    let r = github::download(probe.http, &asset.browser_download_url).map_err(SumsError::Fetch)?;
+    let (url, status) = (r.url.clone(), r.status);
     let readable =
         std::str::from_utf8(&r.body).ok().filter(|t| t.lines().any(|l| parse_sums(l).is_ok_and(|v| !v.is_empty())));
     let Some(text) = readable else {
-        return Err(Box::new(
-            Finding::incomplete(check, &subject, format!("the download ({} bytes) is not a sums file", r.body.len()))
-                .with(ev),
-        ));
+        return Err(SumsError::NotSums { bytes: r.body.len(), url, status });
     };
-    parse_sums(text).map(|lines| (lines, asset.browser_download_url.clone())).map_err(|bad| {
-        Box::new(Finding::fail(check, &subject, format!("malformed sums file: {}", bad.join("; "))).with(ev))
+    parse_sums(text).map(|lines| (lines, asset.browser_download_url.clone())).map_err(|bad| SumsError::Malformed {
+        bad,
+        url,
+        status,
     })
 }
 
@@ -135,9 +160,9 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
         return vec![Finding::skipped(CHECK, "github", "no [channel.github] in the policy")];
     };
     let tag = probe.target.tag();
-    let (release, release_url) = match release(probe, PUBLISHED) {
+    let (release, release_url) = match release(probe) {
         Ok(r) => r,
-        Err(f) => return vec![*f],
+        Err(e) => return vec![e.finding(PUBLISHED, &tag, Outcome::Fail, "")],
     };
     let subject = format!("github release {tag}");
     let ev = url_evidence(&release_url, Some(200));
@@ -166,10 +191,10 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
         out.push(Finding::skipped(CHECK, &subject, "no targets manifest: expected assets not known"));
         return out;
     };
-    let sums = match sums(probe, &release, CHECK) {
+    let sums = match sums(probe, &release) {
         Ok((s, _)) => Some(s),
-        Err(f) => {
-            out.push(*f);
+        Err(e) => {
+            out.push(e.finding(CHECK, probe.policy, &release));
             None
         }
     };
@@ -223,15 +248,12 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     out
 }
 
-fn deep_asset(probe: &Probe<'_>, subject: &str, asset: &Asset, expected: &str) -> Finding {
-    let r = match super::fetch_file(probe, &asset.browser_download_url, CHECK, subject) {
+fn deep_asset(probe: &Probe<'_>, subject: &str, asset: &crate::github::Asset, expected: &str) -> Finding {
+    let r = match github::download_file(probe.http, &asset.browser_download_url) {
         Ok(r) => r,
-        Err(f) => return *f,
+        Err(e) => return e.finding(CHECK, subject, Absent::Fail("the asset is not downloadable")),
     };
     let ev = url_evidence(&r.url, Some(r.status));
-    if r.absent() {
-        return Finding::fail(CHECK, subject, "the asset is not downloadable").with(ev);
-    }
     let got = sha256_hex(&r.body);
     if got != expected {
         Finding::fail(CHECK, subject, format!("sha256 of the download is {got}, the sums file says {expected}"))
@@ -244,54 +266,32 @@ fn deep_asset(probe: &Probe<'_>, subject: &str, asset: &Asset, expected: &str) -
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct RefDoc {
-    object: RefObject,
-}
-
-#[derive(Debug, Deserialize)]
-struct RefObject {
-    sha: String,
-    #[serde(rename = "type")]
-    kind: String,
-}
-
-/// The commit the tag points at on GitHub (annotated tags dereferenced).
-pub fn tag_commit(probe: &Probe<'_>, check: &str) -> Result<(String, String), Box<Finding>> {
+/// The commit the tag points at on GitHub (annotated tags dereferenced) and the URL that said
+/// so, or why it is not known.
+fn tag_commit(probe: &Probe<'_>) -> Result<(String, String), TagCommit> {
     let tag = probe.target.tag();
-    let subject = format!("github tag {tag}");
-    let repo = project(probe, check, &subject)?;
-    let api = probe.github_api();
-    let url = format!("{api}/repos/{repo}/git/ref/tags/{tag}");
-    let r = get(probe.http, &url, JSON, check, &subject)?;
-    let ev = url_evidence(&r.url, Some(r.status));
-    if r.absent() {
-        return Err(Box::new(Finding::fail(check, &subject, "the tag is not on GitHub").with(ev)));
-    }
-    let doc: RefDoc = r.json().map_err(|e| super::unreadable(check, &subject, &r, &e))?;
-    match doc.object.kind.as_str() {
-        "commit" => Ok((doc.object.sha, r.url)),
-        "tag" => {
-            let url = format!("{api}/repos/{repo}/git/tags/{}", doc.object.sha);
-            let r = get(probe.http, &url, JSON, check, &subject)?;
-            if !r.ok() {
-                return Err(Box::new(
-                    Finding::fail(check, &subject, "the annotated tag object is missing")
-                        .with(url_evidence(&r.url, Some(r.status))),
-                ));
-            }
-            let tag_doc: RefDoc = r.json().map_err(|e| super::unreadable(check, &subject, &r, &e))?;
-            Ok((tag_doc.object.sha, r.url))
-        }
-        other => {
-            Err(Box::new(Finding::fail(check, &subject, format!("the tag points at a {other}, not a commit")).with(ev)))
+    let gh = probe.github().ok_or(TagCommit::NoProject)?;
+    gh.tag_commit(&tag).map(|f| (f.doc, f.url)).map_err(TagCommit::Unknown)
+}
+
+/// Why the tag's commit is not known here.
+enum TagCommit {
+    NoProject,
+    Unknown(TagCommitError),
+}
+
+impl TagCommit {
+    fn finding(&self, check: &str, tag: &str) -> Finding {
+        match self {
+            TagCommit::NoProject => Finding::skipped(check, format!("github tag {tag}"), NO_PROJECT),
+            TagCommit::Unknown(e) => e.finding(check, tag),
         }
     }
 }
 
 fn tag_commit_finding(probe: &Probe<'_>) -> Option<Finding> {
     let subject = format!("github tag {}", probe.target.tag());
-    match tag_commit(probe, CHECK) {
+    match tag_commit(probe) {
         Ok((sha, url)) => Some(match probe.local_tag_commit {
             Some(local) if local != sha => Finding::fail(
                 CHECK,
@@ -301,149 +301,8 @@ fn tag_commit_finding(probe: &Probe<'_>) -> Option<Finding> {
             .with(url_evidence(&url, Some(200))),
             _ => Finding::pass(CHECK, &subject, format!("points at commit {sha}")).with(url_evidence(&url, Some(200))),
         }),
-        Err(f) => Some(*f),
+        Err(e) => Some(e.finding(CHECK, &probe.target.tag())),
     }
-}
-
-/// Most pages (of 100 items) read from one GitHub listing; more than that is `Incomplete`,
-/// never a silently partial list.
-pub const MAX_PAGES: usize = 10;
-
-/// One page of a listing: its items and the next page's URL.
-#[derive(Debug)]
-pub struct Page<T> {
-    /// The items of this page.
-    pub items: Vec<T>,
-    /// The `rel="next"` URL, if there is a next page.
-    pub next: Option<String>,
-}
-
-/// Reads pages from `first` on, following `next`, at most `max_pages` of them. More pages, or
-/// a `next` that was already read (a loop), is an `Incomplete` finding for `check`/`subject`:
-/// a list cut short is never taken for the whole list.
-pub fn paginate<T>(
-    check: &str,
-    subject: &str,
-    first: &str,
-    max_pages: usize,
-    mut fetch_page: impl FnMut(&str) -> Result<Page<T>, Box<Finding>>,
-) -> Result<Vec<T>, Box<Finding>> {
-    let mut items = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
-    let mut next = Some(first.to_string());
-    while let Some(url) = next {
-        if seen.contains(&url) {
-            return Err(Box::new(
-                Finding::incomplete(
-                    check,
-                    subject,
-                    format!("the listing's next page ({url}) was already read: a pagination loop"),
-                )
-                .with(url_evidence(first, None)),
-            ));
-        }
-        if seen.len() == max_pages {
-            return Err(Box::new(
-                Finding::incomplete(
-                    check,
-                    subject,
-                    format!("more than {max_pages} pages to read; stopped before {url} rather than decide on part of the list"),
-                )
-                .with(url_evidence(first, None)),
-            ));
-        }
-        let page = fetch_page(&url)?;
-        items.extend(page.items);
-        seen.push(url);
-        next = page.next;
-    }
-    Ok(items)
-}
-
-/// GETs one page of a GitHub listing and parses it with `items`. A 404/410 becomes the
-/// finding `absent` makes (a missing workflow file is a `Fail`, an invisible repository
-/// `Incomplete`); other non-2xx answers and unreadable bodies are `Incomplete`. A `next` link
-/// outside the GitHub API is not followed.
-pub(crate) fn get_page<D: serde::de::DeserializeOwned, T>(
-    probe: &Probe<'_>,
-    url: &str,
-    check: &str,
-    subject: &str,
-    absent: &dyn Fn(&crate::http::Response) -> Finding,
-    items: impl FnOnce(D) -> Vec<T>,
-) -> Result<Page<T>, Box<Finding>> {
-    let r = get(probe.http, url, JSON, check, subject)?;
-    if r.absent() {
-        return Err(Box::new(absent(&r)));
-    }
-    let doc: D = r.json().map_err(|e| super::unreadable(check, subject, &r, &e))?;
-    let next = r.next_link();
-    let api = probe.github_api();
-    if let Some(n) = &next
-        && !n.starts_with(&format!("{api}/"))
-    {
-        return Err(Box::new(
-            Finding::incomplete(
-                check,
-                subject,
-                format!("the next page ({n}) is not under the GitHub API ({api}); not followed"),
-            )
-            .with(url_evidence(&r.url, Some(r.status))),
-        ));
-    }
-    Ok(Page { items: items(doc), next })
-}
-
-/// Every page of a GitHub listing from `first` ([`get_page`] each, [`paginate`] over them, at
-/// most [`MAX_PAGES`]). A single document is a one-page listing.
-pub(crate) fn list_all<D: serde::de::DeserializeOwned, T>(
-    probe: &Probe<'_>,
-    first: &str,
-    check: &str,
-    subject: &str,
-    absent: impl Fn(&crate::http::Response) -> Finding,
-    items: impl Fn(D) -> Vec<T>,
-) -> Result<Vec<T>, Box<Finding>> {
-    paginate(check, subject, first, MAX_PAGES, |url| get_page(probe, url, check, subject, &absent, &items))
-}
-
-/// A page of workflow runs.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Runs {
-    #[serde(default)]
-    pub(crate) workflow_runs: Vec<Run>,
-}
-
-/// A workflow run.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Run {
-    /// Run id.
-    pub id: u64,
-    /// Display name of the workflow (`name:` in its file; anyone can rename it).
-    #[serde(default)]
-    pub name: String,
-    /// The workflow file, `.github/workflows/release.yml` (an `@ref` suffix for some runs).
-    #[serde(default)]
-    pub path: String,
-    /// The branch or tag the run was triggered on.
-    #[serde(default)]
-    pub head_branch: Option<String>,
-    /// The commit.
-    pub head_sha: String,
-    /// `queued`, `in_progress`, `completed`...
-    pub status: String,
-    /// `success`, `failure`... or null until completed.
-    #[serde(default)]
-    pub conclusion: Option<String>,
-    /// Web page.
-    #[serde(default)]
-    pub html_url: Option<String>,
-    /// Creation time (ISO 8601 UTC).
-    #[serde(default)]
-    pub created_at: String,
-    /// What triggered it: `push`, `pull_request`, `workflow_dispatch`...
-    #[serde(default)]
-    pub event: String,
 }
 
 /// The newest completed run (by `created_at`, then id) among runs of `sha` that are not
@@ -499,28 +358,19 @@ pub fn ci_verdict(check: &str, subject: &str, workflow: &str, sha: &str, runs: &
 }
 
 /// The CI workflow's runs on `sha`, judged by [`ci_verdict`]; `label` names the commit in the
-/// subject (the tag, or a short sha). Skipped without `[ci]`.
-pub fn ci_on_commit(probe: &Probe<'_>, sha: &str, check: &str, label: &str) -> Finding {
-    let Some(ci) = &probe.policy.ci else {
+/// subject (the tag, or a short sha). Skipped without `[ci]` or `[project] github`.
+pub fn ci_on_commit(http: &Http, policy: &Policy, sha: &str, check: &str, label: &str) -> Finding {
+    let Some(ci) = &policy.ci else {
         return Finding::skipped(check, "ci", "no [ci] in the policy");
     };
     let subject = format!("ci {} on {label}", ci.workflow);
-    let repo = match project(probe, check, &subject) {
-        Ok(r) => r,
-        Err(f) => return *f,
+    let Some(repo) = policy.project.github.as_deref() else {
+        return Finding::skipped(check, &subject, NO_PROJECT);
     };
-    let url = format!(
-        "{}/repos/{repo}/actions/workflows/{}/runs?head_sha={sha}&per_page=100",
-        probe.github_api(),
-        ci.workflow
-    );
-    let absent = |r: &crate::http::Response| {
-        Finding::fail(check, &subject, format!("workflow {} not found", ci.workflow))
-            .with(url_evidence(&r.url, Some(r.status)))
-    };
-    match list_all(probe, &url, check, &subject, absent, |d: Runs| d.workflow_runs) {
-        Ok(runs) => ci_verdict(check, &subject, &ci.workflow, sha, &runs, &url),
-        Err(f) => *f,
+    let gh = GitHub::new(http, &github::api_base(policy.endpoints.github_api.as_deref()), repo);
+    match gh.workflow_runs(&ci.workflow, sha, false) {
+        Ok(runs) => ci_verdict(check, &subject, &ci.workflow, sha, &runs.items, &runs.url),
+        Err(e) => e.finding(check, &subject, Absent::Fail(&format!("workflow {} not found", ci.workflow))),
     }
 }
 
@@ -530,9 +380,9 @@ pub fn check_ci(probe: &Probe<'_>) -> Vec<Finding> {
     if probe.policy.ci.is_none() {
         return vec![Finding::skipped(CI, "ci", "no [ci] in the policy")];
     }
-    match tag_commit(probe, CI) {
-        Ok((sha, _)) => vec![ci_on_commit(probe, &sha, CI, &probe.target.tag())],
-        Err(f) => vec![*f],
+    match tag_commit(probe) {
+        Ok((sha, _)) => vec![ci_on_commit(probe.http, probe.policy, &sha, CI, &probe.target.tag())],
+        Err(e) => vec![e.finding(CI, &probe.target.tag())],
     }
 }
 
@@ -587,26 +437,5 @@ mod tests {
         elsewhere.head_sha = "def".into();
         assert_eq!(verdict(&[elsewhere]), Outcome::Fail, "runs on other commits do not count");
         assert_eq!(verdict(&[older_ok]), Outcome::Pass);
-    }
-
-    #[test]
-    fn pagination_follows_next_and_stops_at_the_cap() {
-        let pages = |n: usize| {
-            move |url: &str| -> Result<Page<usize>, Box<Finding>> {
-                let i: usize = url.trim_start_matches("p").parse().unwrap();
-                Ok(Page { items: vec![i], next: (i + 1 < n).then(|| format!("p{}", i + 1)) })
-            }
-        };
-        assert_eq!(paginate("c", "s", "p0", 10, pages(3)).unwrap(), [0, 1, 2]);
-        assert_eq!(paginate("c", "s", "p0", 3, pages(3)).unwrap(), [0, 1, 2], "exactly the cap is fine");
-        let cut = paginate("c", "s", "p0", 3, pages(4)).unwrap_err();
-        assert_eq!(cut.outcome, crate::report::Outcome::Incomplete);
-        assert!(cut.detail.contains("more than 3 pages") && cut.detail.contains("p3"), "{}", cut.detail);
-        let looped =
-            paginate("c", "s", "p0", 10, |_| Ok(Page { items: vec![1], next: Some("p0".to_string()) })).unwrap_err();
-        assert!(looped.detail.contains("loop"), "{}", looped.detail);
-        let failed: Result<Vec<u8>, _> =
-            paginate("c", "s", "p0", 10, |_| Err(Box::new(Finding::incomplete("c", "s", "down"))));
-        assert_eq!(failed.unwrap_err().detail, "down");
     }
 }

@@ -8,8 +8,15 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 
-use super::{Probe, SumLine, asset_name, get, is_sha256_hex, sum_for, url_evidence};
-use crate::{policy::HomebrewChannel, repo::Repo, report::Evidence, report::Finding, targets::Tier};
+use super::{Probe, SumLine, asset_name, is_sha256_hex, sum_for};
+use crate::{
+    fetch::{Absent, FetchError, url_evidence},
+    github::{self, GitHub},
+    policy::HomebrewChannel,
+    repo::Repo,
+    report::{Evidence, Finding, Outcome},
+    targets::Tier,
+};
 
 const CHECK: &str = "verify.homebrew";
 /// Check id of the "formula is at the target version" finding.
@@ -455,30 +462,80 @@ pub fn check_alignment(probe: &Probe<'_>, text: &str, sums: &[SumLine], evidence
     out
 }
 
+/// Why the formula could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormulaError {
+    /// The policy has no `[channel.homebrew]`.
+    NoChannel,
+    /// The local formula (`--formula`) could not be read.
+    Local {
+        /// The formula's path in the tap (the subject).
+        formula: String,
+        /// The local file.
+        path: String,
+        /// Why.
+        why: String,
+    },
+    /// Reading it from the tap failed (absent: it is not in the tap).
+    Fetch {
+        /// The formula's path in the tap.
+        formula: String,
+        /// Why.
+        error: FetchError,
+    },
+    /// The tap answered with something that is not a formula.
+    NotAFormula {
+        /// The formula's path in the tap.
+        formula: String,
+        /// Where.
+        url: String,
+        /// Its status.
+        status: u16,
+    },
+}
+
+impl FormulaError {
+    /// The finding saying why the formula could not be checked.
+    pub fn finding(&self) -> Finding {
+        let subject = |formula: &str| format!("homebrew {formula}");
+        match self {
+            FormulaError::NoChannel => Finding::skipped(CHECK, "homebrew", "no [channel.homebrew] in the policy"),
+            FormulaError::Local { formula, path, why } => {
+                Finding::incomplete(PUBLISHED, subject(formula), format!("cannot read {path}: {why}"))
+            }
+            FormulaError::Fetch { formula, error } => {
+                error.finding(PUBLISHED, &subject(formula), Absent::Fail("the formula is not in the tap"))
+            }
+            FormulaError::NotAFormula { formula, url, status } => Finding::incomplete(
+                PUBLISHED,
+                subject(formula),
+                "the tap answered with something that is not a formula",
+            )
+            .with(url_evidence(url, Some(*status))),
+        }
+    }
+}
+
 /// The formula text and where it came from: `probe.formula` when set, else the tap's file
 /// through the GitHub contents API (raw).
-pub fn fetch_formula(probe: &Probe<'_>) -> Result<(String, Evidence), Box<Finding>> {
-    let Some(channel) = &probe.policy.channels.homebrew else {
-        return Err(Box::new(Finding::skipped(CHECK, "homebrew", "no [channel.homebrew] in the policy")));
-    };
-    let subject = format!("homebrew {}", channel.formula);
+pub fn fetch_formula(probe: &Probe<'_>) -> Result<(String, Evidence), FormulaError> {
+    let channel = probe.policy.channels.homebrew.as_ref().ok_or(FormulaError::NoChannel)?;
+    let formula = channel.formula.clone();
     if let Some(path) = probe.formula {
         return match std::fs::read_to_string(path) {
             Ok(t) => Ok((t, Evidence::file(path.as_str()))),
-            Err(e) => Err(Box::new(Finding::incomplete(PUBLISHED, &subject, format!("cannot read {path}: {e}")))),
+            Err(e) => Err(FormulaError::Local { formula, path: path.to_string(), why: e.to_string() }),
         };
     }
-    let url = format!("{}/repos/{}/contents/{}", probe.github_api(), channel.tap, channel.formula);
-    let r = get(probe.http, &url, "application/vnd.github.raw+json", PUBLISHED, &subject)?;
+    let tap = GitHub::new(probe.http, &github::api_base(probe.policy.endpoints.github_api.as_deref()), &channel.tap);
+    let r = match tap.contents_raw(&channel.formula) {
+        Ok(r) => r,
+        Err(error) => return Err(FormulaError::Fetch { formula, error }),
+    };
     let ev = url_evidence(&r.url, Some(r.status));
-    if r.absent() {
-        return Err(Box::new(Finding::fail(PUBLISHED, &subject, "the formula is not in the tap").with(ev)));
-    }
     match String::from_utf8(r.body) {
         Ok(t) if t.contains("< Formula") => Ok((t, ev)),
-        _ => Err(Box::new(
-            Finding::incomplete(PUBLISHED, &subject, "the tap answered with something that is not a formula").with(ev),
-        )),
+        _ => Err(FormulaError::NotAFormula { formula, url: r.url, status: r.status }),
     }
 }
 
@@ -487,22 +544,20 @@ pub fn fetch_formula(probe: &Probe<'_>) -> Result<(String, Evidence), Box<Findin
 pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let (text, evidence) = match fetch_formula(probe) {
         Ok(x) => x,
-        Err(f) => return vec![*f],
+        Err(e) => return vec![e.finding()],
     };
-    let release = match super::github::release(probe, CHECK) {
+    // The release is only the way to the sums file here: its absence leaves the formula
+    // unchecked (`Incomplete`), it does not fail this channel.
+    let release = match super::github::release(probe) {
         Ok((r, _)) => r,
-        Err(f) => {
-            let mut f = *f;
-            f.detail = format!("cannot read the sums file to check the formula: {}", f.detail);
-            if f.outcome == crate::report::Outcome::Fail {
-                f.outcome = crate::report::Outcome::Incomplete;
-            }
-            return vec![f];
+        Err(e) => {
+            let prefix = "cannot read the sums file to check the formula: ";
+            return vec![e.finding(CHECK, &probe.target.tag(), Outcome::Incomplete, prefix)];
         }
     };
-    let sums = match super::github::sums(probe, &release, CHECK) {
+    let sums = match super::github::sums(probe, &release) {
         Ok((s, _)) => s,
-        Err(f) => return vec![*f],
+        Err(e) => return vec![e.finding(CHECK, probe.policy, &release)],
     };
     check_alignment(probe, &text, &sums, &evidence)
 }

@@ -1,6 +1,8 @@
 //! Typed, minimal clients of the services a release is published to. Each module reads only
 //! what verification needs and turns what it read into [`Finding`]s: a missing package is a
-//! `Fail`, an unreachable or unreadable service is `Incomplete`.
+//! `Fail`, an unreachable or unreadable service is `Incomplete` (one mapping,
+//! [`FetchError::finding`](crate::fetch::FetchError::finding)). GitHub is reached through
+//! [`crate::github`].
 
 pub mod crates;
 pub mod github;
@@ -15,18 +17,9 @@ use camino::Utf8Path;
 use sha2::{Digest, Sha256, Sha512};
 
 use crate::{
-    http::{Http, Response},
-    policy::Policy,
-    report::Evidence,
-    report::Finding,
-    target::ReleaseTarget,
+    github::GitHub, http::Http, policy::Policy, report::Evidence, report::Finding, target::ReleaseTarget,
     targets::Manifest,
 };
-
-/// Public default of the GitHub REST API base.
-pub const GITHUB_API: &str = "https://api.github.com";
-/// Public default of the GitHub web base (release download URLs).
-pub const GITHUB_WEB: &str = "https://github.com";
 
 /// Everything one channel check reads, borrowed from the verify run.
 #[derive(Debug, Clone, Copy)]
@@ -62,106 +55,16 @@ impl<'a> Probe<'a> {
         }
     }
 
-    /// The GitHub API base (policy, else the public default), without a trailing `/`.
-    pub fn github_api(&self) -> String {
-        github_api(self.policy)
+    /// The client of the project's repository (`[project] github`), when the policy names one.
+    pub fn github(&self) -> Option<GitHub<'a>> {
+        let repo = self.policy.project.github.as_deref()?;
+        Some(GitHub::new(self.http, &crate::github::api_base(self.policy.endpoints.github_api.as_deref()), repo))
     }
 
     /// The GitHub web base (policy, else the public default), without a trailing `/`.
     pub fn github_web(&self) -> String {
-        self.policy.endpoints.github_web.as_deref().unwrap_or(GITHUB_WEB).trim_end_matches('/').to_string()
+        crate::github::web_base(self.policy.endpoints.github_web.as_deref())
     }
-}
-
-/// The GitHub API base of a policy (its `[endpoints] github_api`, else the public default),
-/// without a trailing `/`.
-pub fn github_api(policy: &Policy) -> String {
-    policy.endpoints.github_api.as_deref().unwrap_or(GITHUB_API).trim_end_matches('/').to_string()
-}
-
-/// GETs a URL; a transport failure or an unexpected status (anything but 2xx and the
-/// "absent" statuses) becomes an `Incomplete` finding for `check`/`subject`.
-pub(crate) fn get(http: &Http, url: &str, accept: &str, check: &str, subject: &str) -> Result<Response, Box<Finding>> {
-    match http.get(url, accept) {
-        Ok(r) if r.ok() || r.absent() => Ok(r),
-        Ok(r) => Err(Box::new(
-            Finding::incomplete(
-                check,
-                subject,
-                match r.status {
-                    401 | 403 | 429 => format!(
-                        "HTTP {}: rate-limited or refused by the service (a GitHub token raises the limit)",
-                        r.status
-                    ),
-                    s => format!("unexpected HTTP {s} from the service"),
-                },
-            )
-            .with(url_evidence(&r.url, Some(r.status))),
-        )),
-        Err(e) => Err(Box::new(
-            Finding::incomplete(check, subject, format!("service unreachable: {e:#}")).with(url_evidence(url, None)),
-        )),
-    }
-}
-
-/// A JSON document fetched by [`get_json`], with the URL it finally came from.
-pub(crate) struct Fetched<T> {
-    pub(crate) doc: T,
-    pub(crate) url: String,
-    pub(crate) status: u16,
-}
-
-impl<T> Fetched<T> {
-    /// Evidence of the URL asked.
-    pub(crate) fn evidence(&self) -> Evidence {
-        url_evidence(&self.url, Some(self.status))
-    }
-}
-
-/// GETs a JSON document and parses it: as [`get`], an absent document is a `Fail` saying
-/// `absent`, and a body that does not parse is `Incomplete`.
-pub(crate) fn get_json<T: serde::de::DeserializeOwned>(
-    http: &Http,
-    url: &str,
-    accept: &str,
-    check: &str,
-    subject: &str,
-    absent: &str,
-) -> Result<Fetched<T>, Box<Finding>> {
-    let r = get(http, url, accept, check, subject)?;
-    if r.absent() {
-        return Err(Box::new(Finding::fail(check, subject, absent).with(url_evidence(&r.url, Some(r.status)))));
-    }
-    match r.json() {
-        Ok(doc) => Ok(Fetched { doc, url: r.url, status: r.status }),
-        Err(e) => Err(unreadable(check, subject, &r, &e)),
-    }
-}
-
-/// GETs a file to hash: as [`get`], and an HTML page where a file was expected (GitHub has
-/// served error pages with 200) is `Incomplete`, not a checksum mismatch.
-pub(crate) fn fetch_file(probe: &Probe<'_>, url: &str, check: &str, subject: &str) -> Result<Response, Box<Finding>> {
-    let r = get(probe.http, url, "application/octet-stream", check, subject)?;
-    if r.ok() && r.is_html() {
-        return Err(Box::new(
-            Finding::incomplete(check, subject, "an HTML page came instead of the file; try again later")
-                .with(url_evidence(&r.url, Some(r.status))),
-        ));
-    }
-    Ok(r)
-}
-
-/// Evidence for a URL asked.
-pub fn url_evidence(url: &str, status: Option<u16>) -> Evidence {
-    Evidence::Url { url: url.to_string(), status }
-}
-
-/// An `Incomplete` finding for a body that did not parse.
-pub(crate) fn unreadable(check: &str, subject: &str, r: &Response, e: &anyhow::Error) -> Box<Finding> {
-    Box::new(
-        Finding::incomplete(check, subject, format!("response unreadable: {e:#}"))
-            .with(url_evidence(&r.url, Some(r.status))),
-    )
 }
 
 /// The `Incomplete` finding of a registry whose base URL the policy does not set.

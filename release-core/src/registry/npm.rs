@@ -6,8 +6,12 @@ use std::io::Read;
 
 use serde::Deserialize;
 
-use super::{Fetched, Probe, Standing, get_json, no_endpoint, sri_sha512, url_evidence};
-use crate::{report::Finding, targets::Tier};
+use super::{Probe, Standing, no_endpoint, sri_sha512};
+use crate::{
+    fetch::{self, Absent, Fetched, url_evidence},
+    report::Finding,
+    targets::Tier,
+};
 
 const CHECK: &str = "verify.npm";
 /// Check id of the "exact version is published" finding.
@@ -74,11 +78,10 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let base = base.trim_end_matches('/');
     let url = format!("{base}/{}/{version}", package_path(name));
     let absent = format!("version {version} is not published");
-    let fetched: Fetched<VersionDoc> =
-        match get_json(probe.http, &url, "application/json", PUBLISHED, &subject, &absent) {
-            Ok(fetched) => fetched,
-            Err(f) => return vec![*f],
-        };
+    let fetched: Fetched<VersionDoc> = match fetch::get_json(probe.http, &url, "application/json") {
+        Ok(fetched) => fetched,
+        Err(e) => return vec![e.finding(PUBLISHED, &subject, Absent::Fail(&absent))],
+    };
     let (doc, ev) = (&fetched.doc, fetched.evidence());
     if doc.version != version {
         return vec![
@@ -108,11 +111,10 @@ fn latest(probe: &Probe<'_>, base: &str, name: &str) -> Finding {
     let subject = format!("npm {name} dist-tags.latest");
     let url = format!("{base}/{}", package_path(name));
     let accept = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8";
-    let fetched: Fetched<Packument> =
-        match get_json(probe.http, &url, accept, CHECK, &subject, "the package document is not found") {
-            Ok(fetched) => fetched,
-            Err(f) => return *f,
-        };
+    let fetched: Fetched<Packument> = match fetch::get_json(probe.http, &url, accept) {
+        Ok(fetched) => fetched,
+        Err(e) => return e.finding(CHECK, &subject, Absent::Fail("the package document is not found")),
+    };
     let (doc, ev) = (&fetched.doc, fetched.evidence());
     let Some(latest) = doc.dist_tags.get("latest") else {
         return Finding::fail(CHECK, &subject, "the package has no `latest` dist-tag").with(ev);
@@ -144,14 +146,11 @@ fn latest(probe: &Probe<'_>, base: &str, name: &str) -> Finding {
 }
 
 fn deep(probe: &Probe<'_>, subject: &str, url: &str, integrity: &str) -> Vec<Finding> {
-    let r = match super::fetch_file(probe, url, CHECK, subject) {
+    let r = match fetch::get_file(probe.http, url) {
         Ok(r) => r,
-        Err(f) => return vec![*f],
+        Err(e) => return vec![e.finding(CHECK, subject, Absent::Fail("the tarball is not downloadable"))],
     };
     let ev = url_evidence(&r.url, Some(r.status));
-    if r.absent() {
-        return vec![Finding::fail(CHECK, subject, "the tarball is not downloadable").with(ev)];
-    }
     let got = sri_sha512(&r.body);
     if got != integrity {
         return vec![

@@ -4,8 +4,12 @@
 
 use serde::Deserialize;
 
-use super::{Fetched, Probe, Standing, get_json, no_endpoint, sha256_hex, url_evidence};
-use crate::{report::Finding, targets::Tier};
+use super::{Probe, Standing, no_endpoint, sha256_hex};
+use crate::{
+    fetch::{self, Absent, Fetched, url_evidence},
+    report::Finding,
+    targets::Tier,
+};
 
 const CHECK: &str = "verify.pypi";
 /// Check id of the "exact version is published" finding.
@@ -102,11 +106,10 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let base = base.trim_end_matches('/');
     let url = format!("{base}/pypi/{}/{version}/json", normalize(name));
     let absent = format!("release {version} is not on PyPI");
-    let fetched: Fetched<VersionJson> =
-        match get_json(probe.http, &url, "application/json", PUBLISHED, &subject, &absent) {
-            Ok(fetched) => fetched,
-            Err(f) => return vec![*f],
-        };
+    let fetched: Fetched<VersionJson> = match fetch::get_json(probe.http, &url, "application/json") {
+        Ok(fetched) => fetched,
+        Err(e) => return vec![e.finding(PUBLISHED, &subject, Absent::Fail(&absent))],
+    };
     let (doc, ev) = (&fetched.doc, fetched.evidence());
     if doc.info.version != version {
         return vec![
@@ -166,11 +169,10 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
 fn current(probe: &Probe<'_>, base: &str, name: &str) -> Finding {
     let subject = format!("pypi {name} current version");
     let url = format!("{base}/pypi/{}/json", normalize(name));
-    let fetched: Fetched<serde_json::Value> =
-        match get_json(probe.http, &url, "application/json", CHECK, &subject, "the project is not found") {
-            Ok(fetched) => fetched,
-            Err(f) => return *f,
-        };
+    let fetched: Fetched<serde_json::Value> = match fetch::get_json(probe.http, &url, "application/json") {
+        Ok(fetched) => fetched,
+        Err(e) => return e.finding(CHECK, &subject, Absent::Fail("the project is not found")),
+    };
     let (doc, ev) = (&fetched.doc, fetched.evidence());
     let Some(current) = doc.pointer("/info/version").and_then(|v| v.as_str()) else {
         return Finding::incomplete(CHECK, &subject, "response has no info.version").with(ev);
@@ -201,14 +203,11 @@ fn deep_file(probe: &Probe<'_>, doc_url: &str, subject: &str, f: &FileJson) -> F
         Ok(u) => u,
         Err(e) => return Finding::incomplete(CHECK, &s, format!("{e:#}")),
     };
-    let r = match super::fetch_file(probe, &url, CHECK, &s) {
+    let r = match fetch::get_file(probe.http, &url) {
         Ok(r) => r,
-        Err(f) => return *f,
+        Err(e) => return e.finding(CHECK, &s, Absent::Fail("file is not downloadable")),
     };
     let ev = url_evidence(&r.url, Some(r.status));
-    if r.absent() {
-        return Finding::fail(CHECK, &s, "file is not downloadable").with(ev);
-    }
     let got = sha256_hex(&r.body);
     if got == f.digests.sha256 {
         Finding::pass(CHECK, &s, format!("sha256 {got} equals digests.sha256")).with(ev)

@@ -1,0 +1,253 @@
+//! Reading from a service ([`get`], [`get_json`], [`get_file`]) with a typed [`FetchError`],
+//! and the one place a failed fetch becomes a [`Finding`] ([`FetchError::finding`]).
+//!
+//! A fetch error is never a finding by itself: only the check that asked knows what absence
+//! means (a missing version is the answer, `Fail`; a repository GitHub hides is unknown,
+//! `Incomplete`), so it says so with [`Absent`] when it maps the error. Everything else a
+//! fetch can end in (refused, unexpected status, no answer, an unreadable body, a listing cut
+//! short) leaves the question open and is `Incomplete`.
+
+use crate::{
+    http::{Http, Response},
+    report::{Evidence, Finding, Outcome},
+};
+
+/// Why a fetch gave no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchError {
+    /// 404, 410 or 451: the service says the thing is not there (`url` is the URL that
+    /// answered, after redirects).
+    NotFound {
+        /// The URL that answered.
+        url: String,
+        /// Its status (410 is "gone", e.g. an expired artifact).
+        status: u16,
+    },
+    /// 401, 403 or 429: refused or rate-limited.
+    Refused {
+        /// The URL that answered.
+        url: String,
+        /// Its status.
+        status: u16,
+    },
+    /// Any other status outside 2xx.
+    Status {
+        /// The URL that answered.
+        url: String,
+        /// Its status.
+        status: u16,
+    },
+    /// No answer: transport error, timeout, retries exhausted, body over the size cap,
+    /// redirect loop, a URL that is not https.
+    Transport {
+        /// The URL asked.
+        url: String,
+        /// What the client said (the token already redacted).
+        why: String,
+    },
+    /// An answer whose body is not what was asked for (JSON that does not parse, an index
+    /// file with a bad line).
+    Malformed {
+        /// The URL that answered.
+        url: String,
+        /// Its status.
+        status: u16,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// An HTML page came where a file was expected (GitHub has served error pages with 200).
+    Html {
+        /// The URL that answered.
+        url: String,
+        /// Its status.
+        status: u16,
+    },
+    /// A listing's `next` page was already read.
+    PageLoop {
+        /// The listing's first page.
+        first: String,
+        /// The page seen twice.
+        next: String,
+    },
+    /// A listing has more pages than are read.
+    TooManyPages {
+        /// The listing's first page.
+        first: String,
+        /// The first page not read.
+        next: String,
+        /// How many pages were read.
+        max: usize,
+    },
+    /// A listing's `next` page is outside the API it came from, so it is not followed.
+    ForeignPage {
+        /// The page that named it.
+        url: String,
+        /// That page's status.
+        status: u16,
+        /// The `next` URL.
+        next: String,
+        /// The API base it should be under.
+        api: String,
+    },
+}
+
+/// What a [`FetchError::NotFound`] means to the check that asked.
+#[derive(Debug, Clone, Copy)]
+pub enum Absent<'a> {
+    /// Absence is the answer: `Fail`, with this detail.
+    Fail(&'a str),
+    /// Absence leaves the question open: `Incomplete`, with this detail.
+    Incomplete(&'a str),
+    /// GitHub answers 404 for what the token may not see (a private repository): `Incomplete`,
+    /// saying so with the status.
+    NotVisible,
+}
+
+impl FetchError {
+    /// The outcome of the check that asked.
+    pub fn outcome(&self, absent: Absent<'_>) -> Outcome {
+        match (self, absent) {
+            (FetchError::NotFound { .. }, Absent::Fail(_)) => Outcome::Fail,
+            _ => Outcome::Incomplete,
+        }
+    }
+
+    /// One sentence saying what happened.
+    pub fn detail(&self, absent: Absent<'_>) -> String {
+        match self {
+            FetchError::NotFound { status, .. } => match absent {
+                Absent::Fail(d) | Absent::Incomplete(d) => d.to_string(),
+                Absent::NotVisible => format!(
+                    "HTTP {status}: not found, or not visible to the token (GitHub answers 404 for private repositories without access); check `[project] github` and the token's repository access"
+                ),
+            },
+            FetchError::Refused { status, .. } => {
+                format!("HTTP {status}: rate-limited or refused by the service (a GitHub token raises the limit)")
+            }
+            FetchError::Status { status, .. } => format!("unexpected HTTP {status} from the service"),
+            FetchError::Transport { why, .. } => format!("service unreachable: {why}"),
+            FetchError::Malformed { why, .. } => format!("response unreadable: {why}"),
+            FetchError::Html { .. } => "an HTML page came instead of the file; try again later".to_string(),
+            FetchError::PageLoop { next, .. } => {
+                format!("the listing's next page ({next}) was already read: a pagination loop")
+            }
+            FetchError::TooManyPages { next, max, .. } => {
+                format!("more than {max} pages to read; stopped before {next} rather than decide on part of the list")
+            }
+            FetchError::ForeignPage { next, api, .. } => {
+                format!("the next page ({next}) is not under the GitHub API ({api}); not followed")
+            }
+        }
+    }
+
+    /// The URL asked or answered, with its status when there was one.
+    pub fn evidence(&self) -> Evidence {
+        match self {
+            FetchError::NotFound { url, status }
+            | FetchError::Refused { url, status }
+            | FetchError::Status { url, status }
+            | FetchError::Malformed { url, status, .. }
+            | FetchError::Html { url, status }
+            | FetchError::ForeignPage { url, status, .. } => url_evidence(url, Some(*status)),
+            FetchError::Transport { url, .. } => url_evidence(url, None),
+            FetchError::PageLoop { first, .. } | FetchError::TooManyPages { first, .. } => url_evidence(first, None),
+        }
+    }
+
+    /// The finding of `check` about `subject` when this fetch failed; `absent` says what a
+    /// [`FetchError::NotFound`] means there.
+    pub fn finding(&self, check: &str, subject: &str, absent: Absent<'_>) -> Finding {
+        Finding::new(check, subject, self.outcome(absent), self.detail(absent)).with(self.evidence())
+    }
+
+    /// The status of a [`FetchError::NotFound`] (410 is "gone"), else `None`.
+    pub fn absent_status(&self) -> Option<u16> {
+        match self {
+            FetchError::NotFound { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Evidence for a URL asked.
+pub fn url_evidence(url: &str, status: Option<u16>) -> Evidence {
+    Evidence::Url { url: url.to_string(), status }
+}
+
+/// GETs `url`: a 2xx answer, or the [`FetchError`] saying why not.
+pub fn get(http: &Http, url: &str, accept: &str) -> Result<Response, FetchError> {
+    let r = http.get(url, accept).map_err(|e| FetchError::Transport { url: url.to_string(), why: format!("{e:#}") })?;
+    let (url, status) = (r.url.clone(), r.status);
+    match status {
+        _ if r.ok() => Ok(r),
+        _ if r.absent() => Err(FetchError::NotFound { url, status }),
+        401 | 403 | 429 => Err(FetchError::Refused { url, status }),
+        _ => Err(FetchError::Status { url, status }),
+    }
+}
+
+/// A JSON document fetched by [`get_json`], with the URL it finally came from.
+#[derive(Debug, Clone)]
+pub struct Fetched<T> {
+    /// The document.
+    pub doc: T,
+    /// The URL that answered, after redirects.
+    pub url: String,
+    /// Its status.
+    pub status: u16,
+}
+
+impl<T> Fetched<T> {
+    /// Evidence of the URL asked.
+    pub fn evidence(&self) -> Evidence {
+        url_evidence(&self.url, Some(self.status))
+    }
+}
+
+/// GETs a JSON document and parses it; a body that does not parse is [`FetchError::Malformed`].
+pub fn get_json<T: serde::de::DeserializeOwned>(
+    http: &Http,
+    url: &str,
+    accept: &str,
+) -> Result<Fetched<T>, FetchError> {
+    let r = get(http, url, accept)?;
+    let doc = parse_json(&r)?;
+    Ok(Fetched { doc, url: r.url, status: r.status })
+}
+
+/// The body of `r` parsed as JSON, or [`FetchError::Malformed`].
+pub fn parse_json<T: serde::de::DeserializeOwned>(r: &Response) -> Result<T, FetchError> {
+    r.json().map_err(|e| malformed(r, &e))
+}
+
+/// A [`FetchError::Malformed`] for the answer `r`.
+pub fn malformed(r: &Response, why: &anyhow::Error) -> FetchError {
+    FetchError::Malformed { url: r.url.clone(), status: r.status, why: format!("{why:#}") }
+}
+
+/// GETs a file to hash: as [`get`], and an HTML page where a file was expected is
+/// [`FetchError::Html`], not a checksum mismatch.
+pub fn get_file(http: &Http, url: &str) -> Result<Response, FetchError> {
+    let r = get(http, url, "application/octet-stream")?;
+    if r.is_html() {
+        return Err(FetchError::Html { url: r.url, status: r.status });
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absence_means_what_the_check_says() {
+        let gone = FetchError::NotFound { url: "http://127.0.0.1/x".into(), status: 404 };
+        let fail = gone.finding("c", "s", Absent::Fail("not there"));
+        assert_eq!((fail.outcome, fail.detail.as_str()), (Outcome::Fail, "not there"));
+        assert_eq!(fail.evidence, [url_evidence("http://127.0.0.1/x", Some(404))]);
+        assert_eq!(gone.outcome(Absent::Incomplete("unknown")), Outcome::Incomplete);
+        assert!(gone.detail(Absent::NotVisible).starts_with("HTTP 404: not found, or not visible"));
+        let refused = FetchError::Refused { url: "u".into(), status: 403 };
+        assert_eq!(refused.outcome(Absent::Fail("x")), Outcome::Incomplete, "only absence can fail");
+    }
+}
