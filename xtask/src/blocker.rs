@@ -25,7 +25,7 @@ pub fn blocker(common: &Common, args: BlockerArgs) -> anyhow::Result<Report> {
         bail!("filing a blocker needs --check, --title and --summary (or close one with --close ID --reason TEXT)");
     };
     let ergo = args.ergo.unwrap_or_else(|| cx.policy.blockers.ergo.clone());
-    let options = FileOptions { ergo, dry_run: args.dry_run, ..FileOptions::default() };
+    let options = FileOptions { ergo, dry_run: args.dry_run, ..FileOptions::new(&cx.env) };
     let mut blocker = Blocker::new(target.clone(), check, title, summary);
     blocker.agent = blockers::agent(&cx.repo, &target, args.agent);
     blocker.run_id = args.run_id.map(|id| id.to_string());
@@ -71,11 +71,11 @@ fn close(cx: &Context, target: &ReleaseTarget, id: &str, reason: &str) -> anyhow
 /// returns the report with the filing's findings added (the verdict is recomputed over all of
 /// them, so a blocked report stays blocked). In GitHub Actions the current run is attached.
 pub fn file_for_report(cx: &Context, mut report: Report, target: &ReleaseTarget) -> Report {
-    let ci = CiRun::from_vars(|k| std::env::var(k).ok());
+    let ci = CiRun::from_env(&cx.env);
     let options = FileOptions {
         ergo: cx.policy.blockers.ergo.clone(),
         agent: blockers::agent(&cx.repo, target, None),
-        ..FileOptions::default()
+        ..FileOptions::new(&cx.env)
     };
     let filed = from_report::file_all(cx, &report, target, ci.as_ref(), &options);
     // Extended in place, so every other field of the report is kept as the command made it.

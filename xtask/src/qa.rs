@@ -60,7 +60,7 @@ pub fn qa(common: &Common, args: QaArgs) -> anyhow::Result<u8> {
         .map(|(id, reason)| Waiver { id: id.clone(), reason: reason.clone() })
         .collect();
     plan.fail_fast = args.fail_fast;
-    plan.secrets = release_core::redact::secrets_from_env();
+    plan.secrets = release_core::redact::secrets_from_env(&cx.env);
     plan.open_blockers = record.as_ref().map(|r| r.open_blockers()).unwrap_or_default();
     gates::check_selection(&gates::catalogue(&cx)?, &plan)?;
     if let Some(mode) = &args.mode

@@ -36,7 +36,7 @@ pub fn smoke(common: &Common, args: SmokeArgs) -> anyhow::Result<Report> {
             duration::format(max_wait)
         );
     }
-    let run = smoke::run(&cx.repo, &cx.policy, &target, &opts, &cx.clock)?;
+    let run = smoke::run(&cx.repo, &cx.policy, &target, &opts, &cx.clock, &cx.env)?;
     if let Some(kept) = &run.kept {
         eprintln!("scratch kept in {kept}");
     }

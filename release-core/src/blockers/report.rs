@@ -7,7 +7,7 @@
 //! check and title), and files nothing twice.
 
 use super::{Blocker, CHECK, FileOptions, file, log_excerpt, record};
-use crate::{context::Context, report::Evidence, report::Finding, report::Report, target::ReleaseTarget};
+use crate::{context::Context, env::Env, report::Evidence, report::Finding, report::Report, target::ReleaseTarget};
 
 /// Check id of the `blockers` gate, whose own findings are never turned into blockers (they
 /// are the blockers).
@@ -26,8 +26,14 @@ pub struct CiRun {
 }
 
 impl CiRun {
+    /// The run described by `GITHUB_RUN_ID`, `GITHUB_SERVER_URL` and `GITHUB_REPOSITORY` in
+    /// `env`; `None` unless all three are set.
+    pub fn from_env(env: &Env) -> Option<CiRun> {
+        CiRun::from_vars(|k| env.get(k).map(str::to_string))
+    }
+
     /// The run described by `GITHUB_RUN_ID`, `GITHUB_SERVER_URL` and `GITHUB_REPOSITORY`, read
-    /// through `var` (pass `|k| std::env::var(k).ok()`); `None` unless all three are set.
+    /// through `var`; `None` unless all three are set.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Option<CiRun> {
         let get = |k: &str| var(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let (id, server, repo) = (get("GITHUB_RUN_ID")?, get("GITHUB_SERVER_URL")?, get("GITHUB_REPOSITORY")?);
@@ -173,6 +179,12 @@ mod tests {
         assert_eq!(bs[1].run_url.as_deref(), Some("https://github.example/o/r/actions/runs/77"));
         assert_eq!(bs[1].run_id.as_deref(), Some("77"));
         assert!(CiRun::from_vars(|k| (k != "GITHUB_REPOSITORY").then(|| "x".to_string())).is_none());
+        let env = Env::empty()
+            .with("GITHUB_RUN_ID", "77")
+            .with("GITHUB_SERVER_URL", "https://github.example/")
+            .with("GITHUB_REPOSITORY", "o/r");
+        assert_eq!(CiRun::from_env(&env), ci);
+        assert_eq!(CiRun::from_env(&env.without("GITHUB_RUN_ID")), None);
     }
 
     #[test]
