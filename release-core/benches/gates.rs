@@ -50,6 +50,7 @@ fn main() -> anyhow::Result<()> {
         policy,
         release_core::http::HttpConfig::default(),
         release_core::http::TokenSource::Fixed(None),
+        release_core::Env::from_process(),
     );
     let mut plan = gates::Plan::new(ReleaseTarget::parse("v0.1.0")?);
     plan.only = (0..GATES).map(|i| format!("g{i}")).collect();

@@ -17,6 +17,7 @@ use anyhow::bail;
 use crate::{
     clock::Clock,
     context::Context,
+    env::Env,
     evidence,
     policy::Tracker,
     redact,
@@ -200,9 +201,10 @@ pub struct FileOptions {
     pub agent: Option<String>,
 }
 
-impl Default for FileOptions {
-    fn default() -> FileOptions {
-        FileOptions { ergo: "ergo".into(), secrets: redact::secrets_from_env(), dry_run: false, agent: None }
+impl FileOptions {
+    /// `ergo` on PATH, the secrets set in `env`, filing for real, no agent.
+    pub fn new(env: &Env) -> FileOptions {
+        FileOptions { ergo: "ergo".into(), secrets: redact::secrets_from_env(env), dry_run: false, agent: None }
     }
 }
 

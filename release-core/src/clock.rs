@@ -1,28 +1,65 @@
 //! [`Clock`] and calendar dates, without a date-time dependency: the tool needs UTC "today",
 //! ISO dates (`2026-07-28`) and UTC timestamps (`2026-07-28T09:15:00Z`), nothing more.
+//!
+//! The clock also measures elapsed time and sleeps, so every wait loop of the library (verify
+//! `--wait`, smoke retries, HTTP backoff, the evidence lock) takes its time from the
+//! `Context`: a test drives those loops with a [`ManualClock`] in microseconds.
 
 use std::{
     fmt,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use anyhow::bail;
 
-/// Where "now" comes from: the system, or a fixed instant in tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where "now" comes from: the system, a fixed instant, or a manual clock in tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Clock {
-    /// The system clock.
+    /// The system clock; sleeps are real.
     System,
-    /// Always this instant.
+    /// The calendar always reads this instant; elapsed time and sleeps are real (the monotonic
+    /// clock), so a wait loop under a fixed date still ends.
     Fixed(SystemTime),
+    /// Time moves only when slept or advanced, never on its own: waits cost no real time.
+    Manual(ManualClock),
 }
 
 impl Clock {
+    /// A [`ManualClock`] whose calendar starts at `start`.
+    pub fn manual(start: SystemTime) -> Clock {
+        Clock::Manual(ManualClock::new(start))
+    }
+
     /// The current instant.
     pub fn now(&self) -> SystemTime {
         match self {
             Clock::System => SystemTime::now(),
             Clock::Fixed(t) => *t,
+            Clock::Manual(m) => m.start + m.elapsed(),
+        }
+    }
+
+    /// The current reading of the monotonic clock, for measuring elapsed time and deadlines.
+    pub fn instant(&self) -> Instant {
+        match self {
+            Clock::System | Clock::Fixed(_) => Instant::now(),
+            Clock::Manual(m) => m.base + m.elapsed(),
+        }
+    }
+
+    /// Time passed since `earlier` (an [`Clock::instant`] of this clock); zero if `earlier`
+    /// is in the future.
+    pub fn elapsed(&self, earlier: Instant) -> Duration {
+        self.instant().saturating_duration_since(earlier)
+    }
+
+    /// Waits `d`: really for [`Clock::System`] and [`Clock::Fixed`], by moving the time
+    /// forward for [`Clock::Manual`].
+    pub fn sleep(&self, d: Duration) {
+        match self {
+            Clock::System | Clock::Fixed(_) => std::thread::sleep(d),
+            Clock::Manual(m) => m.sleep(d),
         }
     }
 
@@ -36,6 +73,66 @@ impl Clock {
         timestamp(self.now())
     }
 }
+
+/// A clock for tests: time starts at a given calendar instant and moves only through
+/// [`ManualClock::advance`] or a sleep. Clones share the same time, so the clock in a
+/// `Context` and the one a test keeps agree. Sleeps of threads running at the same time add up
+/// (there is no parallel time), so drive one waiting thread at a time.
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    start: SystemTime,
+    /// The monotonic reading at creation; instants are `base + elapsed`.
+    base: Instant,
+    state: Arc<Mutex<ManualState>>,
+}
+
+#[derive(Debug, Default)]
+struct ManualState {
+    elapsed: Duration,
+    sleeps: Vec<Duration>,
+}
+
+impl ManualClock {
+    /// A clock reading `start`, with no time elapsed.
+    pub fn new(start: SystemTime) -> ManualClock {
+        ManualClock { start, base: Instant::now(), state: Arc::default() }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, ManualState> {
+        // The state is two plain values, valid whatever a panicking holder was doing.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Time moved since creation (sleeps plus advances).
+    pub fn elapsed(&self) -> Duration {
+        self.state().elapsed
+    }
+
+    /// Every sleep so far, in order.
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.state().sleeps.clone()
+    }
+
+    /// Moves the time forward by `d` without counting a sleep.
+    pub fn advance(&self, d: Duration) {
+        self.state().elapsed += d;
+    }
+
+    fn sleep(&self, d: Duration) {
+        let mut state = self.state();
+        state.elapsed += d;
+        state.sleeps.push(d);
+    }
+}
+
+/// Two manual clocks are equal when they share their time.
+impl PartialEq for ManualClock {
+    fn eq(&self, other: &ManualClock) -> bool {
+        Arc::ptr_eq(&self.state, &other.state)
+    }
+}
+
+impl Eq for ManualClock {}
 
 /// A calendar date, always valid (construct with [`Date::parse`] or [`Date::new`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -143,5 +240,23 @@ mod tests {
         assert_eq!(clock.today().to_string(), "2026-07-28");
         assert_eq!(Clock::Fixed(UNIX_EPOCH).today().to_string(), "1970-01-01");
         assert_eq!(Date::from_days(11_016).to_string(), "2000-02-29");
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_slept() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_785_230_100); // 2026-07-28T09:15:00Z
+        let clock = Clock::manual(t);
+        let Clock::Manual(manual) = clock.clone() else { unreachable!() };
+        let start = clock.instant();
+        let real = Instant::now();
+        clock.sleep(Duration::from_secs(3600));
+        clock.clone().sleep(Duration::from_secs(60)); // clones share the time
+        manual.advance(Duration::from_secs(1));
+        assert!(real.elapsed() < Duration::from_secs(1), "no real sleeping");
+        assert_eq!(clock.elapsed(start), Duration::from_secs(3661));
+        assert_eq!(manual.sleeps(), [Duration::from_secs(3600), Duration::from_secs(60)]);
+        assert_eq!(clock.timestamp(), "2026-07-28T10:16:01Z");
+        assert_eq!(clock, Clock::Manual(manual));
+        assert_ne!(clock, Clock::manual(t), "another manual clock has its own time");
     }
 }

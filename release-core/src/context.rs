@@ -2,7 +2,7 @@
 
 use camino::Utf8Path;
 
-use crate::{clock::Clock, github, http, policy, policy::Policy, repo::Repo};
+use crate::{clock::Clock, env::Env, github, http, policy, policy::Policy, repo::Repo};
 
 /// Everything a check may depend on, passed explicitly: no global state, so tests run in
 /// parallel in one process against their own repositories and servers.
@@ -12,15 +12,19 @@ pub struct Context {
     pub repo: Repo,
     /// Its policy.
     pub policy: Policy,
-    /// Where "now" comes from.
+    /// Where "now" comes from, and what every wait sleeps on. Change it with
+    /// [`Context::with_clock`], so the HTTP client waits on the same clock.
     pub clock: Clock,
+    /// The environment variables the library reads (tokens, `PATH`, CI variables), captured
+    /// once. Change it with [`Context::with_env`], so the HTTP client discovers its token there.
+    pub env: Env,
     /// The HTTP client every registry check shares (token scoped to the GitHub API base).
     pub http: std::sync::Arc<http::Http>,
 }
 
 impl Context {
-    /// Opens the repository containing `dir` and loads its policy (`policy` if given, else
-    /// `release/policy.toml` under the root).
+    /// Opens the repository containing `dir`, loads its policy (`policy` if given, else
+    /// `release/policy.toml` under the root) and reads the process environment, once.
     pub fn open(dir: &Utf8Path, policy: Option<&Utf8Path>) -> anyhow::Result<Context> {
         let repo = Repo::discover(dir)?;
         let path = match policy {
@@ -29,19 +33,65 @@ impl Context {
         };
         let shown = path.strip_prefix(repo.root()).map(Utf8Path::to_owned).unwrap_or_else(|_| path.clone());
         let policy = Policy::load(&path, &shown)?;
-        Ok(Context::new(repo, policy, http::HttpConfig::default(), http::TokenSource::Discover))
+        Ok(Context::new(repo, policy, http::HttpConfig::default(), http::TokenSource::Discover, Env::from_process()))
     }
 
-    /// A context from parts, with an HTTP client built from `config` and `token`; the GitHub
-    /// API base comes from the policy's `[endpoints]` (or the public default).
-    pub fn new(repo: Repo, policy: Policy, config: http::HttpConfig, token: http::TokenSource) -> Context {
-        let api = github::api_base(policy.endpoints.github_api.as_deref());
-        let http = std::sync::Arc::new(http::Http::new(config, &api, token));
-        Context { repo, policy, clock: Clock::System, http }
+    /// A context from parts, on the system clock, with an HTTP client built from `config` and
+    /// `token`; the GitHub API base comes from the policy's `[endpoints]` (or the public default).
+    pub fn new(repo: Repo, policy: Policy, config: http::HttpConfig, token: http::TokenSource, env: Env) -> Context {
+        let http = build_http(&policy, config, token, &env, &Clock::System);
+        Context { repo, policy, clock: Clock::System, env, http }
     }
 
     /// The same context with another HTTP configuration and token source.
     pub fn with_http(self, config: http::HttpConfig, token: http::TokenSource) -> Context {
-        Context::new(self.repo, self.policy, config, token)
+        let http = build_http(&self.policy, config, token, &self.env, &self.clock);
+        Context { http, ..self }
+    }
+
+    /// The same context on another clock (the HTTP client's retries wait on it too).
+    pub fn with_clock(self, clock: Clock) -> Context {
+        let http =
+            build_http(&self.policy, self.http.config().clone(), self.http.token_source().clone(), &self.env, &clock);
+        Context { clock, http, ..self }
+    }
+
+    /// The same context with another environment (the HTTP client discovers its token there).
+    pub fn with_env(self, env: Env) -> Context {
+        let http =
+            build_http(&self.policy, self.http.config().clone(), self.http.token_source().clone(), &env, &self.clock);
+        Context { env, http, ..self }
+    }
+}
+
+fn build_http(
+    policy: &Policy,
+    config: http::HttpConfig,
+    token: http::TokenSource,
+    env: &Env,
+    clock: &Clock,
+) -> std::sync::Arc<http::Http> {
+    let api = github::api_base(policy.endpoints.github_api.as_deref());
+    std::sync::Arc::new(http::Http::new(config, &api, token).with_env(env).with_clock(clock.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_http_client_follows_the_contexts_env_and_clock() {
+        let repo = crate::testing::FixtureRepo::plasmite("0.8.0").build().unwrap();
+        let env = Env::empty().with("GH_TOKEN", "ctx-t0ken-canary");
+        let cx = Context::open(repo.root(), None).unwrap().with_env(env.clone());
+        assert_eq!(cx.env, env);
+        assert!(cx.http.has_token(), "discovered in the env given");
+        assert_eq!(cx.http.redact("ctx-t0ken-canary"), "[redacted]");
+        let clock = Clock::manual(std::time::UNIX_EPOCH);
+        let cx = cx.with_clock(clock.clone()).with_http(http::HttpConfig::fast(), http::TokenSource::Discover);
+        assert_eq!(cx.clock, clock, "kept across with_http");
+        assert!(cx.http.has_token(), "the env is kept across with_http");
+        assert!(!format!("{cx:?}").contains("ctx-t0ken-canary"), "Debug never shows a token");
+        assert!(!cx.with_env(Env::empty()).http.has_token());
     }
 }

@@ -12,10 +12,12 @@
 
 use std::{
     sync::OnceLock,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, UNIX_EPOCH},
 };
 
 use anyhow::bail;
+
+use crate::{clock::Clock, env::Env};
 
 /// Limits and identity of the client.
 #[derive(Debug, Clone)]
@@ -78,7 +80,8 @@ impl HttpConfig {
 /// Where the GitHub token comes from. Its `Debug` never shows a token.
 #[derive(Clone)]
 pub enum TokenSource {
-    /// `GH_TOKEN`, then `GITHUB_TOKEN`, then `gh auth token`; looked up on first use.
+    /// `GH_TOKEN`, then `GITHUB_TOKEN`, then `gh auth token` (on the `PATH`), all from the
+    /// client's [`Env`] (see [`Http::with_env`]); looked up on first use.
     Discover,
     /// This token, or none.
     Fixed(Option<String>),
@@ -157,10 +160,16 @@ pub struct Http {
     github_api: String,
     source: TokenSource,
     token: OnceLock<Option<Token>>,
+    /// Where [`TokenSource::Discover`] looks.
+    env: Env,
+    /// What retry backoff sleeps on.
+    clock: Clock,
 }
 
 impl Http {
-    /// A client; `github_api` is the base URL under which (and only under which) the token is sent.
+    /// A client; `github_api` is the base URL under which (and only under which) the token is
+    /// sent. It sleeps on [`Clock::System`] and discovers no token until given an [`Env`]
+    /// ([`Http::with_clock`], [`Http::with_env`]; `Context` does both).
     pub fn new(config: HttpConfig, github_api: &str, source: TokenSource) -> Http {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -171,7 +180,33 @@ impl Http {
             .timeout_global(Some(config.request_timeout))
             .build()
             .new_agent();
-        Http { agent, config, github_api: github_api.trim_end_matches('/').to_string(), source, token: OnceLock::new() }
+        Http {
+            agent,
+            config,
+            github_api: github_api.trim_end_matches('/').to_string(),
+            source,
+            token: OnceLock::new(),
+            env: Env::empty(),
+            clock: Clock::System,
+        }
+    }
+
+    /// The same client, waiting between retries on `clock`.
+    pub fn with_clock(mut self, clock: Clock) -> Http {
+        self.clock = clock;
+        self
+    }
+
+    /// The same client, discovering its token (if [`TokenSource::Discover`]) in `env`.
+    pub fn with_env(mut self, env: &Env) -> Http {
+        self.env = env.clone();
+        self.token = OnceLock::new();
+        self
+    }
+
+    /// Where the token comes from.
+    pub fn token_source(&self) -> &TokenSource {
+        &self.source
     }
 
     /// The limits in force.
@@ -183,7 +218,7 @@ impl Http {
         self.token
             .get_or_init(|| match &self.source {
                 TokenSource::Fixed(t) => t.clone().filter(|t| !t.is_empty()).map(Token),
-                TokenSource::Discover => discover_token().map(Token),
+                TokenSource::Discover => discover_token(&self.env).map(Token),
             })
             .as_ref()
     }
@@ -293,7 +328,7 @@ impl Http {
                             Err(e) => Err(anyhow::Error::from(e).context(format!("after {} attempts", attempt + 1))),
                         };
                     }
-                    std::thread::sleep(self.backoff(attempt, wait));
+                    self.clock.sleep(self.backoff(attempt, wait));
                     attempt += 1;
                 }
             }
@@ -308,7 +343,7 @@ impl Http {
         let exp = self.config.backoff_base.saturating_mul(1u32 << attempt.min(16));
         let base = exp.min(cap);
         // Jitter: up to half the delay again, from the clock's nanoseconds (no RNG dependency).
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let nanos = self.clock.now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let jitter = base.mul_f64(f64::from(nanos % 1000) / 2000.0);
         (base + jitter).min(cap)
     }
@@ -376,15 +411,18 @@ impl std::fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-fn discover_token() -> Option<String> {
+fn discover_token(env: &Env) -> Option<String> {
     for var in ["GH_TOKEN", "GITHUB_TOKEN"] {
-        if let Ok(t) = std::env::var(var)
+        if let Some(t) = env.get(var)
             && !t.trim().is_empty()
         {
             return Some(t.trim().to_string());
         }
     }
+    // `gh` is looked up on the snapshot's PATH (a PATH set on the command is what it is
+    // resolved against), so an environment without PATH runs nothing.
     let out = std::process::Command::new("gh")
+        .env("PATH", env.path()?)
         .args(["auth", "token"])
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -507,6 +545,43 @@ mod tests {
         assert_eq!(next_link("<https://x/a>; rel=next").as_deref(), Some("https://x/a"));
         let commas = r#"<https://x/i?labels=a,b&page=3>; rel="next""#;
         assert_eq!(next_link(commas).as_deref(), Some("https://x/i?labels=a,b&page=3"));
+    }
+
+    #[test]
+    fn discovered_token_comes_from_the_env_given() {
+        let api = "http://127.0.0.1:5/gh-api";
+        let env = Env::empty().with("GITHUB_TOKEN", " env-t0ken-canary ").with("GH_TOKEN", "");
+        let http = Http::new(HttpConfig::fast(), api, TokenSource::Discover).with_env(&env);
+        assert!(http.has_token());
+        assert_eq!(
+            http.redact("x env-t0ken-canary y"),
+            "x [redacted] y",
+            "GITHUB_TOKEN, trimmed; empty GH_TOKEN skipped"
+        );
+        // Whatever this process's own environment holds: no PATH in the snapshot, so not even
+        // `gh` is asked.
+        let bare = Http::new(HttpConfig::fast(), api, TokenSource::Discover).with_env(&Env::empty());
+        assert!(!bare.has_token());
+    }
+
+    #[test]
+    fn retries_wait_on_the_clock() {
+        let clock = Clock::manual(UNIX_EPOCH);
+        let Clock::Manual(manual) = clock.clone() else { unreachable!() };
+        let config = HttpConfig {
+            retries: 3,
+            backoff_base: Duration::from_secs(10),
+            backoff_cap: Duration::from_secs(15),
+            ..HttpConfig::fast()
+        };
+        let http = Http::new(config, "https://api.github.com", TokenSource::Fixed(None)).with_clock(clock);
+        let real = Instant::now();
+        let err = http.get(&crate::testing::closed_port_url(), "application/json").unwrap_err();
+        assert!(format!("{err:#}").contains("after 4 attempts"), "{err:#}");
+        let sleeps = manual.sleeps();
+        assert_eq!(sleeps.len(), 3, "{sleeps:?}");
+        assert!(sleeps[0] >= Duration::from_secs(10) && sleeps.iter().all(|s| *s <= Duration::from_secs(15)));
+        assert!(real.elapsed() < Duration::from_secs(5), "no real backoff: {:?}", real.elapsed());
     }
 
     #[test]

@@ -18,7 +18,8 @@
 //! | [`notices`] | licence and notice files: repo level, copies, and inside every release archive |
 //! | [`provenance`] | build provenance: the build run, its metadata artifact, the tag's commit |
 //! | [`smoke`] | install smoke per channel: install the release, run `--version`, exact match |
-//! | [`clock`] | `Clock`, dates and UTC timestamps |
+//! | [`clock`] | `Clock` (system, fixed or manual: now, elapsed time, sleep), dates and UTC timestamps |
+//! | [`mod@env`] | `Env`: the environment variables the library reads, captured once |
 //! | [`duration`] | `90s` / `20m` / `1h30m` |
 //! | [`fsutil`] | atomic writes that keep permissions |
 //! | [`redact`] | secrets out of output, evidence and blocker bodies |
@@ -54,6 +55,7 @@ pub mod clock;
 pub mod commands;
 pub mod context;
 pub mod duration;
+pub mod env;
 pub mod evidence;
 pub mod fetch;
 pub mod fsutil;
@@ -78,6 +80,7 @@ pub mod testing;
 
 pub use clock::Clock;
 pub use context::Context;
+pub use env::Env;
 pub use policy::Policy;
 pub use repo::Repo;
 pub use report::{Evidence, Finding, Outcome, Report, Verdict};

@@ -11,10 +11,10 @@ pub const SECRET_VARS: [&str; 6] =
 /// What a secret is replaced with.
 pub const MASK: &str = "[REDACTED]";
 
-/// The values of [`SECRET_VARS`] present in this process's environment (ignoring very short
-/// values, which would mask ordinary words).
-pub fn secrets_from_env() -> Vec<String> {
-    SECRET_VARS.iter().filter_map(|v| std::env::var(v).ok()).filter(|s| s.trim().len() >= 8).collect()
+/// The values of [`SECRET_VARS`] set in `env` (ignoring very short values, which would mask
+/// ordinary words).
+pub fn secrets_from_env(env: &crate::env::Env) -> Vec<String> {
+    SECRET_VARS.iter().filter_map(|v| env.get(v)).filter(|s| s.trim().len() >= 8).map(str::to_string).collect()
 }
 
 /// `text` with every listed secret and every token-shaped word masked.
@@ -65,6 +65,16 @@ fn mask_token_shapes(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_come_from_the_env_given() {
+        let env = crate::env::Env::empty()
+            .with("NPM_TOKEN", "npm-canary-from-env")
+            .with("GH_TOKEN", "short")
+            .with("HOME", "/home/not-a-secret");
+        assert_eq!(secrets_from_env(&env), ["npm-canary-from-env"], "short values and other variables are not secrets");
+        assert!(secrets_from_env(&crate::env::Env::empty()).is_empty(), "nothing from the process environment");
+    }
 
     #[test]
     fn masks_known_values_and_shapes() {

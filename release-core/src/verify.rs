@@ -3,10 +3,7 @@
 //! channels not yet passing, with capped backoff, until they pass or the deadline passes.
 //! [`PartialPublish`] says when a release is live on some channels and missing on others.
 
-use std::{
-    fmt,
-    time::{Duration, Instant},
-};
+use std::{fmt, time::Duration};
 
 use anyhow::bail;
 use camino::Utf8PathBuf;
@@ -232,18 +229,19 @@ pub fn run(cx: &Context, target: &ReleaseTarget, options: &Options) -> anyhow::R
         deep: options.deep,
         formula: options.formula.as_deref(),
     };
-    let started = Instant::now();
+    let clock = &cx.clock;
+    let started = clock.instant();
     let deadline = options.wait.map(|w| started + w);
     let mut results = round(&probe, &options.channels);
     let mut rounds = 1;
     let mut delay = Duration::from_secs(5).min(options.wait.unwrap_or_default() / 4).max(Duration::from_millis(100));
     while let Some(deadline) = deadline {
         let pending: Vec<Channel> = results.iter().filter(|(_, f)| !passing(f)).map(|(c, _)| *c).collect();
-        let now = Instant::now();
+        let now = clock.instant();
         if pending.is_empty() || now >= deadline {
             break;
         }
-        std::thread::sleep(delay.min(deadline - now));
+        clock.sleep(delay.min(deadline - now));
         delay = (delay * 2).min(Duration::from_secs(60));
         for (c, findings) in round(&probe, &pending) {
             if let Some(slot) = results.iter_mut().find(|(rc, _)| *rc == c) {
@@ -266,6 +264,47 @@ mod tests {
         assert_eq!(Channel::parse_list("npm,crates,npm").unwrap(), [Channel::Crates, Channel::Npm]);
         assert!(Channel::parse_list("npm,brew").is_err());
         assert!(Channel::parse_list("").is_err());
+    }
+
+    /// `--wait` on a manual clock: the rounds and the backoff schedule happen in simulated
+    /// time, so a minute of waiting costs no real sleep.
+    #[test]
+    fn wait_rounds_run_on_the_contexts_clock() {
+        use crate::{
+            clock::Clock,
+            testing::{FakeRegistry, FixtureRepo, PublishedRelease, targets_json},
+        };
+        let manifest = targets::parse("t", &targets_json()).unwrap();
+        let fake = FakeRegistry::start(PublishedRelease::coherent(&manifest, "0.8.0").unwrap()).unwrap();
+        let repo =
+            FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &fake.endpoints_toml()).build().unwrap();
+        let clock = Clock::manual(std::time::UNIX_EPOCH);
+        let Clock::Manual(manual) = clock.clone() else { unreachable!() };
+        let cx = Context::open(repo.root(), None)
+            .unwrap()
+            .with_http(crate::http::HttpConfig::fast(), crate::http::TokenSource::Fixed(None))
+            .with_clock(clock);
+        let real = std::time::Instant::now();
+        let wait = |version: &str| {
+            let options =
+                Options { channels: vec![Channel::Npm], wait: Some(Duration::from_secs(60)), ..Options::default() };
+            run(&cx, &ReleaseTarget::parse(version).unwrap(), &options).unwrap()
+        };
+
+        // Never published: re-checked after 5 s, 10 s, 20 s, then the 25 s left of the minute.
+        let missing = wait("0.9.0");
+        assert_eq!(missing.rounds, 5);
+        assert_eq!(missing.report.verdict.exit_code(), 1, "{:#?}", missing.report);
+        let secs: Vec<u64> = manual.sleeps().iter().map(Duration::as_secs).collect();
+        assert_eq!(secs, [5, 10, 20, 25]);
+        assert_eq!(manual.elapsed(), Duration::from_secs(60));
+
+        // Published: one round, no waiting.
+        let live = wait("0.8.0");
+        assert_eq!(live.rounds, 1);
+        assert_eq!(live.report.verdict.exit_code(), 0, "{:#?}", live.report);
+        assert_eq!(manual.elapsed(), Duration::from_secs(60), "no time passed");
+        assert!(real.elapsed() < Duration::from_secs(20), "no real sleeping: {:?}", real.elapsed());
     }
 
     #[test]

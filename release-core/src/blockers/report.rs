@@ -7,7 +7,7 @@
 //! check and title), and files nothing twice.
 
 use super::{Blocker, CHECK, FileOptions, file, log_excerpt, record};
-use crate::{context::Context, report::Evidence, report::Finding, report::Report, target::ReleaseTarget};
+use crate::{context::Context, env::Env, report::Evidence, report::Finding, report::Report, target::ReleaseTarget};
 
 /// Check id of the `blockers` gate, whose own findings are never turned into blockers (they
 /// are the blockers).
@@ -26,8 +26,14 @@ pub struct CiRun {
 }
 
 impl CiRun {
+    /// The run described by `GITHUB_RUN_ID`, `GITHUB_SERVER_URL` and `GITHUB_REPOSITORY` in
+    /// `env`; `None` unless all three are set.
+    pub fn from_env(env: &Env) -> Option<CiRun> {
+        CiRun::from_vars(|k| env.get(k).map(str::to_string))
+    }
+
     /// The run described by `GITHUB_RUN_ID`, `GITHUB_SERVER_URL` and `GITHUB_REPOSITORY`, read
-    /// through `var` (pass `|k| std::env::var(k).ok()`); `None` unless all three are set.
+    /// through `var`; `None` unless all three are set.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Option<CiRun> {
         let get = |k: &str| var(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let (id, server, repo) = (get("GITHUB_RUN_ID")?, get("GITHUB_SERVER_URL")?, get("GITHUB_REPOSITORY")?);
@@ -127,11 +133,11 @@ pub fn file_all(
 /// recomputed over all of them, so a blocked report stays blocked). In GitHub Actions the
 /// current run is attached.
 pub fn file_for_report(cx: &Context, mut report: Report, target: &ReleaseTarget) -> Report {
-    let ci = CiRun::from_vars(|k| std::env::var(k).ok());
+    let ci = CiRun::from_env(&cx.env);
     let options = FileOptions {
         ergo: cx.policy.blockers.ergo.clone(),
         agent: super::agent(&cx.repo, target, None),
-        ..FileOptions::default()
+        ..FileOptions::new(&cx.env)
     };
     let filed = file_all(cx, &report, target, ci.as_ref(), &options);
     // Extended in place, so every other field of the report is kept as the command made it.
@@ -191,6 +197,12 @@ mod tests {
         assert_eq!(bs[1].run_url.as_deref(), Some("https://github.example/o/r/actions/runs/77"));
         assert_eq!(bs[1].run_id.as_deref(), Some("77"));
         assert!(CiRun::from_vars(|k| (k != "GITHUB_REPOSITORY").then(|| "x".to_string())).is_none());
+        let env = Env::empty()
+            .with("GITHUB_RUN_ID", "77")
+            .with("GITHUB_SERVER_URL", "https://github.example/")
+            .with("GITHUB_REPOSITORY", "o/r");
+        assert_eq!(CiRun::from_env(&env), ci);
+        assert_eq!(CiRun::from_env(&env.without("GITHUB_RUN_ID")), None);
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct Common {
     /// Print the report as JSON (with `schema_version`) instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// The process environment, read once when the command line is parsed.
+    #[arg(skip)]
+    pub env: crate::env::Env,
 }
 
 #[derive(Subcommand)]

@@ -53,7 +53,7 @@ pub(super) fn release(common: &Common, command: Release) -> anyhow::Result<u8> {
 /// Opens the repository and policy named by the common options.
 fn open(common: &Common) -> anyhow::Result<Context> {
     let dir = common.repo.as_deref().unwrap_or(Utf8Path::new("."));
-    Context::open(dir, common.policy.as_deref())
+    Ok(Context::open(dir, common.policy.as_deref())?.with_env(common.env.clone()))
 }
 
 fn target(text: &str) -> anyhow::Result<ReleaseTarget> {
@@ -83,7 +83,7 @@ fn versions(common: &Common, args: VersionsArgs) -> anyhow::Result<u8> {
             eprintln!("set {}: {}", change.file, pairs.join(", "));
         }
     }
-    Ok(render::report(&outcome.report, common.json))
+    Ok(render::report(&outcome.report, common))
 }
 
 fn changelog(common: &Common, args: ChangelogArgs) -> anyhow::Result<u8> {
@@ -112,7 +112,7 @@ fn changelog(common: &Common, args: ChangelogArgs) -> anyhow::Result<u8> {
             if let (Some(section), Some(policy)) = (finalized, &cx.policy.changelog) {
                 eprintln!("{}: [Unreleased] is now `{section}`", policy.file);
             }
-            Ok(render::report(&report, common.json))
+            Ok(render::report(&report, common))
         }
     }
 }
@@ -130,7 +130,7 @@ fn targets(common: &Common, args: TargetsArgs) -> anyhow::Result<u8> {
     };
     let cx = open(common)?;
     match cmd::targets(&cx, &cmd::TargetsRequest { listing })? {
-        cmd::TargetsOutcome::Valid(report) => Ok(render::report(&report, common.json)),
+        cmd::TargetsOutcome::Valid(report) => Ok(render::report(&report, common)),
         cmd::TargetsOutcome::Values(values) => {
             if common.json {
                 println!("{}", serde_json::to_string_pretty(&values)?);
@@ -162,9 +162,9 @@ fn qa(common: &Common, args: QaArgs) -> anyhow::Result<u8> {
         file_blockers: args.file_blockers,
     };
     let cx = open(common)?;
-    let mut out = Stderr { github: render::github_actions(), notes: !common.json };
+    let mut out = Stderr { github: render::github_actions(&common.env), notes: !common.json };
     let recorded = cmd::qa(&cx, &request, &mut out)?;
-    let code = render::report(&recorded.report, common.json);
+    let code = render::report(&recorded.report, common);
     if let Some(path) = &recorded.evidence {
         eprintln!("evidence: {}", shown(&cx, path));
     }
@@ -276,7 +276,7 @@ fn blocker(common: &Common, args: BlockerArgs) -> anyhow::Result<u8> {
     if let (Some(id), Some(path)) = (&outcome.blocker_id, &outcome.recorded.evidence) {
         eprintln!("recorded as blocker {id} in {path}");
     }
-    Ok(render::report(&outcome.recorded.report, common.json))
+    Ok(render::report(&outcome.recorded.report, common))
 }
 
 fn bench(common: &Common, args: BenchArgs) -> anyhow::Result<u8> {
@@ -294,13 +294,13 @@ fn bench(common: &Common, args: BenchArgs) -> anyhow::Result<u8> {
     request.validate()?;
     let cx = open(common)?;
     let recorded = cmd::bench(&cx, &request, &mut Stderr { github: false, notes: !common.json })?;
-    Ok(render::report(&recorded.report, common.json))
+    Ok(render::report(&recorded.report, common))
 }
 
 fn notices(common: &Common, args: NoticesArgs) -> anyhow::Result<u8> {
     let cx = open(common)?;
     let recorded = cmd::notices(&cx, &cmd::NoticesRequest { paths: args.paths })?;
-    Ok(render::report(&recorded.report, common.json))
+    Ok(render::report(&recorded.report, common))
 }
 
 fn smoke(common: &Common, args: SmokeArgs) -> anyhow::Result<u8> {
@@ -321,7 +321,7 @@ fn smoke(common: &Common, args: SmokeArgs) -> anyhow::Result<u8> {
     if let Some(kept) = &outcome.kept {
         eprintln!("scratch kept in {kept}");
     }
-    Ok(render::report(&outcome.recorded.report, common.json))
+    Ok(render::report(&outcome.recorded.report, common))
 }
 
 fn provenance(common: &Common, args: ProvenanceArgs) -> anyhow::Result<u8> {
@@ -333,7 +333,7 @@ fn provenance(common: &Common, args: ProvenanceArgs) -> anyhow::Result<u8> {
     let expect = args.expect_tag.as_deref().map(target).transpose()?;
     let cx = open(common)?;
     let recorded = cmd::provenance(&cx, &cmd::ProvenanceRequest { which, expect })?;
-    Ok(render::report(&recorded.report, common.json))
+    Ok(render::report(&recorded.report, common))
 }
 
 fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
@@ -359,10 +359,10 @@ fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
         }
         let text = cx.http.redact(&serde_json::to_string_pretty(&value)?);
         println!("{text}");
-        render::github(report, true);
+        render::github(report, true, &common.env);
         return Ok(report.verdict.exit_code());
     }
-    let code = render::report(report, false);
+    let code = render::report(report, common);
     if let Some(partial) = &outcome.partial_publish {
         let _ = write_partial(&mut std::io::stdout().lock(), partial);
     }
@@ -402,7 +402,7 @@ fn homebrew(common: &Common, command: HomebrewCommand) -> anyhow::Result<u8> {
             };
             let cx = open(common)?;
             let report = cmd::homebrew_check(&cx, &request)?;
-            Ok(render::report(&report, common.json))
+            Ok(render::report(&report, common))
         }
     }
 }

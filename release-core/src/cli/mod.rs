@@ -38,7 +38,8 @@ where
         // clap prints help and version on stdout with exit 0, usage errors on stderr with 2.
         Err(e) => e.exit(),
     };
-    let args::Command::Release { common, command } = cli.command;
+    let args::Command::Release { mut common, command } = cli.command;
+    common.env = crate::env::Env::from_process();
     match dispatch::release(&common, command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

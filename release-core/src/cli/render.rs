@@ -3,15 +3,22 @@
 
 use std::io::{IsTerminal, Write};
 
-use crate::report::{Evidence, Outcome, Report};
+use super::args::Common;
+use crate::{
+    env::Env,
+    report::{Evidence, Outcome, Report},
+};
 
-/// Prints a report and returns its exit code.
-pub fn report(report: &Report, json: bool) -> u8 {
+/// Prints a report as the common options ask and returns its exit code.
+pub fn report(report: &Report, common: &Common) -> u8 {
     let mut out = std::io::stdout().lock();
     // A closed stdout (`| head`) is not worth a panic; the exit code still tells the verdict.
-    let _ = if json { write_json(&mut out, report) } else { write_human(&mut out, report, color()) };
+    let _ = match common.json {
+        true => write_json(&mut out, report),
+        false => write_human(&mut out, report, color(&common.env)),
+    };
     drop(out);
-    github(report, json);
+    github(report, common.json, &common.env);
     report.verdict.exit_code()
 }
 
@@ -20,8 +27,8 @@ fn write_json(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
     writeln!(out)
 }
 
-fn color() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+fn color(env: &Env) -> bool {
+    env.get_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
 }
 
 /// Human text: one line per finding, evidence indented under it, then the verdict.
@@ -74,8 +81,8 @@ pub fn error(e: &anyhow::Error) {
 }
 
 /// Whether we run inside GitHub Actions (`GITHUB_ACTIONS=true`).
-pub fn github_actions() -> bool {
-    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+pub fn github_actions(env: &Env) -> bool {
+    env.get("GITHUB_ACTIONS") == Some("true")
 }
 
 /// Escapes a workflow-command message: `%`, `\r`, `\n`.
@@ -141,8 +148,8 @@ pub fn step_summary(report: &Report) -> String {
 
 /// In GitHub Actions: prints the annotations (on stdout, or stderr when stdout is JSON) and
 /// appends the summary table to `$GITHUB_STEP_SUMMARY`. Outside it, does nothing.
-pub fn github(report: &Report, json: bool) {
-    if !github_actions() {
+pub fn github(report: &Report, json: bool, env: &Env) {
+    if !github_actions(env) {
         return;
     }
     let lines = annotations(report);
@@ -157,11 +164,11 @@ pub fn github(report: &Report, json: bool) {
             let _ = writeln!(out, "{l}");
         }
     }
-    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+    if let Some(path) = env.get_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         let written = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&path)
+            .open(path)
             .and_then(|mut f| f.write_all(step_summary(report).as_bytes()));
         if let Err(e) = written {
             eprintln!("warning: cannot append to GITHUB_STEP_SUMMARY {}: {e}", path.to_string_lossy());

@@ -77,7 +77,7 @@ pub fn blocker(cx: &Context, target: &ReleaseTarget, request: &BlockerRequest) -
 
 fn file(cx: &Context, target: &ReleaseTarget, request: &FileRequest) -> anyhow::Result<(Vec<Finding>, Option<String>)> {
     let ergo = request.ergo.clone().unwrap_or_else(|| cx.policy.blockers.ergo.clone());
-    let options = FileOptions { ergo, dry_run: request.dry_run, ..FileOptions::default() };
+    let options = FileOptions { ergo, dry_run: request.dry_run, ..FileOptions::new(&cx.env) };
     let mut blocker = Blocker::new(target.clone(), &request.check, &request.title, &request.summary);
     blocker.agent = blockers::agent(&cx.repo, target, request.agent.clone());
     blocker.run_id = request.run_id.map(|id| id.to_string());

@@ -87,7 +87,7 @@ pub fn smoke(cx: &Context, request: &SmokeRequest, observer: &mut dyn Observer) 
         names.join(", "),
         duration::format(request.max_wait)
     ));
-    let run = install::run(&cx.repo, &cx.policy, &request.target, &opts, &cx.clock)?;
+    let run = install::run(&cx.repo, &cx.policy, &request.target, &opts, &cx.clock, &cx.env)?;
     Ok(SmokeOutcome { recorded: record(cx, Some(&request.target), run.report)?, kept: run.kept })
 }
 

@@ -4,7 +4,7 @@
 use std::{
     fs,
     io::Write,
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, SystemTime},
 };
 
 use anyhow::{Context as _, bail};
@@ -22,9 +22,9 @@ pub struct Lock {
 
 impl Lock {
     /// Takes the lock at `path`, waiting up to [`LOCK_WAIT`] for a live holder and taking
-    /// over a stale one (dead pid, or older than [`STALE_AFTER`]).
+    /// over a stale one (dead pid, or older than [`STALE_AFTER`]). The wait runs on `clock`.
     pub fn acquire(path: &Utf8Path, clock: &Clock) -> anyhow::Result<Lock> {
-        let start = Instant::now();
+        let start = clock.instant();
         let token = format!("{} {} {}", std::process::id(), clock.timestamp(), unique());
         let mut pause = Duration::from_millis(5);
         loop {
@@ -40,7 +40,7 @@ impl Lock {
                 take_over(path, &why);
                 continue;
             }
-            if start.elapsed() > LOCK_WAIT {
+            if clock.elapsed(start) > LOCK_WAIT {
                 let holder = fs::read_to_string(path).unwrap_or_default();
                 bail!(
                     "{path} is held by another command (pid {}) for more than {}s; if no release command is running, delete it",
@@ -48,7 +48,7 @@ impl Lock {
                     LOCK_WAIT.as_secs()
                 );
             }
-            std::thread::sleep(pause);
+            clock.sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(100));
         }
     }
@@ -134,5 +134,20 @@ mod tests {
         assert!(stale(&path).is_none(), "our own lock is live");
         drop(lock);
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn waiting_for_a_live_lock_runs_on_the_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Utf8PathBuf::from_path_buf(dir.path().join("x.lock")).unwrap();
+        fs::write(&path, format!("{} 2026-01-01T00:00:00Z 1", std::process::id())).unwrap();
+        let clock = Clock::manual(SystemTime::UNIX_EPOCH);
+        let Clock::Manual(manual) = clock.clone() else { unreachable!() };
+        let real = std::time::Instant::now();
+        let err = Lock::acquire(&path, &clock).unwrap_err().to_string();
+        assert!(err.contains("held by another command"), "{err}");
+        assert!(manual.elapsed() > LOCK_WAIT && manual.elapsed() <= LOCK_WAIT + Duration::from_millis(100));
+        assert!(real.elapsed() < Duration::from_secs(5), "no real waiting: {:?}", real.elapsed());
+        assert!(path.exists(), "the live holder's lock is left alone");
     }
 }

@@ -50,6 +50,8 @@ pub struct Spec<'a> {
     pub tick: Duration,
     /// Secret values masked in every line (see `crate::redact`).
     pub secrets: &'a [String],
+    /// The `PATH` the program is looked up on (the environment's).
+    pub path: Option<&'a std::ffi::OsStr>,
 }
 
 /// Finds `program` the way a shell would: a path with a `/` is taken relative to `dir`,
@@ -95,8 +97,7 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
     let Some((program, args)) = spec.argv.split_first() else {
         return done(End::SpawnFailed("empty command".into()), Vec::new());
     };
-    let path_var = std::env::var_os("PATH");
-    let Some(resolved) = find_program(program, spec.dir, path_var.as_deref()) else {
+    let Some(resolved) = find_program(program, spec.dir, spec.path) else {
         return done(End::NotFound(program.clone()), Vec::new());
     };
     let mut command = Command::new(resolved.as_std_path());
@@ -233,7 +234,7 @@ mod tests {
     #[test]
     fn finds_programs_on_path_and_relative() {
         let dir = Utf8Path::new("/");
-        let path = std::env::var_os("PATH");
+        let path = crate::env::Env::from_process().path().map(std::ffi::OsStr::to_owned);
         assert!(find_program("git", dir, path.as_deref()).is_some());
         assert!(find_program("no-such-tool-release-core", dir, path.as_deref()).is_none());
         assert!(find_program("./no-such-script", dir, path.as_deref()).is_none());
@@ -242,13 +243,15 @@ mod tests {
     #[test]
     fn exit_codes_and_tail() {
         let dir = Utf8Path::new(".");
+        let env = crate::env::Env::from_process();
+        let path = env.path();
         let cmd = argv(&["git", "--version"]);
-        let spec = Spec { argv: &cmd, dir, timeout: None, tick: Duration::ZERO, secrets: &[] };
+        let spec = Spec { argv: &cmd, dir, timeout: None, tick: Duration::ZERO, secrets: &[], path };
         let run = run(&spec, &mut |_| {});
         assert_eq!(run.end, End::Exited(Some(0)));
         assert!(run.tail.iter().any(|l| l.starts_with("git version")), "{:?}", run.tail);
         let cmd = argv(&["no-such-tool-release-core"]);
-        let spec = Spec { argv: &cmd, dir, timeout: None, tick: Duration::ZERO, secrets: &[] };
+        let spec = Spec { argv: &cmd, dir, timeout: None, tick: Duration::ZERO, secrets: &[], path };
         assert_eq!(super::run(&spec, &mut |_| {}).end, End::NotFound("no-such-tool-release-core".into()));
     }
 
@@ -256,12 +259,14 @@ mod tests {
     #[test]
     fn timeout_kills() {
         let cmd = argv(&["sleep", "5"]);
+        let env = crate::env::Env::from_process();
         let spec = Spec {
             argv: &cmd,
             dir: Utf8Path::new("."),
             timeout: Some(Duration::from_millis(200)),
             tick: Duration::from_millis(50),
             secrets: &[],
+            path: env.path(),
         };
         let mut ticks = 0;
         let run = run(&spec, &mut |e| {

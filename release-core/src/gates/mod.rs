@@ -9,7 +9,7 @@
 pub mod builtin;
 pub mod command;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::bail;
 
@@ -179,12 +179,12 @@ pub fn run(cx: &Context, plan: &Plan, observer: &mut dyn Observer) -> anyhow::Re
         }
         index += 1;
         observer.started(index, total, gate);
-        let start = Instant::now();
+        let start = cx.clock.instant();
         let found = match &gate.kind {
             Kind::Builtin(b) => b.check(cx, plan),
             Kind::Command(policy) => vec![run_command(cx, plan, gate, policy, &mut changed, observer)],
         };
-        let elapsed = start.elapsed();
+        let elapsed = cx.clock.elapsed(start);
         observer.finished(gate, &found, elapsed);
         if plan.fail_fast && found.iter().any(|f| f.outcome.blocks()) {
             stopped_at = Some(gate.id.clone());
@@ -265,9 +265,8 @@ fn run_command(
             });
         }
     };
-    let path_var = std::env::var_os("PATH");
     for tool in &policy.requires {
-        if command::find_program(tool, cx.repo.root(), path_var.as_deref()).is_none() {
+        if command::find_program(tool, cx.repo.root(), cx.env.path()).is_none() {
             return Finding::incomplete(
                 id,
                 id,
@@ -278,7 +277,14 @@ fn run_command(
     }
     let timeout = policy.timeout;
     let before = changes.snapshot.take().unwrap_or_else(|| builtin::tree_snapshot(&cx.repo));
-    let spec = command::Spec { argv: &argv, dir: cx.repo.root(), timeout, tick: plan.tick, secrets: &plan.secrets };
+    let spec = command::Spec {
+        argv: &argv,
+        dir: cx.repo.root(),
+        timeout,
+        tick: plan.tick,
+        secrets: &plan.secrets,
+        path: cx.env.path(),
+    };
     let run = command::run(&spec, &mut |event| match event {
         command::Event::Line(line) => observer.line(gate, line),
         command::Event::Tick(elapsed) => observer.tick(gate, elapsed),

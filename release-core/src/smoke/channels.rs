@@ -1,7 +1,11 @@
 //! What one attempt of each channel does. Every installed binary is run by its path inside the
 //! scratch dir, never looked up on PATH (bug 31).
 
-use std::{ffi::OsString, fs, time::Instant};
+use std::{
+    ffi::{OsStr, OsString},
+    fs,
+    time::Instant,
+};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
@@ -21,6 +25,8 @@ pub(crate) struct Job<'a> {
     /// This channel's own scratch dir.
     pub dir: Utf8PathBuf,
     pub secrets: &'a [String],
+    /// Where tools are looked up: the smoke's own PATH, else the environment's.
+    pub tool_path: Option<&'a OsStr>,
 }
 
 impl Job<'_> {
@@ -29,7 +35,7 @@ impl Job<'_> {
     }
 
     fn tool(&self, name: &str) -> Option<Tool> {
-        Tool::find(name, self.opts.path.as_ref())
+        Tool::find(name, self.tool_path)
     }
 
     /// Runs `args` with `tool` in `cwd`, output to `cwd/<log>`.

@@ -2,7 +2,7 @@
 //! scratch dir, killed at its deadline, the tail kept (redacted) as evidence.
 
 use std::{
-    ffi::OsString,
+    ffi::{OsStr, OsString},
     fs::File,
     path::{Path, PathBuf},
     process::{Command, Stdio},
@@ -34,8 +34,8 @@ pub struct Tool {
 }
 
 impl Tool {
-    /// `name` looked up on `path` (the PATH value of this process when `None`).
-    pub fn find(name: &str, path: Option<&OsString>) -> Option<Tool> {
+    /// `name` looked up on `path` (a PATH value; `None` finds nothing).
+    pub fn find(name: &str, path: Option<&OsStr>) -> Option<Tool> {
         let program = which(name, path)?;
         Some(Tool { program, prefix: Vec::new(), shown: vec![name.to_string()], env: Vec::new() })
     }
@@ -46,11 +46,11 @@ impl Tool {
     }
 }
 
-/// The first executable file called `name` in the folders of `path` (or of `$PATH`).
-pub fn which(name: &str, path: Option<&OsString>) -> Option<PathBuf> {
+/// The first executable file called `name` in the folders of `path` (a PATH value; `None`
+/// finds nothing).
+pub fn which(name: &str, path: Option<&OsStr>) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    let from_env = std::env::var_os("PATH");
-    let path = path.or(from_env.as_ref())?;
+    let path = path?;
     std::env::split_paths(path).map(|dir| dir.join(name)).find(|candidate| {
         std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     })
@@ -188,7 +188,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cwd = Utf8Path::from_path(dir.path()).unwrap();
         let log = cwd.join("x.log");
-        let sh = Tool::find("sh", None).unwrap();
+        let sh = Tool::find("sh", crate::env::Env::from_process().path()).unwrap();
         let cmd = |args: &[&str], deadline| Cmd {
             tool: &sh,
             args: args.iter().map(|s| s.to_string()).collect(),

@@ -25,8 +25,8 @@ use anyhow::{Context as _, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::{
-    clock::Clock, policy::Policy, repo::Repo, report::Evidence, report::Finding, report::Outcome, report::Report,
-    target::ReleaseTarget,
+    clock::Clock, env::Env, policy::Policy, repo::Repo, report::Evidence, report::Finding, report::Outcome,
+    report::Report, target::ReleaseTarget,
 };
 
 /// Id prefix of the findings (`smoke.npm`, `smoke.pypi`, ...).
@@ -171,12 +171,14 @@ pub struct SmokeOptions {
     pub keep_scratch: bool,
     /// The operating system (`std::env::consts::OS`); Homebrew runs only on `macos`.
     pub os: String,
-    /// PATH used to find tools and run them (this process's PATH when `None`).
+    /// PATH used to find tools and run them (when `None`: tools are found on the `PATH` of the
+    /// environment given to [`run`], and run with the inherited one).
     pub path: Option<OsString>,
 }
 
 impl SmokeOptions {
-    /// Defaults for `channels`: 20m budget, 10s..60s backoff, this machine's OS and PATH.
+    /// Defaults for `channels`: 20m budget, 10s..60s backoff, this machine's OS, the
+    /// environment's PATH.
     pub fn new(channels: Vec<Channel>) -> SmokeOptions {
         SmokeOptions {
             channels,
@@ -232,9 +234,10 @@ impl Attempt {
     }
 }
 
-/// The budget of one channel.
-#[derive(Debug, Clone, Copy)]
+/// The budget of one channel: `start` and `deadline` are instants of `clock`.
+#[derive(Debug, Clone)]
 pub(crate) struct Budget {
+    pub clock: Clock,
     pub start: Instant,
     pub deadline: Instant,
     pub backoff: Backoff,
@@ -242,9 +245,12 @@ pub(crate) struct Budget {
 }
 
 impl Budget {
-    /// The deadline of a command started now.
+    /// The deadline of a command started now, on the real monotonic clock: the command is a
+    /// real process, polled in real time. It gets what is left of the budget (by the budget's
+    /// clock), and at least `floor`.
     pub fn command_deadline(&self) -> Instant {
-        self.deadline.max(Instant::now() + self.floor)
+        let left = self.deadline.saturating_duration_since(self.clock.instant());
+        Instant::now() + left.max(self.floor)
     }
 }
 
@@ -257,39 +263,49 @@ pub(crate) fn retry(budget: &Budget, mut attempt: impl FnMut(u32) -> Attempt) ->
         if let Some(outcome) = a.outcome {
             return (outcome, a.detail, a.evidence);
         }
-        let now = Instant::now();
+        let now = budget.clock.instant();
         if now >= budget.deadline {
             let waited = crate::duration::format(now.duration_since(budget.start));
             let detail = format!("still not installable after {} attempts over {waited}: {}", n + 1, a.detail);
             return (Outcome::Fail, detail, a.evidence);
         }
-        std::thread::sleep(budget.backoff.delay(n).min(budget.deadline - now));
+        budget.clock.sleep(budget.backoff.delay(n).min(budget.deadline - now));
         n += 1;
     }
 }
 
 /// Runs the smoke for `target`. Errors are configuration problems found before anything is
 /// installed (bad options, an unwritable scratch dir); whatever happens to an install is a
-/// finding.
+/// finding. Tools are looked up on `opts.path`, else on `env`'s `PATH`; the secrets to mask
+/// come from `env`; the budgets and backoff run on `clock`.
 pub fn run(
     repo: &Repo,
     policy: &Policy,
     target: &ReleaseTarget,
     opts: &SmokeOptions,
     clock: &Clock,
+    env: &Env,
 ) -> anyhow::Result<SmokeRun> {
     opts.validate()?;
     let scratch = create_scratch(repo, target, clock)?;
-    let secrets = crate::redact::secrets_from_env();
-    let start = Instant::now();
-    let budget = Budget { start, deadline: start + opts.max_wait, backoff: opts.backoff, floor: opts.attempt_floor };
+    let secrets = crate::redact::secrets_from_env(env);
+    let tool_path = opts.path.as_deref().or(env.path());
+    let start = clock.instant();
+    let budget = Budget {
+        clock: clock.clone(),
+        start,
+        deadline: start + opts.max_wait,
+        backoff: opts.backoff,
+        floor: opts.attempt_floor,
+    };
     let per_channel: Vec<Vec<Finding>> = std::thread::scope(|scope| {
         let handles: Vec<_> = opts
             .channels
             .iter()
             .map(|&channel| {
                 let dir = scratch.join(channel.name());
-                let job = channels::Job { policy, target, opts, budget, dir, secrets: &secrets };
+                let budget = budget.clone();
+                let job = channels::Job { policy, target, opts, budget, dir, secrets: &secrets, tool_path };
                 (channel, scope.spawn(move || channels::run(channel, &job)))
             })
             .collect();
@@ -379,6 +395,7 @@ mod tests {
     fn retries_stop_at_the_channels_own_budget() {
         let start = Instant::now();
         let budget = Budget {
+            clock: Clock::System,
             start,
             deadline: start + Duration::from_millis(300),
             backoff: Backoff { base: Duration::from_millis(20), cap: Duration::from_millis(50) },
@@ -398,6 +415,44 @@ mod tests {
             if n < 2 { Attempt::retry("x", vec![]) } else { Attempt::done(Outcome::Pass, "ok", vec![]) }
         });
         assert_eq!(outcome, Outcome::Fail, "the budget is spent: one last attempt, then fail");
+    }
+
+    /// The same loop on a manual clock: twenty minutes of budget, no real sleeping.
+    #[test]
+    fn retries_run_on_the_budgets_clock() {
+        let clock = Clock::manual(std::time::UNIX_EPOCH);
+        let Clock::Manual(manual) = clock.clone() else { unreachable!() };
+        let start = clock.instant();
+        let budget = Budget {
+            clock: clock.clone(),
+            start,
+            deadline: start + Duration::from_secs(20 * 60),
+            backoff: Backoff::default(),
+            floor: Duration::from_secs(120),
+        };
+        let real = Instant::now();
+        let mut attempts = 0;
+        let (outcome, detail, _) = retry(&budget, |_| {
+            attempts += 1;
+            Attempt::retry("E404 not found", vec![])
+        });
+        assert_eq!(outcome, Outcome::Fail);
+        // 10 + 20 + 40 + 60 * 18 = 1150 s, then the last 50 s: 22 sleeps, 23 attempts.
+        assert_eq!(attempts, 23);
+        assert!(detail.contains("after 23 attempts over 20m"), "{detail}");
+        let sleeps = manual.sleeps();
+        assert_eq!(sleeps.len(), 22);
+        assert_eq!(sleeps.iter().map(Duration::as_secs).take(4).collect::<Vec<_>>(), [10, 20, 40, 60]);
+        assert_eq!(sleeps.last(), Some(&Duration::from_secs(50)));
+        assert_eq!(clock.elapsed(start), Duration::from_secs(20 * 60));
+        assert!(real.elapsed() < Duration::from_secs(1), "no real sleeping: {:?}", real.elapsed());
+        // A command started now still gets its floor, in real time.
+        let left = budget.command_deadline().saturating_duration_since(Instant::now());
+        assert!(left > Duration::from_secs(110) && left <= Duration::from_secs(120), "{left:?}");
+        // A decision ends the loop at once, without sleeping.
+        let (outcome, _, _) = retry(&budget, |_| Attempt::done(Outcome::Pass, "ok", vec![]));
+        assert_eq!(outcome, Outcome::Pass);
+        assert_eq!(manual.sleeps().len(), 22);
     }
 
     #[test]

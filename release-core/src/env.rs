@@ -1,0 +1,115 @@
+//! [`Env`]: the environment variables the library reads, captured once.
+//!
+//! The library never reads the process environment itself: `Context::open` takes a snapshot
+//! with [`Env::from_process`], and checks read it through `cx.env`. A test builds its own
+//! (`Env::empty().with("PATH", ...)`), so tests that differ in tokens or `PATH` run side by side
+//! in one process.
+
+use std::{
+    collections::BTreeMap,
+    ffi::{OsStr, OsString},
+    fmt,
+};
+
+use crate::redact::SECRET_VARS;
+
+/// The variables [`Env::from_process`] captures, besides the secrets of
+/// [`SECRET_VARS`](crate::redact::SECRET_VARS). A variable the library starts reading must be
+/// added here.
+pub const VARS: [&str; 11] = [
+    "PATH",
+    "HOME",
+    "CI",
+    "NO_COLOR",
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_OUTPUT",
+    "GITHUB_RUN_ID",
+    "GITHUB_RUN_ATTEMPT",
+    "GITHUB_SERVER_URL",
+    "GITHUB_REPOSITORY",
+];
+
+/// A snapshot of environment variables. Its `Debug` never shows a secret's value.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Env {
+    vars: BTreeMap<String, OsString>,
+}
+
+impl Env {
+    /// The variables of [`VARS`] and [`SECRET_VARS`](crate::redact::SECRET_VARS) that are set
+    /// in this process, read now and never again.
+    pub fn from_process() -> Env {
+        let names = VARS.iter().chain(SECRET_VARS.iter());
+        let vars = names.filter_map(|&name| Some((name.to_string(), std::env::var_os(name)?))).collect();
+        Env { vars }
+    }
+
+    /// No variables at all (no `PATH`, no token).
+    pub fn empty() -> Env {
+        Env::default()
+    }
+
+    /// The same snapshot with `name` set to `value`.
+    pub fn with(mut self, name: &str, value: impl Into<OsString>) -> Env {
+        self.vars.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// The same snapshot without `name`.
+    pub fn without(mut self, name: &str) -> Env {
+        self.vars.remove(name);
+        self
+    }
+
+    /// The value of `name`, if set and valid UTF-8 (as `std::env::var(name).ok()`).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).and_then(|v| v.to_str())
+    }
+
+    /// The value of `name`, if set, as the OS gave it.
+    pub fn get_os(&self, name: &str) -> Option<&OsStr> {
+        self.vars.get(name).map(OsString::as_os_str)
+    }
+
+    /// `PATH`, where programs are looked up.
+    pub fn path(&self) -> Option<&OsStr> {
+        self.get_os("PATH")
+    }
+
+    /// True when `name` is set to something other than the empty string.
+    pub fn is_set(&self, name: &str) -> bool {
+        self.get_os(name).is_some_and(|v| !v.is_empty())
+    }
+}
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (name, value) in &self.vars {
+            if SECRET_VARS.contains(&name.as_str()) {
+                map.entry(name, &"[redacted]");
+            } else {
+                map.entry(name, value);
+            }
+        }
+        map.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_read_and_debug_without_secrets() {
+        let env = Env::empty().with("PATH", "/bin").with("GH_TOKEN", "ghp_secretvalue").with("NO_COLOR", "");
+        assert_eq!(env.get("PATH"), Some("/bin"));
+        assert_eq!(env.path(), Some(OsStr::new("/bin")));
+        assert_eq!(env.get("HOME"), None);
+        assert!(!env.is_set("NO_COLOR") && env.get("NO_COLOR") == Some(""));
+        let shown = format!("{env:?}");
+        assert!(shown.contains("/bin") && shown.contains("GH_TOKEN") && !shown.contains("secretvalue"), "{shown}");
+        assert_eq!(env.without("PATH").path(), None);
+    }
+}
