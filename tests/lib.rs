@@ -1,4 +1,4 @@
-//! Helpers for the end-to-end tests in `tests/tests/`: they run the real `xtask` binary (the
+//! Helpers for the end-to-end tests in `tests/tests/e2e/`: they run the real `xtask` binary (the
 //! one `cargo xtask` runs) against fixture repositories.
 
 use std::{
