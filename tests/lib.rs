@@ -164,3 +164,23 @@ pub fn finding<'a>(report: &'a serde_json::Value, subject: &str) -> &'a serde_js
         .and_then(|a| a.iter().find(|f| f["subject"] == subject))
         .unwrap_or_else(|| panic!("no finding for {subject}: {report:#}"))
 }
+
+/// The findings of a report that ended with `status` (`pass`, `fail`, `incomplete`, `skipped`
+/// or `waived`, the wire names of the report's `status` field).
+pub fn with_status<'a>(report: &'a serde_json::Value, status: &str) -> Vec<&'a serde_json::Value> {
+    report["findings"].as_array().map(|a| a.iter().filter(|f| f["status"] == status).collect()).unwrap_or_default()
+}
+
+/// The finding that ended with `status`, about exactly `subject`, whose detail holds every one
+/// of `words`; panics with the report when there is none.
+pub fn finding_with<'a>(
+    report: &'a serde_json::Value,
+    status: &str,
+    subject: &str,
+    words: &[&str],
+) -> &'a serde_json::Value {
+    with_status(report, status)
+        .into_iter()
+        .find(|f| f["subject"] == subject && words.iter().all(|w| f["detail"].as_str().is_some_and(|d| d.contains(w))))
+        .unwrap_or_else(|| panic!("no {status} finding for {subject} saying {words:?}: {report:#}"))
+}
