@@ -6,6 +6,7 @@ mod bench;
 mod blocker;
 mod blocker_github;
 mod changelog_targets;
+mod docs;
 mod evidence;
 mod malformed;
 mod notices;
