@@ -1,4 +1,4 @@
-//! Helpers for the end-to-end tests in `tests/tests/`: they run the real `xtask` binary (the
+//! Helpers for the end-to-end tests in `tests/tests/e2e/`: they run the real `xtask` binary (the
 //! one `cargo xtask` runs) against fixture repositories.
 
 use std::{
@@ -15,35 +15,37 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// A `cargo` command (the cargo that runs the tests) in the workspace root, without the
+/// per-package variables `cargo test` sets for this test process: a build script (ring's)
+/// tracks some of them, so passing them on would make this build and the next plain
+/// `cargo build` or `cargo test` rebuild each other.
+pub fn cargo_command() -> Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        let per_package = [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+            "CARGO_PRIMARY_",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_RUSTC_CURRENT_DIR",
+        ];
+        if per_package.iter().any(|p| key.starts_with(p)) {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
 /// The xtask binary, built once per test process with the same cargo that runs the tests.
 pub fn xtask_bin() -> &'static PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
-        // Variables `cargo test` sets for this test process; a build script (ring's) tracks
-        // some of them, so passing them on would make this build and the next plain
-        // `cargo build` rebuild each other.
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy().into_owned();
-            let per_package = [
-                "CARGO_PKG_",
-                "CARGO_MANIFEST_",
-                "CARGO_CRATE_",
-                "CARGO_BIN_",
-                "CARGO_PRIMARY_",
-                "CARGO_TARGET_TMPDIR",
-                "CARGO_RUSTC_CURRENT_DIR",
-            ];
-            if per_package.iter().any(|p| key.starts_with(p)) {
-                build.env_remove(&key);
-            }
-        }
-        let status = build
-            .args(["build", "--quiet", "--package", "xtask"])
-            .current_dir(workspace_root())
-            .status()
-            .expect("cargo runs");
+        let status = cargo_command().args(["build", "--quiet", "--package", "xtask"]).status().expect("cargo runs");
         assert!(status.success(), "building xtask failed");
         let target =
             std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from);
@@ -161,6 +163,26 @@ pub fn finding<'a>(report: &'a serde_json::Value, subject: &str) -> &'a serde_js
         .as_array()
         .and_then(|a| a.iter().find(|f| f["subject"] == subject))
         .unwrap_or_else(|| panic!("no finding for {subject}: {report:#}"))
+}
+
+/// The findings of a report that ended with `status` (`pass`, `fail`, `incomplete`, `skipped`
+/// or `waived`, the wire names of the report's `status` field).
+pub fn with_status<'a>(report: &'a serde_json::Value, status: &str) -> Vec<&'a serde_json::Value> {
+    report["findings"].as_array().map(|a| a.iter().filter(|f| f["status"] == status).collect()).unwrap_or_default()
+}
+
+/// The finding that ended with `status`, about exactly `subject`, whose detail holds every one
+/// of `words`; panics with the report when there is none.
+pub fn finding_with<'a>(
+    report: &'a serde_json::Value,
+    status: &str,
+    subject: &str,
+    words: &[&str],
+) -> &'a serde_json::Value {
+    with_status(report, status)
+        .into_iter()
+        .find(|f| f["subject"] == subject && words.iter().all(|w| f["detail"].as_str().is_some_and(|d| d.contains(w))))
+        .unwrap_or_else(|| panic!("no {status} finding for {subject} saying {words:?}: {report:#}"))
 }
 
 #[cfg(test)]

@@ -1,9 +1,7 @@
 //! `changelog`, `targets` and `qa` end to end in plasmite-shaped fixture repositories.
 
-use std::process::Command;
-
 use release_core::testing::FixtureRepo;
-use tests::{release, workspace_root};
+use tests::{cargo_command, release};
 
 #[test]
 fn changelog_check_passes_for_a_dated_section_and_fails_under_unreleased() {
@@ -99,9 +97,10 @@ fn qa_runs_the_repository_checks() {
 #[test]
 fn the_cargo_xtask_alias_runs_the_same_command() {
     let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    // Without this process's per-package variables, or `cargo xtask` would rebuild xtask
+    // (and the next `cargo test` everything again).
+    let out = cargo_command()
         .args(["xtask", "release", "versions", "--json", "--repo", repo.root().as_str()])
-        .current_dir(workspace_root())
         .envs(release_core::testing::GIT_ENV)
         .output()
         .unwrap();

@@ -163,20 +163,24 @@ fn status_shows_the_checkpoint_and_next_step() {
     assert_eq!(run.code, 0, "{}", run.all());
     for want in [
         "release v0.8.0 (live, base v0.7.2)",
-        "branch:  main",
         "up to date with its upstream",
         "absent locally, not on origin",
         "next step: run the gates: `cargo xtask release qa v0.8.0`",
     ] {
         assert!(run.stdout.contains(want), "{want}: {}", run.all());
     }
+    let status = release(repo.root(), &["status", "v0.8.0", "--json"]).json();
+    assert_eq!(status["branch"], "main", "{status}");
 
     let failing = qa_fixture(&format!("{OK_GATE}\n[[gate]]\nid = \"bad\"\nrun = [\"false\"]\n"), &[]);
     release(failing.root(), &["evidence", "v0.8.0", "--mode", "live", "--agent", "a"]);
     release(failing.root(), &["qa", "v0.8.0"]);
     let run = release(failing.root(), &["status", "v0.8.0"]);
-    assert!(run.stdout.contains("failing gates:\n  FAIL bad: exit 1"), "{}", run.all());
     assert!(run.stdout.contains("next step: fix the failing gates"), "{}", run.all());
+    let status = release(failing.root(), &["status", "v0.8.0", "--json"]).json();
+    let failing_gates = status["failing_gates"].as_array().unwrap();
+    assert_eq!(failing_gates.len(), 1, "{status}");
+    assert!(failing_gates[0].as_str().unwrap().starts_with("FAIL bad: exit 1"), "{status}");
 
     release(repo.root(), &["qa", "v0.8.0"]);
     let run = release(repo.root(), &["status", "v0.8.0"]);

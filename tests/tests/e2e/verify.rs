@@ -5,7 +5,7 @@ use release_core::{
     targets::{self, Manifest},
     testing::{FakeRegistry, FixtureRepo, PublishedRelease, fake_registry::WorkflowRun, targets_json},
 };
-use tests::{Run, release};
+use tests::{Run, finding_with, release, with_status};
 
 fn manifest() -> Manifest {
     targets::parse("release/targets.json", &targets_json()).unwrap()
@@ -32,6 +32,11 @@ impl World {
         release(self.repo.root(), &args)
     }
 
+    /// As [`World::verify`], with `--json`: the typed report the assertions read.
+    fn verify_json(&self, extra: &[&str]) -> Run {
+        self.verify(&[extra, &["--json"]].concat())
+    }
+
     fn fake_version(&self) -> String {
         let mut v = String::new();
         self.fake.update(|r| v = r.target.version());
@@ -39,26 +44,26 @@ impl World {
     }
 }
 
-/// The FAIL lines of a run.
-fn fails(run: &Run) -> Vec<&str> {
-    run.stdout.lines().filter(|l| l.starts_with("FAIL")).collect()
+/// How many findings of a `--json` run failed.
+fn fails(run: &Run) -> usize {
+    with_status(&run.json(), "fail").len()
 }
 
-fn assert_blocked(run: &Run, needles: &[&str]) {
+/// A `--json` run is blocked by a failed finding about `subject` whose detail says `words`.
+fn assert_blocked(run: &Run, subject: &str, words: &[&str]) {
     assert_eq!(run.code, 1, "{}", run.all());
-    let fails = fails(run);
-    assert!(
-        fails.iter().any(|l| needles.iter().all(|n| l.contains(n))),
-        "no FAIL line with {needles:?}:\n{}",
-        run.all()
-    );
+    let report = run.json();
+    assert_eq!(report["verdict"], "blocked");
+    finding_with(&report, "fail", subject, words);
 }
 
 #[test]
 fn coherent_release_passes_every_channel() {
     let w = world("0.8.0", |_| {});
-    let run = w.verify(&[]);
+    let run = w.verify_json(&[]);
     assert_eq!(run.code, 0, "{}", run.all());
+    let report = run.json();
+    assert_eq!(report["verdict"], "ready");
     for subject in [
         "crates plasmite@0.8.0",
         "npm plasmite@0.8.0",
@@ -67,7 +72,8 @@ fn coherent_release_passes_every_channel() {
         "homebrew formula",
         "ci ci.yml",
     ] {
-        assert!(run.stdout.lines().any(|l| l.starts_with("PASS") && l.contains(subject)), "{subject}:\n{}", run.all());
+        let passed = with_status(&report, "pass").iter().any(|f| f["subject"].as_str().unwrap().starts_with(subject));
+        assert!(passed, "{subject}:\n{}", run.all());
     }
     let deep = w.verify(&["--deep", "--json"]);
     assert_eq!(deep.code, 0, "{}", deep.all());
@@ -95,9 +101,14 @@ fn off_by_one(hex: &str) -> String {
 #[test]
 fn missing_version_blocks_naming_the_channel_and_url() {
     let w = world("0.8.0", |r| r.crates.retain(|c| c.vers != "0.8.0"));
-    let run = w.verify(&[]);
-    assert_blocked(&run, &["crates plasmite@0.8.0", "not in the index"]);
-    assert!(run.stdout.contains("/index/pl/as/plasmite (HTTP 200)"), "{}", run.all());
+    let run = w.verify_json(&[]);
+    assert_blocked(&run, "crates plasmite@0.8.0", &["not in the index"]);
+    let report = run.json();
+    let f = finding_with(&report, "fail", "crates plasmite@0.8.0", &[]);
+    let asked = f["evidence"].as_array().unwrap().iter().any(|e| {
+        e["kind"] == "url" && e["url"].as_str().unwrap().ends_with("/index/pl/as/plasmite") && e["status"] == 200
+    });
+    assert!(asked, "{f:#}");
 }
 
 #[test]
@@ -106,9 +117,9 @@ fn yanked_crate_and_yanked_wheel_block() {
         r.crates[1].yanked = true;
         r.pypi.get_mut("0.8.0").unwrap().0[1].yanked = true;
     });
-    let run = w.verify(&[]);
-    assert_blocked(&run, &["crates plasmite@0.8.0", "yanked"]);
-    assert_blocked(&run, &["pypi plasmite==0.8.0 wheel for darwin_amd64", "is yanked"]);
+    let run = w.verify_json(&[]);
+    assert_blocked(&run, "crates plasmite@0.8.0", &["yanked"]);
+    assert_blocked(&run, "pypi plasmite==0.8.0 wheel for darwin_amd64", &["is yanked"]);
 }
 
 #[test]
@@ -117,9 +128,9 @@ fn wrong_latest_blocks() {
         r.npm_tags.insert("latest".into(), "0.7.2".into());
         r.pypi_current = "0.7.2".into();
     });
-    let run = w.verify(&[]);
-    assert_blocked(&run, &["npm plasmite dist-tags.latest", "`latest` is 0.7.2"]);
-    assert_blocked(&run, &["pypi plasmite current version", "0.7.2"]);
+    let run = w.verify_json(&[]);
+    assert_blocked(&run, "npm plasmite dist-tags.latest", &["`latest` is 0.7.2"]);
+    assert_blocked(&run, "pypi plasmite current version", &["0.7.2"]);
 }
 
 #[test]
@@ -127,9 +138,11 @@ fn newer_release_skips_the_default_check_with_a_reason() {
     let w = world("0.8.0", |r| {
         r.npm_tags.insert("latest".into(), "10.8.0".into());
     });
-    let run = w.verify(&["--channels", "npm"]);
+    let run = w.verify_json(&["--channels", "npm"]);
+    let report = run.json();
+    let skipped = with_status(&report, "skipped");
     assert!(
-        run.stdout.lines().any(|l| l.starts_with("SKIP") && l.contains("a newer release 10.8.0 is `latest`")),
+        skipped.iter().any(|f| f["detail"].as_str().unwrap().contains("a newer release 10.8.0 is `latest`")),
         "{}",
         run.all()
     );
@@ -140,11 +153,11 @@ fn prerelease_marked_latest_blocks() {
     let w = world("0.9.0-rc.1", |r| {
         r.npm_tags.insert("latest".into(), "0.9.0-rc.1".into());
     });
-    let run = w.verify(&[]);
-    assert_blocked(&run, &["npm plasmite dist-tags.latest", "pre-release 0.9.0-rc.1 is `latest`"]);
+    let run = w.verify_json(&[]);
+    assert_blocked(&run, "npm plasmite dist-tags.latest", &["pre-release 0.9.0-rc.1 is `latest`"]);
     // Everything else about the pre-release is fine, PEP 440 form included.
-    assert!(run.stdout.contains("PASS       pypi plasmite==0.9.0rc1"), "{}", run.all());
-    assert_eq!(fails(&run).len(), 1, "{}", run.all());
+    finding_with(&run.json(), "pass", "pypi plasmite==0.9.0rc1", &[]);
+    assert_eq!(fails(&run), 1, "{}", run.all());
 }
 
 #[test]
@@ -161,9 +174,9 @@ fn missing_wheel_and_missing_archive_block() {
         let name = r.archive("linux_amd64");
         r.assets.retain(|a| a.name != name);
     });
-    let run = w.verify(&[]);
-    assert_blocked(&run, &["pypi plasmite==0.8.0 wheel for darwin_arm64", "no wheel"]);
-    assert_blocked(&run, &["github asset plasmite_0.8.0_linux_amd64.tar.gz", "no asset"]);
+    let run = w.verify_json(&[]);
+    assert_blocked(&run, "pypi plasmite==0.8.0 wheel for darwin_arm64", &["no wheel"]);
+    assert_blocked(&run, "github asset plasmite_0.8.0_linux_amd64.tar.gz", &["no asset"]);
 }
 
 #[test]
@@ -173,8 +186,8 @@ fn sums_line_disagreeing_with_asset_digest_blocks() {
         let asset = r.asset_mut(&name).unwrap();
         asset.digest = Some(format!("sha256:{}", off_by_one(&"a".repeat(64))));
     });
-    let run = w.verify(&[]);
-    assert_blocked(&run, &["github asset plasmite_0.8.0_darwin_amd64.tar.gz", "the asset digest is"]);
+    let run = w.verify_json(&[]);
+    assert_blocked(&run, "github asset plasmite_0.8.0_darwin_amd64.tar.gz", &["the asset digest is"]);
 }
 
 #[test]
@@ -184,8 +197,8 @@ fn formula_sha_off_by_one_character_blocks() {
         let text = r.formula.take().unwrap();
         r.formula = Some(text.replace(&sha, &off_by_one(&sha)));
     });
-    let run = w.verify(&[]);
-    assert_blocked(&run, &["homebrew formula darwin_arm64", "differs from the sums file"]);
+    let run = w.verify_json(&[]);
+    assert_blocked(&run, "homebrew formula darwin_arm64", &["differs from the sums file"]);
 }
 
 #[test]
@@ -196,8 +209,8 @@ fn formula_url_off_by_one_character_blocks() {
             text.replace("download/v0.8.0/plasmite_0.8.0_linux_amd64", "download/v0.8.0/plasmite_0.8.1_linux_amd64"),
         );
     });
-    let run = w.verify(&[]);
-    assert_blocked(&run, &["homebrew formula linux_amd64", "plasmite_0.8.1_linux_amd64"]);
+    let run = w.verify_json(&[]);
+    assert_blocked(&run, "homebrew formula linux_amd64", &["plasmite_0.8.1_linux_amd64"]);
 }
 
 #[test]
@@ -207,15 +220,15 @@ fn formula_block_for_an_unlisted_platform_blocks() {
         let extra = "  on_linux do\n    on_arm do\n      url \"{github_web}/sandover/plasmite/releases/download/v0.1.0/plasmite_0.1.0_linux_arm64.tar.gz\"\n      sha256 \"PLACEHOLDER\"\n    end\n  end\n";
         r.formula = Some(text.replacen("\n  def install", &format!("\n{extra}\n  def install"), 1));
     });
-    let run = w.verify(&["--channels", "homebrew"]);
-    assert_blocked(&run, &["homebrew formula linux_arm64", "not homebrew-official"]);
+    let run = w.verify_json(&["--channels", "homebrew"]);
+    assert_blocked(&run, "homebrew formula linux_arm64", &["not homebrew-official"]);
 }
 
 #[test]
 fn draft_release_blocks() {
     let w = world("0.8.0", |r| r.draft = true);
-    let run = w.verify(&[]);
-    assert_blocked(&run, &["github release v0.8.0", "draft"]);
+    let run = w.verify_json(&[]);
+    assert_blocked(&run, "github release v0.8.0", &["draft"]);
 }
 
 #[test]
@@ -231,8 +244,8 @@ fn newest_failed_ci_run_blocks_despite_an_older_success() {
             ..WorkflowRun::default()
         });
     });
-    let run = w.verify(&["--channels", "ci"]);
-    assert_blocked(&run, &["ci ci.yml on v0.8.0", "run 1002", "failure"]);
+    let run = w.verify_json(&["--channels", "ci"]);
+    assert_blocked(&run, "ci ci.yml on v0.8.0", &["run 1002", "failure"]);
     assert!(run.stdout.contains("actions/runs/1002"), "{}", run.all());
 }
 
@@ -271,9 +284,9 @@ fn deep_mode_checksum_mismatch_blocks() {
     });
     let shallow = w.verify(&["--channels", "crates"]);
     assert_eq!(shallow.code, 0, "{}", shallow.all());
-    let run = w.verify(&["--deep"]);
-    assert_blocked(&run, &["crates plasmite-0.8.0.crate", "sha256 of the download is"]);
-    assert_blocked(&run, &["github asset plasmite_0.8.0_darwin_arm64.tar.gz", "sha256 of the download is"]);
+    let run = w.verify_json(&["--deep"]);
+    assert_blocked(&run, "crates plasmite-0.8.0.crate", &["sha256 of the download is"]);
+    assert_blocked(&run, "github asset plasmite_0.8.0_darwin_arm64.tar.gz", &["sha256 of the download is"]);
 }
 
 #[test]
@@ -366,8 +379,8 @@ fn a_tag_moved_since_it_was_pushed_blocks() {
     let w = world("0.8.0", |_| {});
     // The local tag points at the fixture's commit, which is not the one GitHub reports.
     w.repo.tag("v0.8.0").unwrap();
-    let run = w.verify(&["--channels", "github"]);
-    assert_blocked(&run, &["github tag v0.8.0", "the tag was moved"]);
+    let run = w.verify_json(&["--channels", "github"]);
+    assert_blocked(&run, "github tag v0.8.0", &["the tag was moved"]);
 }
 
 #[test]
@@ -384,7 +397,7 @@ fn deep_mode_finds_a_tarball_without_a_native_platform() {
         doc.integrity = release_core::registry::sri_sha512(&tarball);
         doc.tarball = tarball;
     });
-    let run = w.verify(&["--channels", "npm", "--deep"]);
-    assert_blocked(&run, &["npm plasmite@0.8.0 native/win32-x64", "no files under package/native/win32-x64/"]);
-    assert_eq!(fails(&run).len(), 1, "{}", run.all());
+    let run = w.verify_json(&["--channels", "npm", "--deep"]);
+    assert_blocked(&run, "npm plasmite@0.8.0 native/win32-x64", &["no files under package/native/win32-x64/"]);
+    assert_eq!(fails(&run), 1, "{}", run.all());
 }

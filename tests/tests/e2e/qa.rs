@@ -1,7 +1,7 @@
 //! `cargo xtask release qa` end to end: command gates, conditions, timeouts, waivers, the
 //! evidence it leaves, and the GitHub Actions output.
 
-use tests::{evidence_json, findings, qa_fixture, release, release_with_env};
+use tests::{evidence_json, finding_with, findings, qa_fixture, release, release_with_env};
 
 const OK_GATE: &str = "[[gate]]\nid = \"git-version\"\nrun = [\"git\", \"--version\"]\n";
 
@@ -36,9 +36,11 @@ fn passing_run_is_ready_and_recorded() {
 #[test]
 fn default_target_is_the_agreed_version() {
     let repo = qa_fixture(OK_GATE, &[]);
-    let run = release(repo.root(), &["qa"]);
+    let run = release(repo.root(), &["qa", "--json"]);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.contains("qa v0.8.0: ready"), "{}", run.all());
+    let report = run.json();
+    assert_eq!(report["target"], "v0.8.0", "{}", run.all());
+    assert_eq!(report["verdict"], "ready");
 }
 
 #[test]
@@ -47,11 +49,15 @@ fn failing_gate_blocks_and_keeps_the_tail() {
     let script = "#!/bin/sh\necho 'from stderr' >&2\ni=1\nwhile [ $i -le 50 ]; do echo \"line $i\"; i=$((i+1)); done\necho boom\nexit 3\n";
     let policy = "[[gate]]\nid = \"noisy\"\nrun = [\"./gate.sh\"]\n";
     let repo = qa_fixture(policy, &[("gate.sh", script)]);
-    let run = release(repo.root(), &["qa", "v0.8.0"]);
+    let run = release(repo.root(), &["qa", "v0.8.0", "--json"]);
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stdout.contains("FAIL       noisy: exit 3"), "{}", run.all());
-    assert!(run.stderr.contains("    line 1\n"), "output is streamed live: {}", run.all());
-    assert!(run.stderr.contains("    from stderr\n"), "{}", run.all());
+    let report = run.json();
+    assert_eq!(report["verdict"], "blocked");
+    let noisy = finding_with(&report, "fail", "noisy", &["exit 3"]);
+    assert_eq!(noisy["check"], "noisy");
+    let streamed = |line: &str| run.stderr.lines().any(|l| l.trim() == line);
+    assert!(streamed("line 1"), "output is streamed live: {}", run.all());
+    assert!(streamed("from stderr"), "{}", run.all());
     let record = evidence_json(repo.root(), "v0.8.0");
     let f = findings(&record["entries"][0]["report"], "noisy")[0].clone();
     let tail = f["evidence"][0]["tail"].as_str().unwrap();

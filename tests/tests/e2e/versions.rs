@@ -1,7 +1,7 @@
 //! `cargo xtask release versions` end to end in plasmite-shaped fixture repositories.
 
 use release_core::testing::FixtureRepo;
-use tests::release;
+use tests::{release, with_status};
 
 const SURFACES: [(&str, &str); 7] = [
     ("Cargo.toml", "version = \"0.8.0\""),
@@ -37,11 +37,15 @@ fn any_one_changed_surface_fails_naming_file_and_both_values() {
         let changed = format!("{}{}{}", &full[..at], text.replace("0.8.0", "0.7.9"), &full[at + text.len()..]);
         repo.write(file, changed).unwrap();
 
-        let run = release(repo.root(), &["versions"]);
+        let run = release(repo.root(), &["versions", "--json"]);
         assert_eq!(run.code, 1, "{file}: {}", run.all());
-        let fails: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("FAIL")).collect();
+        let report = run.json();
+        assert_eq!(report["verdict"], "blocked");
+        let fails = with_status(&report, "fail");
         assert_eq!(fails.len(), 1, "{file}: {}", run.all());
-        assert!(fails[0].contains(file) && fails[0].contains("0.7.9") && fails[0].contains("0.8.0"), "{}", fails[0]);
+        let (subject, detail) = (fails[0]["subject"].as_str().unwrap(), fails[0]["detail"].as_str().unwrap());
+        assert!(subject.starts_with(file), "{}", fails[0]);
+        assert!(detail.contains("0.7.9") && detail.contains("0.8.0"), "{}", fails[0]);
     }
 }
 
