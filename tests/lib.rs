@@ -112,7 +112,7 @@ pub fn release_command(repo: &Utf8Path, args: &[&str]) -> Command {
     for var in ["GITHUB_RUN_ID", "GITHUB_SERVER_URL", "GITHUB_REPOSITORY"] {
         cmd.env_remove(var);
     }
-    for var in release_core::redact::SECRET_VARS {
+    for var in release_core::testing::SECRET_VARS {
         cmd.env_remove(var);
     }
     cmd

@@ -1,5 +1,5 @@
 //! The gate runner's own overhead: a policy of 20 trivial gates (`true`), run by
-//! `gates::run`, against the same 20 commands spawned directly. Prints the time per gate
+//! `commands::qa` (gate runner and evidence append), against the same 20 commands spawned directly. Prints the time per gate
 //! beyond the command itself. Run with `cargo bench -p release-core --bench gates`.
 
 use std::{
@@ -8,7 +8,10 @@ use std::{
 };
 
 use camino::Utf8PathBuf;
-use release_core::{Context, Policy, ReleaseTarget, Repo, gates};
+use release_core::{
+    Context, HttpConfig, Policy, ReleaseTarget, Repo, TokenSource,
+    commands::{self, QaRequest, Silent},
+};
 
 const GATES: usize = 20;
 const ROUNDS: usize = 5;
@@ -45,21 +48,19 @@ fn main() -> anyhow::Result<()> {
 
     let repo = Repo::discover(&root)?;
     let policy = Policy::parse(&root.join("release/policy.toml"), &policy)?;
-    let cx = Context::new(
-        repo,
-        policy,
-        release_core::http::HttpConfig::default(),
-        release_core::http::TokenSource::Fixed(None),
-        release_core::Env::from_process(),
-    );
-    let mut plan = gates::Plan::new(ReleaseTarget::parse("v0.1.0")?);
-    plan.only = (0..GATES).map(|i| format!("g{i}")).collect();
+    let cx =
+        Context::new(repo, policy, HttpConfig::default(), TokenSource::Fixed(None), release_core::Env::from_process());
+    let request = QaRequest {
+        target: Some(ReleaseTarget::parse("v0.1.0")?),
+        only: (0..GATES).map(|i| format!("g{i}")).collect(),
+        ..QaRequest::default()
+    };
 
     let mut runner = Vec::new();
     let mut direct = Vec::new();
     for _ in 0..ROUNDS {
         let start = Instant::now();
-        let report = gates::run(&cx, &plan, &mut gates::Silent)?;
+        let report = commands::qa(&cx, &request, &mut Silent)?.report;
         runner.push(start.elapsed());
         anyhow::ensure!(report.verdict.exit_code() == 0, "{report:#?}");
 

@@ -5,11 +5,9 @@
 use std::time::{Duration, Instant};
 
 use release_core::{
-    Context, ReleaseTarget,
-    http::{HttpConfig, TokenSource},
-    targets,
-    testing::{FakeRegistry, Fault, FixtureRepo, PublishedRelease, Service, targets_json},
-    verify::{self, Channel},
+    Context, HttpConfig, ReleaseTarget, TokenSource,
+    commands::{self, Channel, VerifyOptions, VerifyRequest},
+    testing::{FakeRegistry, Fault, FixtureRepo, PublishedRelease, Service, plasmite_manifest},
 };
 
 const LATENCY: Duration = Duration::from_millis(200);
@@ -21,7 +19,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() -> anyhow::Result<()> {
-    let manifest = targets::parse("release/targets.json", &targets_json())?;
+    let manifest = plasmite_manifest();
     let fake = FakeRegistry::start(PublishedRelease::coherent(&manifest, "0.8.0")?)?;
     for s in Service::ALL {
         fake.fault(s, Fault::Delay(LATENCY));
@@ -33,11 +31,17 @@ fn main() -> anyhow::Result<()> {
         let time = |channels: Vec<Channel>| -> anyhow::Result<Duration> {
             let mut times = Vec::new();
             for _ in 0..ROUNDS {
-                let options = verify::Options { channels: channels.clone(), deep, ..verify::Options::default() };
+                let options = VerifyOptions { channels: channels.clone(), deep, ..VerifyOptions::default() };
                 let started = Instant::now();
-                let result = verify::run(&cx, &target, &options)?;
+                let request =
+                    VerifyRequest { target: target.clone(), options, file_blockers: false, http: Default::default() };
+                let result = commands::verify(&cx, &request)?;
                 times.push(started.elapsed());
-                anyhow::ensure!(result.report.verdict.exit_code() == 0, "verify did not pass: {:#?}", result.report);
+                anyhow::ensure!(
+                    result.recorded.report.verdict.exit_code() == 0,
+                    "verify did not pass: {:#?}",
+                    result.recorded.report
+                );
             }
             Ok(median(times))
         };

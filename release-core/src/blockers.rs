@@ -29,7 +29,7 @@ use crate::{
 /// Check id used in findings.
 pub const CHECK: &str = "blocker";
 
-/// The headings of the blocker template, in the order [`Blocker::body`] writes them (kept
+/// The headings of the blocker template, in the order the blocker body writes them (kept
 /// from the scripts' template, so tracker searches and habits still work).
 pub const SECTIONS: [&str; 5] = [
     "## Goal",
@@ -150,20 +150,22 @@ impl Blocker {
         if let Some(log) = &self.log_excerpt {
             context += &format!("\nLog excerpt:\n\n```\n{log}\n```\n");
         }
-        let body = format!(
-            "## Goal\n\nResolve release blocker `{check}` for {tag}.\n\n\
-             ## Background / Rationale\n\n{context}\n\
-             ## Acceptance Criteria\n\n\
-             - The root cause is fixed, or explicitly accepted by the maintainer with a rationale.\n\
-             - The `{check}` gate is re-run and passes, with evidence recorded.\n\
-             - Docs and release notes are updated if behaviour or policy changed.\n\n\
-             ## Automated Validation Gates\n\n\
-             - Re-run gate: `{check}` (`{rerun}`)\n\
-             - `{all}`\n\n\
-             ## Consult Me\n\n\
-             Stop and ask the maintainer if the fix changes public CLI, API or binding behaviour, or the release scope.\n",
-            check = self.check,
-        );
+        let check = &self.check;
+        let sections = [
+            format!("Resolve release blocker `{check}` for {tag}.\n"),
+            context,
+            format!(
+                "- The root cause is fixed, or explicitly accepted by the maintainer with a rationale.\n\
+                 - The `{check}` gate is re-run and passes, with evidence recorded.\n\
+                 - Docs and release notes are updated if behaviour or policy changed.\n"
+            ),
+            format!("- Re-run gate: `{check}` (`{rerun}`)\n- `{all}`\n"),
+            "Stop and ask the maintainer if the fix changes public CLI, API or binding behaviour, or the release scope.\n"
+                .to_string(),
+        ];
+        let body: String =
+            SECTIONS.iter().zip(&sections).map(|(heading, text)| format!("{heading}\n\n{text}\n")).collect();
+        let body = body.strip_suffix('\n').unwrap_or(&body).to_string();
         redact::redact(&body, secrets)
     }
 

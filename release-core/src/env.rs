@@ -37,7 +37,7 @@ pub struct Env {
 }
 
 impl Env {
-    /// The variables of [`VARS`] and [`SECRET_VARS`](crate::redact::SECRET_VARS) that are set
+    /// The variables of `VARS` and `SECRET_VARS` that are set
     /// in this process, read now and never again.
     pub fn from_process() -> Env {
         let names = VARS.iter().chain(SECRET_VARS.iter());

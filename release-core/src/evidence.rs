@@ -72,7 +72,7 @@ impl Mode {
 /// The evidence record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
-    /// [`SCHEMA_VERSION`].
+    /// `SCHEMA_VERSION`.
     pub schema_version: u32,
     /// `vX.Y.Z`.
     pub target: String,
@@ -355,67 +355,6 @@ pub fn append(repo: &Repo, target: &ReleaseTarget, report: &Report, clock: &Cloc
         record.entries.push(Entry { timestamp: now.clone(), report: report.clone() });
         record.checkpoint.phase = phase_of(&report.command).to_string();
         live.apply(&mut record.checkpoint);
-        Ok(())
-    })
-}
-
-/// Files a blocker in the record; returns its id (`B1`, `B2`...).
-pub fn add_blocker(
-    repo: &Repo,
-    target: &ReleaseTarget,
-    check: &str,
-    title: &str,
-    summary: &str,
-    clock: &Clock,
-) -> anyhow::Result<String> {
-    let now = clock.timestamp();
-    update(repo, target, clock, |existing| {
-        let record = existing.get_or_insert_with(|| new_record(target, Mode::Unset, None, None, &now));
-        let id = format!("B{}", record.blockers.len() + 1);
-        record.blockers.push(Blocker {
-            id: id.clone(),
-            check: check.into(),
-            title: title.into(),
-            summary: summary.into(),
-            opened: now.clone(),
-            closed: None,
-            external: None,
-            filed_by: None,
-        });
-        Ok(id)
-    })
-}
-
-/// Marks a blocker resolved; an error if there is no such blocker.
-pub fn close_blocker(repo: &Repo, target: &ReleaseTarget, id: &str, clock: &Clock) -> anyhow::Result<()> {
-    let now = clock.timestamp();
-    update(repo, target, clock, |existing| {
-        let Some(b) = existing.as_mut().and_then(|r| r.blockers.iter_mut().find(|b| b.id == id)) else {
-            bail!("no blocker {id} in the evidence record of {}", target.tag());
-        };
-        b.closed = Some(now.clone());
-        Ok(())
-    })
-}
-
-/// Records a decision (`kind` = `waiver` or `note`).
-pub fn add_decision(
-    repo: &Repo,
-    target: &ReleaseTarget,
-    kind: &str,
-    check: Option<&str>,
-    text: &str,
-    clock: &Clock,
-) -> anyhow::Result<()> {
-    let now = clock.timestamp();
-    update(repo, target, clock, |existing| {
-        let record = existing.get_or_insert_with(|| new_record(target, Mode::Unset, None, None, &now));
-        record.decisions.push(Decision {
-            timestamp: now.clone(),
-            kind: kind.into(),
-            check: check.map(str::to_owned),
-            text: text.into(),
-        });
         Ok(())
     })
 }

@@ -26,11 +26,6 @@ impl Staged {
         let dest = self.dest;
         self.temp.persist(&dest).map_err(|e| e.error).with_context(|| format!("cannot replace {dest}"))
     }
-
-    /// The destination.
-    pub fn dest(&self) -> &Utf8Path {
-        &self.dest
-    }
 }
 
 /// Writes `contents` to a temp file beside `path` with `path`'s current permissions (if it

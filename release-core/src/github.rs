@@ -49,9 +49,6 @@ pub struct Release {
     /// The author's pre-release flag.
     #[serde(default)]
     pub prerelease: bool,
-    /// Web page.
-    #[serde(default)]
-    pub html_url: Option<String>,
     /// Assets.
     #[serde(default)]
     pub assets: Vec<Asset>,
@@ -187,9 +184,6 @@ pub struct Issue {
     /// Present on pull requests, which GitHub lists among issues.
     #[serde(default)]
     pub pull_request: Option<serde_json::Value>,
-    /// Labels.
-    #[serde(default)]
-    pub labels: Vec<Label>,
 }
 
 /// A label of an issue.

@@ -69,7 +69,7 @@ impl HttpConfig {
         }
     }
 
-    /// The longest one [`Http::get`] can take (all attempts, waits and redirects), roughly.
+    /// The longest one a request can take (all attempts, waits and redirects), roughly.
     pub fn worst_case(&self) -> Duration {
         let attempts = self.retries + 1;
         (self.request_timeout + self.connect_timeout) * attempts * (self.max_redirects + 1)
@@ -81,7 +81,7 @@ impl HttpConfig {
 #[derive(Clone)]
 pub enum TokenSource {
     /// `GH_TOKEN`, then `GITHUB_TOKEN`, then `gh auth token` (on the `PATH`), all from the
-    /// client's [`Env`] (see [`Http::with_env`]); looked up on first use.
+    /// client's [`Env`]; looked up on first use.
     Discover,
     /// This token, or none.
     Fixed(Option<String>),

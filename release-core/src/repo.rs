@@ -68,7 +68,7 @@ impl Repo {
         Ok(release_tags(&self.tags()?))
     }
 
-    /// The base tag of `target`; see [`base_tag`].
+    /// The base tag of `target`.
     pub fn base_tag(&self, target: &ReleaseTarget) -> anyhow::Result<Option<ReleaseTarget>> {
         Ok(base_tag(&self.release_tags()?, target))
     }

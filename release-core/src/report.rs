@@ -256,7 +256,7 @@ pub fn verdict(findings: &[Finding]) -> Verdict {
 /// What one command found, ready to render or to append to the evidence record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
-    /// Shape version of this JSON ([`SCHEMA_VERSION`]).
+    /// Shape version of this JSON (`SCHEMA_VERSION`).
     pub schema_version: u32,
     /// The command that produced it (`versions`, `qa`, `verify`...).
     pub command: String,

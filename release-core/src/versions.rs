@@ -246,7 +246,7 @@ fn most_common(values: impl Iterator<Item = ReleaseTarget>) -> Option<ReleaseTar
     values.iter().find(|v| count(v) == best).cloned()
 }
 
-/// One file changed by [`bump`].
+/// One file changed by `versions --set`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     /// The file, relative to the root.

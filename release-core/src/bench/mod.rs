@@ -15,7 +15,7 @@ pub mod summary;
 use anyhow::bail;
 
 pub use runner::run;
-pub use stats::{Status, Thresholds};
+pub use stats::Thresholds;
 
 use crate::target::ReleaseTarget;
 

@@ -41,7 +41,15 @@ use crate::{
     context::Context, evidence, http::HttpConfig, report::Report, target::ReleaseTarget, versions as surfaces,
 };
 
-pub use crate::gates::{Observer, Silent};
+pub use crate::{
+    bench::{BenchOptions, Thresholds},
+    evidence::{Init, Mode, Record},
+    gates::{Gate, Observer, Silent, Waiver},
+    provenance::Which,
+    smoke::{Backoff, Channel as SmokeChannel, parse_channels as parse_smoke_channels},
+    verify::{Channel, Options as VerifyOptions, PartialPublish},
+    versions::Change,
+};
 
 /// A report that was appended to an evidence record, and where.
 #[derive(Debug, Clone)]

@@ -16,6 +16,19 @@ use xshell::{Shell, cmd};
 pub use fake_registry::{FakeRegistry, Fault, PublishedRelease, Service, closed_port_url};
 pub use plasmite::{PLASMITE_POLICY, plasmite_files, targets_json};
 
+/// The blocker body's headings, in order, for tests that check a filed body.
+pub use crate::blockers::SECTIONS as BLOCKER_SECTIONS;
+/// The environment variables whose values are secrets, for tests that plant a canary.
+pub use crate::redact::SECRET_VARS;
+/// Digests as the registries publish them, for fixtures that publish artifacts.
+pub use crate::registry::{sha256_hex, sri_sha512};
+
+/// The targets manifest of [`targets_json`], parsed.
+pub fn plasmite_manifest() -> crate::targets::Manifest {
+    // invariant: targets_json() is the fixture's own manifest, which the unit tests parse.
+    crate::targets::parse("release/targets.json", &targets_json()).expect("the fixture manifest parses")
+}
+
 /// Environment that isolates git from the machine's configuration.
 pub const GIT_ENV: [(&str, &str); 9] = [
     ("GIT_CONFIG_GLOBAL", "/dev/null"),

@@ -1,10 +1,7 @@
 //! `cargo xtask release blocker` against a stand-in ergo that implements the current CLI
 //! contract (tests/fake_ergo.rs).
 
-use release_core::{
-    targets,
-    testing::{FakeRegistry, FixtureRepo, PublishedRelease, targets_json},
-};
+use release_core::testing::{FakeRegistry, FixtureRepo, PublishedRelease, plasmite_manifest};
 use serde_json::Value;
 use tests::{evidence_json, findings, qa_fixture, release, release_with_env};
 
@@ -140,7 +137,7 @@ fn an_old_or_missing_ergo_is_incomplete() {
 
 #[test]
 fn log_excerpts_are_redacted_and_the_run_is_read() {
-    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    let manifest = plasmite_manifest();
     let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
     published.run_mut(2001).unwrap().jobs[0].conclusion = Some("timed_out".into());
     let fake = FakeRegistry::start(published).unwrap();

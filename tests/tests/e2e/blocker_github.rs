@@ -2,13 +2,10 @@
 //! FakeRegistry that lists and files issues (`blocker`, `--run-id`, the `blockers` gate,
 //! `qa --file-blockers`, `verify --file-blockers`).
 
-use release_core::{
-    targets,
-    testing::{
-        FakeRegistry, FixtureRepo, PublishedRelease,
-        fake_registry::{Fault, Issue, Logged, Service},
-        targets_json,
-    },
+use release_core::testing::{
+    FakeRegistry, FixtureRepo, PublishedRelease,
+    fake_registry::{Fault, Issue, Logged, Service},
+    plasmite_manifest,
 };
 use tests::{Run, evidence_json, findings, qa_fixture, release_with_env};
 
@@ -25,7 +22,7 @@ struct World {
 /// A QA fixture whose policy files blockers as GitHub issues in the fake's repository,
 /// plus `policy` (gates), committed and pushed.
 fn world(policy: &str) -> World {
-    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    let manifest = plasmite_manifest();
     let fake = FakeRegistry::start(PublishedRelease::coherent(&manifest, "0.8.0").unwrap()).unwrap();
     let repo = qa_fixture(&format!("{policy}\n[blockers]\ntracker = \"github\"\n{}", fake.endpoints_toml()), &[]);
     repo.replace(
@@ -106,7 +103,7 @@ fn files_one_labelled_issue_per_title() {
     assert_eq!(sent["title"], title);
     assert_eq!(sent["labels"], serde_json::json!(["release-blocker"]));
     let body = sent["body"].as_str().unwrap();
-    for heading in release_core::blockers::SECTIONS {
+    for heading in release_core::testing::BLOCKER_SECTIONS {
         assert!(body.contains(heading), "{heading}:\n{body}");
     }
     assert!(body.contains("Summary: clippy fails"), "{body}");

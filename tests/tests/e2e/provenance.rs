@@ -2,13 +2,10 @@
 //! whose policy points at a FakeRegistry serving build run 2001 of release.yml on the tag's
 //! commit, with its `release-metadata` artifact.
 
-use release_core::{
-    targets,
-    testing::{
-        FakeRegistry, FixtureRepo, PublishedRelease,
-        fake_registry::{WorkflowRun, build_metadata, zip_bytes},
-        targets_json,
-    },
+use release_core::testing::{
+    FakeRegistry, FixtureRepo, PublishedRelease,
+    fake_registry::{WorkflowRun, build_metadata, zip_bytes},
+    plasmite_manifest,
 };
 use serde_json::{Value, json};
 use tests::{Run, finding, release_with_env};
@@ -21,7 +18,7 @@ struct World {
 }
 
 fn world(change: impl FnOnce(&mut PublishedRelease)) -> World {
-    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    let manifest = plasmite_manifest();
     let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
     change(&mut published);
     let fake = FakeRegistry::start(published).unwrap();

@@ -240,33 +240,26 @@ fn changelog_and_blockers_are_gates_bug_6() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(findings(&run.json(), "changelog")[0]["detail"].as_str().unwrap().contains("no section for 0.8.1"));
 
-    let cx = release_core::Context::open(repo.root(), None).unwrap();
-    let target = release_core::ReleaseTarget::parse("v0.8.0").unwrap();
-    let id = release_core::evidence::add_blocker(
-        &cx.repo,
-        &target,
-        "bench",
-        "append regressed 20%",
-        "median +20%",
-        &cx.clock,
-    )
-    .unwrap();
+    // Recorded through the command (no tracker: the policy has no [blockers] table).
+    let filed = release(
+        repo.root(),
+        &["blocker", "v0.8.0", "--check", "bench", "--title", "append regressed 20%", "--summary", "median +20%"],
+    );
+    assert!(filed.stderr.contains("recorded as blocker B1"), "{}", filed.all());
     let run = release(repo.root(), &["qa", "v0.8.0", "--only", "blockers", "--json"]);
     assert_eq!(run.code, 1, "{}", run.all());
     let detail = findings(&run.json(), "blockers")[0]["detail"].as_str().unwrap().to_string();
     assert!(detail.contains("1 open blocker") && detail.contains("append regressed 20%"), "{detail}");
-    release_core::evidence::close_blocker(&cx.repo, &target, &id, &cx.clock).unwrap();
+    let closed = release(repo.root(), &["blocker", "v0.8.0", "--close", "B1", "--reason", "fixed in HEAD"]);
+    assert_eq!(closed.code, 0, "{}", closed.all());
     let run = release(repo.root(), &["qa", "v0.8.0", "--only", "blockers"]);
     assert_eq!(run.code, 0, "{}", run.all());
 }
 
 #[test]
 fn ci_gate_reads_the_newest_completed_run_of_the_release_commit() {
-    use release_core::{
-        targets,
-        testing::{FakeRegistry, PublishedRelease, fake_registry::WorkflowRun, targets_json},
-    };
-    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    use release_core::testing::{FakeRegistry, PublishedRelease, fake_registry::WorkflowRun, plasmite_manifest};
+    let manifest = plasmite_manifest();
     let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
     published.runs.clear();
     let fake = FakeRegistry::start(published).unwrap();

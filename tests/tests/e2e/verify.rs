@@ -2,13 +2,13 @@
 //! whose policy `[endpoints]` point at a FakeRegistry.
 
 use release_core::{
-    targets::{self, Manifest},
-    testing::{FakeRegistry, FixtureRepo, PublishedRelease, fake_registry::WorkflowRun, targets_json},
+    Manifest,
+    testing::{FakeRegistry, FixtureRepo, PublishedRelease, fake_registry::WorkflowRun, plasmite_manifest},
 };
 use tests::{Run, finding_with, release, with_status};
 
 fn manifest() -> Manifest {
-    targets::parse("release/targets.json", &targets_json()).unwrap()
+    plasmite_manifest()
 }
 
 struct World {
@@ -89,7 +89,7 @@ fn coherent_release_passes_every_channel() {
 
 fn sha_of(r: &PublishedRelease, platform: &str) -> String {
     let name = r.archive(platform);
-    release_core::registry::sha256_hex(&r.assets.iter().find(|a| a.name == name).unwrap().bytes)
+    release_core::testing::sha256_hex(&r.assets.iter().find(|a| a.name == name).unwrap().bytes)
 }
 
 /// Changes one character of a hex string.
@@ -329,7 +329,7 @@ fn wait_rechecks_until_the_channel_passes() {
                 let bytes = b"crate 0.8.0".to_vec();
                 r.crates.push(release_core::testing::fake_registry::CrateVersion {
                     vers: "0.8.0".into(),
-                    cksum: release_core::registry::sha256_hex(&bytes),
+                    cksum: release_core::testing::sha256_hex(&bytes),
                     bytes,
                     yanked: false,
                 });
@@ -394,7 +394,7 @@ fn deep_mode_finds_a_tarball_without_a_native_platform() {
         ];
         let tarball = release_core::testing::fake_registry::tgz(&files).unwrap();
         let doc = r.npm.get_mut("0.8.0").unwrap();
-        doc.integrity = release_core::registry::sri_sha512(&tarball);
+        doc.integrity = release_core::testing::sri_sha512(&tarball);
         doc.tarball = tarball;
     });
     let run = w.verify_json(&["--channels", "npm", "--deep"]);

@@ -6,11 +6,9 @@
 use std::time::{Duration, Instant};
 
 use release_core::{
-    Context, Outcome, ReleaseTarget,
-    http::{HttpConfig, TokenSource},
-    targets,
-    testing::{FakeRegistry, Fault, FixtureRepo, PublishedRelease, Service, closed_port_url, targets_json},
-    verify::{self, Channel},
+    Context, HttpConfig, Outcome, ReleaseTarget, TokenSource,
+    commands::{self, Channel, VerifyOptions, VerifyRequest},
+    testing::{FakeRegistry, Fault, FixtureRepo, PublishedRelease, Service, closed_port_url, plasmite_manifest},
 };
 use tests::release_with_env;
 
@@ -53,7 +51,7 @@ fn channels_of(service: Service) -> (Vec<Channel>, bool) {
 }
 
 fn case(service: Service, name: &str, fault: Option<Fault>) -> Result<(), String> {
-    let manifest = targets::parse("t", &targets_json()).map_err(|e| e.to_string())?;
+    let manifest = plasmite_manifest();
     let fake = FakeRegistry::start(PublishedRelease::coherent(&manifest, "0.8.0").map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
     let dead = closed_port_url();
@@ -70,10 +68,15 @@ fn case(service: Service, name: &str, fault: Option<Fault>) -> Result<(), String
     let (channels, deep) = channels_of(service);
     let target = ReleaseTarget::parse("0.8.0").map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let result = verify::run(&cx, &target, &verify::Options { channels, deep, ..verify::Options::default() })
-        .map_err(|e| format!("{e:#}"))?;
+    let request = VerifyRequest {
+        target: target.clone(),
+        options: VerifyOptions { channels, deep, ..VerifyOptions::default() },
+        file_blockers: false,
+        http: Default::default(),
+    };
+    let result = commands::verify(&cx, &request).map_err(|e| format!("{e:#}"))?;
     let elapsed = started.elapsed();
-    let findings = &result.report.findings;
+    let findings = &result.recorded.report.findings;
     let label = format!("{service:?} / {name}");
     if elapsed > Duration::from_secs(12) {
         return Err(format!("{label}: took {elapsed:?}"));
@@ -84,8 +87,8 @@ fn case(service: Service, name: &str, fault: Option<Fault>) -> Result<(), String
     if !findings.iter().any(|f| f.outcome == Outcome::Incomplete) {
         return Err(format!("{label}: expected an incomplete finding: {findings:#?}"));
     }
-    if result.report.verdict.exit_code() != 3 {
-        return Err(format!("{label}: verdict {:?}", result.report.verdict));
+    if result.recorded.report.verdict.exit_code() != 3 {
+        return Err(format!("{label}: verdict {:?}", result.recorded.report.verdict));
     }
     Ok(())
 }
@@ -130,7 +133,7 @@ const CANARY: &str = "ghp_CANARY0123456789abcdefCANARY";
 
 #[test]
 fn the_token_never_appears_in_output_json_or_errors() {
-    let manifest = targets::parse("t", &targets_json()).unwrap();
+    let manifest = plasmite_manifest();
     let fake = FakeRegistry::start(PublishedRelease::coherent(&manifest, "0.8.0").unwrap()).unwrap();
     let repo = FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &fake.endpoints_toml()).build().unwrap();
     let env = [("GH_TOKEN", CANARY)];

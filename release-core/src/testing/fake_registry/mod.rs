@@ -8,7 +8,7 @@
 //!
 //! ```no_run
 //! # use release_core::testing::{FakeRegistry, PublishedRelease, Service, Fault};
-//! # fn demo(manifest: &release_core::targets::Manifest) -> anyhow::Result<()> {
+//! # fn demo(manifest: &release_core::Manifest) -> anyhow::Result<()> {
 //! let fake = FakeRegistry::start(PublishedRelease::coherent(manifest, "0.8.0")?)?;
 //! fake.fault(Service::Npm, Fault::Status(500));
 //! let toml = fake.endpoints_toml(); // append to release/policy.toml
