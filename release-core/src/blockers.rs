@@ -206,7 +206,7 @@ pub struct FileOptions {
 impl FileOptions {
     /// `ergo` on PATH, the secrets set in `env`, filing for real, no agent.
     pub fn new(env: &Env) -> FileOptions {
-        FileOptions { ergo: "ergo".into(), secrets: redact::secrets_from_env(env), dry_run: false, agent: None }
+        FileOptions { ergo: "ergo".into(), secrets: env.secrets(), dry_run: false, agent: None }
     }
 }
 

@@ -11,10 +11,12 @@ use std::{
     fmt,
 };
 
-use crate::redact::SECRET_VARS;
+/// Environment variables whose values are secrets.
+pub const SECRET_VARS: [&str; 6] =
+    ["GH_TOKEN", "GITHUB_TOKEN", "CARGO_REGISTRY_TOKEN", "PYPI_API_TOKEN", "NPM_TOKEN", "NODE_AUTH_TOKEN"];
 
 /// The variables [`Env::from_process`] captures, besides the secrets of
-/// [`SECRET_VARS`](crate::redact::SECRET_VARS). A variable the library starts reading must be
+/// [`SECRET_VARS`]. A variable the library starts reading must be
 /// added here.
 pub const VARS: [&str; 11] = [
     "PATH",
@@ -80,6 +82,12 @@ impl Env {
     /// True when `name` is set to something other than the empty string.
     pub fn is_set(&self, name: &str) -> bool {
         self.get_os(name).is_some_and(|v| !v.is_empty())
+    }
+
+    /// The values of [`SECRET_VARS`] that are set (ignoring very short values, which would
+    /// mask ordinary words): what redaction removes from every output.
+    pub fn secrets(&self) -> Vec<String> {
+        SECRET_VARS.iter().filter_map(|v| self.get(v)).filter(|s| s.trim().len() >= 8).map(str::to_string).collect()
     }
 }
 

@@ -4,18 +4,8 @@
 //! well-known tokens (GitHub, PyPI, npm) and of `Authorization:` headers, for secrets that
 //! arrive in a log excerpt without being in our environment.
 
-/// Environment variables whose values are secrets.
-pub const SECRET_VARS: [&str; 6] =
-    ["GH_TOKEN", "GITHUB_TOKEN", "CARGO_REGISTRY_TOKEN", "PYPI_API_TOKEN", "NPM_TOKEN", "NODE_AUTH_TOKEN"];
-
 /// What a secret is replaced with.
 pub const MASK: &str = "[REDACTED]";
-
-/// The values of [`SECRET_VARS`] set in `env` (ignoring very short values, which would mask
-/// ordinary words).
-pub fn secrets_from_env(env: &crate::env::Env) -> Vec<String> {
-    SECRET_VARS.iter().filter_map(|v| env.get(v)).filter(|s| s.trim().len() >= 8).map(str::to_string).collect()
-}
 
 /// `text` with every listed secret and every token-shaped word masked.
 pub fn redact(text: &str, secrets: &[String]) -> String {
@@ -72,8 +62,8 @@ mod tests {
             .with("NPM_TOKEN", "npm-canary-from-env")
             .with("GH_TOKEN", "short")
             .with("HOME", "/home/not-a-secret");
-        assert_eq!(secrets_from_env(&env), ["npm-canary-from-env"], "short values and other variables are not secrets");
-        assert!(secrets_from_env(&crate::env::Env::empty()).is_empty(), "nothing from the process environment");
+        assert_eq!(env.secrets(), ["npm-canary-from-env"], "short values and other variables are not secrets");
+        assert!(crate::env::Env::empty().secrets().is_empty(), "nothing from the process environment");
     }
 
     #[test]

@@ -8,7 +8,6 @@ use crate::{
     context::Context,
     evidence::{self, Mode},
     gates::{self, Observer, Plan, Waiver},
-    redact,
     target::ReleaseTarget,
 };
 
@@ -61,7 +60,7 @@ pub fn qa(cx: &Context, request: &QaRequest, observer: &mut dyn Observer) -> any
     plan.only = request.only.clone();
     plan.waivers = request.waivers.clone();
     plan.fail_fast = request.fail_fast;
-    plan.secrets = redact::secrets_from_env(&cx.env);
+    plan.secrets = cx.env.secrets();
     plan.open_blockers = existing.as_ref().map(|r| r.open_blockers()).unwrap_or_default();
     gates::check_selection(&gates::catalogue(cx)?, &plan)?;
     if let Some(mode) = request.mode

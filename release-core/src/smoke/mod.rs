@@ -288,7 +288,7 @@ pub fn run(
 ) -> anyhow::Result<SmokeRun> {
     opts.validate()?;
     let scratch = create_scratch(repo, target, clock)?;
-    let secrets = crate::redact::secrets_from_env(env);
+    let secrets = env.secrets();
     let tool_path = opts.path.as_deref().or(env.path());
     let start = clock.instant();
     let budget = Budget {

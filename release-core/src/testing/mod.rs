@@ -19,7 +19,7 @@ pub use plasmite::{PLASMITE_POLICY, plasmite_files, targets_json};
 /// The blocker body's headings, in order, for tests that check a filed body.
 pub use crate::blockers::SECTIONS as BLOCKER_SECTIONS;
 /// The environment variables whose values are secrets, for tests that plant a canary.
-pub use crate::redact::SECRET_VARS;
+pub use crate::env::SECRET_VARS;
 /// Digests as the registries publish them, for fixtures that publish artifacts.
 pub use crate::registry::{sha256_hex, sri_sha512};
 
