@@ -74,18 +74,18 @@ pub struct Metadata {
 
 /// Parses `metadata.json`: an object whose `tag`, `version` and `source_sha` are strings, and
 /// whose optional `source_*` keys are strings when present. The error says which key is wrong.
-pub fn parse_metadata(bytes: &[u8]) -> Result<Metadata, String> {
-    let doc: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
-    let Value::Object(map) = doc else { return Err("not a JSON object".into()) };
-    let field = |key: &str| -> Result<Option<String>, String> {
+pub fn parse_metadata(bytes: &[u8]) -> anyhow::Result<Metadata> {
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| anyhow::anyhow!("not JSON: {e}"))?;
+    let Value::Object(map) = doc else { anyhow::bail!("not a JSON object") };
+    let field = |key: &str| -> anyhow::Result<Option<String>> {
         match map.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(format!("`{key}` is {other}, not a string")),
+            Some(other) => Err(anyhow::anyhow!("`{key}` is {other}, not a string")),
         }
     };
-    let required = |key: &str| -> Result<String, String> {
-        field(key)?.filter(|s| !s.is_empty()).ok_or_else(|| format!("`{key}` is missing or empty"))
+    let required = |key: &str| -> anyhow::Result<String> {
+        field(key)?.filter(|s| !s.is_empty()).ok_or_else(|| anyhow::anyhow!("`{key}` is missing or empty"))
     };
     Ok(Metadata {
         tag: required("tag")?,
@@ -100,24 +100,24 @@ pub fn parse_metadata(bytes: &[u8]) -> Result<Metadata, String> {
 /// Reads the member `name` at the root of a zip, without writing anything to disk. The whole
 /// archive is refused when a member's name escapes it (`../x`, `/etc/x`), when a member is (or
 /// inflates to) more than [`MAX_MEMBER`] bytes, or when it has more than [`MAX_MEMBERS`] members.
-pub fn read_member(zip_bytes: &[u8], name: &str) -> Result<Vec<u8>, String> {
+pub fn read_member(zip_bytes: &[u8], name: &str) -> anyhow::Result<Vec<u8>> {
     let mut zip =
-        zip::ZipArchive::new(std::io::Cursor::new(zip_bytes)).map_err(|e| format!("not a zip archive: {e}"))?;
+        zip::ZipArchive::new(std::io::Cursor::new(zip_bytes)).map_err(|e| anyhow::anyhow!("not a zip archive: {e}"))?;
     if zip.len() > MAX_MEMBERS {
-        return Err(format!("{} members, more than the {MAX_MEMBERS} a metadata artifact may have", zip.len()));
+        anyhow::bail!("{} members, more than the {MAX_MEMBERS} a metadata artifact may have", zip.len());
     }
     let mut found = None;
     let mut names = Vec::new();
     for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).map_err(|e| format!("member {i} is unreadable: {e}"))?;
-        let raw = entry.name().map_err(|e| format!("member {i} has an unreadable name: {e}"))?.to_string();
+        let mut entry = zip.by_index(i).map_err(|e| anyhow::anyhow!("member {i} is unreadable: {e}"))?;
+        let raw = entry.name().map_err(|e| anyhow::anyhow!("member {i} has an unreadable name: {e}"))?.to_string();
         // `enclosed_name` alone forgives a leading `/`; an absolute name is refused here too.
         let absolute = raw.starts_with(['/', '\\']) || raw.as_bytes().get(1) == Some(&b':');
         if absolute || entry.enclosed_name().is_none() || raw.split(['/', '\\']).any(|part| part == "..") {
-            return Err(format!("member `{raw}` escapes the archive (path traversal)"));
+            anyhow::bail!("member `{raw}` escapes the archive (path traversal)");
         }
         if entry.size() > MAX_MEMBER {
-            return Err(format!("member `{raw}` is {} bytes, over the {MAX_MEMBER}-byte limit", entry.size()));
+            anyhow::bail!("member `{raw}` is {} bytes, over the {MAX_MEMBER}-byte limit", entry.size());
         }
         if raw == name {
             // Read at most one byte past the limit: a header that lies about the size (a zip
@@ -126,16 +126,16 @@ pub fn read_member(zip_bytes: &[u8], name: &str) -> Result<Vec<u8>, String> {
             (&mut entry)
                 .take(MAX_MEMBER + 1)
                 .read_to_end(&mut bytes)
-                .map_err(|e| format!("member `{raw}` is unreadable: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("member `{raw}` is unreadable: {e}"))?;
             if bytes.len() as u64 > MAX_MEMBER {
-                return Err(format!("member `{raw}` inflates past the {MAX_MEMBER}-byte limit"));
+                anyhow::bail!("member `{raw}` inflates past the {MAX_MEMBER}-byte limit");
             }
             found = Some(bytes);
         }
         names.push(raw);
     }
     found.ok_or_else(|| {
-        format!(
+        anyhow::anyhow!(
             "no `{name}` at the root of the archive (members: {})",
             if names.is_empty() { "none".into() } else { names.join(", ") }
         )
@@ -428,12 +428,12 @@ fn metadata(
     }
     let bytes = match read_member(&r.body, METADATA_FILE) {
         Ok(bytes) => bytes,
-        Err(e) => return stop(fail(e, ev)),
+        Err(e) => return stop(fail(format!("{e:#}"), ev)),
     };
     match parse_metadata(&bytes) {
         Ok(m) => Some(m),
         Err(e) => stop(
-            Finding::fail(&format!("{CHECK}.metadata"), &subject, format!("{METADATA_FILE}: {e}")).with(ev.clone()),
+            Finding::fail(&format!("{CHECK}.metadata"), &subject, format!("{METADATA_FILE}: {e:#}")).with(ev.clone()),
         ),
     }
 }
@@ -565,7 +565,7 @@ mod tests {
             (b"{", "not JSON"),
         ] {
             let e = parse_metadata(bad).unwrap_err();
-            assert!(e.contains(says), "{e}");
+            assert!(e.to_string().contains(says), "{e}");
         }
     }
 
@@ -574,20 +574,25 @@ mod tests {
         let good = zip_bytes(&[("metadata.json", b"{}")]).unwrap();
         assert_eq!(read_member(&good, "metadata.json").unwrap(), b"{}");
         let nested = zip_bytes(&[("dir/metadata.json", b"{}")]).unwrap();
-        assert!(read_member(&nested, "metadata.json").unwrap_err().contains("no `metadata.json` at the root"));
+        assert!(
+            read_member(&nested, "metadata.json").unwrap_err().to_string().contains("no `metadata.json` at the root")
+        );
         for evil in ["../metadata.json", "a/../../x", "/etc/passwd", "C:\\x", "a\\..\\..\\x"] {
             let z = zip_bytes(&[("metadata.json", b"{}"), (evil, b"x")]).unwrap();
-            assert!(read_member(&z, "metadata.json").unwrap_err().contains("escapes the archive"), "{evil}");
+            assert!(
+                read_member(&z, "metadata.json").unwrap_err().to_string().contains("escapes the archive"),
+                "{evil}"
+            );
         }
         // 2 MiB of zeros deflate to a few KiB: the limit is on what inflates.
         let big = vec![0u8; 2 * 1024 * 1024];
         let bomb = zip_bytes(&[("metadata.json", &big)]).unwrap();
         assert!(bomb.len() < 64 * 1024);
-        assert!(read_member(&bomb, "metadata.json").unwrap_err().contains("bytes, over the"));
+        assert!(read_member(&bomb, "metadata.json").unwrap_err().to_string().contains("bytes, over the"));
         let many: Vec<(String, Vec<u8>)> = (0..=MAX_MEMBERS).map(|i| (format!("f{i}"), Vec::new())).collect();
         let many: Vec<(&str, &[u8])> = many.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
-        assert!(read_member(&zip_bytes(&many).unwrap(), "f0").unwrap_err().contains("members"));
-        assert!(read_member(b"PK\x03\x04 not really", "metadata.json").unwrap_err().contains("not a zip"));
+        assert!(read_member(&zip_bytes(&many).unwrap(), "f0").unwrap_err().to_string().contains("members"));
+        assert!(read_member(b"PK\x03\x04 not really", "metadata.json").unwrap_err().to_string().contains("not a zip"));
     }
 
     #[test]
