@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::{
     context::Context,
     registry::{self, Probe},
+    report::CheckId,
     report::Finding,
     report::Outcome,
     report::Report,
@@ -82,14 +83,26 @@ impl Channel {
     }
 
     /// Check id of the channel's "target version is published" finding.
-    pub fn published_check(self) -> &'static str {
+    pub fn published_check(self) -> CheckId {
         match self {
             Channel::Crates => registry::crates::PUBLISHED,
             Channel::Npm => registry::npm::PUBLISHED,
             Channel::Pypi => registry::pypi::PUBLISHED,
             Channel::Github => registry::github::PUBLISHED,
             Channel::Homebrew => registry::homebrew::PUBLISHED,
-            Channel::Ci => "verify.ci",
+            Channel::Ci => CheckId::VERIFY_CI,
+        }
+    }
+
+    /// Check id of the channel's other findings (`verify.npm`).
+    pub fn check(self) -> CheckId {
+        match self {
+            Channel::Crates => CheckId::VERIFY_CRATES,
+            Channel::Npm => CheckId::VERIFY_NPM,
+            Channel::Pypi => CheckId::VERIFY_PYPI,
+            Channel::Github => CheckId::VERIFY_GITHUB,
+            Channel::Homebrew => CheckId::VERIFY_HOMEBREW,
+            Channel::Ci => CheckId::VERIFY_CI,
         }
     }
 
@@ -204,7 +217,7 @@ fn round(probe: &Probe<'_>, channels: &[Channel]) -> Vec<(Channel, Vec<Finding>)
             .map(|(c, h)| {
                 let findings = h.join().unwrap_or_else(|_| {
                     vec![Finding::incomplete(
-                        &format!("verify.{}", c.name()),
+                        c.check(),
                         c.name(),
                         "the check stopped unexpectedly (a bug: please report it)",
                     )]

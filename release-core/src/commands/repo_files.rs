@@ -9,7 +9,7 @@ use crate::{
     clock::Date,
     context::Context,
     fsutil,
-    report::{Evidence, Finding, Report},
+    report::{CheckId, Evidence, Finding, Report},
     target::ReleaseTarget,
     targets::{self as manifest, Manifest, Tier},
     versions::{self as surfaces, Change},
@@ -150,7 +150,7 @@ pub fn targets(cx: &Context, request: &TargetsRequest) -> anyhow::Result<Targets
     let shown = policy.manifest.as_str();
     let manifest: Manifest = manifest::load(&cx.repo.path(&policy.manifest), shown)?;
     let Some(listing) = &request.listing else {
-        let finding = Finding::pass("targets", shown, format!("valid: {} targets", manifest.targets.len()))
+        let finding = Finding::pass(CheckId::TARGETS, shown, format!("valid: {} targets", manifest.targets.len()))
             .with(Evidence::file(shown));
         return Ok(TargetsOutcome::Valid(Report::new("targets", None, vec![finding])));
     };

@@ -14,13 +14,14 @@ use crate::{
     github::{self, GitHub},
     policy::HomebrewChannel,
     repo::Repo,
+    report::CheckId,
     report::{Evidence, Finding, Outcome},
     targets::Tier,
 };
 
-const CHECK: &str = "verify.homebrew";
+const CHECK: CheckId = CheckId::VERIFY_HOMEBREW;
 /// Check id of the "formula is at the target version" finding.
-pub const PUBLISHED: &str = "verify.homebrew.published";
+pub const PUBLISHED: CheckId = CheckId::VERIFY_HOMEBREW_PUBLISHED;
 
 /// One `url` (with the `sha256` that follows it) inside a platform block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -504,7 +505,7 @@ impl FormulaError {
                 Finding::incomplete(PUBLISHED, subject(formula), format!("cannot read {path}: {why}"))
             }
             FormulaError::Fetch { formula, error } => {
-                error.finding(PUBLISHED, &subject(formula), Absent::Fail("the formula is not in the tap"))
+                error.finding(&PUBLISHED, &subject(formula), Absent::Fail("the formula is not in the tap"))
             }
             FormulaError::NotAFormula { formula, url, status } => Finding::incomplete(
                 PUBLISHED,
@@ -552,12 +553,12 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
         Ok((r, _)) => r,
         Err(e) => {
             let prefix = "cannot read the sums file to check the formula: ";
-            return vec![e.finding(CHECK, &probe.target.tag(), Outcome::Incomplete, prefix)];
+            return vec![e.finding(&CHECK, &probe.target.tag(), Outcome::Incomplete, prefix)];
         }
     };
     let sums = match super::github::sums(probe, &release) {
         Ok((s, _)) => s,
-        Err(e) => return vec![e.finding(CHECK, probe.policy, &release)],
+        Err(e) => return vec![e.finding(&CHECK, probe.policy, &release)],
     };
     check_alignment(probe, &text, &sums, &evidence)
 }

@@ -14,7 +14,9 @@ use super::{
     exec::{self, Cmd, Ran, Tool},
     has_version_token, retry,
 };
-use crate::{policy::Policy, report::Evidence, report::Finding, report::Outcome, target::ReleaseTarget};
+use crate::{
+    policy::Policy, report::CheckId, report::Evidence, report::Finding, report::Outcome, target::ReleaseTarget,
+};
 
 /// One channel's share of a smoke run.
 pub(crate) struct Job<'a> {
@@ -114,7 +116,7 @@ impl Job<'_> {
 pub(crate) fn run(channel: Channel, job: &Job<'_>) -> Vec<Finding> {
     if let Err(e) = fs::create_dir_all(&job.dir) {
         let msg = format!("cannot create the scratch dir {}: {e}", job.dir);
-        return vec![Finding::incomplete(&channel.check(), channel.name(), msg)];
+        return vec![Finding::incomplete(channel.check(), channel.name(), msg)];
     }
     match channel {
         Channel::Npm => npm(job),
@@ -124,11 +126,11 @@ pub(crate) fn run(channel: Channel, job: &Job<'_>) -> Vec<Finding> {
     }
 }
 
-fn finding(check: &str, subject: &str, (outcome, detail, evidence): (Outcome, String, Vec<Evidence>)) -> Finding {
-    Finding { check: check.to_string(), subject: subject.to_string(), outcome, detail, evidence }
+fn finding(check: &CheckId, subject: &str, (outcome, detail, evidence): (Outcome, String, Vec<Evidence>)) -> Finding {
+    Finding { check: check.clone(), subject: subject.to_string(), outcome, detail, evidence }
 }
 
-fn missing(check: &str, subject: &str, tool: &str, how: &str) -> Finding {
+fn missing(check: &CheckId, subject: &str, tool: &str, how: &str) -> Finding {
     Finding::incomplete(check, subject, format!("`{tool}` is not on PATH, so this could not be checked: {how}"))
 }
 
@@ -178,7 +180,7 @@ fn npm(job: &Job<'_>) -> Vec<Finding> {
 
 /// The pnpm leg: its own finding, whatever the npm leg said (bug 29).
 fn pnpm(job: &Job<'_>, spec: &str, registry: &[String]) -> Finding {
-    let check = format!("{}.pnpm", Channel::Npm.check());
+    let check = CheckId::SMOKE_NPM_PNPM;
     let subject = format!("npm {spec} via pnpm");
     let Some(pnpm) = find_pnpm(job) else {
         return Finding::skipped(

@@ -25,12 +25,12 @@ use anyhow::{Context as _, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::{
-    clock::Clock, env::Env, policy::Policy, repo::Repo, report::Evidence, report::Finding, report::Outcome,
-    report::Report, target::ReleaseTarget,
+    clock::Clock, env::Env, policy::Policy, repo::Repo, report::CheckId, report::Evidence, report::Finding,
+    report::Outcome, report::Report, target::ReleaseTarget,
 };
 
 /// Id prefix of the findings (`smoke.npm`, `smoke.pypi`, ...).
-pub const CHECK: &str = "smoke";
+pub const CHECK: CheckId = CheckId::SMOKE;
 
 /// A channel the smoke can install from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -60,8 +60,13 @@ impl Channel {
     }
 
     /// The finding id: `smoke.npm`.
-    pub fn check(self) -> String {
-        format!("{CHECK}.{}", self.name())
+    pub fn check(self) -> CheckId {
+        match self {
+            Channel::Npm => CheckId::SMOKE_NPM,
+            Channel::Pypi => CheckId::SMOKE_PYPI,
+            Channel::Crates => CheckId::SMOKE_CRATES,
+            Channel::Homebrew => CheckId::SMOKE_HOMEBREW,
+        }
     }
 }
 
@@ -314,7 +319,7 @@ pub fn run(
             .map(|(channel, handle)| {
                 handle.join().unwrap_or_else(|_| {
                     vec![Finding::incomplete(
-                        &channel.check(),
+                        channel.check(),
                         channel.name(),
                         "the channel's smoke stopped unexpectedly (a bug in release-core); its result is unknown",
                     )]
