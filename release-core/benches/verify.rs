@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use release_core::{
     Context, ReleaseTarget,
     http::{HttpConfig, TokenSource},
-    targets,
+    manifest,
     testing::{FakeRegistry, Fault, FixtureRepo, PublishedRelease, Service, targets_json},
     verify::{self, Channel},
 };
@@ -21,7 +21,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() -> anyhow::Result<()> {
-    let manifest = targets::parse("release/targets.json", &targets_json())?;
+    let manifest = manifest::parse("release/targets.json", &targets_json())?;
     let fake = FakeRegistry::start(PublishedRelease::coherent(&manifest, "0.8.0")?)?;
     for s in Service::ALL {
         fake.fault(s, Fault::Delay(LATENCY));

@@ -13,7 +13,7 @@
 //! | [`repo`] | `Repo`: root path and git queries; base-tag derivation |
 //! | [`versions`] | version surfaces: read, check, bump (format-preserving, all or nothing) |
 //! | [`changelog`] | Keep-a-Changelog sections: check, finalize, release notes |
-//! | [`targets`] | `release/targets.json`: parse, validate, channel lists |
+//! | [`manifest`] | `release/targets.json`: parse, validate, channel lists |
 //! | [`mod@bench`] | benchmark gate: base tag vs candidate, interleaved runs, per-scenario statuses |
 //! | [`notices`] | licence and notice files: repo level, copies, and inside every release archive |
 //! | [`provenance`] | build provenance: the build run, its metadata artifact, the tag's commit |
@@ -62,6 +62,7 @@ pub mod fsutil;
 pub mod gates;
 pub mod github;
 pub mod http;
+pub mod manifest;
 pub mod notices;
 pub mod policy;
 pub mod provenance;
@@ -71,7 +72,6 @@ pub mod repo;
 pub mod report;
 pub mod smoke;
 pub mod target;
-pub mod targets;
 pub mod verify;
 pub mod versions;
 

@@ -11,13 +11,13 @@ use serde::Serialize;
 
 use crate::{
     context::Context,
+    manifest,
     registry::{self, Probe},
     report::CheckId,
     report::Finding,
     report::Outcome,
     report::Report,
     target::ReleaseTarget,
-    targets,
 };
 
 /// A channel `verify` checks.
@@ -197,9 +197,9 @@ impl PartialPublish {
 }
 
 /// Loads the targets manifest named by the policy, if any.
-fn manifest(cx: &Context) -> anyhow::Result<Option<targets::Manifest>> {
+fn manifest(cx: &Context) -> anyhow::Result<Option<manifest::Manifest>> {
     match &cx.policy.targets {
-        Some(t) => Ok(Some(targets::load(&cx.repo.path(&t.manifest), t.manifest.as_str())?)),
+        Some(t) => Ok(Some(manifest::load(&cx.repo.path(&t.manifest), t.manifest.as_str())?)),
         None => Ok(None),
     }
 }
@@ -287,7 +287,7 @@ mod tests {
             clock::Clock,
             testing::{FakeRegistry, FixtureRepo, PublishedRelease, targets_json},
         };
-        let manifest = targets::parse("t", &targets_json()).unwrap();
+        let manifest = manifest::parse("t", &targets_json()).unwrap();
         let fake = FakeRegistry::start(PublishedRelease::coherent(&manifest, "0.8.0").unwrap()).unwrap();
         let repo =
             FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &fake.endpoints_toml()).build().unwrap();

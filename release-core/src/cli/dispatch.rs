@@ -22,12 +22,12 @@ use crate::{
     duration,
     evidence::{Init, Mode},
     gates::{Gate, Waiver},
+    manifest::Tier,
     provenance::Which,
     repo::PushState,
     report::Finding,
     smoke::{self, Backoff},
     target::ReleaseTarget,
-    targets::Tier,
     verify::{self, Channel, PartialPublish},
 };
 

@@ -9,9 +9,9 @@ use crate::{
     clock::Date,
     context::Context,
     fsutil,
+    manifest::{self, Manifest, Tier},
     report::{CheckId, Evidence, Finding, Report},
     target::ReleaseTarget,
-    targets::{self as manifest, Manifest, Tier},
     versions::{self as surfaces, Change},
 };
 

@@ -9,13 +9,14 @@ use super::Plan;
 use crate::{
     changelog,
     context::Context,
+    manifest,
     policy::{PathPattern, Tracker},
     repo::PushState,
     repo::Repo,
     report::CheckId,
     report::Evidence,
     report::Finding,
-    targets, versions,
+    versions,
 };
 
 /// A check implemented in this crate.
@@ -115,7 +116,7 @@ fn check_targets(cx: &Context) -> anyhow::Result<Vec<Finding>> {
     let Some(t) = &cx.policy.targets else {
         return Ok(vec![Finding::skipped(CheckId::TARGETS, "targets manifest", "the policy has no [targets] section")]);
     };
-    let m = targets::load(&cx.repo.path(&t.manifest), t.manifest.as_str())?;
+    let m = manifest::load(&cx.repo.path(&t.manifest), t.manifest.as_str())?;
     Ok(vec![
         Finding::pass(CheckId::TARGETS, t.manifest.as_str(), format!("valid: {} targets", m.targets.len()))
             .with(Evidence::file(t.manifest.as_str())),

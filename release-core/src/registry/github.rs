@@ -8,10 +8,10 @@ use crate::{
     fetch::{Absent, FetchError, url_evidence},
     github::{self, GitHub, Release, Run, TagCommitError},
     http::Http,
+    manifest::Tier,
     policy::Policy,
     report::CheckId,
     report::{Finding, Outcome},
-    targets::Tier,
 };
 
 const CHECK: CheckId = CheckId::VERIFY_GITHUB;

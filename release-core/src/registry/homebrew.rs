@@ -12,11 +12,11 @@ use super::{Probe, SumLine, asset_name, is_sha256_hex, sum_for};
 use crate::{
     fetch::{Absent, FetchError, url_evidence},
     github::{self, GitHub},
+    manifest::Tier,
     policy::HomebrewChannel,
     repo::Repo,
     report::CheckId,
     report::{Evidence, Finding, Outcome},
-    targets::Tier,
 };
 
 const CHECK: CheckId = CheckId::VERIFY_HOMEBREW;
@@ -368,7 +368,7 @@ fn formula_name(probe: &Probe<'_>) -> String {
         .unwrap_or_else(|| probe.policy.project.name.clone())
 }
 
-type Requirements<'a> = (&'a crate::policy::GithubChannel, &'a str, &'a crate::targets::Manifest);
+type Requirements<'a> = (&'a crate::policy::GithubChannel, &'a str, &'a crate::manifest::Manifest);
 
 fn requirements<'a>(probe: &Probe<'a>) -> anyhow::Result<Requirements<'a>> {
     let github = probe

@@ -17,8 +17,8 @@ use camino::Utf8Path;
 use sha2::{Digest, Sha256, Sha512};
 
 use crate::{
-    github::GitHub, http::Http, policy::Policy, report::CheckId, report::Evidence, report::Finding,
-    target::ReleaseTarget, targets::Manifest,
+    github::GitHub, http::Http, manifest::Manifest, policy::Policy, report::CheckId, report::Evidence, report::Finding,
+    target::ReleaseTarget,
 };
 
 /// Everything one channel check reads, borrowed from the verify run.

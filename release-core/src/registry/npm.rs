@@ -9,9 +9,9 @@ use serde::Deserialize;
 use super::{Probe, Standing, no_endpoint, sri_sha512};
 use crate::{
     fetch::{self, Absent, Fetched, url_evidence},
+    manifest::Tier,
     report::CheckId,
     report::Finding,
-    targets::Tier,
 };
 
 const CHECK: CheckId = CheckId::VERIFY_NPM;

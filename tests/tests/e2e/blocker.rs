@@ -2,7 +2,7 @@
 //! contract (tests/fake_ergo.rs).
 
 use release_core::{
-    targets,
+    manifest,
     testing::{FakeRegistry, FixtureRepo, PublishedRelease, targets_json},
 };
 use serde_json::Value;
@@ -140,7 +140,7 @@ fn an_old_or_missing_ergo_is_incomplete() {
 
 #[test]
 fn log_excerpts_are_redacted_and_the_run_is_read() {
-    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    let manifest = manifest::parse("release/targets.json", &targets_json()).unwrap();
     let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
     published.run_mut(2001).unwrap().jobs[0].conclusion = Some("timed_out".into());
     let fake = FakeRegistry::start(published).unwrap();

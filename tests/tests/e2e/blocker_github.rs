@@ -3,7 +3,7 @@
 //! `qa --file-blockers`, `verify --file-blockers`).
 
 use release_core::{
-    targets,
+    manifest,
     testing::{
         FakeRegistry, FixtureRepo, PublishedRelease,
         fake_registry::{Fault, Issue, Logged, Service},
@@ -25,7 +25,7 @@ struct World {
 /// A QA fixture whose policy files blockers as GitHub issues in the fake's repository,
 /// plus `policy` (gates), committed and pushed.
 fn world(policy: &str) -> World {
-    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    let manifest = manifest::parse("release/targets.json", &targets_json()).unwrap();
     let fake = FakeRegistry::start(PublishedRelease::coherent(&manifest, "0.8.0").unwrap()).unwrap();
     let repo = qa_fixture(&format!("{policy}\n[blockers]\ntracker = \"github\"\n{}", fake.endpoints_toml()), &[]);
     repo.replace(

@@ -3,7 +3,7 @@
 //! commit, with its `release-metadata` artifact.
 
 use release_core::{
-    targets,
+    manifest,
     testing::{
         FakeRegistry, FixtureRepo, PublishedRelease,
         fake_registry::{WorkflowRun, build_metadata, zip_bytes},
@@ -21,7 +21,7 @@ struct World {
 }
 
 fn world(change: impl FnOnce(&mut PublishedRelease)) -> World {
-    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    let manifest = manifest::parse("release/targets.json", &targets_json()).unwrap();
     let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
     change(&mut published);
     let fake = FakeRegistry::start(published).unwrap();

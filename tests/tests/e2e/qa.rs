@@ -263,10 +263,10 @@ fn changelog_and_blockers_are_gates_bug_6() {
 #[test]
 fn ci_gate_reads_the_newest_completed_run_of_the_release_commit() {
     use release_core::{
-        targets,
+        manifest,
         testing::{FakeRegistry, PublishedRelease, fake_registry::WorkflowRun, targets_json},
     };
-    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    let manifest = manifest::parse("release/targets.json", &targets_json()).unwrap();
     let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
     published.runs.clear();
     let fake = FakeRegistry::start(published).unwrap();

@@ -14,7 +14,7 @@ use std::{
 };
 
 use release_core::{
-    targets,
+    manifest,
     testing::{
         FakeRegistry, FixtureRepo, PublishedRelease,
         fake_registry::{NpmVersion, crate_tarball, wheel_bytes, wheel_name},
@@ -53,7 +53,7 @@ fn pack(version: &str, prints: &str) -> Packed {
 
 /// A FakeRegistry whose npm has exactly `packages` of `plasmite` (`latest`: the last one).
 fn registry(packages: &[Packed]) -> FakeRegistry {
-    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    let manifest = manifest::parse("release/targets.json", &targets_json()).unwrap();
     let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
     published.npm = packages
         .iter()
@@ -241,7 +241,7 @@ fn the_pnpm_leg_is_its_own_finding() {
 /// A FakeRegistry whose sparse index serves `plasmite` 0.8.0 as a real, buildable `.crate`
 /// whose binary prints `prints`, and a fixture whose policy points at it.
 fn crates_world(prints: &str) -> (FakeRegistry, FixtureRepo) {
-    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    let manifest = manifest::parse("release/targets.json", &targets_json()).unwrap();
     let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
     published.set_crate("0.8.0", crate_tarball("plasmite", "0.8.0", "plasmite", prints).unwrap());
     let fake = FakeRegistry::start(published).unwrap();
@@ -284,7 +284,7 @@ fn pypi_installs_a_wheel_from_the_simple_index_and_checks_the_exact_version() {
         eprintln!("SKIPPED pypi smoke end to end: {why}");
         return;
     }
-    let manifest = targets::parse("release/targets.json", &targets_json()).unwrap();
+    let manifest = manifest::parse("release/targets.json", &targets_json()).unwrap();
     let world = |prints: &str| {
         let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
         let wheel = wheel_bytes("plasmite", "0.8.0", "plasmite", prints).unwrap();

@@ -2,13 +2,13 @@
 //! whose policy `[endpoints]` point at a FakeRegistry.
 
 use release_core::{
-    targets::{self, Manifest},
+    manifest::{self, Manifest},
     testing::{FakeRegistry, FixtureRepo, PublishedRelease, fake_registry::WorkflowRun, targets_json},
 };
 use tests::{Run, finding_with, release, with_status};
 
 fn manifest() -> Manifest {
-    targets::parse("release/targets.json", &targets_json()).unwrap()
+    manifest::parse("release/targets.json", &targets_json()).unwrap()
 }
 
 struct World {

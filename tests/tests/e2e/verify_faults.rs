@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use release_core::{
     Context, Outcome, ReleaseTarget,
     http::{HttpConfig, TokenSource},
-    targets,
+    manifest,
     testing::{FakeRegistry, Fault, FixtureRepo, PublishedRelease, Service, closed_port_url, targets_json},
     verify::{self, Channel},
 };
@@ -53,7 +53,7 @@ fn channels_of(service: Service) -> (Vec<Channel>, bool) {
 }
 
 fn case(service: Service, name: &str, fault: Option<Fault>) -> Result<(), String> {
-    let manifest = targets::parse("t", &targets_json()).map_err(|e| e.to_string())?;
+    let manifest = manifest::parse("t", &targets_json()).map_err(|e| e.to_string())?;
     let fake = FakeRegistry::start(PublishedRelease::coherent(&manifest, "0.8.0").map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
     let dead = closed_port_url();
@@ -130,7 +130,7 @@ const CANARY: &str = "ghp_CANARY0123456789abcdefCANARY";
 
 #[test]
 fn the_token_never_appears_in_output_json_or_errors() {
-    let manifest = targets::parse("t", &targets_json()).unwrap();
+    let manifest = manifest::parse("t", &targets_json()).unwrap();
     let fake = FakeRegistry::start(PublishedRelease::coherent(&manifest, "0.8.0").unwrap()).unwrap();
     let repo = FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &fake.endpoints_toml()).build().unwrap();
     let env = [("GH_TOKEN", CANARY)];

@@ -8,7 +8,7 @@
 //!
 //! ```no_run
 //! # use release_core::testing::{FakeRegistry, PublishedRelease, Service, Fault};
-//! # fn demo(manifest: &release_core::targets::Manifest) -> anyhow::Result<()> {
+//! # fn demo(manifest: &release_core::manifest::Manifest) -> anyhow::Result<()> {
 //! let fake = FakeRegistry::start(PublishedRelease::coherent(manifest, "0.8.0")?)?;
 //! fake.fault(Service::Npm, Fault::Status(500));
 //! let toml = fake.endpoints_toml(); // append to release/policy.toml
@@ -361,7 +361,7 @@ mod tests {
     use crate::http::{Http, HttpConfig, TokenSource};
 
     fn fake() -> FakeRegistry {
-        let manifest = crate::targets::parse("t", &crate::testing::targets_json()).unwrap();
+        let manifest = crate::manifest::parse("t", &crate::testing::targets_json()).unwrap();
         FakeRegistry::start(PublishedRelease::coherent(&manifest, "0.8.0").unwrap()).unwrap()
     }
 

@@ -6,9 +6,9 @@ use anyhow::Context as _;
 use sha2::Digest as _;
 
 use crate::{
+    manifest::{Manifest, Tier},
     registry::{self, homebrew},
     target::ReleaseTarget,
-    targets::{Manifest, Tier},
 };
 
 /// One `.crate` version in the index.
