@@ -155,7 +155,7 @@ pub fn targets(cx: &Context, request: &TargetsRequest) -> anyhow::Result<Targets
         return Ok(TargetsOutcome::Valid(Report::new("targets", None, vec![finding])));
     };
     let mut selected: Vec<&manifest::Target> = match &listing.channel {
-        Some(ch) => manifest.in_channel(ch, listing.tier)?,
+        Some(ch) => manifest.in_channel(manifest::Channel::from_key(ch)?, listing.tier)?,
         None => manifest.targets.iter().collect(),
     };
     if let Some(rt) = &listing.rust_target {

@@ -200,7 +200,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
         }
     };
     let version = probe.target.version();
-    for t in manifest.in_channel("github_sdk", Tier::Official).unwrap_or_default() {
+    for t in manifest.in_channel(crate::manifest::Channel::Github, Tier::Official).unwrap_or_default() {
         let name = asset_name(&channel.asset, &version, &t.sdk_platform);
         let s = format!("github asset {name}");
         let Some(asset) = release.assets.iter().find(|a| a.name == name) else {

@@ -299,7 +299,7 @@ pub fn render_input(probe: &Probe<'_>, repo_dir: &Repo, sums: &[SumLine]) -> any
     };
     let version = probe.target.version();
     let mut platforms = BTreeMap::new();
-    for t in manifest.in_channel("homebrew", Tier::Official)? {
+    for t in manifest.in_channel(crate::manifest::Channel::Homebrew, Tier::Official)? {
         let asset = asset_name(&github.asset, &version, &t.sdk_platform);
         let line = sum_for(sums, &asset).ok_or_else(|| anyhow::anyhow!("the sums file has no line for {asset}"))?;
         platforms.insert(t.sdk_platform.clone(), (asset, line.sha256.clone()));
@@ -404,7 +404,7 @@ pub fn check_alignment(probe: &Probe<'_>, text: &str, sums: &[SumLine], evidence
         None => out.push(Finding::fail(PUBLISHED, &subject, "no `version \"...\"` line").with(evidence.clone())),
     }
     let official: Vec<String> = manifest
-        .in_channel("homebrew", Tier::Official)
+        .in_channel(crate::manifest::Channel::Homebrew, Tier::Official)
         .unwrap_or_default()
         .into_iter()
         .map(|t| t.sdk_platform.clone())

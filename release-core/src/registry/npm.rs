@@ -171,7 +171,7 @@ fn deep(probe: &Probe<'_>, subject: &str, url: &str, integrity: &str) -> Vec<Fin
             return out;
         }
     };
-    for t in manifest.in_channel("npm", Tier::Official).unwrap_or_default() {
+    for t in manifest.in_channel(crate::manifest::Channel::Npm, Tier::Official).unwrap_or_default() {
         let prefix = format!("package/native/{}/", t.node_platform);
         let s = format!("{subject} native/{}", t.node_platform);
         match paths.iter().filter(|p| p.starts_with(&prefix) && p.len() > prefix.len()).count() {

@@ -130,7 +130,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
             let file = doc.urls.iter().find(|f| f.packagetype == "sdist" && f.filename == sdist);
             expected.push((format!("sdist {sdist}"), file));
         }
-        for t in manifest.in_channel("pypi", Tier::Official).unwrap_or_default() {
+        for t in manifest.in_channel(crate::manifest::Channel::Pypi, Tier::Official).unwrap_or_default() {
             let file = doc.urls.iter().find(|f| {
                 f.packagetype == "bdist_wheel"
                     && wheel_platform(&f.filename, &stem, version).is_some_and(|p| wheel_serves(p, &t.sdk_platform))

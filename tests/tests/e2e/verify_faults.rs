@@ -9,8 +9,9 @@ use release_core::{
     Context, Outcome, ReleaseTarget,
     http::{HttpConfig, TokenSource},
     manifest,
+    manifest::Channel,
     testing::{FakeRegistry, Fault, FixtureRepo, PublishedRelease, Service, closed_port_url, targets_json},
-    verify::{self, Channel},
+    verify,
 };
 use tests::release_with_env;
 
@@ -40,15 +41,15 @@ fn faults() -> Vec<(&'static str, Option<Fault>)> {
     ]
 }
 
-/// The channels that read a service (and whether they need --deep to reach it).
-fn channels_of(service: Service) -> (Vec<Channel>, bool) {
+/// The channels that read a service, whether CI does, and whether they need --deep to reach it.
+fn channels_of(service: Service) -> (Vec<Channel>, bool, bool) {
     match service {
-        Service::CratesIndex => (vec![Channel::Crates], false),
-        Service::CratesDownload => (vec![Channel::Crates], true),
-        Service::Npm => (vec![Channel::Npm], false),
-        Service::Pypi => (vec![Channel::Pypi], false),
-        Service::GithubApi => (vec![Channel::Github, Channel::Homebrew, Channel::Ci], false),
-        Service::GithubWeb | Service::AssetHost => (vec![Channel::Github, Channel::Homebrew], false),
+        Service::CratesIndex => (vec![Channel::Crates], false, false),
+        Service::CratesDownload => (vec![Channel::Crates], false, true),
+        Service::Npm => (vec![Channel::Npm], false, false),
+        Service::Pypi => (vec![Channel::Pypi], false, false),
+        Service::GithubApi => (vec![Channel::Github, Channel::Homebrew], true, false),
+        Service::GithubWeb | Service::AssetHost => (vec![Channel::Github, Channel::Homebrew], false, false),
     }
 }
 
@@ -67,10 +68,10 @@ fn case(service: Service, name: &str, fault: Option<Fault>) -> Result<(), String
     let repo =
         FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &endpoints).build().map_err(|e| e.to_string())?;
     let cx = Context::open(repo.root(), None).map_err(|e| e.to_string())?.with_http(fast(), TokenSource::Fixed(None));
-    let (channels, deep) = channels_of(service);
+    let (channels, ci, deep) = channels_of(service);
     let target = ReleaseTarget::parse("0.8.0").map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let result = verify::run(&cx, &target, &verify::Options { channels, deep, ..verify::Options::default() })
+    let result = verify::run(&cx, &target, &verify::Options { channels, ci, deep, ..verify::Options::default() })
         .map_err(|e| format!("{e:#}"))?;
     let elapsed = started.elapsed();
     let findings = &result.report.findings;
