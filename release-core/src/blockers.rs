@@ -22,12 +22,13 @@ use crate::{
     policy::Tracker,
     redact,
     repo::Repo,
+    report::CheckId,
     report::{Finding, Outcome},
     target::ReleaseTarget,
 };
 
 /// Check id used in findings.
-pub const CHECK: &str = "blocker";
+pub const CHECK: CheckId = CheckId::BLOCKER;
 
 /// The headings of the blocker template, in the order the blocker body writes them (kept
 /// from the scripts' template, so tracker searches and habits still work).
@@ -259,7 +260,7 @@ pub fn enrich(cx: &Context, blocker: &mut Blocker) -> Option<Finding> {
         }
         Err(e) => {
             blocker.run_unreadable = Some(e.detail());
-            e.finding(CHECK, &subject, |d| {
+            e.finding(&CHECK, &subject, |d| {
                 format!("the run's details could not be read, so the blocker is filed without them: {d}")
             })
         }

@@ -10,12 +10,13 @@ use camino::Utf8Path;
 
 use crate::{
     clock::Date,
+    report::CheckId,
     report::{Evidence, Finding},
     target::ReleaseTarget,
 };
 
 /// Check id used in findings.
-pub const CHECK: &str = "changelog";
+pub const CHECK: CheckId = CheckId::CHANGELOG;
 
 /// A parsed changelog: its sections in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]

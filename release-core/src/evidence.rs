@@ -341,7 +341,7 @@ pub fn append(repo: &Repo, target: &ReleaseTarget, report: &Report, clock: &Cloc
                 record.decisions.push(Decision {
                     timestamp: now.clone(),
                     kind: "waiver".into(),
-                    check: Some(f.check.clone()),
+                    check: Some(f.check.to_string()),
                     text: reason.clone(),
                 });
             }

@@ -9,6 +9,7 @@
 
 use crate::{
     http::{Http, Response},
+    report::CheckId,
     report::{Evidence, Finding, Outcome},
 };
 
@@ -156,7 +157,7 @@ impl FetchError {
 
     /// The finding of `check` about `subject` when this fetch failed; `absent` says what a
     /// [`FetchError::NotFound`] means there.
-    pub fn finding(&self, check: &str, subject: &str, absent: Absent<'_>) -> Finding {
+    pub fn finding(&self, check: &CheckId, subject: &str, absent: Absent<'_>) -> Finding {
         Finding::new(check, subject, self.outcome(absent), self.detail(absent)).with(self.evidence())
     }
 
@@ -242,7 +243,7 @@ mod tests {
     #[test]
     fn absence_means_what_the_check_says() {
         let gone = FetchError::NotFound { url: "http://127.0.0.1/x".into(), status: 404 };
-        let fail = gone.finding("c", "s", Absent::Fail("not there"));
+        let fail = gone.finding(&"c".into(), "s", Absent::Fail("not there"));
         assert_eq!((fail.outcome, fail.detail.as_str()), (Outcome::Fail, "not there"));
         assert_eq!(fail.evidence, [url_evidence("http://127.0.0.1/x", Some(404))]);
         assert_eq!(gone.outcome(Absent::Incomplete("unknown")), Outcome::Incomplete);

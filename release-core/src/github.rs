@@ -12,6 +12,7 @@ pub use crate::fetch::{Absent, FetchError, Fetched};
 use crate::{
     fetch::{self, url_evidence},
     http::{Http, Response},
+    report::CheckId,
     report::Finding,
 };
 
@@ -238,7 +239,7 @@ pub enum TagCommitError {
 impl TagCommitError {
     /// The finding of `check` about the tag: `Fail` when the tag or its object is not there or
     /// is not a commit, `Incomplete` when GitHub could not be read.
-    pub fn finding(&self, check: &str, tag: &str) -> Finding {
+    pub fn finding(&self, check: &CheckId, tag: &str) -> Finding {
         let subject = format!("github tag {tag}");
         match self {
             TagCommitError::Ref(e) => e.finding(check, &subject, Absent::Fail("the tag is not on GitHub")),
@@ -445,7 +446,7 @@ mod tests {
                 Ok(Page { items: vec![i], next: (i + 1 < n).then(|| format!("p{}", i + 1)) })
             }
         };
-        let as_finding = |e: FetchError| e.finding("c", "s", Absent::Fail("absent"));
+        let as_finding = |e: FetchError| e.finding(&"c".into(), "s", Absent::Fail("absent"));
         assert_eq!(paginate("p0", 10, pages(3)).unwrap(), [0, 1, 2]);
         assert_eq!(paginate("p0", 3, pages(3)).unwrap(), [0, 1, 2], "exactly the cap is fine");
         let cut = as_finding(paginate("p0", 3, pages(4)).unwrap_err());

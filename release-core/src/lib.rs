@@ -17,7 +17,7 @@
 //! | `target` | `ReleaseTarget`: `v1.2.3[-rc.N]`, semver order, PEP 440 form |
 //! | `policy` | `Policy`: `release/policy.toml`, validated and typed |
 //! | `repo` | git queries; base-tag derivation |
-//! | `versions`, `changelog`, `targets` | version surfaces (format-preserving bump), changelog sections, the targets manifest |
+//! | `versions`, `changelog`, `manifest` | version surfaces (format-preserving bump), changelog sections, the targets manifest |
 //! | `gates` | QA gates: built-in checks, policy commands, conditional triggers, the runner |
 //! | `verify`, `registry`, `github`, `fetch`, `http` | post-release verification; the registry and GitHub clients; one HTTP client |
 //! | `provenance`, `smoke`, `bench`, `notices` | build provenance, install smoke, the benchmark gate, licence notices |
@@ -53,6 +53,7 @@ mod fsutil;
 mod gates;
 mod github;
 mod http;
+mod manifest;
 mod notices;
 mod policy;
 mod provenance;
@@ -62,7 +63,6 @@ mod repo;
 mod report;
 mod smoke;
 mod target;
-mod targets;
 mod verify;
 mod versions;
 
@@ -73,8 +73,8 @@ pub use clock::{Clock, Date, ManualClock};
 pub use context::Context;
 pub use env::Env;
 pub use http::{HttpConfig, TokenSource};
+pub use manifest::{Channel, Manifest, Tier};
 pub use policy::Policy;
 pub use repo::Repo;
 pub use report::{Evidence, Finding, Outcome, Report, Verdict};
 pub use target::ReleaseTarget;
-pub use targets::{Manifest, Tier};

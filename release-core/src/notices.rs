@@ -13,13 +13,14 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::{
     policy::{NoticeSearch, NoticesPolicy},
     repo::Repo,
+    report::CheckId,
     report::Evidence,
     report::Finding,
     report::Report,
 };
 
 /// The check id of every finding here.
-pub const CHECK: &str = "notices";
+pub const CHECK: CheckId = CheckId::NOTICES;
 
 /// The kinds of release archive, each with its own member layout (facts §6.1).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -28,6 +28,7 @@ use crate::{
     github::{self, Artifact, GitHub, Run},
     policy::BuildPolicy,
     registry,
+    report::CheckId,
     report::Evidence,
     report::Finding,
     report::Outcome,
@@ -35,8 +36,6 @@ use crate::{
     target::ReleaseTarget,
 };
 
-/// Check id prefix of every finding.
-pub const CHECK: &str = "provenance";
 /// Largest member of the metadata artifact read, in bytes (`metadata.json` is a few hundred).
 pub const MAX_MEMBER: u64 = 1024 * 1024;
 /// Largest metadata artifact downloaded, in bytes (as listed by the API).
@@ -245,7 +244,7 @@ fn fetch_run(gh: &GitHub<'_>, id: u64, out: &mut Vec<Finding>) -> Option<Run> {
         Ok(run) => Some(run.doc),
         Err(e) => {
             let absent = format!("no workflow run {id} in the repository");
-            out.push(e.finding(&format!("{CHECK}.run"), &format!("build run {id}"), Absent::Fail(&absent)));
+            out.push(e.finding(&CheckId::PROVENANCE_RUN, &format!("build run {id}"), Absent::Fail(&absent)));
             None
         }
     }
@@ -260,7 +259,7 @@ fn find_run(
     seen: &mut Seen,
     out: &mut Vec<Finding>,
 ) -> Option<Run> {
-    let check = format!("{CHECK}.run");
+    let check = CheckId::PROVENANCE_RUN;
     let sha = match gh.tag_commit(&tag.tag()) {
         Ok(sha) => sha.doc,
         Err(e) => {
@@ -315,7 +314,7 @@ fn find_run(
 }
 
 fn workflow_finding(run: &Run, build: &BuildPolicy, ev: &Evidence) -> Finding {
-    let check = format!("{CHECK}.workflow");
+    let check = CheckId::PROVENANCE_WORKFLOW;
     let subject = format!("build run {}", run.id);
     if run.path.is_empty() {
         Finding::incomplete(
@@ -340,7 +339,7 @@ fn workflow_finding(run: &Run, build: &BuildPolicy, ev: &Evidence) -> Finding {
 }
 
 fn conclusion_finding(run: &Run, ev: &Evidence) -> Finding {
-    let check = format!("{CHECK}.conclusion");
+    let check = CheckId::PROVENANCE_CONCLUSION;
     let subject = format!("build run {}", run.id);
     match (run.status.as_str(), run.conclusion.as_deref()) {
         ("completed", Some("success")) => Finding::pass(&check, &subject, "completed with success"),
@@ -364,7 +363,7 @@ fn metadata(
     seen: &mut Seen,
     out: &mut Vec<Finding>,
 ) -> Option<Metadata> {
-    let check = format!("{CHECK}.artifact");
+    let check = CheckId::PROVENANCE_ARTIFACT;
     let name = &build.metadata_artifact;
     let subject = format!("artifact {name} of run {}", run.id);
     let mut stop = |finding: Finding| {
@@ -433,62 +432,82 @@ fn metadata(
     match parse_metadata(&bytes) {
         Ok(m) => Some(m),
         Err(e) => stop(
-            Finding::fail(&format!("{CHECK}.metadata"), &subject, format!("{METADATA_FILE}: {e:#}")).with(ev.clone()),
+            Finding::fail(CheckId::PROVENANCE_METADATA, &subject, format!("{METADATA_FILE}: {e:#}")).with(ev.clone()),
         ),
     }
 }
 
 /// The checks on the metadata's own fields and against the run.
 fn metadata_findings(m: &Metadata, run: &Run, expect: Option<&ReleaseTarget>, ev: &Evidence) -> Vec<Finding> {
-    let f = |what: &str, outcome: Outcome, detail: String| {
-        Finding::new(format!("{CHECK}.{what}"), format!("metadata {what}"), outcome, detail).with(ev.clone())
+    // The subject names the metadata field: the id's last segment (`provenance.source-sha`).
+    let f = |check: CheckId, outcome: Outcome, detail: String| {
+        let what = check.as_str().trim_start_matches("provenance.").to_string();
+        Finding::new(check, format!("metadata {what}"), outcome, detail).with(ev.clone())
     };
-    let skip = |what: &str, reason: &str| f(what, Outcome::skipped(reason), reason.to_string());
+    let skip = |check: CheckId, reason: &str| f(check, Outcome::skipped(reason), reason.to_string());
     let mut out = Vec::new();
     let target = ReleaseTarget::parse(&m.tag).ok().filter(|t| m.tag.starts_with('v') && t.tag() == m.tag);
     out.push(match &target {
-        Some(_) => f("tag", Outcome::Pass, format!("`{}` is a release target", m.tag)),
-        None => f("tag", Outcome::Fail, format!("`{}` is not a release tag (vX.Y.Z or vX.Y.Z-rc.N)", m.tag)),
+        Some(_) => f(CheckId::PROVENANCE_TAG, Outcome::Pass, format!("`{}` is a release target", m.tag)),
+        None => f(
+            CheckId::PROVENANCE_TAG,
+            Outcome::Fail,
+            format!("`{}` is not a release tag (vX.Y.Z or vX.Y.Z-rc.N)", m.tag),
+        ),
     });
     let wanted = m.tag.strip_prefix('v').unwrap_or(&m.tag);
     out.push(if m.version == wanted {
-        f("version", Outcome::Pass, format!("`{}` is the tag without `v`", m.version))
+        f(CheckId::PROVENANCE_VERSION, Outcome::Pass, format!("`{}` is the tag without `v`", m.version))
     } else {
-        f("version", Outcome::Fail, format!("`{}` is not the tag `{}` without `v` (`{wanted}`)", m.version, m.tag))
+        f(
+            CheckId::PROVENANCE_VERSION,
+            Outcome::Fail,
+            format!("`{}` is not the tag `{}` without `v` (`{wanted}`)", m.version, m.tag),
+        )
     });
     out.push(match expect {
-        Some(e) if e.tag() == m.tag => f("expected-tag", Outcome::Pass, format!("`{}` is the expected tag", m.tag)),
-        Some(e) => {
-            f("expected-tag", Outcome::Fail, format!("the build is of `{}`, not of the expected {}", m.tag, e.tag()))
+        Some(e) if e.tag() == m.tag => {
+            f(CheckId::PROVENANCE_EXPECTED_TAG, Outcome::Pass, format!("`{}` is the expected tag", m.tag))
         }
-        None => skip("expected-tag", "no --expect-tag given: the build is whatever its metadata says"),
+        Some(e) => f(
+            CheckId::PROVENANCE_EXPECTED_TAG,
+            Outcome::Fail,
+            format!("the build is of `{}`, not of the expected {}", m.tag, e.tag()),
+        ),
+        None => {
+            skip(CheckId::PROVENANCE_EXPECTED_TAG, "no --expect-tag given: the build is whatever its metadata says")
+        }
     });
     let sha_ok = m.source_sha.len() == 40 && m.source_sha.bytes().all(|b| b.is_ascii_hexdigit());
     out.push(if !sha_ok {
-        f("source-sha", Outcome::Fail, format!("`{}` is not a 40-hex commit id", m.source_sha))
+        f(CheckId::PROVENANCE_SOURCE_SHA, Outcome::Fail, format!("`{}` is not a 40-hex commit id", m.source_sha))
     } else if m.source_sha.eq_ignore_ascii_case(&run.head_sha) {
-        f("source-sha", Outcome::Pass, format!("{} is the run's head commit", m.source_sha))
+        f(CheckId::PROVENANCE_SOURCE_SHA, Outcome::Pass, format!("{} is the run's head commit", m.source_sha))
     } else {
         f(
-            "source-sha",
+            CheckId::PROVENANCE_SOURCE_SHA,
             Outcome::Fail,
             format!("the build compiled {}, but the run's head commit is {}", m.source_sha, run.head_sha),
         )
     });
     out.push(match &m.source_run_id {
-        Some(id) if *id == run.id.to_string() => f("source-run-id", Outcome::Pass, format!("{id} is this run")),
+        Some(id) if *id == run.id.to_string() => {
+            f(CheckId::PROVENANCE_SOURCE_RUN_ID, Outcome::Pass, format!("{id} is this run"))
+        }
         Some(id) => f(
-            "source-run-id",
+            CheckId::PROVENANCE_SOURCE_RUN_ID,
             Outcome::Fail,
             format!("the metadata was written by run {id}, not by run {}: the artifact was copied", run.id),
         ),
-        None => skip("source-run-id", "the metadata has no source_run_id"),
+        None => skip(CheckId::PROVENANCE_SOURCE_RUN_ID, "the metadata has no source_run_id"),
     });
     let wanted_ref = format!("refs/tags/{}", m.tag);
     out.push(match &m.source_ref {
-        Some(r) if *r == wanted_ref => f("source-ref", Outcome::Pass, format!("{r} is the tag's ref")),
-        Some(r) => f("source-ref", Outcome::Fail, format!("`{r}` is not {wanted_ref}")),
-        None => skip("source-ref", "the metadata has no source_ref"),
+        Some(r) if *r == wanted_ref => {
+            f(CheckId::PROVENANCE_SOURCE_REF, Outcome::Pass, format!("{r} is the tag's ref"))
+        }
+        Some(r) => f(CheckId::PROVENANCE_SOURCE_REF, Outcome::Fail, format!("`{r}` is not {wanted_ref}")),
+        None => skip(CheckId::PROVENANCE_SOURCE_REF, "the metadata has no source_ref"),
     });
     out
 }
@@ -502,7 +521,7 @@ fn tag_commit_finding(
     expect: Option<&ReleaseTarget>,
     seen: &mut Seen,
 ) -> Finding {
-    let check = format!("{CHECK}.tag-commit");
+    let check = CheckId::PROVENANCE_TAG_COMMIT;
     let Some(tag) = ReleaseTarget::parse(&m.tag).ok().filter(|t| t.tag() == m.tag).or_else(|| expect.cloned()) else {
         return Finding::incomplete(
             &check,

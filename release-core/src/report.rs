@@ -3,7 +3,7 @@
 //! A report is fail-closed: it is ready only when nothing failed, nothing is incomplete and at
 //! least one finding passed. An empty report is incomplete, never a pass.
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 use serde::{Deserialize, Serialize};
 
@@ -142,11 +142,151 @@ impl fmt::Display for Evidence {
     }
 }
 
+/// The stable id of a check (`versions`, `verify.npm.published`, a policy gate's own id). It
+/// serializes as the plain string, so the JSON is the same as when ids were strings; the
+/// built-in ids are the constants below, so a misspelt id is a compile error, not a silent
+/// mismatch between the code that makes a finding and the code that reads it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CheckId(Cow<'static, str>);
+
+impl CheckId {
+    /// `versions`: Every version surface equals the target.
+    pub const VERSIONS: CheckId = CheckId(Cow::Borrowed("versions"));
+    /// `changelog`: The changelog has a dated section for the target.
+    pub const CHANGELOG: CheckId = CheckId(Cow::Borrowed("changelog"));
+    /// `targets`: The targets manifest is valid.
+    pub const TARGETS: CheckId = CheckId(Cow::Borrowed("targets"));
+    /// `toolchain`: The toolchain file and the workflows' pins agree.
+    pub const TOOLCHAIN: CheckId = CheckId(Cow::Borrowed("toolchain"));
+    /// `clean-tree`: No uncommitted or untracked files.
+    pub const CLEAN_TREE: CheckId = CheckId(Cow::Borrowed("clean-tree"));
+    /// `head-pushed`: HEAD is on a remote branch.
+    pub const HEAD_PUSHED: CheckId = CheckId(Cow::Borrowed("head-pushed"));
+    /// `ci-green`: The newest completed CI run on HEAD succeeded.
+    pub const CI_GREEN: CheckId = CheckId(Cow::Borrowed("ci-green"));
+    /// `blockers`: No open release blockers (the gate).
+    pub const BLOCKERS: CheckId = CheckId(Cow::Borrowed("blockers"));
+    /// `blocker`: Filing or closing one blocker.
+    pub const BLOCKER: CheckId = CheckId(Cow::Borrowed("blocker"));
+    /// `notices`: Licence and notice files, in the repository and in archives.
+    pub const NOTICES: CheckId = CheckId(Cow::Borrowed("notices"));
+    /// `bench`: The benchmark gate.
+    pub const BENCH: CheckId = CheckId(Cow::Borrowed("bench"));
+    /// `smoke`: Install smoke, when no channel could run.
+    pub const SMOKE: CheckId = CheckId(Cow::Borrowed("smoke"));
+    /// `smoke.npm`: Install smoke through npm.
+    pub const SMOKE_NPM: CheckId = CheckId(Cow::Borrowed("smoke.npm"));
+    /// `smoke.npm.pnpm`: Install smoke through pnpm.
+    pub const SMOKE_NPM_PNPM: CheckId = CheckId(Cow::Borrowed("smoke.npm.pnpm"));
+    /// `smoke.pypi`: Install smoke through PyPI (uv).
+    pub const SMOKE_PYPI: CheckId = CheckId(Cow::Borrowed("smoke.pypi"));
+    /// `smoke.crates`: Install smoke through `cargo install`.
+    pub const SMOKE_CRATES: CheckId = CheckId(Cow::Borrowed("smoke.crates"));
+    /// `smoke.homebrew`: Install smoke through the Homebrew tap.
+    pub const SMOKE_HOMEBREW: CheckId = CheckId(Cow::Borrowed("smoke.homebrew"));
+    /// `verify.crates`: crates.io: the crate's details.
+    pub const VERIFY_CRATES: CheckId = CheckId(Cow::Borrowed("verify.crates"));
+    /// `verify.crates.published`: crates.io: the target version is published.
+    pub const VERIFY_CRATES_PUBLISHED: CheckId = CheckId(Cow::Borrowed("verify.crates.published"));
+    /// `verify.npm`: npm: the package's details.
+    pub const VERIFY_NPM: CheckId = CheckId(Cow::Borrowed("verify.npm"));
+    /// `verify.npm.published`: npm: the target version is published.
+    pub const VERIFY_NPM_PUBLISHED: CheckId = CheckId(Cow::Borrowed("verify.npm.published"));
+    /// `verify.pypi`: PyPI: the project's files.
+    pub const VERIFY_PYPI: CheckId = CheckId(Cow::Borrowed("verify.pypi"));
+    /// `verify.pypi.published`: PyPI: the target version is published.
+    pub const VERIFY_PYPI_PUBLISHED: CheckId = CheckId(Cow::Borrowed("verify.pypi.published"));
+    /// `verify.github`: GitHub: the release's assets.
+    pub const VERIFY_GITHUB: CheckId = CheckId(Cow::Borrowed("verify.github"));
+    /// `verify.github.published`: GitHub: the release exists.
+    pub const VERIFY_GITHUB_PUBLISHED: CheckId = CheckId(Cow::Borrowed("verify.github.published"));
+    /// `verify.homebrew`: Homebrew tap: the formula's urls and checksums.
+    pub const VERIFY_HOMEBREW: CheckId = CheckId(Cow::Borrowed("verify.homebrew"));
+    /// `verify.homebrew.published`: Homebrew tap: the formula has the target version.
+    pub const VERIFY_HOMEBREW_PUBLISHED: CheckId = CheckId(Cow::Borrowed("verify.homebrew.published"));
+    /// `verify.ci`: CI on the tag's commit.
+    pub const VERIFY_CI: CheckId = CheckId(Cow::Borrowed("verify.ci"));
+    /// `provenance`: Build provenance, as a whole.
+    pub const PROVENANCE: CheckId = CheckId(Cow::Borrowed("provenance"));
+    /// `provenance.run`: Provenance: the build run.
+    pub const PROVENANCE_RUN: CheckId = CheckId(Cow::Borrowed("provenance.run"));
+    /// `provenance.workflow`: Provenance: the run is of the release workflow.
+    pub const PROVENANCE_WORKFLOW: CheckId = CheckId(Cow::Borrowed("provenance.workflow"));
+    /// `provenance.conclusion`: Provenance: the run succeeded.
+    pub const PROVENANCE_CONCLUSION: CheckId = CheckId(Cow::Borrowed("provenance.conclusion"));
+    /// `provenance.artifact`: Provenance: the metadata artifact.
+    pub const PROVENANCE_ARTIFACT: CheckId = CheckId(Cow::Borrowed("provenance.artifact"));
+    /// `provenance.metadata`: Provenance: the metadata file is readable.
+    pub const PROVENANCE_METADATA: CheckId = CheckId(Cow::Borrowed("provenance.metadata"));
+    /// `provenance.tag`: Provenance: the metadata's tag is a release target.
+    pub const PROVENANCE_TAG: CheckId = CheckId(Cow::Borrowed("provenance.tag"));
+    /// `provenance.version`: Provenance: the metadata's version is the tag without `v`.
+    pub const PROVENANCE_VERSION: CheckId = CheckId(Cow::Borrowed("provenance.version"));
+    /// `provenance.expected-tag`: Provenance: the metadata's tag is the expected one.
+    pub const PROVENANCE_EXPECTED_TAG: CheckId = CheckId(Cow::Borrowed("provenance.expected-tag"));
+    /// `provenance.source-sha`: Provenance: the metadata's commit is the run's.
+    pub const PROVENANCE_SOURCE_SHA: CheckId = CheckId(Cow::Borrowed("provenance.source-sha"));
+    /// `provenance.source-run-id`: Provenance: the metadata was written by this run.
+    pub const PROVENANCE_SOURCE_RUN_ID: CheckId = CheckId(Cow::Borrowed("provenance.source-run-id"));
+    /// `provenance.source-ref`: Provenance: the metadata's ref is the tag's.
+    pub const PROVENANCE_SOURCE_REF: CheckId = CheckId(Cow::Borrowed("provenance.source-ref"));
+    /// `provenance.tag-commit`: Provenance: the tag points at the commit the build compiled.
+    pub const PROVENANCE_TAG_COMMIT: CheckId = CheckId(Cow::Borrowed("provenance.tag-commit"));
+
+    /// An id that is not built in: a policy gate's own id, or one read back from a record.
+    pub fn owned(id: impl Into<String>) -> CheckId {
+        CheckId(Cow::Owned(id.into()))
+    }
+
+    /// The id as written in reports.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CheckId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for CheckId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A literal id; meant for tests and for reading back, the crate's own ids are the constants.
+impl From<&'static str> for CheckId {
+    fn from(id: &'static str) -> CheckId {
+        CheckId(Cow::Borrowed(id))
+    }
+}
+
+impl From<&CheckId> for CheckId {
+    fn from(id: &CheckId) -> CheckId {
+        id.clone()
+    }
+}
+
+impl PartialEq<str> for CheckId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for CheckId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 /// One result of one check about one subject.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// Stable id of the check that produced it (`versions`, `changelog`, `verify.npm`...).
-    pub check: String,
+    pub check: CheckId,
     /// What was checked (`bindings/node/package.json .version`, `npm plasmite@0.8.0`).
     pub subject: String,
     /// How it ended.
@@ -162,7 +302,7 @@ pub struct Finding {
 impl Finding {
     /// A finding with no evidence yet; add some with [`Finding::with`].
     pub fn new(
-        check: impl Into<String>,
+        check: impl Into<CheckId>,
         subject: impl Into<String>,
         outcome: Outcome,
         detail: impl Into<String>,
@@ -171,22 +311,22 @@ impl Finding {
     }
 
     /// Shorthand for a passing finding.
-    pub fn pass(check: &str, subject: impl Into<String>, detail: impl Into<String>) -> Finding {
+    pub fn pass(check: impl Into<CheckId>, subject: impl Into<String>, detail: impl Into<String>) -> Finding {
         Finding::new(check, subject, Outcome::Pass, detail)
     }
 
     /// Shorthand for a failing finding.
-    pub fn fail(check: &str, subject: impl Into<String>, detail: impl Into<String>) -> Finding {
+    pub fn fail(check: impl Into<CheckId>, subject: impl Into<String>, detail: impl Into<String>) -> Finding {
         Finding::new(check, subject, Outcome::Fail, detail)
     }
 
     /// Shorthand for an incomplete finding.
-    pub fn incomplete(check: &str, subject: impl Into<String>, detail: impl Into<String>) -> Finding {
+    pub fn incomplete(check: impl Into<CheckId>, subject: impl Into<String>, detail: impl Into<String>) -> Finding {
         Finding::new(check, subject, Outcome::Incomplete, detail)
     }
 
     /// Shorthand for a skipped finding; the reason doubles as the detail.
-    pub fn skipped(check: &str, subject: impl Into<String>, reason: impl Into<String>) -> Finding {
+    pub fn skipped(check: impl Into<CheckId>, subject: impl Into<String>, reason: impl Into<String>) -> Finding {
         let reason = reason.into();
         Finding::new(check, subject, Outcome::skipped(reason.clone()), reason)
     }
@@ -339,5 +479,15 @@ mod tests {
         assert_eq!(v["findings"][0]["reason"], "why");
         let back: Report = serde_json::from_value(v).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn check_ids_serialize_as_the_plain_string() {
+        let f = Finding::pass(CheckId::VERIFY_NPM_PUBLISHED, "npm", "ok");
+        let v = serde_json::to_value(&f).unwrap();
+        assert_eq!(v["check"], "verify.npm.published");
+        let back: Finding = serde_json::from_value(v).unwrap();
+        assert_eq!(back.check, CheckId::VERIFY_NPM_PUBLISHED);
+        assert_eq!(CheckId::owned("release-gate"), "release-gate");
     }
 }

@@ -3,7 +3,7 @@
 //! channels not yet passing, with capped backoff, until they pass or the deadline passes.
 //! [`PartialPublish`] says when a release is live on some channels and missing on others.
 
-use std::{fmt, time::Duration};
+use std::time::Duration;
 
 use anyhow::bail;
 use camino::Utf8PathBuf;
@@ -11,111 +11,118 @@ use serde::Serialize;
 
 use crate::{
     context::Context,
+    manifest::{self, Channel},
     registry::{self, Probe},
+    report::CheckId,
     report::Finding,
     report::Outcome,
     report::Report,
     target::ReleaseTarget,
-    targets,
 };
 
-/// A channel `verify` checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    /// crates.io.
-    Crates,
-    /// npm.
-    Npm,
-    /// PyPI.
-    Pypi,
-    /// GitHub release and assets.
-    Github,
-    /// The Homebrew tap formula.
-    Homebrew,
+/// One thing `verify` checks on its own thread: a delivery channel, or CI on the tag's commit
+/// (which is not a channel: nobody installs from it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leg {
+    /// A delivery channel among [`Channel::VERIFY`].
+    Channel(Channel),
     /// The CI workflow on the tag's commit.
     Ci,
 }
 
-impl Channel {
-    /// Every channel, in report order.
-    pub const ALL: [Channel; 6] =
-        [Channel::Crates, Channel::Npm, Channel::Pypi, Channel::Github, Channel::Homebrew, Channel::Ci];
-
-    /// The channel's name on the command line.
-    pub fn name(self) -> &'static str {
+impl Leg {
+    fn name(self) -> &'static str {
         match self {
-            Channel::Crates => "crates",
-            Channel::Npm => "npm",
-            Channel::Pypi => "pypi",
-            Channel::Github => "github",
-            Channel::Homebrew => "homebrew",
-            Channel::Ci => "ci",
+            Leg::Channel(c) => c.name(),
+            Leg::Ci => CI,
         }
     }
 
-    /// Parses a channel name.
-    pub fn parse(text: &str) -> anyhow::Result<Channel> {
-        Channel::ALL
-            .into_iter()
-            .find(|c| c.name() == text.trim())
-            .ok_or_else(|| anyhow::anyhow!("unknown channel `{text}`: one of crates, npm, pypi, github, homebrew, ci"))
-    }
-
-    /// Parses `crates,npm,...` (deduplicated, in report order).
-    pub fn parse_list(text: &str) -> anyhow::Result<Vec<Channel>> {
-        let mut out = Vec::new();
-        for part in text.split(',').filter(|p| !p.trim().is_empty()) {
-            out.push(Channel::parse(part)?);
-        }
-        if out.is_empty() {
-            bail!("--channels is empty");
-        }
-        out.sort();
-        out.dedup();
-        Ok(out)
-    }
-
-    /// True for channels users install from (CI is not one).
-    pub fn is_delivery(self) -> bool {
-        self != Channel::Ci
-    }
-
-    /// Check id of the channel's "target version is published" finding.
-    pub fn published_check(self) -> &'static str {
+    fn check(self) -> CheckId {
         match self {
-            Channel::Crates => registry::crates::PUBLISHED,
-            Channel::Npm => registry::npm::PUBLISHED,
-            Channel::Pypi => registry::pypi::PUBLISHED,
-            Channel::Github => registry::github::PUBLISHED,
-            Channel::Homebrew => registry::homebrew::PUBLISHED,
-            Channel::Ci => "verify.ci",
+            Leg::Channel(c) => check(c),
+            Leg::Ci => CheckId::VERIFY_CI,
         }
     }
 
     fn run(self, probe: &Probe<'_>) -> Vec<Finding> {
         match self {
-            Channel::Crates => registry::crates::check(probe),
-            Channel::Npm => registry::npm::check(probe),
-            Channel::Pypi => registry::pypi::check(probe),
-            Channel::Github => registry::github::check(probe),
-            Channel::Homebrew => registry::homebrew::check(probe),
-            Channel::Ci => registry::github::check_ci(probe),
+            Leg::Channel(Channel::Crates) => registry::crates::check(probe),
+            Leg::Channel(Channel::Npm) => registry::npm::check(probe),
+            Leg::Channel(Channel::Pypi) => registry::pypi::check(probe),
+            Leg::Channel(Channel::Github) => registry::github::check(probe),
+            Leg::Channel(Channel::Homebrew) => registry::homebrew::check(probe),
+            Leg::Channel(c @ Channel::CargoBinstall) => vec![Finding::skipped(
+                check(c),
+                c.name(),
+                "verify has no check for this channel: its archives are the GitHub release's",
+            )],
+            Leg::Ci => registry::github::check_ci(probe),
         }
     }
 }
 
-impl fmt::Display for Channel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+/// The `--channels` name of the CI leg.
+const CI: &str = "ci";
+
+/// Parses `--channels crates,npm,ci` into the delivery channels (deduplicated, in report
+/// order) and whether CI is checked. Unknown names are errors listing the valid ones.
+pub fn parse_channels(text: &str) -> anyhow::Result<(Vec<Channel>, bool)> {
+    let mut channels = Vec::new();
+    let mut ci = false;
+    let mut any = false;
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        any = true;
+        if part == CI {
+            ci = true;
+            continue;
+        }
+        let Some(channel) = Channel::from_name(part, &Channel::VERIFY) else {
+            let names: Vec<&str> = Channel::VERIFY.iter().map(|c| c.name()).chain([CI]).collect();
+            bail!("unknown channel `{part}`: one of {}", names.join(", "));
+        };
+        channels.push(channel);
+    }
+    if !any {
+        bail!("--channels is empty");
+    }
+    channels.sort();
+    channels.dedup();
+    Ok((channels, ci))
+}
+
+/// Check id of a channel's "target version is published" finding.
+pub fn published_check(channel: Channel) -> Option<CheckId> {
+    match channel {
+        Channel::Crates => Some(registry::crates::PUBLISHED),
+        Channel::Npm => Some(registry::npm::PUBLISHED),
+        Channel::Pypi => Some(registry::pypi::PUBLISHED),
+        Channel::Github => Some(registry::github::PUBLISHED),
+        Channel::Homebrew => Some(registry::homebrew::PUBLISHED),
+        Channel::CargoBinstall => None,
+    }
+}
+
+/// Check id of a channel's other findings (`verify.npm`).
+fn check(channel: Channel) -> CheckId {
+    match channel {
+        Channel::Crates => CheckId::VERIFY_CRATES,
+        Channel::Npm => CheckId::VERIFY_NPM,
+        Channel::Pypi => CheckId::VERIFY_PYPI,
+        Channel::Github => CheckId::VERIFY_GITHUB,
+        Channel::Homebrew => CheckId::VERIFY_HOMEBREW,
+        // No verify check has this id today; it names the channel should one ever run.
+        Channel::CargoBinstall => CheckId::owned("verify.cargo_binstall"),
     }
 }
 
 /// What to verify.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The channels [default: all].
+    /// The delivery channels [default: [`Channel::VERIFY`]].
     pub channels: Vec<Channel>,
+    /// Whether CI on the tag's commit is checked [default: yes].
+    pub ci: bool,
     /// Download artifacts and compare checksums.
     pub deep: bool,
     /// Keep re-checking failing channels for this long.
@@ -126,7 +133,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { channels: Channel::ALL.to_vec(), deep: false, wait: None, formula: None }
+        Options { channels: Channel::VERIFY.to_vec(), ci: true, deep: false, wait: None, formula: None }
     }
 }
 
@@ -157,7 +164,8 @@ impl PartialPublish {
     /// passed and missing when it failed; undecided channels are neither.
     pub fn from_findings(target: &ReleaseTarget, findings: &[Finding]) -> Option<PartialPublish> {
         let state = |c: Channel| {
-            let mine: Vec<&Finding> = findings.iter().filter(|f| f.check == c.published_check()).collect();
+            let published = published_check(c);
+            let mine: Vec<&Finding> = findings.iter().filter(|f| Some(&f.check) == published.as_ref()).collect();
             if mine.iter().any(|f| f.outcome == Outcome::Fail) {
                 Some(false)
             } else if !mine.is_empty() && mine.iter().all(|f| f.outcome == Outcome::Pass) {
@@ -166,7 +174,7 @@ impl PartialPublish {
                 None
             }
         };
-        let delivery = Channel::ALL.into_iter().filter(|c| c.is_delivery());
+        let delivery = Channel::VERIFY.into_iter();
         let live: Vec<Channel> = delivery.clone().filter(|c| state(*c) == Some(true)).collect();
         let missing: Vec<Channel> = delivery.filter(|c| state(*c) == Some(false)).collect();
         if live.is_empty() || missing.is_empty() {
@@ -184,9 +192,9 @@ impl PartialPublish {
 }
 
 /// Loads the targets manifest named by the policy, if any.
-fn manifest(cx: &Context) -> anyhow::Result<Option<targets::Manifest>> {
+fn manifest(cx: &Context) -> anyhow::Result<Option<manifest::Manifest>> {
     match &cx.policy.targets {
-        Some(t) => Ok(Some(targets::load(&cx.repo.path(&t.manifest), t.manifest.as_str())?)),
+        Some(t) => Ok(Some(manifest::load(&cx.repo.path(&t.manifest), t.manifest.as_str())?)),
         None => Ok(None),
     }
 }
@@ -196,7 +204,7 @@ fn passing(findings: &[Finding]) -> bool {
 }
 
 /// Runs the channels concurrently and returns their findings, in channel order.
-fn round(probe: &Probe<'_>, channels: &[Channel]) -> Vec<(Channel, Vec<Finding>)> {
+fn round(probe: &Probe<'_>, channels: &[Leg]) -> Vec<(Leg, Vec<Finding>)> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = channels.iter().map(|&c| (c, scope.spawn(move || c.run(probe)))).collect();
         handles
@@ -204,7 +212,7 @@ fn round(probe: &Probe<'_>, channels: &[Channel]) -> Vec<(Channel, Vec<Finding>)
             .map(|(c, h)| {
                 let findings = h.join().unwrap_or_else(|_| {
                     vec![Finding::incomplete(
-                        &format!("verify.{}", c.name()),
+                        c.check(),
                         c.name(),
                         "the check stopped unexpectedly (a bug: please report it)",
                     )]
@@ -232,11 +240,13 @@ pub fn run(cx: &Context, target: &ReleaseTarget, options: &Options) -> anyhow::R
     let clock = &cx.clock;
     let started = clock.instant();
     let deadline = options.wait.map(|w| started + w);
-    let mut results = round(&probe, &options.channels);
+    let legs: Vec<Leg> =
+        options.channels.iter().map(|&c| Leg::Channel(c)).chain(options.ci.then_some(Leg::Ci)).collect();
+    let mut results = round(&probe, &legs);
     let mut rounds = 1;
     let mut delay = Duration::from_secs(5).min(options.wait.unwrap_or_default() / 4).max(Duration::from_millis(100));
     while let Some(deadline) = deadline {
-        let pending: Vec<Channel> = results.iter().filter(|(_, f)| !passing(f)).map(|(c, _)| *c).collect();
+        let pending: Vec<Leg> = results.iter().filter(|(_, f)| !passing(f)).map(|(c, _)| *c).collect();
         let now = clock.instant();
         if pending.is_empty() || now >= deadline {
             break;
@@ -261,9 +271,11 @@ mod tests {
 
     #[test]
     fn channel_lists() {
-        assert_eq!(Channel::parse_list("npm,crates,npm").unwrap(), [Channel::Crates, Channel::Npm]);
-        assert!(Channel::parse_list("npm,brew").is_err());
-        assert!(Channel::parse_list("").is_err());
+        assert_eq!(parse_channels("npm,crates,npm").unwrap(), (vec![Channel::Crates, Channel::Npm], false));
+        assert_eq!(parse_channels("ci").unwrap(), (vec![], true));
+        let e = parse_channels("npm,brew").unwrap_err().to_string();
+        assert!(e.contains("one of crates, npm, pypi, github, homebrew, ci"), "{e}");
+        assert!(parse_channels("").is_err());
     }
 
     /// `--wait` on a manual clock: the rounds and the backoff schedule happen in simulated
@@ -274,7 +286,7 @@ mod tests {
             clock::Clock,
             testing::{FakeRegistry, FixtureRepo, PublishedRelease, targets_json},
         };
-        let manifest = targets::parse("t", &targets_json()).unwrap();
+        let manifest = manifest::parse("t", &targets_json()).unwrap();
         let fake = FakeRegistry::start(PublishedRelease::coherent(&manifest, "0.8.0").unwrap()).unwrap();
         let repo =
             FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &fake.endpoints_toml()).build().unwrap();
@@ -286,8 +298,12 @@ mod tests {
             .with_clock(clock);
         let real = std::time::Instant::now();
         let wait = |version: &str| {
-            let options =
-                Options { channels: vec![Channel::Npm], wait: Some(Duration::from_secs(60)), ..Options::default() };
+            let options = Options {
+                channels: vec![Channel::Npm],
+                ci: false,
+                wait: Some(Duration::from_secs(60)),
+                ..Options::default()
+            };
             run(&cx, &ReleaseTarget::parse(version).unwrap(), &options).unwrap()
         };
 

@@ -14,12 +14,13 @@ use crate::{
     fsutil,
     policy::{FieldPath, Policy, Surface, SurfaceKind, line_col},
     repo::Repo,
+    report::CheckId,
     report::{Evidence, Finding, Report},
     target::ReleaseTarget,
 };
 
 /// Check id used in findings.
-pub const CHECK: &str = "versions";
+pub const CHECK: CheckId = CheckId::VERSIONS;
 
 /// Where a version was found inside a surface file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,7 +222,7 @@ fn check_surfaces(repo: &Repo, policy: &Policy, expected: Option<&ReleaseTarget>
         };
         findings.push(finding);
     }
-    Ok(Report::new(CHECK, expected.map(|t| t.tag()), findings))
+    Ok(Report::new(CHECK.as_str(), expected.map(|t| t.tag()), findings))
 }
 
 /// The version every surface carries, when all are present and agree; `None` otherwise.

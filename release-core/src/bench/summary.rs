@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value, json};
 
 use super::stats::{Comparison, Stats, Status, Thresholds};
-use crate::{report::Evidence, report::Finding, report::Outcome};
+use crate::{report::CheckId, report::Evidence, report::Finding, report::Outcome};
 
 /// The check id of every bench finding.
-pub const CHECK: &str = "bench";
+pub const CHECK: CheckId = CheckId::BENCH;
 
 /// What was compared, for the summaries.
 #[derive(Debug, Clone)]

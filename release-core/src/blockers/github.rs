@@ -24,6 +24,7 @@ use crate::{
     http::Http,
     policy::Policy,
     redact,
+    report::CheckId,
     report::Evidence,
     report::Finding,
     report::Outcome,
@@ -102,7 +103,7 @@ impl ReadError {
     }
 
     /// The finding of `check` about `subject`, with `detail` said around [`ReadError::detail`].
-    pub fn finding(&self, check: &str, subject: &str, detail: impl FnOnce(String) -> String) -> Finding {
+    pub fn finding(&self, check: &CheckId, subject: &str, detail: impl FnOnce(String) -> String) -> Finding {
         let finding = Finding::new(check, subject, self.outcome(), detail(self.detail()));
         match self {
             ReadError::NoProject { policy } => finding.with(Evidence::file(policy.as_str())),
@@ -134,7 +135,7 @@ pub fn file(http: &Http, policy: &Policy, blocker: &Blocker, secrets: &[String],
     let subject = format!("github: {title}");
     let gh = match client(http, policy) {
         Ok(gh) => gh,
-        Err(e) => return e.finding(CHECK, &subject, |d| d),
+        Err(e) => return e.finding(&CHECK, &subject, |d| d),
     };
     let repo = gh.repo();
     let (open, listed) = match open_issues(&gh) {
@@ -145,7 +146,7 @@ pub fn file(http: &Http, policy: &Policy, blocker: &Blocker, secrets: &[String],
             } else {
                 format!(" (no GitHub token is set: set GH_TOKEN or GITHUB_TOKEN to {PERMISSION})")
             };
-            return ReadError::Fetch(e).finding(CHECK, &subject, |d| {
+            return ReadError::Fetch(e).finding(&CHECK, &subject, |d| {
                 format!(
                     "cannot list the open {LABEL} issues, so the blocker was not filed (it could be a duplicate): {d}{token}"
                 )
@@ -279,7 +280,7 @@ pub fn read_run(http: &Http, policy: &Policy, run_id: &str) -> Result<RunDetails
 /// The tracker half of the `blockers` gate: open issues labelled [`LABEL`] whose title starts
 /// with the target's prefix. `Fail` listing them (their URLs as evidence), `Pass` when there
 /// are none, `Incomplete` when the issues cannot be read.
-pub fn gate(http: &Http, policy: &Policy, target: &ReleaseTarget, check: &str) -> Finding {
+pub fn gate(http: &Http, policy: &Policy, target: &ReleaseTarget, check: &CheckId) -> Finding {
     let subject = "release blockers (GitHub issues)";
     let prefix = title_prefix(target);
     let read = client(http, policy).and_then(|gh| open_issues(&gh).map_err(ReadError::Fetch));

@@ -7,11 +7,14 @@
 //! check and title), and files nothing twice.
 
 use super::{Blocker, CHECK, FileOptions, file, log_excerpt, record};
-use crate::{context::Context, env::Env, report::Evidence, report::Finding, report::Report, target::ReleaseTarget};
+use crate::{
+    context::Context, env::Env, report::CheckId, report::Evidence, report::Finding, report::Report,
+    target::ReleaseTarget,
+};
 
 /// Check id of the `blockers` gate, whose own findings are never turned into blockers (they
 /// are the blockers).
-const BLOCKERS_GATE: &str = "blockers";
+const BLOCKERS_GATE: CheckId = CheckId::BLOCKERS;
 
 /// Longest title kept (GitHub allows 256 characters; the prefix takes some).
 const MAX_TITLE_CHARS: usize = 200;
@@ -45,8 +48,8 @@ impl CiRun {
 /// The stable title of the blocker for `finding`: `<check>: <subject>`, or `<check>` when the
 /// subject is the check id (command gates), cut to 200 characters.
 pub fn title(finding: &Finding) -> String {
-    let full = if finding.subject == finding.check {
-        finding.check.clone()
+    let full = if finding.check == finding.subject.as_str() {
+        finding.check.to_string()
     } else {
         format!("{}: {}", finding.check, finding.subject)
     };
@@ -71,7 +74,7 @@ pub fn blockers(report: &Report, target: &ReleaseTarget, ci: Option<&CiRun>, sec
             same.summary = format!("{}; {summary}", same.summary);
             continue;
         }
-        let mut b = Blocker::new(target.clone(), &f.check, &title, &summary);
+        let mut b = Blocker::new(target.clone(), f.check.as_str(), &title, &summary);
         for e in &f.evidence {
             if let Evidence::Command { argv, tail, .. } = e
                 && b.failing_command.is_none()

@@ -22,13 +22,13 @@ use crate::{
     duration,
     evidence::{Init, Mode},
     gates::{Gate, Waiver},
+    manifest::{Channel, Tier},
     provenance::Which,
     repo::PushState,
     report::Finding,
     smoke::{self, Backoff},
     target::ReleaseTarget,
-    targets::Tier,
-    verify::{self, Channel, PartialPublish},
+    verify::{self, PartialPublish},
 };
 
 /// Runs one `release` command; returns its exit code.
@@ -337,14 +337,14 @@ fn provenance(common: &Common, args: ProvenanceArgs) -> anyhow::Result<u8> {
 }
 
 fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
-    let channels = match &args.channels {
-        Some(list) => Channel::parse_list(list)?,
-        None => Channel::ALL.to_vec(),
+    let (channels, ci) = match &args.channels {
+        Some(list) => verify::parse_channels(list)?,
+        None => (Channel::VERIFY.to_vec(), true),
     };
     let wait: Option<Duration> = args.wait.as_deref().map(duration::parse).transpose().context("--wait")?;
     let request = cmd::VerifyRequest {
         target: target(&args.target)?,
-        options: verify::Options { channels, deep: args.deep, wait, formula: args.formula },
+        options: verify::Options { channels, ci, deep: args.deep, wait, formula: args.formula },
         file_blockers: args.file_blockers,
         http: http_limits(&args.http)?,
     };

@@ -140,7 +140,13 @@ pub fn step_summary(report: &Report) -> String {
         report.command, report.verdict
     );
     for f in &report.findings {
-        out += &format!("| {} | {} | {} | {} |\n", f.outcome.word(), cell(&f.check), cell(&f.subject), cell(&f.detail));
+        out += &format!(
+            "| {} | {} | {} | {} |\n",
+            f.outcome.word(),
+            cell(f.check.as_str()),
+            cell(&f.subject),
+            cell(&f.detail)
+        );
     }
     out.push('\n');
     out

@@ -9,9 +9,11 @@ use super::{Recorded, record};
 use crate::{
     bench::{self as benchmark, BenchOptions},
     context::Context,
-    duration, notices as notice_files,
+    duration,
+    manifest::Channel,
+    notices as notice_files,
     provenance::{self as build_provenance, Which},
-    smoke::{self as install, Backoff, Channel, SmokeOptions},
+    smoke::{self as install, Backoff, SmokeOptions},
     target::ReleaseTarget,
 };
 

@@ -46,8 +46,8 @@ pub use crate::{
     evidence::{Init, Mode, Record},
     gates::{Gate, Observer, Silent, Waiver},
     provenance::Which,
-    smoke::{Backoff, Channel as SmokeChannel, parse_channels as parse_smoke_channels},
-    verify::{Channel, Options as VerifyOptions, PartialPublish},
+    smoke::{Backoff, parse_channels as parse_smoke_channels},
+    verify::{Options as VerifyOptions, PartialPublish, parse_channels as parse_verify_channels},
     versions::Change,
 };
 

@@ -9,9 +9,9 @@ use crate::{
     clock::Date,
     context::Context,
     fsutil,
-    report::{Evidence, Finding, Report},
+    manifest::{self, Manifest, Tier},
+    report::{CheckId, Evidence, Finding, Report},
     target::ReleaseTarget,
-    targets::{self as manifest, Manifest, Tier},
     versions::{self as surfaces, Change},
 };
 
@@ -150,12 +150,12 @@ pub fn targets(cx: &Context, request: &TargetsRequest) -> anyhow::Result<Targets
     let shown = policy.manifest.as_str();
     let manifest: Manifest = manifest::load(&cx.repo.path(&policy.manifest), shown)?;
     let Some(listing) = &request.listing else {
-        let finding = Finding::pass("targets", shown, format!("valid: {} targets", manifest.targets.len()))
+        let finding = Finding::pass(CheckId::TARGETS, shown, format!("valid: {} targets", manifest.targets.len()))
             .with(Evidence::file(shown));
         return Ok(TargetsOutcome::Valid(Report::new("targets", None, vec![finding])));
     };
     let mut selected: Vec<&manifest::Target> = match &listing.channel {
-        Some(ch) => manifest.in_channel(ch, listing.tier)?,
+        Some(ch) => manifest.in_channel(manifest::Channel::from_key(ch)?, listing.tier)?,
         None => manifest.targets.iter().collect(),
     };
     if let Some(rt) = &listing.rust_target {

@@ -8,10 +8,10 @@ use crate::{
     blockers::report as from_report,
     context::Context,
     fsutil,
+    manifest::{self, Manifest},
     registry::{self, Probe, homebrew},
     report::{Evidence, Report},
     target::ReleaseTarget,
-    targets::{self as manifest, Manifest},
     verify::{self as channels, PartialPublish},
 };
 

@@ -9,12 +9,14 @@ use super::Plan;
 use crate::{
     changelog,
     context::Context,
+    manifest,
     policy::{PathPattern, Tracker},
     repo::PushState,
     repo::Repo,
+    report::CheckId,
     report::Evidence,
     report::Finding,
-    targets, versions,
+    versions,
 };
 
 /// A check implemented in this crate.
@@ -52,16 +54,16 @@ impl Builtin {
     ];
 
     /// The gate id.
-    pub fn id(self) -> &'static str {
+    pub fn id(self) -> CheckId {
         match self {
-            Builtin::Versions => "versions",
-            Builtin::Changelog => "changelog",
-            Builtin::Targets => "targets",
-            Builtin::Toolchain => "toolchain",
-            Builtin::CleanTree => "clean-tree",
-            Builtin::HeadPushed => "head-pushed",
-            Builtin::CiGreen => "ci-green",
-            Builtin::Blockers => "blockers",
+            Builtin::Versions => CheckId::VERSIONS,
+            Builtin::Changelog => CheckId::CHANGELOG,
+            Builtin::Targets => CheckId::TARGETS,
+            Builtin::Toolchain => CheckId::TOOLCHAIN,
+            Builtin::CleanTree => CheckId::CLEAN_TREE,
+            Builtin::HeadPushed => CheckId::HEAD_PUSHED,
+            Builtin::CiGreen => CheckId::CI_GREEN,
+            Builtin::Blockers => CheckId::BLOCKERS,
         }
     }
 
@@ -91,18 +93,18 @@ impl Builtin {
             Builtin::CleanTree => clean_tree(&cx.repo).map(|f| vec![f]),
             Builtin::HeadPushed => head_pushed(&cx.repo).map(|f| vec![f]),
             Builtin::CiGreen => match &cx.policy.ci {
-                None => Ok(vec![Finding::skipped(id, "CI", "the policy has no [ci] section")]),
+                None => Ok(vec![Finding::skipped(&id, "CI", "the policy has no [ci] section")]),
                 Some(_) => cx.repo.head().map(|head| vec![ci_green(cx, &head)]),
             },
             Builtin::Blockers => Ok(blockers(cx, plan)),
         };
-        result.unwrap_or_else(|e| vec![Finding::fail(id, id, format!("{e:#}"))])
+        result.unwrap_or_else(|e| vec![Finding::fail(&id, id.as_str(), format!("{e:#}"))])
     }
 }
 
 fn check_changelog(cx: &Context, plan: &Plan) -> anyhow::Result<Vec<Finding>> {
     let Some(c) = &cx.policy.changelog else {
-        return Ok(vec![Finding::skipped("changelog", "changelog", "the policy has no [changelog] section")]);
+        return Ok(vec![Finding::skipped(CheckId::CHANGELOG, "changelog", "the policy has no [changelog] section")]);
     };
     let text =
         std::fs::read_to_string(cx.repo.path(&c.file)).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", c.file))?;
@@ -112,11 +114,11 @@ fn check_changelog(cx: &Context, plan: &Plan) -> anyhow::Result<Vec<Finding>> {
 
 fn check_targets(cx: &Context) -> anyhow::Result<Vec<Finding>> {
     let Some(t) = &cx.policy.targets else {
-        return Ok(vec![Finding::skipped("targets", "targets manifest", "the policy has no [targets] section")]);
+        return Ok(vec![Finding::skipped(CheckId::TARGETS, "targets manifest", "the policy has no [targets] section")]);
     };
-    let m = targets::load(&cx.repo.path(&t.manifest), t.manifest.as_str())?;
+    let m = manifest::load(&cx.repo.path(&t.manifest), t.manifest.as_str())?;
     Ok(vec![
-        Finding::pass("targets", t.manifest.as_str(), format!("valid: {} targets", m.targets.len()))
+        Finding::pass(CheckId::TARGETS, t.manifest.as_str(), format!("valid: {} targets", m.targets.len()))
             .with(Evidence::file(t.manifest.as_str())),
     ])
 }
@@ -130,12 +132,16 @@ fn is_own_output(porcelain_line: &str) -> bool {
 fn clean_tree(repo: &Repo) -> anyhow::Result<Finding> {
     let dirty: Vec<String> = repo.dirty_files()?.into_iter().filter(|l| !is_own_output(l)).collect();
     Ok(if dirty.is_empty() {
-        Finding::pass("clean-tree", "work tree", "no uncommitted or untracked files")
+        Finding::pass(CheckId::CLEAN_TREE, "work tree", "no uncommitted or untracked files")
     } else {
         let shown: Vec<&str> = dirty.iter().take(10).map(|l| l.as_str()).collect();
         let more = if dirty.len() > 10 { format!(" and {} more", dirty.len() - 10) } else { String::new() };
-        Finding::fail("clean-tree", "work tree", format!("{} uncommitted file(s): commit or stash them", dirty.len()))
-            .with(Evidence::note(format!("git status --porcelain: {}{more}", shown.join("; "))))
+        Finding::fail(
+            CheckId::CLEAN_TREE,
+            "work tree",
+            format!("{} uncommitted file(s): commit or stash them", dirty.len()),
+        )
+        .with(Evidence::note(format!("git status --porcelain: {}{more}", shown.join("; "))))
     })
 }
 
@@ -149,18 +155,18 @@ pub fn head_pushed(repo: &Repo) -> anyhow::Result<Finding> {
     let state = repo.push_state()?;
     match state {
         PushState::UpToDate => {
-            return Ok(Finding::pass("head-pushed", subject, "HEAD equals its upstream branch"));
+            return Ok(Finding::pass(CheckId::HEAD_PUSHED, subject, "HEAD equals its upstream branch"));
         }
         PushState::Diverged { ahead: 0, behind } => {
             return Ok(Finding::pass(
-                "head-pushed",
+                CheckId::HEAD_PUSHED,
                 subject,
                 format!("HEAD is on its upstream branch ({behind} newer commit(s) there)"),
             ));
         }
         PushState::Diverged { ahead, .. } => {
             return Ok(Finding::fail(
-                "head-pushed",
+                CheckId::HEAD_PUSHED,
                 subject,
                 format!("{ahead} commit(s) not pushed to the upstream branch: git push"),
             ));
@@ -176,9 +182,9 @@ pub fn head_pushed(repo: &Repo) -> anyhow::Result<Finding> {
         .collect();
     let why = if state == PushState::Detached { "HEAD is detached" } else { "the branch has no upstream" };
     Ok(match remote_branches.first() {
-        Some(b) => Finding::pass("head-pushed", subject, format!("{why}; the commit is on {b}")),
+        Some(b) => Finding::pass(CheckId::HEAD_PUSHED, subject, format!("{why}; the commit is on {b}")),
         None => Finding::fail(
-            "head-pushed",
+            CheckId::HEAD_PUSHED,
             subject,
             format!("{why}, and no remote-tracking branch contains {short}: push it (and fetch) first"),
         ),
@@ -189,15 +195,21 @@ pub fn head_pushed(repo: &Repo) -> anyhow::Result<Finding> {
 /// must have succeeded, by the same rule `verify` applies to the tag's commit
 /// ([`crate::registry::github::ci_verdict`]).
 pub fn ci_green(cx: &Context, commit: &str) -> Finding {
-    crate::registry::github::ci_on_commit(&cx.http, &cx.policy, commit, "ci-green", &commit[..commit.len().min(12)])
+    crate::registry::github::ci_on_commit(
+        &cx.http,
+        &cx.policy,
+        commit,
+        &CheckId::CI_GREEN,
+        &commit[..commit.len().min(12)],
+    )
 }
 
 fn blockers(cx: &Context, plan: &Plan) -> Vec<Finding> {
     let mut findings = vec![if plan.open_blockers.is_empty() {
-        Finding::pass("blockers", "release blockers (evidence)", "no open blockers in the evidence record")
+        Finding::pass(CheckId::BLOCKERS, "release blockers (evidence)", "no open blockers in the evidence record")
     } else {
         Finding::fail(
-            "blockers",
+            CheckId::BLOCKERS,
             "release blockers (evidence)",
             format!("{} open blocker(s): {}", plan.open_blockers.len(), plan.open_blockers.join("; ")),
         )
@@ -205,26 +217,28 @@ fn blockers(cx: &Context, plan: &Plan) -> Vec<Finding> {
     let epic = format!("Release blockers: {}", plan.target.tag());
     findings.push(match cx.policy.blockers.tracker {
         Tracker::None => Finding::skipped(
-            "blockers",
+            CheckId::BLOCKERS,
             "release blockers (tracker)",
             "[blockers] tracker = \"none\": the evidence record is the only list",
         ),
-        Tracker::Github => crate::blockers::github::gate(&cx.http, &cx.policy, &plan.target, "blockers"),
+        Tracker::Github => crate::blockers::github::gate(&cx.http, &cx.policy, &plan.target, &CheckId::BLOCKERS),
         Tracker::Ergo => {
             let ergo = crate::blockers::ergo::Ergo::new(&cx.policy.blockers.ergo, cx.repo.root());
             match ergo.open_tasks(&epic) {
-                Ok(open) if open.is_empty() => {
-                    Finding::pass("blockers", "release blockers (ergo)", format!("no open task in the epic \"{epic}\""))
-                }
+                Ok(open) if open.is_empty() => Finding::pass(
+                    CheckId::BLOCKERS,
+                    "release blockers (ergo)",
+                    format!("no open task in the epic \"{epic}\""),
+                ),
                 Ok(open) => {
                     let list: Vec<String> = open.iter().map(|i| format!("{} {}", i.id, i.title)).collect();
                     Finding::fail(
-                        "blockers",
+                        CheckId::BLOCKERS,
                         "release blockers (ergo)",
                         format!("{} open task(s) in \"{epic}\": {}", open.len(), list.join("; ")),
                     )
                 }
-                Err(e) => Finding::incomplete("blockers", "release blockers (ergo)", format!("{e:#}")),
+                Err(e) => Finding::incomplete(CheckId::BLOCKERS, "release blockers (ergo)", format!("{e:#}")),
             }
         }
     });
@@ -235,13 +249,15 @@ fn blockers(cx: &Context, plan: &Plan) -> Vec<Finding> {
 /// workflows (bug 42: the file overrides the workflow's `rustup default`, so they must agree).
 pub fn toolchain(cx: &Context) -> Vec<Finding> {
     let Some(t) = &cx.policy.toolchain else {
-        return vec![Finding::skipped("toolchain", "toolchain", "the policy has no [toolchain] section")];
+        return vec![Finding::skipped(CheckId::TOOLCHAIN, "toolchain", "the policy has no [toolchain] section")];
     };
     let file = t.file.as_str();
     let channel = match std::fs::read_to_string(cx.repo.path(&t.file)) {
-        Err(e) => return vec![Finding::fail("toolchain", file, format!("cannot read {file}: {e}"))],
+        Err(e) => return vec![Finding::fail(CheckId::TOOLCHAIN, file, format!("cannot read {file}: {e}"))],
         Ok(text) => match toml::from_str::<toml::Table>(&text) {
-            Err(e) => return vec![Finding::fail("toolchain", file, format!("{file} is not TOML: {}", e.message()))],
+            Err(e) => {
+                return vec![Finding::fail(CheckId::TOOLCHAIN, file, format!("{file} is not TOML: {}", e.message()))];
+            }
             Ok(table) => {
                 table.get("toolchain").and_then(|t| t.get("channel")).and_then(|c| c.as_str()).map(str::to_owned)
             }
@@ -249,7 +265,8 @@ pub fn toolchain(cx: &Context) -> Vec<Finding> {
     };
     let Some(channel) = channel else {
         return vec![
-            Finding::fail("toolchain", file, format!("{file} has no [toolchain] channel")).with(Evidence::file(file)),
+            Finding::fail(CheckId::TOOLCHAIN, file, format!("{file} has no [toolchain] channel"))
+                .with(Evidence::file(file)),
         ];
     };
     let mut findings = Vec::new();
@@ -258,25 +275,29 @@ pub fn toolchain(cx: &Context) -> Vec<Finding> {
         let text = match std::fs::read_to_string(cx.repo.path(wf)) {
             Ok(text) => text,
             Err(e) => {
-                findings.push(Finding::fail("toolchain", shown, format!("cannot read {shown}: {e}")));
+                findings.push(Finding::fail(CheckId::TOOLCHAIN, shown, format!("cannot read {shown}: {e}")));
                 continue;
             }
         };
         let pins = toolchain_pins(&text);
         if pins.is_empty() {
             findings.push(
-                Finding::fail("toolchain", shown, format!("{shown} has no RUST_TOOLCHAIN pin to compare with {file}"))
-                    .with(Evidence::file(shown)),
+                Finding::fail(
+                    CheckId::TOOLCHAIN,
+                    shown,
+                    format!("{shown} has no RUST_TOOLCHAIN pin to compare with {file}"),
+                )
+                .with(Evidence::file(shown)),
             );
         }
         for (line, key, value) in pins {
             let subject = format!("{shown} {key}");
             findings.push(
                 if value == channel {
-                    Finding::pass("toolchain", subject, format!("{value}, as {file}"))
+                    Finding::pass(CheckId::TOOLCHAIN, subject, format!("{value}, as {file}"))
                 } else {
                     Finding::fail(
-                        "toolchain",
+                        CheckId::TOOLCHAIN,
                         subject,
                         format!("{key} is {value} but {file} says {channel}; the file wins for every cargo call"),
                     )
@@ -286,7 +307,11 @@ pub fn toolchain(cx: &Context) -> Vec<Finding> {
         }
     }
     if findings.is_empty() {
-        findings.push(Finding::pass("toolchain", file, format!("channel {channel}; no workflows listed to compare")));
+        findings.push(Finding::pass(
+            CheckId::TOOLCHAIN,
+            file,
+            format!("channel {channel}; no workflows listed to compare"),
+        ));
     }
     findings
 }

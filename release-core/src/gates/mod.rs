@@ -14,8 +14,8 @@ use std::time::Duration;
 use anyhow::bail;
 
 use crate::{
-    context::Context, duration, policy::GatePolicy, report::Evidence, report::Finding, report::Outcome, report::Report,
-    target::ReleaseTarget,
+    context::Context, duration, policy::GatePolicy, report::CheckId, report::Evidence, report::Finding,
+    report::Outcome, report::Report, target::ReleaseTarget,
 };
 
 /// One gate of the catalogue.
@@ -27,6 +27,16 @@ pub struct Gate {
     pub description: String,
     /// What runs.
     pub kind: Kind,
+}
+
+impl Gate {
+    /// The id its findings carry: a built-in's constant, or the policy gate's own id.
+    pub fn check(&self) -> CheckId {
+        match &self.kind {
+            Kind::Builtin(b) => b.id(),
+            Kind::Command(_) => CheckId::owned(self.id.as_str()),
+        }
+    }
 }
 
 /// Built-in check or policy command.
@@ -158,13 +168,13 @@ pub fn run(cx: &Context, plan: &Plan, observer: &mut dyn Observer) -> anyhow::Re
     for gate in &gates {
         if !selected(gate) {
             let reason = format!("not selected: --only {}", plan.only.join(" --only "));
-            findings.push(Finding::skipped(&gate.id, &gate.id, reason));
+            findings.push(Finding::skipped(gate.check(), &gate.id, reason));
             continue;
         }
         if let Some(w) = waiver(gate) {
             findings.push(
                 Finding::new(
-                    &gate.id,
+                    gate.check(),
                     &gate.id,
                     Outcome::Waived { reason: w.reason.clone() },
                     format!("waived: {}", w.reason),
@@ -174,7 +184,7 @@ pub fn run(cx: &Context, plan: &Plan, observer: &mut dyn Observer) -> anyhow::Re
             continue;
         }
         if let Some(at) = &stopped_at {
-            findings.push(Finding::skipped(&gate.id, &gate.id, format!("not run: --fail-fast stopped at {at}")));
+            findings.push(Finding::skipped(gate.check(), &gate.id, format!("not run: --fail-fast stopped at {at}")));
             continue;
         }
         index += 1;
@@ -243,6 +253,7 @@ fn run_command(
     observer: &mut dyn Observer,
 ) -> Finding {
     let id = gate.id.as_str();
+    let check = gate.check();
     let mut notes = Vec::new();
     if !policy.when_changed.is_empty() {
         match changes.triggered(&cx.repo, &policy.when_changed) {
@@ -250,7 +261,7 @@ fn run_command(
             builtin::Trigger::NoMatch => {
                 let globs: Vec<&str> = policy.when_changed.iter().map(|g| g.as_str()).collect();
                 let reason = format!("no change under {} since {}", globs.join(", "), changes.base());
-                return Finding::skipped(id, id, reason);
+                return Finding::skipped(check, id, reason);
             }
             builtin::Trigger::Unknown(why) => notes.push(format!("runs (fail closed): {why}")),
         }
@@ -258,7 +269,7 @@ fn run_command(
     let argv = match expand(&policy.run, plan) {
         Ok(argv) => argv,
         Err(why) => {
-            return Finding::incomplete(id, id, why).with(Evidence::Command {
+            return Finding::incomplete(check, id, why).with(Evidence::Command {
                 argv: policy.run.clone(),
                 exit_code: None,
                 tail: String::new(),
@@ -268,7 +279,7 @@ fn run_command(
     for tool in &policy.requires {
         if command::find_program(tool, cx.repo.root(), cx.env.path()).is_none() {
             return Finding::incomplete(
-                id,
+                check,
                 id,
                 format!("needs `{tool}`, which is not on PATH: {}", install_hint(tool)),
             )
@@ -321,7 +332,7 @@ fn run_command(
         (o, None) => (o, detail),
     };
     let keep_tail = !matches!(outcome, Outcome::Pass);
-    let mut finding = Finding::new(id, id, outcome, detail).with(Evidence::Command {
+    let mut finding = Finding::new(check, id, outcome, detail).with(Evidence::Command {
         argv,
         exit_code,
         tail: if keep_tail { tail } else { String::new() },

@@ -6,12 +6,13 @@ use serde::Deserialize;
 use super::{Probe, Standing, no_endpoint, sha256_hex};
 use crate::{
     fetch::{self, Absent, url_evidence},
+    report::CheckId,
     report::Finding,
 };
 
-const CHECK: &str = "verify.crates";
+const CHECK: CheckId = CheckId::VERIFY_CRATES;
 /// Check id of the "exact version is published" finding.
-pub const PUBLISHED: &str = "verify.crates.published";
+pub const PUBLISHED: CheckId = CheckId::VERIFY_CRATES_PUBLISHED;
 
 /// The sparse index path of a crate name (`plasmite` -> `pl/as/plasmite`).
 pub fn sparse_path(name: &str) -> String {
@@ -76,7 +77,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let version = probe.target.version();
     let subject = format!("crates {name}@{version}");
     let Some(base) = &probe.policy.endpoints.crates_index else {
-        return vec![no_endpoint(probe, PUBLISHED, &subject, "crates_index")];
+        return vec![no_endpoint(probe, &PUBLISHED, &subject, "crates_index")];
     };
     let url = format!("{}/{}", base.trim_end_matches('/'), sparse_path(name));
     let absent = format!("crate `{name}` is not in the index");
@@ -88,7 +89,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     });
     let (lines, r) = match read {
         Ok(read) => read,
-        Err(e) => return vec![e.finding(PUBLISHED, &subject, Absent::Fail(&absent))],
+        Err(e) => return vec![e.finding(&PUBLISHED, &subject, Absent::Fail(&absent))],
     };
     let ev = || url_evidence(&r.url, Some(r.status));
     let target = probe.target.semver();
@@ -137,12 +138,12 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
 fn deep(probe: &Probe<'_>, name: &str, version: &str, cksum: &str) -> Finding {
     let subject = format!("crates {name}-{version}.crate");
     let Some(base) = &probe.policy.endpoints.crates_download else {
-        return no_endpoint(probe, CHECK, &subject, "crates_download");
+        return no_endpoint(probe, &CHECK, &subject, "crates_download");
     };
     let url = format!("{}/{name}/{name}-{version}.crate", base.trim_end_matches('/'));
     let r = match fetch::get_file(probe.http, &url) {
         Ok(r) => r,
-        Err(e) => return e.finding(CHECK, &subject, Absent::Fail("the .crate file is not downloadable")),
+        Err(e) => return e.finding(&CHECK, &subject, Absent::Fail("the .crate file is not downloadable")),
     };
     let ev = url_evidence(&r.url, Some(r.status));
     let got = sha256_hex(&r.body);

@@ -8,15 +8,16 @@ use crate::{
     fetch::{Absent, FetchError, url_evidence},
     github::{self, GitHub, Release, Run, TagCommitError},
     http::Http,
+    manifest::Tier,
     policy::Policy,
+    report::CheckId,
     report::{Finding, Outcome},
-    targets::Tier,
 };
 
-const CHECK: &str = "verify.github";
+const CHECK: CheckId = CheckId::VERIFY_GITHUB;
 /// Check id of the "release is published" finding.
-pub const PUBLISHED: &str = "verify.github.published";
-const CI: &str = "verify.ci";
+pub const PUBLISHED: CheckId = CheckId::VERIFY_GITHUB_PUBLISHED;
+const CI: CheckId = CheckId::VERIFY_CI;
 const NO_PROJECT: &str = "no project.github in the policy";
 
 /// Why the release of the target's tag is not usable.
@@ -48,7 +49,7 @@ impl ReleaseError {
     /// The finding of `check` about the release of `tag`: `missing` is the outcome when the
     /// release is not there as published (`Fail` where that is the answer, `Incomplete` where
     /// the release was only a means to read something else); `prefix` starts the detail.
-    pub fn finding(&self, check: &str, tag: &str, missing: Outcome, prefix: &str) -> Finding {
+    pub fn finding(&self, check: &CheckId, tag: &str, missing: Outcome, prefix: &str) -> Finding {
         let subject = format!("github release {tag}");
         let (outcome, detail, evidence) = match self {
             ReleaseError::NoProject => (Outcome::skipped(NO_PROJECT), NO_PROJECT.to_string(), None),
@@ -117,7 +118,7 @@ pub enum SumsError {
 
 impl SumsError {
     /// The finding of `check` about the sums file of `release`.
-    pub fn finding(&self, check: &str, policy: &Policy, release: &Release) -> Finding {
+    pub fn finding(&self, check: &CheckId, policy: &Policy, release: &Release) -> Finding {
         let sums = policy.channels.github.as_ref().map_or("", |g| g.sums.as_str());
         let subject = format!("github release {} {sums}", release.tag_name);
         match self {
@@ -162,7 +163,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let tag = probe.target.tag();
     let (release, release_url) = match release(probe) {
         Ok(r) => r,
-        Err(e) => return vec![e.finding(PUBLISHED, &tag, Outcome::Fail, "")],
+        Err(e) => return vec![e.finding(&PUBLISHED, &tag, Outcome::Fail, "")],
     };
     let subject = format!("github release {tag}");
     let ev = url_evidence(&release_url, Some(200));
@@ -194,12 +195,12 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let sums = match sums(probe, &release) {
         Ok((s, _)) => Some(s),
         Err(e) => {
-            out.push(e.finding(CHECK, probe.policy, &release));
+            out.push(e.finding(&CHECK, probe.policy, &release));
             None
         }
     };
     let version = probe.target.version();
-    for t in manifest.in_channel("github_sdk", Tier::Official).unwrap_or_default() {
+    for t in manifest.in_channel(crate::manifest::Channel::Github, Tier::Official).unwrap_or_default() {
         let name = asset_name(&channel.asset, &version, &t.sdk_platform);
         let s = format!("github asset {name}");
         let Some(asset) = release.assets.iter().find(|a| a.name == name) else {
@@ -251,7 +252,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
 fn deep_asset(probe: &Probe<'_>, subject: &str, asset: &crate::github::Asset, expected: &str) -> Finding {
     let r = match github::download_file(probe.http, &asset.browser_download_url) {
         Ok(r) => r,
-        Err(e) => return e.finding(CHECK, subject, Absent::Fail("the asset is not downloadable")),
+        Err(e) => return e.finding(&CHECK, subject, Absent::Fail("the asset is not downloadable")),
     };
     let ev = url_evidence(&r.url, Some(r.status));
     let got = sha256_hex(&r.body);
@@ -281,7 +282,7 @@ enum TagCommit {
 }
 
 impl TagCommit {
-    fn finding(&self, check: &str, tag: &str) -> Finding {
+    fn finding(&self, check: &CheckId, tag: &str) -> Finding {
         match self {
             TagCommit::NoProject => Finding::skipped(check, format!("github tag {tag}"), NO_PROJECT),
             TagCommit::Unknown(e) => e.finding(check, tag),
@@ -301,7 +302,7 @@ fn tag_commit_finding(probe: &Probe<'_>) -> Option<Finding> {
             .with(url_evidence(&url, Some(200))),
             _ => Finding::pass(CHECK, &subject, format!("points at commit {sha}")).with(url_evidence(&url, Some(200))),
         }),
-        Err(e) => Some(e.finding(CHECK, &probe.target.tag())),
+        Err(e) => Some(e.finding(&CHECK, &probe.target.tag())),
     }
 }
 
@@ -316,7 +317,7 @@ pub fn newest_completed<'a>(runs: &'a [Run], sha: &str) -> Option<&'a Run> {
 /// The rule for CI on a release commit (bug 41), shared by `verify` and the `ci-green` gate:
 /// among runs on `sha` that are not `pull_request` runs, the newest completed one must have
 /// succeeded. A newer failure revokes an older success; runs still going are incomplete.
-pub fn ci_verdict(check: &str, subject: &str, workflow: &str, sha: &str, runs: &[Run], listed: &str) -> Finding {
+pub fn ci_verdict(check: &CheckId, subject: &str, workflow: &str, sha: &str, runs: &[Run], listed: &str) -> Finding {
     let ev = url_evidence(listed, Some(200));
     let mine: Vec<&Run> = runs.iter().filter(|r| r.head_sha == sha).collect();
     let Some(run) = newest_completed(runs, sha) else {
@@ -359,7 +360,7 @@ pub fn ci_verdict(check: &str, subject: &str, workflow: &str, sha: &str, runs: &
 
 /// The CI workflow's runs on `sha`, judged by [`ci_verdict`]; `label` names the commit in the
 /// subject (the tag, or a short sha). Skipped without `[ci]` or `[project] github`.
-pub fn ci_on_commit(http: &Http, policy: &Policy, sha: &str, check: &str, label: &str) -> Finding {
+pub fn ci_on_commit(http: &Http, policy: &Policy, sha: &str, check: &CheckId, label: &str) -> Finding {
     let Some(ci) = &policy.ci else {
         return Finding::skipped(check, "ci", "no [ci] in the policy");
     };
@@ -381,8 +382,8 @@ pub fn check_ci(probe: &Probe<'_>) -> Vec<Finding> {
         return vec![Finding::skipped(CI, "ci", "no [ci] in the policy")];
     }
     match tag_commit(probe) {
-        Ok((sha, _)) => vec![ci_on_commit(probe.http, probe.policy, &sha, CI, &probe.target.tag())],
-        Err(e) => vec![e.finding(CI, &probe.target.tag())],
+        Ok((sha, _)) => vec![ci_on_commit(probe.http, probe.policy, &sha, &CI, &probe.target.tag())],
+        Err(e) => vec![e.finding(&CI, &probe.target.tag())],
     }
 }
 
@@ -421,8 +422,9 @@ mod tests {
             event: event.into(),
             ..Run::default()
         };
-        let verdict =
-            |runs: &[Run]| ci_verdict("ci", "ci on abc", "ci.yml", "abc", runs, "http://127.0.0.1/runs").outcome;
+        let verdict = |runs: &[Run]| {
+            ci_verdict(&"ci".into(), "ci on abc", "ci.yml", "abc", runs, "http://127.0.0.1/runs").outcome
+        };
         let older_ok = at(1, "2026-07-01T00:00:00Z", "completed", Some("success"), "push");
         let newer_fail = at(2, "2026-07-02T00:00:00Z", "completed", Some("failure"), "push");
         let running = at(3, "2026-07-03T00:00:00Z", "in_progress", None, "push");

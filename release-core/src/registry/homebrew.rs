@@ -12,15 +12,16 @@ use super::{Probe, SumLine, asset_name, is_sha256_hex, sum_for};
 use crate::{
     fetch::{Absent, FetchError, url_evidence},
     github::{self, GitHub},
+    manifest::Tier,
     policy::HomebrewChannel,
     repo::Repo,
+    report::CheckId,
     report::{Evidence, Finding, Outcome},
-    targets::Tier,
 };
 
-const CHECK: &str = "verify.homebrew";
+const CHECK: CheckId = CheckId::VERIFY_HOMEBREW;
 /// Check id of the "formula is at the target version" finding.
-pub const PUBLISHED: &str = "verify.homebrew.published";
+pub const PUBLISHED: CheckId = CheckId::VERIFY_HOMEBREW_PUBLISHED;
 
 /// One `url` (with the `sha256` that follows it) inside a platform block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -298,7 +299,7 @@ pub fn render_input(probe: &Probe<'_>, repo_dir: &Repo, sums: &[SumLine]) -> any
     };
     let version = probe.target.version();
     let mut platforms = BTreeMap::new();
-    for t in manifest.in_channel("homebrew", Tier::Official)? {
+    for t in manifest.in_channel(crate::manifest::Channel::Homebrew, Tier::Official)? {
         let asset = asset_name(&github.asset, &version, &t.sdk_platform);
         let line = sum_for(sums, &asset).ok_or_else(|| anyhow::anyhow!("the sums file has no line for {asset}"))?;
         platforms.insert(t.sdk_platform.clone(), (asset, line.sha256.clone()));
@@ -367,7 +368,7 @@ fn formula_name(probe: &Probe<'_>) -> String {
         .unwrap_or_else(|| probe.policy.project.name.clone())
 }
 
-type Requirements<'a> = (&'a crate::policy::GithubChannel, &'a str, &'a crate::targets::Manifest);
+type Requirements<'a> = (&'a crate::policy::GithubChannel, &'a str, &'a crate::manifest::Manifest);
 
 fn requirements<'a>(probe: &Probe<'a>) -> anyhow::Result<Requirements<'a>> {
     let github = probe
@@ -403,7 +404,7 @@ pub fn check_alignment(probe: &Probe<'_>, text: &str, sums: &[SumLine], evidence
         None => out.push(Finding::fail(PUBLISHED, &subject, "no `version \"...\"` line").with(evidence.clone())),
     }
     let official: Vec<String> = manifest
-        .in_channel("homebrew", Tier::Official)
+        .in_channel(crate::manifest::Channel::Homebrew, Tier::Official)
         .unwrap_or_default()
         .into_iter()
         .map(|t| t.sdk_platform.clone())
@@ -504,7 +505,7 @@ impl FormulaError {
                 Finding::incomplete(PUBLISHED, subject(formula), format!("cannot read {path}: {why}"))
             }
             FormulaError::Fetch { formula, error } => {
-                error.finding(PUBLISHED, &subject(formula), Absent::Fail("the formula is not in the tap"))
+                error.finding(&PUBLISHED, &subject(formula), Absent::Fail("the formula is not in the tap"))
             }
             FormulaError::NotAFormula { formula, url, status } => Finding::incomplete(
                 PUBLISHED,
@@ -552,12 +553,12 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
         Ok((r, _)) => r,
         Err(e) => {
             let prefix = "cannot read the sums file to check the formula: ";
-            return vec![e.finding(CHECK, &probe.target.tag(), Outcome::Incomplete, prefix)];
+            return vec![e.finding(&CHECK, &probe.target.tag(), Outcome::Incomplete, prefix)];
         }
     };
     let sums = match super::github::sums(probe, &release) {
         Ok((s, _)) => s,
-        Err(e) => return vec![e.finding(CHECK, probe.policy, &release)],
+        Err(e) => return vec![e.finding(&CHECK, probe.policy, &release)],
     };
     check_alignment(probe, &text, &sums, &evidence)
 }

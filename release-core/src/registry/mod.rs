@@ -17,8 +17,8 @@ use camino::Utf8Path;
 use sha2::{Digest, Sha256, Sha512};
 
 use crate::{
-    github::GitHub, http::Http, policy::Policy, report::Evidence, report::Finding, target::ReleaseTarget,
-    targets::Manifest,
+    github::GitHub, http::Http, manifest::Manifest, policy::Policy, report::CheckId, report::Evidence, report::Finding,
+    target::ReleaseTarget,
 };
 
 /// Everything one channel check reads, borrowed from the verify run.
@@ -68,7 +68,7 @@ impl<'a> Probe<'a> {
 }
 
 /// The `Incomplete` finding of a registry whose base URL the policy does not set.
-pub(crate) fn no_endpoint(probe: &Probe<'_>, check: &str, subject: &str, key: &str) -> Finding {
+pub(crate) fn no_endpoint(probe: &Probe<'_>, check: &CheckId, subject: &str, key: &str) -> Finding {
     Finding::incomplete(
         check,
         subject,

@@ -9,13 +9,14 @@ use serde::Deserialize;
 use super::{Probe, Standing, no_endpoint, sri_sha512};
 use crate::{
     fetch::{self, Absent, Fetched, url_evidence},
+    manifest::Tier,
+    report::CheckId,
     report::Finding,
-    targets::Tier,
 };
 
-const CHECK: &str = "verify.npm";
+const CHECK: CheckId = CheckId::VERIFY_NPM;
 /// Check id of the "exact version is published" finding.
-pub const PUBLISHED: &str = "verify.npm.published";
+pub const PUBLISHED: CheckId = CheckId::VERIFY_NPM_PUBLISHED;
 
 /// The packument path of a name: `@scope/pkg` -> `@scope%2fpkg`.
 pub fn package_path(name: &str) -> String {
@@ -73,14 +74,14 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let version = probe.target.version();
     let subject = format!("npm {name}@{version}");
     let Some(base) = &probe.policy.endpoints.npm else {
-        return vec![no_endpoint(probe, PUBLISHED, &subject, "npm")];
+        return vec![no_endpoint(probe, &PUBLISHED, &subject, "npm")];
     };
     let base = base.trim_end_matches('/');
     let url = format!("{base}/{}/{version}", package_path(name));
     let absent = format!("version {version} is not published");
     let fetched: Fetched<VersionDoc> = match fetch::get_json(probe.http, &url, "application/json") {
         Ok(fetched) => fetched,
-        Err(e) => return vec![e.finding(PUBLISHED, &subject, Absent::Fail(&absent))],
+        Err(e) => return vec![e.finding(&PUBLISHED, &subject, Absent::Fail(&absent))],
     };
     let (doc, ev) = (&fetched.doc, fetched.evidence());
     if doc.version != version {
@@ -113,7 +114,7 @@ fn latest(probe: &Probe<'_>, base: &str, name: &str) -> Finding {
     let accept = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8";
     let fetched: Fetched<Packument> = match fetch::get_json(probe.http, &url, accept) {
         Ok(fetched) => fetched,
-        Err(e) => return e.finding(CHECK, &subject, Absent::Fail("the package document is not found")),
+        Err(e) => return e.finding(&CHECK, &subject, Absent::Fail("the package document is not found")),
     };
     let (doc, ev) = (&fetched.doc, fetched.evidence());
     let Some(latest) = doc.dist_tags.get("latest") else {
@@ -148,7 +149,7 @@ fn latest(probe: &Probe<'_>, base: &str, name: &str) -> Finding {
 fn deep(probe: &Probe<'_>, subject: &str, url: &str, integrity: &str) -> Vec<Finding> {
     let r = match fetch::get_file(probe.http, url) {
         Ok(r) => r,
-        Err(e) => return vec![e.finding(CHECK, subject, Absent::Fail("the tarball is not downloadable"))],
+        Err(e) => return vec![e.finding(&CHECK, subject, Absent::Fail("the tarball is not downloadable"))],
     };
     let ev = url_evidence(&r.url, Some(r.status));
     let got = sri_sha512(&r.body);
@@ -170,7 +171,7 @@ fn deep(probe: &Probe<'_>, subject: &str, url: &str, integrity: &str) -> Vec<Fin
             return out;
         }
     };
-    for t in manifest.in_channel("npm", Tier::Official).unwrap_or_default() {
+    for t in manifest.in_channel(crate::manifest::Channel::Npm, Tier::Official).unwrap_or_default() {
         let prefix = format!("package/native/{}/", t.node_platform);
         let s = format!("{subject} native/{}", t.node_platform);
         match paths.iter().filter(|p| p.starts_with(&prefix) && p.len() > prefix.len()).count() {

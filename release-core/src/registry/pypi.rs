@@ -7,13 +7,14 @@ use serde::Deserialize;
 use super::{Probe, Standing, no_endpoint, sha256_hex};
 use crate::{
     fetch::{self, Absent, Fetched, url_evidence},
+    manifest::Tier,
+    report::CheckId,
     report::Finding,
-    targets::Tier,
 };
 
-const CHECK: &str = "verify.pypi";
+const CHECK: CheckId = CheckId::VERIFY_PYPI;
 /// Check id of the "exact version is published" finding.
-pub const PUBLISHED: &str = "verify.pypi.published";
+pub const PUBLISHED: CheckId = CheckId::VERIFY_PYPI_PUBLISHED;
 
 /// `re.sub(r"[-_.]+", "-", name).lower()`.
 pub fn normalize(name: &str) -> String {
@@ -101,14 +102,14 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let version = probe.target.pep440();
     let subject = format!("pypi {name}=={version}");
     let Some(base) = &probe.policy.endpoints.pypi else {
-        return vec![no_endpoint(probe, PUBLISHED, &subject, "pypi")];
+        return vec![no_endpoint(probe, &PUBLISHED, &subject, "pypi")];
     };
     let base = base.trim_end_matches('/');
     let url = format!("{base}/pypi/{}/{version}/json", normalize(name));
     let absent = format!("release {version} is not on PyPI");
     let fetched: Fetched<VersionJson> = match fetch::get_json(probe.http, &url, "application/json") {
         Ok(fetched) => fetched,
-        Err(e) => return vec![e.finding(PUBLISHED, &subject, Absent::Fail(&absent))],
+        Err(e) => return vec![e.finding(&PUBLISHED, &subject, Absent::Fail(&absent))],
     };
     let (doc, ev) = (&fetched.doc, fetched.evidence());
     if doc.info.version != version {
@@ -129,7 +130,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
             let file = doc.urls.iter().find(|f| f.packagetype == "sdist" && f.filename == sdist);
             expected.push((format!("sdist {sdist}"), file));
         }
-        for t in manifest.in_channel("pypi", Tier::Official).unwrap_or_default() {
+        for t in manifest.in_channel(crate::manifest::Channel::Pypi, Tier::Official).unwrap_or_default() {
             let file = doc.urls.iter().find(|f| {
                 f.packagetype == "bdist_wheel"
                     && wheel_platform(&f.filename, &stem, version).is_some_and(|p| wheel_serves(p, &t.sdk_platform))
@@ -171,7 +172,7 @@ fn current(probe: &Probe<'_>, base: &str, name: &str) -> Finding {
     let url = format!("{base}/pypi/{}/json", normalize(name));
     let fetched: Fetched<serde_json::Value> = match fetch::get_json(probe.http, &url, "application/json") {
         Ok(fetched) => fetched,
-        Err(e) => return e.finding(CHECK, &subject, Absent::Fail("the project is not found")),
+        Err(e) => return e.finding(&CHECK, &subject, Absent::Fail("the project is not found")),
     };
     let (doc, ev) = (&fetched.doc, fetched.evidence());
     let Some(current) = doc.pointer("/info/version").and_then(|v| v.as_str()) else {
@@ -205,7 +206,7 @@ fn deep_file(probe: &Probe<'_>, doc_url: &str, subject: &str, f: &FileJson) -> F
     };
     let r = match fetch::get_file(probe.http, &url) {
         Ok(r) => r,
-        Err(e) => return e.finding(CHECK, &s, Absent::Fail("file is not downloadable")),
+        Err(e) => return e.finding(&CHECK, &s, Absent::Fail("file is not downloadable")),
     };
     let ev = url_evidence(&r.url, Some(r.status));
     let got = sha256_hex(&r.body);

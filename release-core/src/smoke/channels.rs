@@ -10,11 +10,14 @@ use std::{
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::{
-    Attempt, Budget, Channel, SmokeOptions,
+    Attempt, Budget, SmokeOptions,
     exec::{self, Cmd, Ran, Tool},
     has_version_token, retry,
 };
-use crate::{policy::Policy, report::Evidence, report::Finding, report::Outcome, target::ReleaseTarget};
+use crate::{
+    manifest::Channel, policy::Policy, report::CheckId, report::Evidence, report::Finding, report::Outcome,
+    target::ReleaseTarget,
+};
 
 /// One channel's share of a smoke run.
 pub(crate) struct Job<'a> {
@@ -114,26 +117,29 @@ impl Job<'_> {
 pub(crate) fn run(channel: Channel, job: &Job<'_>) -> Vec<Finding> {
     if let Err(e) = fs::create_dir_all(&job.dir) {
         let msg = format!("cannot create the scratch dir {}: {e}", job.dir);
-        return vec![Finding::incomplete(&channel.check(), channel.name(), msg)];
+        return vec![Finding::incomplete(super::check(channel), channel.name(), msg)];
     }
     match channel {
         Channel::Npm => npm(job),
         Channel::Pypi => vec![pypi(job)],
         Channel::Crates => vec![crates(job)],
         Channel::Homebrew => vec![homebrew(job)],
+        Channel::Github | Channel::CargoBinstall => {
+            vec![Finding::skipped(super::check(channel), channel.name(), "smoke has no install for this channel")]
+        }
     }
 }
 
-fn finding(check: &str, subject: &str, (outcome, detail, evidence): (Outcome, String, Vec<Evidence>)) -> Finding {
-    Finding { check: check.to_string(), subject: subject.to_string(), outcome, detail, evidence }
+fn finding(check: &CheckId, subject: &str, (outcome, detail, evidence): (Outcome, String, Vec<Evidence>)) -> Finding {
+    Finding { check: check.clone(), subject: subject.to_string(), outcome, detail, evidence }
 }
 
-fn missing(check: &str, subject: &str, tool: &str, how: &str) -> Finding {
+fn missing(check: &CheckId, subject: &str, tool: &str, how: &str) -> Finding {
     Finding::incomplete(check, subject, format!("`{tool}` is not on PATH, so this could not be checked: {how}"))
 }
 
 fn npm(job: &Job<'_>) -> Vec<Finding> {
-    let check = Channel::Npm.check();
+    let check = super::check(Channel::Npm);
     let Some(channel) = &job.policy.channels.npm else {
         return vec![Finding::skipped(&check, "npm", "the policy has no [channel.npm]")];
     };
@@ -178,7 +184,7 @@ fn npm(job: &Job<'_>) -> Vec<Finding> {
 
 /// The pnpm leg: its own finding, whatever the npm leg said (bug 29).
 fn pnpm(job: &Job<'_>, spec: &str, registry: &[String]) -> Finding {
-    let check = format!("{}.pnpm", Channel::Npm.check());
+    let check = CheckId::SMOKE_NPM_PNPM;
     let subject = format!("npm {spec} via pnpm");
     let Some(pnpm) = find_pnpm(job) else {
         return Finding::skipped(
@@ -233,7 +239,7 @@ fn find_pnpm(job: &Job<'_>) -> Option<Tool> {
 }
 
 fn pypi(job: &Job<'_>) -> Finding {
-    let check = Channel::Pypi.check();
+    let check = super::check(Channel::Pypi);
     let Some(channel) = &job.policy.channels.pypi else {
         return Finding::skipped(&check, "pypi", "the policy has no [channel.pypi]");
     };
@@ -275,7 +281,7 @@ fn pypi(job: &Job<'_>) -> Finding {
 }
 
 fn crates(job: &Job<'_>) -> Finding {
-    let check = Channel::Crates.check();
+    let check = super::check(Channel::Crates);
     let Some(channel) = &job.policy.channels.crates else {
         return Finding::skipped(&check, "crates", "the policy has no [channel.crates]");
     };
@@ -332,7 +338,7 @@ pub(crate) fn brew_ref(tap: &str, formula: &str) -> String {
 }
 
 fn homebrew(job: &Job<'_>) -> Finding {
-    let check = Channel::Homebrew.check();
+    let check = super::check(Channel::Homebrew);
     let Some(channel) = &job.policy.channels.homebrew else {
         return Finding::skipped(&check, "homebrew", "the policy has no [channel.homebrew]");
     };

@@ -17,7 +17,7 @@ pub mod exec;
 
 use std::{
     ffi::OsString,
-    fmt, fs,
+    fs,
     time::{Duration, Instant},
 };
 
@@ -25,49 +25,22 @@ use anyhow::{Context as _, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::{
-    clock::Clock, env::Env, policy::Policy, repo::Repo, report::Evidence, report::Finding, report::Outcome,
-    report::Report, target::ReleaseTarget,
+    clock::Clock, env::Env, manifest::Channel, policy::Policy, repo::Repo, report::CheckId, report::Evidence,
+    report::Finding, report::Outcome, report::Report, target::ReleaseTarget,
 };
 
 /// Id prefix of the findings (`smoke.npm`, `smoke.pypi`, ...).
-pub const CHECK: &str = "smoke";
+pub const CHECK: CheckId = CheckId::SMOKE;
 
-/// A channel the smoke can install from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Channel {
-    /// npm (plus a pnpm leg).
-    Npm,
-    /// PyPI, through uv.
-    Pypi,
-    /// The Rust crate registry, through `cargo install`.
-    Crates,
-    /// The Homebrew tap (macOS only).
-    Homebrew,
-}
-
-impl Channel {
-    /// Every channel, in the order findings are reported.
-    pub const ALL: [Channel; 4] = [Channel::Npm, Channel::Pypi, Channel::Crates, Channel::Homebrew];
-
-    /// The name used on the command line and in finding ids.
-    pub fn name(self) -> &'static str {
-        match self {
-            Channel::Npm => "npm",
-            Channel::Pypi => "pypi",
-            Channel::Crates => "crates",
-            Channel::Homebrew => "homebrew",
-        }
-    }
-
-    /// The finding id: `smoke.npm`.
-    pub fn check(self) -> String {
-        format!("{CHECK}.{}", self.name())
-    }
-}
-
-impl fmt::Display for Channel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+/// The finding id of a channel's smoke (`smoke.npm`); [`CHECK`] for a channel smoke has no
+/// install for.
+pub fn check(channel: Channel) -> CheckId {
+    match channel {
+        Channel::Npm => CheckId::SMOKE_NPM,
+        Channel::Pypi => CheckId::SMOKE_PYPI,
+        Channel::Crates => CheckId::SMOKE_CRATES,
+        Channel::Homebrew => CheckId::SMOKE_HOMEBREW,
+        Channel::Github | Channel::CargoBinstall => CHECK,
     }
 }
 
@@ -76,8 +49,8 @@ impl fmt::Display for Channel {
 pub fn parse_channels(csv: &str) -> anyhow::Result<Vec<Channel>> {
     let mut out = Vec::new();
     for word in csv.split(',').map(str::trim) {
-        let Some(channel) = Channel::ALL.into_iter().find(|c| c.name() == word) else {
-            let valid: Vec<&str> = Channel::ALL.iter().map(|c| c.name()).collect();
+        let Some(channel) = Channel::from_name(word, &Channel::SMOKE) else {
+            let valid: Vec<&str> = Channel::SMOKE.iter().map(|c| c.name()).collect();
             bail!("unknown channel `{word}` in --channels `{csv}`: valid channels are {}", valid.join(", "));
         };
         if !out.contains(&channel) {
@@ -88,16 +61,17 @@ pub fn parse_channels(csv: &str) -> anyhow::Result<Vec<Channel>> {
 }
 
 /// The channels of the policy, when `--channels` is not given: every channel among
-/// [`Channel::ALL`] that has a `[channel.*]` table.
+/// [`Channel::SMOKE`] that has a `[channel.*]` table.
 pub fn policy_channels(policy: &Policy) -> Vec<Channel> {
     let c = &policy.channels;
-    Channel::ALL
+    Channel::SMOKE
         .into_iter()
         .filter(|ch| match ch {
             Channel::Npm => c.npm.is_some(),
             Channel::Pypi => c.pypi.is_some(),
             Channel::Crates => c.crates.is_some(),
             Channel::Homebrew => c.homebrew.is_some(),
+            Channel::Github | Channel::CargoBinstall => false,
         })
         .collect()
 }
@@ -314,7 +288,7 @@ pub fn run(
             .map(|(channel, handle)| {
                 handle.join().unwrap_or_else(|_| {
                     vec![Finding::incomplete(
-                        &channel.check(),
+                        check(channel),
                         channel.name(),
                         "the channel's smoke stopped unexpectedly (a bug in release-core); its result is unknown",
                     )]

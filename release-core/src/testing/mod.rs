@@ -24,9 +24,9 @@ pub use crate::env::SECRET_VARS;
 pub use crate::registry::{sha256_hex, sri_sha512};
 
 /// The targets manifest of [`targets_json`], parsed.
-pub fn plasmite_manifest() -> crate::targets::Manifest {
+pub fn plasmite_manifest() -> crate::manifest::Manifest {
     // invariant: targets_json() is the fixture's own manifest, which the unit tests parse.
-    crate::targets::parse("release/targets.json", &targets_json()).expect("the fixture manifest parses")
+    crate::manifest::parse("release/targets.json", &targets_json()).expect("the fixture manifest parses")
 }
 
 /// Environment that isolates git from the machine's configuration.

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use release_core::{
-    Context, HttpConfig, Outcome, ReleaseTarget, TokenSource,
-    commands::{self, Channel, VerifyOptions, VerifyRequest},
+    Channel, Context, HttpConfig, Outcome, ReleaseTarget, TokenSource,
+    commands::{self, VerifyOptions, VerifyRequest},
     testing::{FakeRegistry, Fault, FixtureRepo, PublishedRelease, Service, closed_port_url, plasmite_manifest},
 };
 use tests::release_with_env;
@@ -38,15 +38,15 @@ fn faults() -> Vec<(&'static str, Option<Fault>)> {
     ]
 }
 
-/// The channels that read a service (and whether they need --deep to reach it).
-fn channels_of(service: Service) -> (Vec<Channel>, bool) {
+/// The channels that read a service, whether CI does, and whether they need --deep to reach it.
+fn channels_of(service: Service) -> (Vec<Channel>, bool, bool) {
     match service {
-        Service::CratesIndex => (vec![Channel::Crates], false),
-        Service::CratesDownload => (vec![Channel::Crates], true),
-        Service::Npm => (vec![Channel::Npm], false),
-        Service::Pypi => (vec![Channel::Pypi], false),
-        Service::GithubApi => (vec![Channel::Github, Channel::Homebrew, Channel::Ci], false),
-        Service::GithubWeb | Service::AssetHost => (vec![Channel::Github, Channel::Homebrew], false),
+        Service::CratesIndex => (vec![Channel::Crates], false, false),
+        Service::CratesDownload => (vec![Channel::Crates], false, true),
+        Service::Npm => (vec![Channel::Npm], false, false),
+        Service::Pypi => (vec![Channel::Pypi], false, false),
+        Service::GithubApi => (vec![Channel::Github, Channel::Homebrew], true, false),
+        Service::GithubWeb | Service::AssetHost => (vec![Channel::Github, Channel::Homebrew], false, false),
     }
 }
 
@@ -65,12 +65,12 @@ fn case(service: Service, name: &str, fault: Option<Fault>) -> Result<(), String
     let repo =
         FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &endpoints).build().map_err(|e| e.to_string())?;
     let cx = Context::open(repo.root(), None).map_err(|e| e.to_string())?.with_http(fast(), TokenSource::Fixed(None));
-    let (channels, deep) = channels_of(service);
+    let (channels, ci, deep) = channels_of(service);
     let target = ReleaseTarget::parse("0.8.0").map_err(|e| e.to_string())?;
     let started = Instant::now();
     let request = VerifyRequest {
         target: target.clone(),
-        options: VerifyOptions { channels, deep, ..VerifyOptions::default() },
+        options: VerifyOptions { channels, ci, deep, ..VerifyOptions::default() },
         file_blockers: false,
         http: Default::default(),
     };

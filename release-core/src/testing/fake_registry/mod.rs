@@ -361,7 +361,7 @@ mod tests {
     use crate::http::{Http, HttpConfig, TokenSource};
 
     fn fake() -> FakeRegistry {
-        let manifest = crate::targets::parse("t", &crate::testing::targets_json()).unwrap();
+        let manifest = crate::manifest::parse("t", &crate::testing::targets_json()).unwrap();
         FakeRegistry::start(PublishedRelease::coherent(&manifest, "0.8.0").unwrap()).unwrap()
     }
 

@@ -6,9 +6,9 @@ use anyhow::Context as _;
 use sha2::Digest as _;
 
 use crate::{
+    manifest::{Manifest, Tier},
     registry::{self, homebrew},
     target::ReleaseTarget,
-    targets::{Manifest, Tier},
 };
 
 /// One `.crate` version in the index.
@@ -385,7 +385,7 @@ impl PublishedRelease {
             "package/package.json".to_string(),
             format!("{{\"name\":\"{name}\",\"version\":\"{v}\"}}").into_bytes(),
         )];
-        for t in manifest.in_channel("npm", Tier::Official)? {
+        for t in manifest.in_channel(crate::manifest::Channel::Npm, Tier::Official)? {
             npm_files.push((format!("package/native/{}/index.node", t.node_platform), b"\x7fELF native".to_vec()));
         }
         let tarball = tgz(&npm_files)?;
@@ -407,7 +407,7 @@ impl PublishedRelease {
         if manifest.targets.iter().any(|t| t.upload_sdist) {
             files.push(file(format!("{name}-{pep}.tar.gz"), "sdist"));
         }
-        for t in manifest.in_channel("pypi", Tier::Official)? {
+        for t in manifest.in_channel(crate::manifest::Channel::Pypi, Tier::Official)? {
             files.push(file(format!("{name}-{pep}-cp311-cp311-{}.whl", wheel_tag(&t.sdk_platform)), "bdist_wheel"));
         }
         let pypi = BTreeMap::from([
@@ -416,7 +416,7 @@ impl PublishedRelease {
         ]);
         let template = "plasmite_{version}_{sdk_platform}.tar.gz";
         let mut assets: Vec<Asset> = manifest
-            .in_channel("github_sdk", Tier::Official)?
+            .in_channel(crate::manifest::Channel::Github, Tier::Official)?
             .iter()
             .map(|t| {
                 let name = registry::asset_name(template, &v, &t.sdk_platform);
@@ -463,7 +463,7 @@ impl PublishedRelease {
     pub fn render_formula(&self, manifest: &Manifest) -> anyhow::Result<String> {
         let v = self.target.version();
         let mut platforms = BTreeMap::new();
-        for t in manifest.in_channel("homebrew", Tier::Official)? {
+        for t in manifest.in_channel(crate::manifest::Channel::Homebrew, Tier::Official)? {
             let name = registry::asset_name("plasmite_{version}_{sdk_platform}.tar.gz", &v, &t.sdk_platform);
             let asset = self.assets.iter().find(|a| a.name == name).with_context(|| format!("no asset {name}"))?;
             platforms.insert(t.sdk_platform.clone(), (name, registry::sha256_hex(&asset.bytes)));

@@ -3,15 +3,92 @@
 //! [`parse`] checks every rule and reports each broken one on its own line, naming the target
 //! and the field (the script said only "invalid"). Unknown keys are errors.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, fmt};
 
 use anyhow::bail;
 use camino::Utf8Path;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// The delivery channels a target can be in, in manifest order.
-pub const CHANNELS: [&str; 5] = ["github_sdk", "homebrew", "npm", "pypi", "cargo_binstall"];
+/// A delivery channel: where users get a release from. One type for the manifest, `verify`
+/// and `smoke`; each context keeps its own wire name for a channel ([`Channel::key`] in the
+/// manifest, [`Channel::name`] on the command line and in reports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// crates.io (not per target, so not in the manifest).
+    Crates,
+    /// npm, with per-target native directories.
+    Npm,
+    /// PyPI: the sdist and per-target wheels.
+    Pypi,
+    /// The GitHub release and its SDK archives (`github_sdk` in the manifest).
+    Github,
+    /// The Homebrew tap formula.
+    Homebrew,
+    /// `cargo binstall` from the SDK archives (manifest only).
+    CargoBinstall,
+}
+
+impl Channel {
+    /// The channels of the manifest, in manifest order.
+    pub const MANIFEST: [Channel; 5] =
+        [Channel::Github, Channel::Homebrew, Channel::Npm, Channel::Pypi, Channel::CargoBinstall];
+    /// The channels `verify` checks, in report order.
+    pub const VERIFY: [Channel; 5] = [Channel::Crates, Channel::Npm, Channel::Pypi, Channel::Github, Channel::Homebrew];
+    /// The channels `smoke` installs from, in report order.
+    pub const SMOKE: [Channel; 4] = [Channel::Npm, Channel::Pypi, Channel::Crates, Channel::Homebrew];
+
+    /// The name on the command line (`--channels`), in reports and in finding ids.
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Crates => "crates",
+            Channel::Npm => "npm",
+            Channel::Pypi => "pypi",
+            Channel::Github => "github",
+            Channel::Homebrew => "homebrew",
+            Channel::CargoBinstall => "cargo_binstall",
+        }
+    }
+
+    /// The key under a target's `channels` in the manifest; `None` for crates.io, which is
+    /// not per target.
+    pub fn key(self) -> Option<&'static str> {
+        match self {
+            Channel::Crates => None,
+            Channel::Npm => Some("npm"),
+            Channel::Pypi => Some("pypi"),
+            Channel::Github => Some("github_sdk"),
+            Channel::Homebrew => Some("homebrew"),
+            Channel::CargoBinstall => Some("cargo_binstall"),
+        }
+    }
+
+    /// Parses a manifest key (`github_sdk`); the error lists the valid keys.
+    pub fn from_key(key: &str) -> anyhow::Result<Channel> {
+        Channel::MANIFEST
+            .into_iter()
+            .find(|c| c.key() == Some(key))
+            .ok_or_else(|| anyhow::anyhow!("unknown channel `{key}`: one of {}", manifest_keys()))
+    }
+
+    /// Parses a command-line name among `valid` (a context's list: [`Channel::VERIFY`],
+    /// [`Channel::SMOKE`]); `None` when it is not one of them.
+    pub fn from_name(name: &str, valid: &[Channel]) -> Option<Channel> {
+        valid.iter().copied().find(|c| c.name() == name)
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `github_sdk, homebrew, npm, pypi, cargo_binstall`, for messages.
+fn manifest_keys() -> String {
+    Channel::MANIFEST.iter().filter_map(|c| c.key()).collect::<Vec<_>>().join(", ")
+}
 
 /// SDK platforms Homebrew formulas can carry.
 pub const HOMEBREW_PLATFORMS: [&str; 3] = ["darwin_amd64", "darwin_arm64", "linux_amd64"];
@@ -45,8 +122,10 @@ pub struct Target {
     pub upload_sdist: bool,
     /// Whether a Python wheel is uploaded from this target.
     pub upload_wheel: bool,
-    /// Tier per channel; `None` when the target is not in the channel.
-    pub channels: BTreeMap<String, Option<Tier>>,
+    /// Tier per channel; `None` when the target is not in the channel. Written with the
+    /// manifest's keys, in their alphabetical order.
+    #[serde(serialize_with = "by_key")]
+    pub channels: BTreeMap<Channel, Option<Tier>>,
 }
 
 /// A target's tier in a channel.
@@ -72,8 +151,8 @@ impl Tier {
 
 impl Target {
     /// The tier of this target in `channel`.
-    pub fn tier(&self, channel: &str) -> Option<Tier> {
-        self.channels.get(channel).copied().flatten()
+    pub fn tier(&self, channel: Channel) -> Option<Tier> {
+        self.channels.get(&channel).copied().flatten()
     }
 
     /// A field by name, as text: strings as they are, booleans as `true`/`false`
@@ -88,11 +167,13 @@ impl Target {
             "upload_sdist" => self.upload_sdist.to_string(),
             "upload_wheel" => self.upload_wheel.to_string(),
             _ => match name.strip_prefix("channels.") {
-                Some(ch) if CHANNELS.contains(&ch) => match self.tier(ch) {
-                    Some(Tier::Official) => "official".into(),
-                    Some(Tier::Preview) => "preview".into(),
-                    None => "null".into(),
-                },
+                Some(key) if Channel::from_key(key).is_ok() => {
+                    match Channel::from_key(key).ok().and_then(|c| self.tier(c)) {
+                        Some(Tier::Official) => "official".into(),
+                        Some(Tier::Preview) => "preview".into(),
+                        None => "null".into(),
+                    }
+                }
                 _ => bail!("unknown field `{name}`: one of {}, or channels.<channel>", TARGET_KEYS[..7].join(", ")),
             },
         })
@@ -101,9 +182,9 @@ impl Target {
 
 impl Manifest {
     /// Targets whose tier in `channel` is `tier`, in manifest order.
-    pub fn in_channel(&self, channel: &str, tier: Tier) -> anyhow::Result<Vec<&Target>> {
-        if !CHANNELS.contains(&channel) {
-            bail!("unknown channel `{channel}`: one of {}", CHANNELS.join(", "));
+    pub fn in_channel(&self, channel: Channel, tier: Tier) -> anyhow::Result<Vec<&Target>> {
+        if channel.key().is_none() {
+            bail!("unknown channel `{channel}`: one of {}", manifest_keys());
         }
         Ok(self.targets.iter().filter(|t| t.tier(channel) == Some(tier)).collect())
     }
@@ -207,17 +288,20 @@ fn validate_target(i: usize, raw: &Value, problems: &mut Vec<String>) -> Option<
     let upload_sdist = boolean("upload_sdist", problems);
     let upload_wheel = boolean("upload_wheel", problems);
     let channels = channels(&at, obj.get("channels"), problems);
-    let tier = |ch: &str| channels.get(ch).copied().flatten();
+    let tier = |ch: Channel| channels.get(&ch).copied().flatten();
 
-    if tier("github_sdk").is_some() != build_sdk {
+    if tier(Channel::Github).is_some() != build_sdk {
         problems.push(format!(
             "{at}: channels.github_sdk is {} but build_sdk is {build_sdk}: an SDK channel needs an SDK build and the other way round",
-            show_tier(tier("github_sdk"))
+            show_tier(tier(Channel::Github))
         ));
     }
-    if tier("homebrew").is_some() {
+    if tier(Channel::Homebrew).is_some() {
         if !build_sdk {
-            problems.push(format!("{at}: channels.homebrew is {} but build_sdk is false", show_tier(tier("homebrew"))));
+            problems.push(format!(
+                "{at}: channels.homebrew is {} but build_sdk is false",
+                show_tier(tier(Channel::Homebrew))
+            ));
         }
         if !HOMEBREW_PLATFORMS.contains(&sdk_platform.as_str()) && !sdk_platform.is_empty() {
             problems.push(format!(
@@ -226,16 +310,16 @@ fn validate_target(i: usize, raw: &Value, problems: &mut Vec<String>) -> Option<
             ));
         }
     }
-    if tier("cargo_binstall").is_some() && !build_sdk {
+    if tier(Channel::CargoBinstall).is_some() && !build_sdk {
         problems.push(format!(
             "{at}: channels.cargo_binstall is {} but build_sdk is false",
-            show_tier(tier("cargo_binstall"))
+            show_tier(tier(Channel::CargoBinstall))
         ));
     }
-    if tier("pypi").is_some() != upload_wheel {
+    if tier(Channel::Pypi).is_some() != upload_wheel {
         problems.push(format!(
             "{at}: channels.pypi is {} but upload_wheel is {upload_wheel}: a PyPI target ships a wheel and a wheel is shipped to PyPI",
-            show_tier(tier("pypi"))
+            show_tier(tier(Channel::Pypi))
         ));
     }
     (problems.len() == before).then_some(Target {
@@ -250,20 +334,18 @@ fn validate_target(i: usize, raw: &Value, problems: &mut Vec<String>) -> Option<
     })
 }
 
-fn channels(at: &str, raw: Option<&Value>, problems: &mut Vec<String>) -> BTreeMap<String, Option<Tier>> {
+fn channels(at: &str, raw: Option<&Value>, problems: &mut Vec<String>) -> BTreeMap<Channel, Option<Tier>> {
     let mut out = BTreeMap::new();
     let Some(obj): Option<&Map<String, Value>> = raw.and_then(Value::as_object) else {
-        problems.push(format!(
-            "{at}: channels must be an object with keys {}, found {}",
-            CHANNELS.join(", "),
-            show(raw)
-        ));
+        problems.push(format!("{at}: channels must be an object with keys {}, found {}", manifest_keys(), show(raw)));
         return out;
     };
-    for key in obj.keys().filter(|k| !CHANNELS.contains(&k.as_str())) {
+    for key in obj.keys().filter(|k| Channel::from_key(k).is_err()) {
         problems.push(format!("{at}: channels has unknown key `{key}`"));
     }
-    for ch in CHANNELS {
+    for channel in Channel::MANIFEST {
+        // Invariant: every channel of Channel::MANIFEST has a key.
+        let Some(ch) = channel.key() else { continue };
         let tier = match obj.get(ch) {
             None => {
                 problems.push(format!("{at}: channels.{ch} is missing (write null if the target is not in it)"));
@@ -277,9 +359,15 @@ fn channels(at: &str, raw: Option<&Value>, problems: &mut Vec<String>) -> BTreeM
                 None
             }
         };
-        out.insert(ch.to_string(), tier);
+        out.insert(channel, tier);
     }
     out
+}
+
+/// Writes a target's channels as the manifest has them: keyed by [`Channel::key`], sorted.
+fn by_key<S: serde::Serializer>(channels: &BTreeMap<Channel, Option<Tier>>, to: S) -> Result<S::Ok, S::Error> {
+    let keyed: BTreeMap<&str, &Option<Tier>> = channels.iter().filter_map(|(c, t)| c.key().map(|k| (k, t))).collect();
+    serde::Serialize::serialize(&keyed, to)
 }
 
 fn show(v: Option<&Value>) -> String {
@@ -310,7 +398,11 @@ mod tests {
     fn sample_lists() {
         let m = check(&sample()).unwrap();
         let list = |ch, tier, field| {
-            m.in_channel(ch, tier).unwrap().iter().map(|t| t.field(field).unwrap()).collect::<Vec<_>>()
+            m.in_channel(Channel::from_key(ch).unwrap(), tier)
+                .unwrap()
+                .iter()
+                .map(|t| t.field(field).unwrap())
+                .collect::<Vec<_>>()
         };
         assert_eq!(list("homebrew", Tier::Official, "sdk_platform"), ["linux_amd64", "darwin_amd64", "darwin_arm64"]);
         assert_eq!(
@@ -323,7 +415,13 @@ mod tests {
         assert_eq!(list("npm", Tier::Official, "build_sdk"), ["true", "true", "true", "false"]);
         assert_eq!(m.targets[3].field("channels.homebrew").unwrap(), "null");
         assert!(m.targets[0].field("nope").is_err());
-        assert!(m.in_channel("brew", Tier::Official).is_err());
+        assert!(
+            Channel::from_key("brew")
+                .unwrap_err()
+                .to_string()
+                .contains("github_sdk, homebrew, npm, pypi, cargo_binstall")
+        );
+        assert!(m.in_channel(Channel::Crates, Tier::Official).is_err());
     }
 
     #[test]
@@ -406,7 +504,7 @@ mod tests {
         arm["channels"] = serde_json::json!({"github_sdk": "preview", "homebrew": null, "npm": null, "pypi": null, "cargo_binstall": null});
         v["targets"].as_array_mut().unwrap().push(arm);
         let m = check(&v).unwrap();
-        assert_eq!(m.in_channel("github_sdk", Tier::Preview).unwrap()[0].sdk_platform, "linux_arm64");
+        assert_eq!(m.in_channel(Channel::Github, Tier::Preview).unwrap()[0].sdk_platform, "linux_arm64");
     }
 
     #[test]
