@@ -287,6 +287,12 @@ impl PartialEq<&str> for CheckId {
 pub struct Finding {
     /// Stable id of the check that produced it (`versions`, `changelog`, `verify.npm`...).
     pub check: CheckId,
+    /// Stable identity of what was checked, for de-duplication across runs and commits:
+    /// `<check>:<thing>` (just `<check>` when the subject is the check id). It defaults to the
+    /// subject; a finding whose subject carries something that changes between runs (a commit,
+    /// a run id) names its thing with [`Finding::keyed`]. Empty in records written before keys.
+    #[serde(default)]
+    pub key: String,
     /// What was checked (`bindings/node/package.json .version`, `npm plasmite@0.8.0`).
     pub subject: String,
     /// How it ended.
@@ -307,7 +313,21 @@ impl Finding {
         outcome: Outcome,
         detail: impl Into<String>,
     ) -> Finding {
-        Finding { check: check.into(), subject: subject.into(), outcome, detail: detail.into(), evidence: Vec::new() }
+        let (check, subject) = (check.into(), subject.into());
+        let key = default_key(&check, &subject);
+        Finding { check, key, subject, outcome, detail: detail.into(), evidence: Vec::new() }
+    }
+
+    /// The key, or for a finding read from a record written before keys, the one it would get.
+    pub fn identity(&self) -> String {
+        if self.key.is_empty() { default_key(&self.check, &self.subject) } else { self.key.clone() }
+    }
+
+    /// The same finding keyed on `thing` instead of its subject (`<check>:<thing>`), for
+    /// subjects that carry what changes between runs, like `HEAD 1a2b3c4d5e6f`.
+    pub fn keyed(mut self, thing: &str) -> Finding {
+        self.key = format!("{}:{thing}", self.check);
+        self
     }
 
     /// Shorthand for a passing finding.
@@ -336,6 +356,10 @@ impl Finding {
         self.evidence.push(evidence);
         self
     }
+}
+
+fn default_key(check: &CheckId, subject: &str) -> String {
+    if subject == check.as_str() { check.to_string() } else { format!("{check}:{subject}") }
 }
 
 /// The overall answer of a report.

@@ -45,13 +45,15 @@ impl CiRun {
     }
 }
 
-/// The stable title of the blocker for `finding`: `<check>: <subject>`, or `<check>` when the
-/// subject is the check id (command gates), cut to 200 characters.
+/// The stable title of the blocker for `finding`, made from its key so a re-run on another
+/// commit finds the same blocker: `<check>: <thing>` (the subject, unless the finding was
+/// keyed on something steadier), or `<check>` for a command gate, cut to 200 characters.
 pub fn title(finding: &Finding) -> String {
-    let full = if finding.check == finding.subject.as_str() {
-        finding.check.to_string()
-    } else {
-        format!("{}: {}", finding.check, finding.subject)
+    let key = finding.identity();
+    let check = finding.check.as_str();
+    let full = match key.strip_prefix(check).and_then(|rest| rest.strip_prefix(':')) {
+        Some(thing) => format!("{check}: {thing}"),
+        None => key,
     };
     let one_line = full.split_whitespace().collect::<Vec<_>>().join(" ");
     match one_line.char_indices().nth(MAX_TITLE_CHARS) {

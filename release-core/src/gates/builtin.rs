@@ -149,6 +149,11 @@ fn clean_tree(repo: &Repo) -> anyhow::Result<Finding> {
 /// upstream (detached HEAD in CI, a branch never pushed) it is pushed when some
 /// remote-tracking branch contains it (`git branch -r --contains HEAD`).
 pub fn head_pushed(repo: &Repo) -> anyhow::Result<Finding> {
+    // Keyed on HEAD, not its commit: one blocker follows the check across fix commits.
+    head_pushed_at(repo).map(|f| f.keyed("HEAD"))
+}
+
+fn head_pushed_at(repo: &Repo) -> anyhow::Result<Finding> {
     let head = repo.head()?;
     let short = &head[..head.len().min(12)];
     let subject = format!("HEAD {short}");

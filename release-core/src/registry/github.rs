@@ -369,10 +369,12 @@ pub fn ci_on_commit(http: &Http, policy: &Policy, sha: &str, check: &CheckId, la
         return Finding::skipped(check, &subject, NO_PROJECT);
     };
     let gh = GitHub::new(http, &github::api_base(policy.endpoints.github_api.as_deref()), repo);
-    match gh.workflow_runs(&ci.workflow, sha, false) {
+    let finding = match gh.workflow_runs(&ci.workflow, sha, false) {
         Ok(runs) => ci_verdict(check, &subject, &ci.workflow, sha, &runs.items, &runs.url),
         Err(e) => e.finding(check, &subject, Absent::Fail(&format!("workflow {} not found", ci.workflow))),
-    }
+    };
+    // Keyed on the workflow, not the commit in the subject: one blocker follows CI across fixes.
+    finding.keyed(&format!("ci {}", ci.workflow))
 }
 
 /// Checks that the newest completed run of the CI workflow on the tag's commit succeeded

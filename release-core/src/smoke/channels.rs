@@ -131,7 +131,7 @@ pub(crate) fn run(channel: Channel, job: &Job<'_>) -> Vec<Finding> {
 }
 
 fn finding(check: &CheckId, subject: &str, (outcome, detail, evidence): (Outcome, String, Vec<Evidence>)) -> Finding {
-    Finding { check: check.clone(), subject: subject.to_string(), outcome, detail, evidence }
+    Finding { evidence, ..Finding::new(check.clone(), subject, outcome, detail) }
 }
 
 fn missing(check: &CheckId, subject: &str, tool: &str, how: &str) -> Finding {

@@ -356,3 +356,28 @@ fn verify_file_blockers_files_for_a_failing_channel() {
     assert!(again.stdout.contains("already filed"), "{}", again.all());
     assert_eq!(w.posts().len(), 1);
 }
+
+#[test]
+fn a_ci_blocker_follows_its_check_across_fix_commits() {
+    let w = world("[ci]\nworkflow = \"ci.yml\"\n");
+    let qa = || w.run(&["qa", "v0.8.0", "--only", "ci-green", "--file-blockers", "--json"], true, &[]);
+    let first = qa();
+    assert_ne!(first.code, 0, "no CI run on this commit blocks: {}", first.all());
+    let ci = findings(&first.json(), "ci-green")[0].clone();
+    assert_eq!(ci["key"], "ci-green:ci ci.yml", "keyed on the workflow, not the commit: {ci:#}");
+    assert_eq!(w.posts().len(), 1, "{}", first.all());
+
+    // A fix commit: HEAD moves, the subject names the new commit, the key and blocker do not.
+    w.repo.write("NOTES.md", "a fix\n").unwrap();
+    w.repo.commit("A fix").unwrap();
+    w.repo.git(&["push", "-q", "origin", "main"]).unwrap();
+    let again = qa();
+    let report = again.json();
+    let ci_again = findings(&report, "ci-green")[0];
+    assert_ne!(ci_again["subject"], ci["subject"], "{ci_again:#}");
+    assert_eq!(ci_again["key"], ci["key"]);
+    let refiled = findings(&report, "blocker");
+    assert!(refiled.iter().any(|f| f["detail"].as_str().unwrap().contains("already filed")), "{}", again.all());
+    assert_eq!(w.posts().len(), 1, "no second blocker: {:#?}", w.issues());
+    assert_eq!(w.record()["blockers"].as_array().unwrap().len(), 1);
+}
