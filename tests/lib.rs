@@ -185,6 +185,17 @@ pub fn finding_with<'a>(
         .unwrap_or_else(|| panic!("no {status} finding for {subject} saying {words:?}: {report:#}"))
 }
 
+/// The README's "Using the library in your own tests" snippet, run as a doctest against this
+/// repository (doctests run in this package's folder, inside the repository).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
+
+/// docs/testing.md: a contributor test of `verify` against the fake registry, run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/testing.md")]
+mod testing_page {}
+
 #[cfg(test)]
 mod documented_policy {
     /// The fixture's policy is a copy kept inside release-core (so its `testing` feature builds

@@ -2,6 +2,7 @@
 //! repositories. One test binary, one module per command or concern, so the library is linked
 //! once rather than once per file; the shared helpers are in the `tests` library (`tests/lib.rs`).
 
+mod adoption;
 mod architecture;
 mod bench;
 mod blocker;
