@@ -440,7 +440,7 @@ impl Record {
                 "git cannot name the release commit (HEAD or the tag {t}): run this inside the repository's work tree"
             );
         };
-        let short = &commit[..commit.len().min(12)];
+        let short = state::short(commit);
         let names = |states: &[&CheckState]| states.iter().map(|c| c.check.as_str()).collect::<Vec<_>>().join(", ");
         let not_holding: Vec<&CheckState> = derived.gates.iter().filter(|g| !g.holds()).collect();
         if !not_holding.is_empty() {
@@ -676,6 +676,9 @@ mod tests {
         let mut old = record.clone();
         old.entries.iter_mut().for_each(|e| e.commit = None);
         assert!(!derive(&old, &live, &required).gates_hold(), "an entry without a commit counts for none");
+
+        let odd = LiveState { commit: Some("é".repeat(20)), ..LiveState::default() };
+        assert!(step(&record, &odd, &required).contains(&"é".repeat(12)), "no panic on a non-ASCII commit id");
     }
 
     #[test]

@@ -77,7 +77,7 @@ impl CheckState {
             Standing::Waived { reason } => format!("WAIVED {}: {reason}", self.check),
             Standing::Failing { word, detail } => format!("{word} {}: {detail}", self.check),
             Standing::Stale { commit } => {
-                format!("{} (last ran on {}, not the release commit)", self.check, &commit[..commit.len().min(12)])
+                format!("{} (last ran on {}, not the release commit)", self.check, short(commit))
             }
             Standing::Missing => format!("{} (never ran)", self.check),
         }
@@ -105,6 +105,12 @@ impl Derived {
     pub fn delivery_holds(&self) -> bool {
         self.release_commit.is_some() && self.delivery.iter().all(CheckState::holds)
     }
+}
+
+/// The first 12 characters of a commit id, for people. By characters, not bytes: the id comes
+/// from the record file, which anyone may have edited.
+pub(crate) fn short(commit: &str) -> String {
+    commit.chars().take(12).collect()
 }
 
 /// The release commit `live` names: the local tag's commit, else HEAD.
