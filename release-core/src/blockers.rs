@@ -345,6 +345,8 @@ pub fn close(
             kind: "note".into(),
             check: Some(closed.check.clone()),
             text: format!("closed blocker {id} ({}): {reason}", closed.title),
+            commit: None,
+            by: None,
         });
         Ok(closed)
     })

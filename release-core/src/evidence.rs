@@ -22,13 +22,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     clock::Clock, fsutil, repo::PushState, repo::Repo, report::Evidence, report::Outcome, report::Report,
-    report::Verdict, target::ReleaseTarget,
+    target::ReleaseTarget,
 };
 
 mod lock;
 mod render;
+mod state;
 pub use lock::Lock;
 pub use render::markdown;
+pub use state::{CheckState, Derived, Required, Standing, derive, release_commit};
 
 /// Version of the record's JSON shape.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -125,6 +127,14 @@ pub struct Entry {
     pub timestamp: String,
     /// The report.
     pub report: Report,
+    /// The commit the report is about: HEAD for `qa`; the local tag's commit, when the tag
+    /// exists, for the checks after the tag (`provenance`, `verify`). `None` in records written
+    /// before it was kept: such an entry counts for no commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// A subset run (`qa --only`, `verify --channels`): it updates only what it ran.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub subset: bool,
 }
 
 /// A release blocker.
@@ -163,6 +173,12 @@ pub struct Decision {
     pub check: Option<String>,
     /// The decision, in the operator's words.
     pub text: String,
+    /// The commit it was given on (a waiver holds for that commit only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Who decided (`qa --agent`, else the record's agent), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 /// `.scratch/release` under the root (never the current directory: bug 37).
@@ -325,17 +341,39 @@ pub fn phase_of(command: &str) -> &'static str {
     }
 }
 
+/// How a report came about, kept with its entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunInfo {
+    /// A subset run (`--only`, `--channels`).
+    pub subset: bool,
+    /// Who ran it (`--agent`); waivers are recorded as theirs, else as the record's agent's.
+    pub agent: Option<String>,
+}
+
 /// Appends `report` to the record of `target` and updates the checkpoint (phase, branch and
-/// commit, local and remote tag state, last workflow run, open blockers). Waived findings are
-/// also kept as decisions. Creates the record (mode unset) when there is none.
-pub fn append(repo: &Repo, target: &ReleaseTarget, report: &Report, clock: &Clock) -> anyhow::Result<()> {
+/// commit, local and remote tag state, last workflow run, open blockers). The entry records
+/// the commit it is about (see [`Entry::commit`]) and whether it was a subset run. Waived
+/// findings are also kept as decisions, with their commit and who gave them. Creates the
+/// record (mode unset) when there is none.
+pub fn append(
+    repo: &Repo,
+    target: &ReleaseTarget,
+    report: &Report,
+    run: &RunInfo,
+    clock: &Clock,
+) -> anyhow::Result<()> {
     let now = clock.timestamp();
     let live = LiveState::read(repo, target);
+    let commit = match phase_of(&report.command) {
+        "build" | "publish" | "verification" => release_commit(&live),
+        _ => live.commit.clone(),
+    };
     update(repo, target, clock, |existing| {
         let record = existing.get_or_insert_with(|| {
             let base = repo.base_tag(target).ok().flatten().map(|t| t.tag());
             new_record(target, Mode::Unset, None, base, &now)
         });
+        let by = run.agent.clone().or_else(|| record.agent.clone());
         for f in &report.findings {
             if let Outcome::Waived { reason } = &f.outcome {
                 record.decisions.push(Decision {
@@ -343,6 +381,8 @@ pub fn append(repo: &Repo, target: &ReleaseTarget, report: &Report, clock: &Cloc
                     kind: "waiver".into(),
                     check: Some(f.check.to_string()),
                     text: reason.clone(),
+                    commit: commit.clone(),
+                    by: by.clone(),
                 });
             }
         }
@@ -352,7 +392,12 @@ pub fn append(repo: &Repo, target: &ReleaseTarget, report: &Report, clock: &Cloc
         }) {
             record.checkpoint.last_run = Some(run);
         }
-        record.entries.push(Entry { timestamp: now.clone(), report: report.clone() });
+        record.entries.push(Entry {
+            timestamp: now.clone(),
+            report: report.clone(),
+            commit: commit.clone(),
+            subset: run.subset,
+        });
         record.checkpoint.phase = phase_of(&report.command).to_string();
         live.apply(&mut record.checkpoint);
         Ok(())
@@ -370,35 +415,61 @@ impl Record {
         self.entries.iter().rev().find(|e| e.report.command == command)
     }
 
-    /// Gates that blocked in the newest `qa` report, as `id: detail`.
-    pub fn failing_gates(&self) -> Vec<String> {
-        self.latest("qa")
-            .map(|e| {
-                e.report
-                    .findings
-                    .iter()
-                    .filter(|f| f.outcome.blocks())
-                    .map(|f| format!("{} {}: {}", f.outcome.word(), f.check, f.detail))
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// QA gates whose latest result at the release commit blocks, as `WORD id: detail`.
+    pub fn failing_gates(&self, derived: &Derived) -> Vec<String> {
+        derived
+            .gates
+            .iter()
+            .filter(|g| matches!(g.standing, Standing::Failing { .. }))
+            .map(CheckState::describe)
+            .collect()
     }
 
-    /// The next step of the runbook, from what the record and `live` say.
-    pub fn next_step(&self, live: &LiveState) -> String {
+    /// The next step of the runbook, from the derived state (every required check at the
+    /// release commit) and what `live` git says. Never "tag" or "done" on a partial or stale
+    /// picture: it names what is missing, stale or failing instead.
+    pub fn next_step(&self, live: &LiveState, derived: &Derived) -> String {
         let t = &self.target;
-        let qa = self.latest("qa").map(|e| e.report.verdict);
         if !self.open_blockers().is_empty() {
             return format!(
                 "resolve the open blockers, close each (`cargo xtask release blocker {t} --close B1 --reason \"...\"`), then re-run `cargo xtask release qa {t}`"
             );
         }
-        match qa {
-            None => return format!("run the gates: `cargo xtask release qa {t}`"),
-            Some(Verdict::Blocked | Verdict::Incomplete) => {
-                return format!("fix the failing gates, then re-run `cargo xtask release qa {t}`");
+        let Some(commit) = &derived.release_commit else {
+            return format!(
+                "git cannot name the release commit (HEAD or the tag {t}): run this inside the repository's work tree"
+            );
+        };
+        let short = state::short(commit);
+        let names = |states: &[&CheckState]| states.iter().map(|c| c.check.as_str()).collect::<Vec<_>>().join(", ");
+        let not_holding: Vec<&CheckState> = derived.gates.iter().filter(|g| !g.holds()).collect();
+        if !not_holding.is_empty() {
+            let failing: Vec<&CheckState> =
+                not_holding.iter().copied().filter(|g| matches!(g.standing, Standing::Failing { .. })).collect();
+            if !failing.is_empty() {
+                return format!(
+                    "fix the failing gates ({}), then re-run `cargo xtask release qa {t}`",
+                    names(&failing)
+                );
             }
-            Some(Verdict::Ready | Verdict::ReadyWithWaivers) => {}
+            if self.latest("qa").is_none() {
+                return format!("run the gates: `cargo xtask release qa {t}`");
+            }
+            let stale: Vec<&CheckState> =
+                not_holding.iter().copied().filter(|g| matches!(g.standing, Standing::Stale { .. })).collect();
+            let missing: Vec<&CheckState> =
+                not_holding.iter().copied().filter(|g| matches!(g.standing, Standing::Missing)).collect();
+            let mut why = Vec::new();
+            if !missing.is_empty() {
+                why.push(format!("never ran: {}", names(&missing)));
+            }
+            if !stale.is_empty() {
+                why.push(format!("ran on another commit: {}", names(&stale)));
+            }
+            return format!(
+                "run the gates at the release commit {short}: `cargo xtask release qa {t}` ({})",
+                why.join("; ")
+            );
         }
         if self.mode == Mode::Unset {
             return format!(
@@ -411,19 +482,30 @@ impl Record {
         if live.tag_remote != Some(true) {
             return format!("push the tag (this starts the release workflow): `git push origin {t}`");
         }
-        match self.latest("verify").map(|e| e.report.verdict) {
-            Some(Verdict::Ready | Verdict::ReadyWithWaivers) => "done: every channel verified".into(),
-            Some(_) => format!("delivery is not verified: fix forward, then `cargo xtask release verify {t}`"),
-            None => match self.latest("provenance").map(|e| e.report.verdict) {
-                None => format!("when the release build finishes: `cargo xtask release provenance --tag {t}`"),
-                Some(Verdict::Ready | Verdict::ReadyWithWaivers) => format!(
-                    "dispatch the publish workflow with the checked build run, then `cargo xtask release verify {t} --wait 20m`"
-                ),
-                Some(_) => format!(
+        if let Some(p) = derived.delivery.iter().find(|c| c.check == "provenance" && !c.holds()) {
+            return match p.standing {
+                Standing::Failing { .. } => format!(
                     "the build run is not the right one: rebuild the tag, then `cargo xtask release provenance --tag {t}`"
                 ),
-            },
+                _ => format!("when the release build finishes: `cargo xtask release provenance --tag {t}`"),
+            };
         }
+        let channels: Vec<&CheckState> = derived.delivery.iter().filter(|c| !c.holds()).collect();
+        if channels.is_empty() {
+            return "done: every channel verified".into();
+        }
+        let failing: Vec<&CheckState> =
+            channels.iter().copied().filter(|c| matches!(c.standing, Standing::Failing { .. })).collect();
+        if !failing.is_empty() {
+            return format!(
+                "delivery is not verified ({}): fix forward, then `cargo xtask release verify {t}`",
+                names(&failing)
+            );
+        }
+        format!(
+            "dispatch the publish workflow with the checked build run, then `cargo xtask release verify {t} --wait 20m` (not verified yet: {})",
+            names(&channels)
+        )
     }
 }
 
@@ -510,23 +592,52 @@ mod tests {
         assert_eq!(phase_of("evidence"), "context");
     }
 
+    fn entry(target: &ReleaseTarget, command: &str, commit: &str, findings: Vec<crate::report::Finding>) -> Entry {
+        Entry {
+            timestamp: "now".into(),
+            report: Report::new(command, Some(target.tag()), findings),
+            commit: Some(commit.into()),
+            subset: false,
+        }
+    }
+
+    fn step(record: &Record, live: &LiveState, required: &Required) -> String {
+        record.next_step(live, &derive(record, live, required))
+    }
+
     #[test]
     fn next_step_after_the_tag_is_provenance_then_verify() {
+        use crate::report::Finding;
         let target = ReleaseTarget::parse("v0.8.0").unwrap();
-        let mut record = new_record(&target, Mode::Live, None, None, "now");
-        let entry = |command: &str, finding: crate::report::Finding| Entry {
-            timestamp: "now".into(),
-            report: Report::new(command, Some(target.tag()), vec![finding]),
+        let required = Required {
+            gates: vec!["versions".into()],
+            delivery: vec!["provenance".into(), "verify.npm".into(), "verify.crates".into()],
         };
-        record.entries.push(entry("qa", crate::report::Finding::pass("versions", "x", "ok")));
+        let mut record = new_record(&target, Mode::Live, None, None, "now");
+        record.entries.push(entry(&target, "qa", "abc", vec![Finding::pass("versions", "x", "ok")]));
         let live = LiveState { tag_local: Some("abc".into()), tag_remote: Some(true), ..LiveState::default() };
-        assert!(record.next_step(&live).contains("release provenance --tag v0.8.0"));
-        record.entries.push(entry("provenance", crate::report::Finding::fail("provenance.tag-commit", "x", "moved")));
-        assert!(record.next_step(&live).contains("rebuild the tag"));
-        record.entries.push(entry("provenance", crate::report::Finding::pass("provenance.tag-commit", "x", "ok")));
-        assert!(record.next_step(&live).contains("dispatch the publish workflow"));
-        record.entries.push(entry("verify", crate::report::Finding::pass("verify.npm", "x", "ok")));
-        assert_eq!(record.next_step(&live), "done: every channel verified");
+        assert!(step(&record, &live, &required).contains("release provenance --tag v0.8.0"));
+        record.entries.push(entry(
+            &target,
+            "provenance",
+            "abc",
+            vec![Finding::fail("provenance.tag-commit", "x", "moved")],
+        ));
+        assert!(step(&record, &live, &required).contains("rebuild the tag"));
+        record.entries.push(entry(
+            &target,
+            "provenance",
+            "abc",
+            vec![Finding::pass("provenance.tag-commit", "x", "ok")],
+        ));
+        assert!(step(&record, &live, &required).contains("dispatch the publish workflow"));
+        record.entries.push(entry(&target, "verify", "abc", vec![Finding::pass("verify.npm.published", "x", "ok")]));
+        let partial = step(&record, &live, &required);
+        assert!(partial.contains("not verified yet: verify.crates"), "one channel is not done: {partial}");
+        record.entries.push(entry(&target, "verify", "abc", vec![Finding::fail("verify.crates.published", "x", "no")]));
+        assert!(step(&record, &live, &required).contains("delivery is not verified (verify.crates)"));
+        record.entries.push(entry(&target, "verify", "abc", vec![Finding::pass("verify.crates.published", "x", "ok")]));
+        assert_eq!(step(&record, &live, &required), "done: every channel verified");
         record.blockers.push(Blocker {
             id: "B1".into(),
             check: "verify.npm".into(),
@@ -537,7 +648,37 @@ mod tests {
             external: None,
             filed_by: None,
         });
-        assert!(record.next_step(&live).contains("blocker v0.8.0 --close B1"), "an open blocker comes first");
+        assert!(step(&record, &live, &required).contains("blocker v0.8.0 --close B1"), "an open blocker comes first");
+    }
+
+    #[test]
+    fn a_subset_run_or_another_commit_does_not_advance_the_release() {
+        use crate::report::Finding;
+        let target = ReleaseTarget::parse("v0.8.0").unwrap();
+        let required = Required { gates: vec!["versions".into(), "audit".into()], delivery: Vec::new() };
+        let mut record = new_record(&target, Mode::Live, None, None, "now");
+        let live = LiveState { commit: Some("abc".into()), ..LiveState::default() };
+        let not_selected = Finding::skipped("audit", "audit", "not selected: --only versions");
+        record.entries.push(entry(&target, "qa", "abc", vec![Finding::pass("versions", "x", "ok"), not_selected]));
+        let derived = derive(&record, &live, &required);
+        assert_eq!(derived.gates[1].standing, Standing::Missing);
+        assert!(step(&record, &live, &required).contains("never ran: audit"));
+
+        record.entries.push(entry(&target, "qa", "old", vec![Finding::pass("audit", "audit", "exit 0")]));
+        assert!(step(&record, &live, &required).contains("ran on another commit: audit"));
+
+        record.entries.push(entry(&target, "qa", "abc", vec![Finding::pass("audit", "audit", "exit 0")]));
+        assert!(step(&record, &live, &required).starts_with("tag the release commit"), "both gates passed at abc");
+
+        let moved = LiveState { commit: Some("def".into()), ..LiveState::default() };
+        assert!(step(&record, &moved, &required).contains("ran on another commit: versions, audit"));
+
+        let mut old = record.clone();
+        old.entries.iter_mut().for_each(|e| e.commit = None);
+        assert!(!derive(&old, &live, &required).gates_hold(), "an entry without a commit counts for none");
+
+        let odd = LiveState { commit: Some("é".repeat(20)), ..LiveState::default() };
+        assert!(step(&record, &odd, &required).contains(&"é".repeat(12)), "no panic on a non-ASCII commit id");
     }
 
     #[test]

@@ -170,9 +170,13 @@ pub struct QaArgs {
     /// the n-th --reason goes with the n-th --waive).
     #[arg(long, value_name = "ID")]
     pub waive: Vec<String>,
-    /// Why the gate is waived; kept in the report and the evidence record.
+    /// Why the gate is waived; kept in the report and the evidence record. In a live release
+    /// it must say something (at least 3 words and 20 characters).
     #[arg(long, value_name = "TEXT")]
     pub reason: Vec<String>,
+    /// Who runs this, recorded with any waiver [default: the evidence record's agent].
+    #[arg(long)]
+    pub agent: Option<String>,
     /// Stop at the first failing gate; the rest are reported as skipped.
     #[arg(long)]
     pub fail_fast: bool,

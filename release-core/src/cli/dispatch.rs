@@ -160,13 +160,18 @@ fn qa(common: &Common, args: QaArgs) -> anyhow::Result<u8> {
         waivers: args.waive.into_iter().zip(args.reason).map(|(id, reason)| Waiver { id, reason }).collect(),
         fail_fast: args.fail_fast,
         file_blockers: args.file_blockers,
+        agent: args.agent,
     };
+    let subset = !request.only.is_empty();
     let cx = open(common)?;
     let mut out = Stderr { github: render::github_actions(&common.env), notes: !common.json };
     let recorded = cmd::qa(&cx, &request, &mut out)?;
     let code = render::report(&recorded.report, common);
     if let Some(path) = &recorded.evidence {
         eprintln!("evidence: {}", shown(&cx, path));
+    }
+    if subset && let Some(t) = &recorded.report.target {
+        eprintln!("{}", subset_note("--only: only the selected gates ran", t));
     }
     Ok(code)
 }
@@ -239,6 +244,10 @@ fn write_status(out: &mut impl Write, s: &cmd::Status) -> std::io::Result<()> {
     writeln!(out, "failing gates:{}", if s.failing_gates.is_empty() { " none" } else { "" })?;
     for f in &s.failing_gates {
         writeln!(out, "  {f}")?;
+    }
+    writeln!(out, "not yet at the release commit:{}", if s.missing_checks.is_empty() { " none" } else { "" })?;
+    for m in &s.missing_checks {
+        writeln!(out, "  {m}")?;
     }
     writeln!(out, "open blockers:{}", if s.open_blockers.is_empty() { " none" } else { "" })?;
     for b in &s.open_blockers {
@@ -348,9 +357,13 @@ fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
         file_blockers: args.file_blockers,
         http: http_limits(&args.http)?,
     };
+    let subset = args.channels.is_some() && request.options.channels.len() < Channel::ALL.len();
     let cx = open(common)?;
     let outcome = cmd::verify(&cx, &request)?;
     let report = &outcome.recorded.report;
+    if subset {
+        eprintln!("{}", subset_note("--channels: only the selected channels were checked", &request.target.tag()));
+    }
     if common.json {
         let mut value = serde_json::to_value(report)?;
         if let Some(map) = value.as_object_mut() {
@@ -367,6 +380,14 @@ fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
         let _ = write_partial(&mut std::io::stdout().lock(), partial);
     }
     Ok(code)
+}
+
+/// What a subset run (`qa --only`, `verify --channels`) says after its verdict: the verdict is
+/// its own, and the release advances only on every required check at the release commit.
+fn subset_note(what: &str, target: &str) -> String {
+    format!(
+        "partial run ({what}): this verdict covers them alone and does not advance the release; `cargo xtask release status {target}` lists what is still missing"
+    )
 }
 
 /// The partial-publish block shown after the report.

@@ -63,7 +63,17 @@ pub struct Recorded {
 
 /// The one way a recording command's report reaches the evidence record: under `target`, else
 /// under the report's own target, else under the version every surface agrees on.
-fn record(cx: &Context, target: Option<&ReleaseTarget>, mut report: Report) -> anyhow::Result<Recorded> {
+fn record(cx: &Context, target: Option<&ReleaseTarget>, report: Report) -> anyhow::Result<Recorded> {
+    record_run(cx, target, report, &evidence::RunInfo::default())
+}
+
+/// [`record`], keeping how the report came about (a subset run, who ran it).
+fn record_run(
+    cx: &Context,
+    target: Option<&ReleaseTarget>,
+    mut report: Report,
+    run: &evidence::RunInfo,
+) -> anyhow::Result<Recorded> {
     let target = match (target, &report.target) {
         (Some(t), _) => Some(t.clone()),
         (None, Some(tag)) => Some(ReleaseTarget::parse(tag)?),
@@ -71,7 +81,7 @@ fn record(cx: &Context, target: Option<&ReleaseTarget>, mut report: Report) -> a
     };
     let Some(target) = target else { return Ok(Recorded { report, evidence: None }) };
     report.target = Some(target.tag());
-    evidence::append(&cx.repo, &target, &report, &cx.clock)
+    evidence::append(&cx.repo, &target, &report, run, &cx.clock)
         .with_context(|| format!("cannot record the {} report in the evidence of {}", report.command, target.tag()))?;
     Ok(Recorded { report, evidence: Some(evidence::json_path(&cx.repo, &target)) })
 }

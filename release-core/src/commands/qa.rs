@@ -2,11 +2,11 @@
 
 use anyhow::bail;
 
-use super::{Recorded, default_target, record};
+use super::{Recorded, default_target, record_run};
 use crate::{
     blockers::report as from_report,
     context::Context,
-    evidence::{self, Mode},
+    evidence::{self, Mode, RunInfo},
     gates::{self, Observer, Plan, Waiver},
     target::ReleaseTarget,
 };
@@ -28,6 +28,34 @@ pub struct QaRequest {
     pub fail_fast: bool,
     /// File a blocker for every failed or incomplete gate.
     pub file_blockers: bool,
+    /// Who runs this (recorded with any waiver) [default: the record's agent].
+    pub agent: Option<String>,
+}
+
+/// The least a waiver's reason must say in a live release: a few words, not "x".
+pub const LIVE_REASON_MIN_CHARS: usize = 20;
+/// The fewest words a live waiver's reason may have.
+pub const LIVE_REASON_MIN_WORDS: usize = 3;
+
+/// In a live release a waiver needs a reason of substance and someone who answers for it.
+fn check_live_waivers(request: &QaRequest, recorded_agent: Option<&str>) -> anyhow::Result<()> {
+    for w in &request.waivers {
+        let reason = w.reason.trim();
+        if reason.chars().count() < LIVE_REASON_MIN_CHARS || reason.split_whitespace().count() < LIVE_REASON_MIN_WORDS {
+            bail!(
+                "waiving `{}` in a live release needs a reason of substance (at least {LIVE_REASON_MIN_WORDS} words and {LIVE_REASON_MIN_CHARS} characters), not {:?}",
+                w.id,
+                w.reason
+            );
+        }
+    }
+    let agent = request.agent.as_deref().or(recorded_agent).filter(|a| !a.trim().is_empty());
+    if !request.waivers.is_empty() && agent.is_none() {
+        bail!(
+            "a waiver in a live release records who gave it: pass --agent <you> (the evidence record names no agent)"
+        );
+    }
+    Ok(())
 }
 
 /// Runs the gates, files blockers if asked, and records the report.
@@ -63,6 +91,10 @@ pub fn qa(cx: &Context, request: &QaRequest, observer: &mut dyn Observer) -> any
     plan.secrets = cx.env.secrets();
     plan.open_blockers = existing.as_ref().map(|r| r.open_blockers()).unwrap_or_default();
     gates::check_selection(&gates::catalogue(cx)?, &plan)?;
+    let mode = existing.as_ref().map(|r| r.mode).filter(|m| *m != Mode::Unset).or(request.mode);
+    if mode == Some(Mode::Live) {
+        check_live_waivers(request, existing.as_ref().and_then(|r| r.agent.as_deref()))?;
+    }
     if let Some(mode) = request.mode
         && existing.is_none()
     {
@@ -73,5 +105,6 @@ pub fn qa(cx: &Context, request: &QaRequest, observer: &mut dyn Observer) -> any
     if request.file_blockers {
         report = from_report::file_for_report(cx, report, &target);
     }
-    record(cx, Some(&target), report)
+    let run = RunInfo { subset: !request.only.is_empty(), agent: request.agent.clone() };
+    record_run(cx, Some(&target), report, &run)
 }

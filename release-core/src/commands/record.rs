@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use crate::{
     context::Context,
-    evidence::{self, Init, InitOptions, LiveState, Mode, Record},
+    evidence::{self, CheckState, Init, InitOptions, LiveState, Mode, Record, Required, Standing},
+    gates,
     repo::PushState,
     report::Verdict,
     target::ReleaseTarget,
@@ -100,8 +101,16 @@ pub struct Status {
     pub tag_remote: Option<bool>,
     /// The five most recent runs, newest first.
     pub last_runs: Vec<LastRun>,
-    /// Gates failing in the latest QA.
+    /// QA gates whose latest result at the release commit fails or is incomplete.
     pub failing_gates: Vec<String>,
+    /// The commit the required checks are judged at: the local tag's, else HEAD.
+    pub release_commit: Option<String>,
+    /// Required checks with no result at the release commit (never ran, or ran only on
+    /// another commit), described for people; the checks after the tag only once it exists.
+    pub missing_checks: Vec<String>,
+    /// Every required check (QA gates, then provenance and the verify channels) and where it
+    /// stands at the release commit: `passed`, `waived`, `failing`, `stale` or `missing`.
+    pub required_checks: Vec<CheckState>,
     /// Open blockers.
     pub open_blockers: Vec<String>,
     /// What to do next.
@@ -132,7 +141,18 @@ pub fn status(cx: &Context, request: &StatusRequest) -> anyhow::Result<Status> {
         );
     };
     let live = LiveState::read(&cx.repo, target);
-    let next_step = record.next_step(&live);
+    let derived = evidence::derive(&record, &live, &required(cx)?);
+    let next_step = record.next_step(&live, &derived);
+    let required_checks: Vec<CheckState> = derived.gates.iter().chain(&derived.delivery).cloned().collect();
+    // The checks after the tag are listed once there is a tag: before it they are all missing
+    // by nature, and the list is about what the current step still lacks.
+    let in_phase = derived.gates.len() + if live.tag_local.is_some() { derived.delivery.len() } else { 0 };
+    let missing_checks = required_checks
+        .iter()
+        .take(in_phase)
+        .filter(|c| matches!(c.standing, Standing::Missing | Standing::Stale { .. }))
+        .map(CheckState::describe)
+        .collect();
     Ok(Status {
         schema_version: evidence::SCHEMA_VERSION,
         target: record.target.clone(),
@@ -154,8 +174,31 @@ pub fn status(cx: &Context, request: &StatusRequest) -> anyhow::Result<Status> {
                 verdict: e.report.verdict,
             })
             .collect(),
-        failing_gates: record.failing_gates(),
+        failing_gates: record.failing_gates(&derived),
+        release_commit: derived.release_commit.clone(),
+        missing_checks,
+        required_checks,
         open_blockers: record.open_blockers(),
         next_step,
     })
+}
+
+/// The checks a release of this policy needs: every QA gate of the catalogue; after the tag,
+/// `provenance` (always: nothing says the published artifacts are the tag's without it) and
+/// `verify.<channel>` for every `[channel.*]` (and `verify.ci` with `[ci]`).
+pub(crate) fn required(cx: &Context) -> anyhow::Result<Required> {
+    let gates = gates::catalogue(cx)?.into_iter().map(|g| g.id).collect();
+    let p = &cx.policy;
+    let mut delivery = vec!["provenance".to_string()];
+    let c = &p.channels;
+    let channels = [
+        ("crates", c.crates.is_some()),
+        ("npm", c.npm.is_some()),
+        ("pypi", c.pypi.is_some()),
+        ("github", c.github.is_some()),
+        ("homebrew", c.homebrew.is_some()),
+        ("ci", p.ci.is_some()),
+    ];
+    delivery.extend(channels.into_iter().filter(|(_, has)| *has).map(|(name, _)| format!("verify.{name}")));
+    Ok(Required { gates, delivery })
 }

@@ -3,10 +3,11 @@
 use anyhow::{Context as _, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
-use super::{HttpLimits, Recorded, record};
+use super::{HttpLimits, Recorded, record_run};
 use crate::{
     blockers::report as from_report,
     context::Context,
+    evidence::RunInfo,
     fsutil,
     manifest::{self, Manifest},
     registry::{self, Probe, homebrew},
@@ -47,7 +48,9 @@ pub fn verify(cx: &Context, request: &VerifyRequest) -> anyhow::Result<VerifyOut
     if request.file_blockers {
         report = from_report::file_for_report(cx, report, &request.target);
     }
-    let recorded = record(cx, Some(&request.target), report)?;
+    // Fewer channels than all is a subset run: it updates only the channels it checked.
+    let run = RunInfo { subset: request.options.channels.len() < channels::Channel::ALL.len(), agent: None };
+    let recorded = record_run(cx, Some(&request.target), report, &run)?;
     Ok(VerifyOutcome { recorded, partial_publish: result.partial_publish, rounds: result.rounds })
 }
 

@@ -67,6 +67,16 @@ impl Builtin {
         }
     }
 
+    /// Whether `--waive` may skip it. The gates that say whether this is the release at all
+    /// (its version, its exact commit, pushed and green, nothing blocking it) never are: a
+    /// waiver there would tag something nobody checked (docs/gates.md).
+    pub fn waivable(self) -> bool {
+        !matches!(
+            self,
+            Builtin::Versions | Builtin::CleanTree | Builtin::HeadPushed | Builtin::CiGreen | Builtin::Blockers
+        )
+    }
+
     /// What it proves.
     pub fn description(self) -> &'static str {
         match self {

@@ -25,6 +25,9 @@ pub struct Gate {
     pub id: String,
     /// One line saying what it proves.
     pub description: String,
+    /// Whether `--waive` may skip it (built-ins that decide what the release is never are;
+    /// a policy gate unless it says `waivable = false`).
+    pub waivable: bool,
     /// What runs.
     pub kind: Kind,
 }
@@ -53,7 +56,12 @@ pub enum Kind {
 pub fn catalogue(cx: &Context) -> anyhow::Result<Vec<Gate>> {
     let mut gates: Vec<Gate> = builtin::Builtin::ALL
         .iter()
-        .map(|b| Gate { id: b.id().to_string(), description: b.description().to_string(), kind: Kind::Builtin(*b) })
+        .map(|b| Gate {
+            id: b.id().to_string(),
+            description: b.description().to_string(),
+            waivable: b.waivable(),
+            kind: Kind::Builtin(*b),
+        })
         .collect();
     for g in &cx.policy.gates {
         if gates.iter().any(|b| b.id == g.id) {
@@ -65,7 +73,7 @@ pub fn catalogue(cx: &Context) -> anyhow::Result<Vec<Gate>> {
             );
         }
         let description = g.description.clone().unwrap_or_else(|| format!("runs `{}`", g.run.join(" ")));
-        gates.push(Gate { id: g.id.clone(), description, kind: Kind::Command(g.clone()) });
+        gates.push(Gate { id: g.id.clone(), description, waivable: g.waivable, kind: Kind::Command(g.clone()) });
     }
     Ok(gates)
 }
@@ -147,6 +155,13 @@ pub fn check_selection(gates: &[Gate], plan: &Plan) -> anyhow::Result<()> {
         }
     }
     for w in &plan.waivers {
+        if let Some(g) = gates.iter().find(|g| g.id == w.id && !g.waivable) {
+            let why = match g.kind {
+                Kind::Builtin(_) => "it decides what the release is (docs/gates.md)",
+                Kind::Command(_) => "the policy says `waivable = false`",
+            };
+            bail!("gate `{}` can never be waived: {why}; fix what it reports and re-run", g.id);
+        }
         if w.reason.trim().is_empty() {
             bail!("waiving `{}` needs a reason: --waive {} --reason \"why\"", w.id, w.id);
         }

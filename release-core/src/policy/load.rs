@@ -61,6 +61,8 @@ struct RawGate {
     requires: Vec<String>,
     #[serde(default)]
     description: Option<String>,
+    #[serde(default)]
+    waivable: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -243,6 +245,7 @@ fn gate(raw: RawGate, policy_line: usize, before: &[GatePolicy]) -> anyhow::Resu
         timeout,
         requires: raw.requires,
         description: raw.description,
+        waivable: raw.waivable.unwrap_or(true),
         policy_line,
     })
 }

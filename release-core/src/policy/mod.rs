@@ -286,6 +286,9 @@ pub struct GatePolicy {
     pub requires: Vec<String>,
     /// One line saying what the gate proves.
     pub description: Option<String>,
+    /// Whether `qa --waive` may skip it [default: true]; `waivable = false` makes waiving it a
+    /// usage error.
+    pub waivable: bool,
     /// Line of the entry in the policy.
     pub policy_line: usize,
 }

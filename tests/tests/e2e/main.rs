@@ -14,6 +14,7 @@ mod malformed;
 mod notices;
 mod provenance;
 mod qa;
+mod release_state;
 mod smoke;
 mod verify;
 mod verify_faults;
