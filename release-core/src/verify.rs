@@ -131,6 +131,14 @@ pub struct Options {
     pub formula: Option<Utf8PathBuf>,
 }
 
+impl Options {
+    /// Whether these options check less than every channel and CI: such a run does not advance
+    /// the release.
+    pub fn is_subset(&self) -> bool {
+        Channel::VERIFY.iter().any(|c| !self.channels.contains(c)) || !self.ci
+    }
+}
+
 impl Default for Options {
     fn default() -> Options {
         Options { channels: Channel::VERIFY.to_vec(), ci: true, deep: false, wait: None, formula: None }

@@ -357,7 +357,7 @@ fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
         file_blockers: args.file_blockers,
         http: http_limits(&args.http)?,
     };
-    let subset = args.channels.is_some() && request.options.channels.len() < Channel::ALL.len();
+    let subset = request.options.is_subset();
     let cx = open(common)?;
     let outcome = cmd::verify(&cx, &request)?;
     let report = &outcome.recorded.report;

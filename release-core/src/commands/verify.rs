@@ -49,7 +49,7 @@ pub fn verify(cx: &Context, request: &VerifyRequest) -> anyhow::Result<VerifyOut
         report = from_report::file_for_report(cx, report, &request.target);
     }
     // Fewer channels than all is a subset run: it updates only the channels it checked.
-    let run = RunInfo { subset: request.options.channels.len() < channels::Channel::ALL.len(), agent: None };
+    let run = RunInfo { subset: request.options.is_subset(), agent: None };
     let recorded = record_run(cx, Some(&request.target), report, &run)?;
     Ok(VerifyOutcome { recorded, partial_publish: result.partial_publish, rounds: result.rounds })
 }

@@ -144,7 +144,8 @@ pub fn derive(record: &Record, live: &LiveState, required: &Required) -> Derived
         .iter()
         .map(|g| {
             stand(g, "qa", &|e: &Entry| {
-                let ran: Vec<&Finding> = e.report.findings.iter().filter(|f| &f.check == g && !not_run(f)).collect();
+                let ran: Vec<&Finding> =
+                    e.report.findings.iter().filter(|f| f.check.as_str() == g.as_str() && !not_run(f)).collect();
                 sum_up(&ran)
             })
         })
@@ -163,7 +164,7 @@ pub fn derive(record: &Record, live: &LiveState, required: &Required) -> Derived
                     .report
                     .findings
                     .iter()
-                    .filter(|f| f.check == channel || f.check.starts_with(&prefix))
+                    .filter(|f| f.check == channel || f.check.as_str().starts_with(&prefix))
                     .filter(|f| !matches!(f.outcome, Outcome::Skipped { .. }))
                     .collect();
                 sum_up(&ran)
