@@ -52,3 +52,48 @@ pub fn stage(path: &Utf8Path, contents: &[u8]) -> anyhow::Result<Staged> {
     }
     Ok(Staged { temp: file.into_temp_path(), dest: path.to_owned() })
 }
+
+/// Reads `path` (following symlinks) as UTF-8 text when it is a regular file; `None` when it
+/// does not exist. Anything else (a FIFO, a directory, a socket, a device) is an error naming
+/// the file: on Unix it is opened non-blocking and checked before any read, so a FIFO planted
+/// where a version file should be cannot hang the command.
+pub fn read_regular(path: &Utf8Path) -> anyhow::Result<Option<String>> {
+    use std::io::Read;
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {path}")),
+    };
+    let meta = file.metadata().with_context(|| format!("cannot read {path}"))?;
+    if !meta.is_file() {
+        anyhow::bail!("{path} is not a regular file (it is {}); refusing to read it", kind(&meta.file_type()));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text).with_context(|| format!("cannot read {path}"))?;
+    Ok(Some(text))
+}
+
+/// What kind of file a non-regular file is, for messages.
+fn kind(file_type: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_block_device() || file_type.is_char_device() {
+            return "a device";
+        }
+    }
+    if file_type.is_dir() { "a directory" } else { "not a regular file" }
+}
