@@ -21,12 +21,21 @@ pub struct Staged {
 }
 
 impl Staged {
+    /// Where the staged content waits.
+    pub fn path(&self) -> &Utf8Path {
+        // invariant: the temp file was created inside a UTF-8 folder with an ASCII name.
+        Utf8Path::from_path(&self.temp).unwrap_or(Utf8Path::new(""))
+    }
+
     /// Renames the staged file over its destination.
     pub fn commit(self) -> anyhow::Result<()> {
         let dest = self.dest;
         self.temp.persist(&dest).map_err(|e| e.error).with_context(|| format!("cannot replace {dest}"))
     }
 }
+
+/// Prefix of the temp files [`stage`] makes, so a cleanup can tell them from other files.
+pub const TEMP_PREFIX: &str = ".release-core-";
 
 /// Writes `contents` to a temp file beside `path` with `path`'s current permissions (if it
 /// exists) and checks that `path` itself can be replaced, without touching `path` yet.
@@ -35,8 +44,14 @@ pub fn stage(path: &Utf8Path, contents: &[u8]) -> anyhow::Result<Staged> {
         Some(p) if !p.as_str().is_empty() => p,
         _ => Utf8Path::new("."),
     };
+    stage_in(dir, TEMP_PREFIX, path, contents)
+}
+
+/// As [`stage`], with the temp file in `dir` (which must be on `path`'s filesystem for the
+/// rename to work) named with `prefix`.
+pub fn stage_in(dir: &Utf8Path, prefix: &str, path: &Utf8Path, contents: &[u8]) -> anyhow::Result<Staged> {
     let mut file = tempfile::Builder::new()
-        .prefix(".release-core-")
+        .prefix(prefix)
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temp file in {dir} to write {path}"))?;
     file.write_all(contents).with_context(|| format!("cannot write a temp file for {path}"))?;
