@@ -32,7 +32,7 @@ impl Context {
             None => repo.path(policy::DEFAULT_PATH),
         };
         let shown = path.strip_prefix(repo.root()).map(Utf8Path::to_owned).unwrap_or_else(|_| path.clone());
-        let policy = Policy::load(&path, &shown)?;
+        let policy = Policy::load_in(repo.root(), &path, &shown)?;
         Ok(Context::new(repo, policy, http::HttpConfig::default(), http::TokenSource::Discover, Env::from_process()))
     }
 

@@ -3,18 +3,25 @@
 //! rendered from the JSON with the sections of the old report (facts §8.5).
 //!
 //! Every command that takes a target appends its report with [`append`], which also updates
-//! the resume checkpoint. Writes are atomic (temp file + rename) and locked: an exclusive
-//! `…json.lock` file made with `create_new`, holding the writer's pid and start time. A lock
-//! whose pid is gone, or older than [`STALE_AFTER`], is stale and taken over; waiting for a
-//! live lock is bounded by [`LOCK_WAIT`]. Every change is a read-modify-write under the lock,
-//! so concurrent commands never lose each other's entries and a killed writer never leaves a
-//! half-written record.
+//! the resume checkpoint. Writes are atomic (temp file + rename) and locked by an operating
+//! system file lock on `…json.lock` (see `lock.rs`): held exactly as long as the writer lives,
+//! never taken over by age, waited for up to [`LOCK_WAIT`]. Every change is a
+//! read-modify-write under the lock, so concurrent commands never lose each other's entries
+//! and a killed writer never leaves a half-written record. The JSON is written first and the
+//! Markdown after it, so the Markdown never shows what the JSON does not hold; a Markdown that
+//! is missing or stale (a failure between the two writes) is rewritten by the next change.
+//!
+//! A record that cannot be read (not JSON, another schema, or whose `target` is not the one
+//! its file name says) is an error, never read as this release; `evidence --force` moves it
+//! aside as a backup and starts a new one.
 //!
 //! When [`append`] finds no record it creates one with mode [`Mode::Unset`] and the derived
 //! base tag; `cargo xtask release evidence vX.Y.Z --mode M --agent A` sets them later without
 //! `--force` (an unset mode may be set once).
 
 use std::{fs, time::Duration};
+
+use crate::fsutil::read_regular;
 
 use anyhow::{Context as _, bail};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -34,8 +41,6 @@ pub use state::{CheckState, Derived, Required, Standing, derive, release_commit}
 
 /// Version of the record's JSON shape.
 pub const SCHEMA_VERSION: u32 = 1;
-/// A lock older than this is stale, whatever its pid says.
-pub const STALE_AFTER: Duration = Duration::from_secs(60);
 /// How long a writer waits for a live lock before giving up.
 pub const LOCK_WAIT: Duration = Duration::from_secs(30);
 
@@ -198,22 +203,42 @@ pub fn markdown_path(repo: &Repo, target: &ReleaseTarget) -> Utf8PathBuf {
 
 /// Reads the record, if there is one.
 pub fn load(repo: &Repo, target: &ReleaseTarget) -> anyhow::Result<Option<Record>> {
-    read(&json_path(repo, target))
+    read(&json_path(repo, target), target)
 }
 
-fn read(path: &Utf8Path) -> anyhow::Result<Option<Record>> {
-    match fs::read_to_string(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot read {path}")),
-        Ok(text) => {
-            let record: Record =
-                serde_json::from_str(&text).with_context(|| format!("{path} is not a valid evidence record"))?;
-            if record.schema_version > SCHEMA_VERSION {
-                bail!("{path} has schema_version {}; this tool reads up to {SCHEMA_VERSION}", record.schema_version);
-            }
-            Ok(Some(record))
-        }
+/// How to start over from a record that cannot be read.
+fn force_hint(target: &ReleaseTarget) -> String {
+    format!(
+        "`cargo xtask release evidence {} --mode dry-run|live --agent <you> --force` starts a new record and keeps this file as a backup",
+        target.tag()
+    )
+}
+
+fn read(path: &Utf8Path, target: &ReleaseTarget) -> anyhow::Result<Option<Record>> {
+    let Some(text) = read_regular(path)? else { return Ok(None) };
+    let record: Record = serde_json::from_str(&text)
+        .with_context(|| format!("{path} is not a valid evidence record; {}", force_hint(target)))?;
+    if record.schema_version > SCHEMA_VERSION {
+        bail!("{path} has schema_version {}; this tool reads up to {SCHEMA_VERSION}", record.schema_version);
     }
+    if record.target != target.tag() {
+        bail!(
+            "{path} is the record of `{}`, not of {} as its file name says: it is not read as this release; {}",
+            record.target,
+            target.tag(),
+            force_hint(target)
+        );
+    }
+    Ok(Some(record))
+}
+
+/// A backup name beside `path` for `stamp`, not taken yet.
+fn backup_path(path: &Utf8Path, stamp: &str) -> Utf8PathBuf {
+    let first = Utf8PathBuf::from(format!("{path}.bak-{stamp}"));
+    if !first.exists() {
+        return first;
+    }
+    (1..).map(|n| Utf8PathBuf::from(format!("{first}.{n}"))).find(|p| !p.exists()).unwrap_or(first)
 }
 
 /// What `evidence` is asked to set up.
@@ -274,7 +299,10 @@ impl Record {
 pub fn init(repo: &Repo, target: &ReleaseTarget, opts: &InitOptions, clock: &Clock) -> anyhow::Result<Init> {
     let path = json_path(repo, target);
     let now = clock.timestamp();
-    let outcome = update(repo, target, clock, |existing| {
+    let stamp = now.replace(':', "");
+    let mut moved_aside = None;
+    let recover = opts.force.then_some((stamp.as_str(), &mut moved_aside));
+    let outcome = update_inner(repo, target, clock, recover, |existing| {
         let agent = (!opts.agent.trim().is_empty()).then(|| opts.agent.clone());
         let fresh = || new_record(target, opts.mode, agent.clone(), opts.base_tag.clone(), &now);
         match existing.take() {
@@ -283,8 +311,7 @@ pub fn init(repo: &Repo, target: &ReleaseTarget, opts: &InitOptions, clock: &Clo
                 Ok(Init::Created)
             }
             Some(_) if opts.force => {
-                let stamp = now.replace(':', "");
-                let backup = Utf8PathBuf::from(format!("{path}.bak-{stamp}"));
+                let backup = backup_path(&path, &stamp);
                 fs::copy(&path, &backup).with_context(|| format!("cannot back up {path} to {backup}"))?;
                 *existing = Some(fresh());
                 Ok(Init::Replaced { backup })
@@ -308,7 +335,11 @@ pub fn init(repo: &Repo, target: &ReleaseTarget, opts: &InitOptions, clock: &Clo
             }
         }
     })?;
-    Ok(outcome)
+    // An unreadable record was moved aside before `f` ran, which then saw none.
+    Ok(match moved_aside {
+        Some(backup) => Init::Replaced { backup },
+        None => outcome,
+    })
 }
 
 fn check_same_context(record: &Record, opts: &InitOptions, path: &Utf8Path) -> anyhow::Result<()> {
@@ -547,28 +578,56 @@ impl LiveState {
 }
 
 /// The locked read-modify-write every change goes through: `f` gets the current record (or
-/// `None`) and may replace it; the result is written atomically with its Markdown rendering.
+/// `None`) and may replace it. A changed record is written atomically, JSON first; then the
+/// Markdown is rewritten whenever it does not match the JSON (so a Markdown left stale by a
+/// failure after the JSON write is repaired by the next change).
 pub fn update<T>(
     repo: &Repo,
     target: &ReleaseTarget,
     clock: &Clock,
     f: impl FnOnce(&mut Option<Record>) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
+    update_inner(repo, target, clock, None, f)
+}
+
+/// [`update`]; with `recover` = `(stamp, moved_aside)`, a record that cannot be read is moved
+/// to a backup named with `stamp` (its path put in `moved_aside`) and `f` sees no record.
+fn update_inner<T>(
+    repo: &Repo,
+    target: &ReleaseTarget,
+    clock: &Clock,
+    recover: Option<(&str, &mut Option<Utf8PathBuf>)>,
+    f: impl FnOnce(&mut Option<Record>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     let path = json_path(repo, target);
     let folder = dir(repo);
     fs::create_dir_all(&folder).with_context(|| format!("cannot create {folder}"))?;
     let _lock = Lock::acquire(&lock_path(&path), clock)?;
-    let mut record = read(&path)?;
+    let mut record = match (read(&path, target), recover) {
+        (Ok(record), _) => record,
+        (Err(_), Some((stamp, moved_aside))) => {
+            let backup = backup_path(&path, stamp);
+            fs::rename(&path, &backup).with_context(|| format!("cannot move {path} aside to {backup}"))?;
+            *moved_aside = Some(backup);
+            None
+        }
+        (Err(e), None) => return Err(e),
+    };
     let before = record.clone();
     let value = f(&mut record)?;
-    if let Some(r) = record.as_mut()
-        && record_changed(&before, r)
-    {
+    let Some(r) = record.as_mut() else { return Ok(value) };
+    if record_changed(&before, r) {
         r.checkpoint.updated = clock.timestamp();
         r.checkpoint.open_blockers = r.blockers.iter().filter(|b| b.closed.is_none()).count();
         let json = serde_json::to_string_pretty(r).context("cannot serialize the evidence record")?;
-        fsutil::write_atomic(&markdown_path(repo, target), markdown(r).as_bytes())?;
         fsutil::write_atomic(&path, format!("{json}\n").as_bytes())?;
+    }
+    let md_path = markdown_path(repo, target);
+    let rendered = markdown(r);
+    if fs::read_to_string(&md_path).ok().as_deref() != Some(rendered.as_str()) {
+        fsutil::write_atomic(&md_path, rendered.as_bytes()).with_context(|| {
+            format!("{path} was written, but not its Markdown rendering; the next change to the record rewrites it")
+        })?;
     }
     Ok(value)
 }
@@ -679,6 +738,116 @@ mod tests {
 
         let odd = LiveState { commit: Some("é".repeat(20)), ..LiveState::default() };
         assert!(step(&record, &odd, &required).contains(&"é".repeat(12)), "no panic on a non-ASCII commit id");
+    }
+
+    fn fixture() -> (crate::testing::FixtureRepo, Repo, ReleaseTarget) {
+        let fixture = crate::testing::FixtureRepo::plasmite("0.8.0").build().unwrap();
+        let repo = Repo::discover(fixture.root()).unwrap();
+        (fixture, repo, ReleaseTarget::parse("v0.8.0").unwrap())
+    }
+
+    fn note(record: &mut Option<Record>, text: &str) -> anyhow::Result<()> {
+        let r = record.get_or_insert_with(|| Record::unset(&ReleaseTarget::parse("v0.8.0").unwrap(), "now"));
+        r.decisions.push(Decision { timestamp: "now".into(), kind: "note".into(), check: None, text: text.into() });
+        Ok(())
+    }
+
+    fn notes(repo: &Repo, target: &ReleaseTarget) -> Vec<String> {
+        load(repo, target).unwrap().unwrap().decisions.into_iter().map(|d| d.text).collect()
+    }
+
+    #[test]
+    fn a_writer_paused_65s_loses_no_other_writers_update() {
+        let (_fixture, repo, target) = fixture();
+        let clock = Clock::manual(std::time::SystemTime::UNIX_EPOCH);
+        let Clock::Manual(manual) = clock.clone() else { unreachable!() };
+        let (inside_tx, inside_rx) = std::sync::mpsc::channel();
+        let (resume_tx, resume_rx) = std::sync::mpsc::channel::<()>();
+        std::thread::scope(|s| {
+            // Writer A reads the record under the lock, then is paused before it writes.
+            let (repo, target) = (&repo, &target);
+            let a = s.spawn(move || {
+                update(repo, target, &Clock::System, |record| {
+                    inside_tx.send(()).unwrap();
+                    resume_rx.recv().unwrap();
+                    note(record, "from A")
+                })
+            });
+            inside_rx.recv().unwrap();
+            // Writer B, meanwhile: it waits its bounded time and gives up, saying so. The pause
+            // goes on past the 60 s after which the old pid/age lock called A stale.
+            let e = update(repo, target, &clock, |r| note(r, "from B")).unwrap_err();
+            assert!(e.to_string().contains("locked by another release command"), "{e:#}");
+            manual.advance(std::time::Duration::from_secs(65));
+            assert!(update(repo, target, &clock, |r| note(r, "from B")).is_err(), "A still holds it");
+            resume_tx.send(()).unwrap();
+            a.join().unwrap().unwrap();
+        });
+        update(&repo, &target, &clock, |r| note(r, "from B")).unwrap();
+        assert_eq!(notes(&repo, &target), ["from A", "from B"], "neither update is lost");
+    }
+
+    #[test]
+    fn the_markdown_never_runs_ahead_of_the_json() {
+        let (_fixture, repo, target) = fixture();
+        update(&repo, &target, &Clock::System, |r| note(r, "first")).unwrap();
+        // The Markdown cannot be written (as on a full disk): the JSON already holds the change.
+        let md = markdown_path(&repo, &target);
+        fs::remove_file(&md).unwrap();
+        fs::create_dir(&md).unwrap();
+        let e = update(&repo, &target, &Clock::System, |r| note(r, "second")).unwrap_err();
+        assert!(format!("{e:#}").contains("the next change to the record rewrites it"), "{e:#}");
+        assert_eq!(notes(&repo, &target), ["first", "second"], "the JSON is the truth");
+        // The next change regenerates the Markdown from the JSON.
+        fs::remove_dir(&md).unwrap();
+        update(&repo, &target, &Clock::System, |r| note(r, "third")).unwrap();
+        let text = fs::read_to_string(&md).unwrap();
+        assert_eq!(text, markdown(&load(&repo, &target).unwrap().unwrap()));
+        // A stale Markdown is rewritten even by an update that changes nothing.
+        fs::write(&md, "stale").unwrap();
+        update(&repo, &target, &Clock::System, |_| Ok(())).unwrap();
+        assert_ne!(fs::read_to_string(&md).unwrap(), "stale");
+    }
+
+    #[test]
+    fn an_empty_lock_file_left_by_a_full_disk_does_not_block() {
+        let (_fixture, repo, target) = fixture();
+        fs::create_dir_all(dir(&repo)).unwrap();
+        fs::write(lock_path(&json_path(&repo, &target)), "").unwrap();
+        let clock = Clock::manual(std::time::SystemTime::UNIX_EPOCH);
+        let Clock::Manual(manual) = clock.clone() else { unreachable!() };
+        update(&repo, &target, &clock, |r| note(r, "landed")).unwrap();
+        assert_eq!(manual.elapsed(), std::time::Duration::ZERO, "no waiting at all");
+        assert_eq!(notes(&repo, &target), ["landed"]);
+    }
+
+    #[test]
+    fn a_corrupt_record_is_an_error_and_force_recovers_it_keeping_the_old_file() {
+        let (_fixture, repo, target) = fixture();
+        let path = json_path(&repo, &target);
+        fs::create_dir_all(dir(&repo)).unwrap();
+        fs::write(&path, "{\"schema_version\": 1, \"target\": \"v0.8.0\", trunc").unwrap();
+        let e = format!("{:#}", append(&repo, &target, &Report::new("qa", None, vec![]), &Clock::System).unwrap_err());
+        assert!(e.contains("not a valid evidence record") && e.contains("--force"), "{e}");
+        let opts = InitOptions { mode: Mode::Live, agent: "me".into(), base_tag: None, force: false };
+        assert!(init(&repo, &target, &opts, &Clock::System).is_err(), "not without --force");
+        let forced = InitOptions { force: true, ..opts };
+        let Init::Replaced { backup } = init(&repo, &target, &forced, &Clock::System).unwrap() else { panic!() };
+        assert!(fs::read_to_string(&backup).unwrap().ends_with("trunc"), "the old bytes are kept");
+        assert_eq!(load(&repo, &target).unwrap().unwrap().mode, Mode::Live);
+    }
+
+    #[test]
+    fn a_record_of_another_target_is_not_read_as_this_release() {
+        let (_fixture, repo, target) = fixture();
+        let other = ReleaseTarget::parse("v0.7.2").unwrap();
+        let json = serde_json::to_string(&Record::unset(&other, "now")).unwrap();
+        fs::create_dir_all(dir(&repo)).unwrap();
+        fs::write(json_path(&repo, &target), json).unwrap();
+        let e = format!("{:#}", load(&repo, &target).unwrap_err());
+        assert!(e.contains("evidence-v0.8.0.json") && e.contains("`v0.7.2`") && e.contains("not of v0.8.0"), "{e}");
+        let e = format!("{:#}", update(&repo, &target, &Clock::System, |_| Ok(())).unwrap_err());
+        assert!(e.contains("`v0.7.2`"), "{e}");
     }
 
     #[test]

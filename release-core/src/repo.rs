@@ -53,6 +53,12 @@ impl Repo {
         self.root.join(relative)
     }
 
+    /// The git directory of this work tree (absolute): `.git`, or the worktree's folder
+    /// under the main repository's `.git/worktrees/`.
+    pub fn git_dir(&self) -> anyhow::Result<Utf8PathBuf> {
+        Ok(Utf8PathBuf::from(self.git(&["rev-parse", "--absolute-git-dir"])?.trim()))
+    }
+
     /// Runs `git <args>` in the root and returns its stdout.
     pub fn git(&self, args: &[&str]) -> anyhow::Result<String> {
         run(&shell(&self.root)?, args)

@@ -2,9 +2,17 @@
 //!
 //! [`read`] finds the exact bytes of each version (a TOML field, a JSON field, or the root
 //! package's `Cargo.lock` entry); [`check`] reports each surface and fails on any mismatch or
-//! missing field; [`bump`] rewrites only those bytes, in every file or in none.
+//! missing field; [`bump`] rewrites only those bytes, in every file or in none, through a
+//! journal in the git directory (`journal.rs`) so that a kill at any moment is completed or
+//! rolled back by the next command ([`recover`]).
+//!
+//! A surface must be a regular file (a FIFO would hang the read): anything else is an error
+//! naming it. A symlinked surface is read and edited through its link (the file it points to,
+//! which must be inside the repository, is replaced; the link stays a link).
 
-use std::{collections::BTreeMap, fs, ops::Range};
+mod journal;
+
+use std::{collections::BTreeMap, ops::Range};
 
 use anyhow::{Context, bail};
 use camino::Utf8Path;
@@ -48,10 +56,9 @@ pub enum Reading {
 /// field is a [`Reading`], because the check reports it as a finding.
 pub fn read(repo: &Repo, surface: &Surface) -> anyhow::Result<Reading> {
     let path = repo.path(&surface.file);
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Reading::NoFile),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", surface.file)),
+    let text = match fsutil::read_regular(&path).with_context(|| format!("version file {}", surface.file))? {
+        Some(text) => text,
+        None => return Ok(Reading::NoFile),
     };
     read_text(&surface.file, &text, &surface.kind)
 }
@@ -271,8 +278,10 @@ pub fn bump(repo: &Repo, policy: &Policy, new: &ReleaseTarget) -> anyhow::Result
     }
     let mut edits = Vec::new();
     for (file, surfaces) in files {
-        let path = repo.path(file);
-        let text = fs::read_to_string(&path).with_context(|| format!("cannot read {file}"))?;
+        let path = real_path_inside(repo, file)?;
+        let Some(text) = fsutil::read_regular(&path).with_context(|| format!("version file {file}"))? else {
+            bail!("cannot bump {file}: it does not exist");
+        };
         let mut spans = Vec::new();
         for surface in surfaces {
             match read_text(file, &text, &surface.kind)? {
@@ -299,31 +308,35 @@ pub fn bump(repo: &Repo, policy: &Policy, new: &ReleaseTarget) -> anyhow::Result
         edits.push((path, text, edited, Change { file: file.to_owned(), replaced }));
     }
 
-    // Stage everything first: a read-only file or a full disk stops us before any rename.
-    let mut staged = Vec::new();
-    for (path, _, edited, _) in &edits {
-        staged.push(
-            fsutil::stage(path, edited.as_bytes())
-                .with_context(|| format!("cannot bump {path}; no file was changed"))?,
-        );
-    }
-    for (i, stage) in staged.into_iter().enumerate() {
-        if let Err(e) = stage.commit() {
-            let restore_failures: Vec<String> = edits[..i]
-                .iter()
-                .filter(|(path, original, _, _)| fsutil::write_atomic(path, original.as_bytes()).is_err())
-                .map(|(path, ..)| path.to_string())
-                .collect();
-            if restore_failures.is_empty() {
-                return Err(e.context("bump interrupted; the files already changed were restored"));
-            }
-            return Err(e.context(format!(
-                "bump interrupted and these files could not be restored: {}",
-                restore_failures.join(", ")
-            )));
-        }
-    }
+    // Stage everything first (a read-only file or a full disk stops us before any rename),
+    // then replace every file under the journal.
+    let replace: Vec<journal::Replace<'_>> =
+        edits.iter().map(|(path, old, new, _)| journal::Replace { dest: path, old, new }).collect();
+    journal::replace_all(repo, &new.version(), &replace)?;
     Ok(edits.into_iter().map(|(.., change)| change).collect())
+}
+
+/// Completes or rolls back a `versions --set` that was killed; says what it did, or `None`
+/// when there was nothing to do. Every command that reads the surfaces calls it first.
+pub fn recover(repo: &Repo) -> anyhow::Result<Option<String>> {
+    journal::recover(repo)
+}
+
+/// The real file behind surface `file` (symlinks resolved), which must be inside the
+/// repository: the bump replaces that file, so a link stays a link and nothing outside the
+/// repository is ever written. A file that does not exist is returned as is.
+fn real_path_inside(repo: &Repo, file: &Utf8Path) -> anyhow::Result<camino::Utf8PathBuf> {
+    let path = repo.path(file);
+    let real = match path.canonicalize_utf8() {
+        Ok(real) => real,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(path),
+        Err(e) => return Err(e).with_context(|| format!("cannot resolve version file {file}")),
+    };
+    let root = repo.root().canonicalize_utf8().with_context(|| format!("cannot resolve {}", repo.root()))?;
+    if !real.starts_with(&root) {
+        bail!("version file {file} resolves to {real}, outside the repository {root}: refusing to edit it");
+    }
+    Ok(real)
 }
 
 #[cfg(test)]

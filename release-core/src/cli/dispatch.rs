@@ -53,7 +53,12 @@ pub(super) fn release(common: &Common, command: Release) -> anyhow::Result<u8> {
 /// Opens the repository and policy named by the common options.
 fn open(common: &Common) -> anyhow::Result<Context> {
     let dir = common.repo.as_deref().unwrap_or(Utf8Path::new("."));
-    Ok(Context::open(dir, common.policy.as_deref())?.with_env(common.env.clone()))
+    let cx = Context::open(dir, common.policy.as_deref())?.with_env(common.env.clone());
+    // No command reads version surfaces that a killed `versions --set` left half-bumped.
+    if let Some(done) = cmd::recover_bump(&cx)? {
+        eprintln!("note: {done}");
+    }
+    Ok(cx)
 }
 
 fn target(text: &str) -> anyhow::Result<ReleaseTarget> {
@@ -77,6 +82,9 @@ fn versions(common: &Common, args: VersionsArgs) -> anyhow::Result<u8> {
     let request = cmd::VersionsRequest { set: args.set.as_deref().map(target).transpose()? };
     let cx = open(common)?;
     let outcome = cmd::versions(&cx, &request)?;
+    if let Some(done) = &outcome.recovered {
+        eprintln!("note: {done}");
+    }
     if !common.json {
         for change in &outcome.changes {
             let pairs: Vec<String> = change.replaced.iter().map(|(a, b)| format!("{a} -> {b}")).collect();

@@ -31,7 +31,7 @@ pub use qa::{QaRequest, qa};
 pub use record::{EvidenceOutcome, EvidenceRequest, LastRun, Status, StatusRequest, evidence, status};
 pub use repo_files::{
     ChangelogOutcome, ChangelogRequest, ChangelogWork, TargetsListing, TargetsOutcome, TargetsRequest, VersionsOutcome,
-    VersionsRequest, changelog, targets, versions,
+    VersionsRequest, changelog, recover_bump, targets, versions,
 };
 pub use verify::{
     HomebrewCheckRequest, HomebrewRenderRequest, VerifyOutcome, VerifyRequest, homebrew_check, homebrew_render, verify,

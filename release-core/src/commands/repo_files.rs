@@ -29,17 +29,27 @@ pub struct VersionsOutcome {
     pub report: Report,
     /// The files `set` changed, each with the versions it replaced.
     pub changes: Vec<Change>,
+    /// What finishing or undoing an interrupted `versions --set` did first, if there was one.
+    pub recovered: Option<String>,
 }
 
-/// Checks that every version surface agrees, after setting the new version if asked.
+/// Checks that every version surface agrees, after setting the new version if asked. An
+/// interrupted `versions --set` is completed or rolled back first ([`recover_bump`]).
 pub fn versions(cx: &Context, request: &VersionsRequest) -> anyhow::Result<VersionsOutcome> {
+    let recovered = recover_bump(cx)?;
     Ok(match &request.set {
         Some(target) => {
             let changes = surfaces::bump(&cx.repo, &cx.policy, target)?;
-            VersionsOutcome { report: surfaces::check_target(&cx.repo, &cx.policy, target)?, changes }
+            VersionsOutcome { report: surfaces::check_target(&cx.repo, &cx.policy, target)?, changes, recovered }
         }
-        None => VersionsOutcome { report: surfaces::check(&cx.repo, &cx.policy)?, changes: Vec::new() },
+        None => VersionsOutcome { report: surfaces::check(&cx.repo, &cx.policy)?, changes: Vec::new(), recovered },
     })
+}
+
+/// Completes or rolls back a `versions --set` that was killed (its journal is in the git
+/// directory), saying what it did; `None` when there was nothing to do.
+pub fn recover_bump(cx: &Context) -> anyhow::Result<Option<String>> {
+    surfaces::recover(&cx.repo)
 }
 
 /// What `changelog` is asked to do besides checking.

@@ -1,153 +1,163 @@
-//! The evidence lock: an exclusive lock file made with `create_new`, holding the holder's
-//! pid, time and a unique token; stale when the pid is gone or the file is old.
+//! The evidence lock: an operating-system file lock (`flock(2)` on Unix, `LockFileEx` on
+//! Windows, through `std::fs::File::try_lock`) on `…json.lock`.
+//!
+//! The kernel holds the lock for exactly as long as the holder's file is open: a holder that
+//! is paused (stopped, swapped out, debugged) keeps it however long the pause, and a holder
+//! that dies loses it at once. Nothing is judged stale by age or pid, so a slow writer can
+//! never be "taken over" and lose another writer's update, and a lock file that a full disk
+//! left empty (or a killed holder left behind) is just a file nobody locks.
+//!
+//! On Unix the holder removes the file before it lets go, and a taker checks after locking
+//! that the file it locked is still the one at the path (same device and inode); if it is
+//! not, the file was removed under it and it locks again. That keeps "no lock file left
+//! behind" without two holders ever locking two different files.
 
-use std::{
-    fs,
-    io::Write,
-    time::{Duration, SystemTime},
-};
+use std::{fs, io::Write, time::Duration};
 
 use anyhow::{Context as _, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
-use super::{LOCK_WAIT, STALE_AFTER};
+use super::LOCK_WAIT;
 use crate::clock::Clock;
 
-/// An exclusive lock file, removed on drop.
+/// An exclusive lock on a file, released (and the file removed) on drop.
 #[derive(Debug)]
 pub struct Lock {
     path: Utf8PathBuf,
-    token: String,
+    file: fs::File,
 }
 
 impl Lock {
-    /// Takes the lock at `path`, waiting up to [`LOCK_WAIT`] for a live holder and taking
-    /// over a stale one (dead pid, or older than [`STALE_AFTER`]). The wait runs on `clock`.
+    /// Takes the lock at `path`, waiting up to [`LOCK_WAIT`] (on `clock`) for a live holder.
     pub fn acquire(path: &Utf8Path, clock: &Clock) -> anyhow::Result<Lock> {
+        Lock::acquire_within(path, clock, LOCK_WAIT)
+    }
+
+    /// As [`Lock::acquire`], waiting up to `wait`.
+    pub fn acquire_within(path: &Utf8Path, clock: &Clock, wait: Duration) -> anyhow::Result<Lock> {
         let start = clock.instant();
-        let token = format!("{} {} {}", std::process::id(), clock.timestamp(), unique());
         let mut pause = Duration::from_millis(5);
         loop {
-            match fs::OpenOptions::new().write(true).create_new(true).open(path) {
-                Ok(mut file) => {
-                    file.write_all(token.as_bytes()).with_context(|| format!("cannot write lock {path}"))?;
-                    return Ok(Lock { path: path.to_owned(), token });
+            let file = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .with_context(|| format!("cannot open lock {path}"))?;
+            match file.try_lock() {
+                Ok(()) if same_file_at(&file, path) => {
+                    let mut lock = Lock { path: path.to_owned(), file };
+                    lock.note_holder(clock);
+                    return Ok(lock);
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(e).with_context(|| format!("cannot create lock {path}")),
+                // Locked a file the previous holder had already removed: lock the new one.
+                Ok(()) => continue,
+                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::Error(e)) => return Err(e).with_context(|| format!("cannot lock {path}")),
             }
-            if let Some(why) = stale(path) {
-                take_over(path, &why);
-                continue;
-            }
-            if clock.elapsed(start) > LOCK_WAIT {
+            drop(file);
+            if clock.elapsed(start) > wait {
                 let holder = fs::read_to_string(path).unwrap_or_default();
+                let holder = holder.split_whitespace().next().unwrap_or("?");
                 bail!(
-                    "{path} is held by another command (pid {}) for more than {}s; if no release command is running, delete it",
-                    holder.split_whitespace().next().unwrap_or("?"),
-                    LOCK_WAIT.as_secs()
+                    "{path} is locked by another release command (pid {holder}) for more than {}s; wait for it to finish, then run this again",
+                    wait.as_secs()
                 );
             }
             clock.sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(100));
         }
     }
+
+    /// Writes `pid time` into the lock file, for the message a waiter shows. Best effort: the
+    /// lock is the kernel's, not the content, so a full disk that leaves it empty changes nothing.
+    fn note_holder(&mut self, clock: &Clock) {
+        let note = format!("{} {}\n", std::process::id(), clock.timestamp());
+        let _ = self.file.set_len(0).and_then(|()| self.file.write_all(note.as_bytes()));
+    }
 }
 
 impl Drop for Lock {
     fn drop(&mut self) {
-        // Remove only our own lock: a holder that was taken over as stale must not remove
-        // the lock of the process that took over.
-        if fs::read_to_string(&self.path).is_ok_and(|t| t == self.token) {
-            let _ = fs::remove_file(&self.path);
-        }
+        // Remove the file while still holding the lock (see the module docs); the lock itself
+        // goes when `file` closes.
+        #[cfg(unix)]
+        let _ = fs::remove_file(&self.path);
+        let _ = self.file.unlock();
     }
 }
 
-fn unique() -> u128 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
-}
-
-/// Why the lock at `path` is stale, or `None` if it is live (or vanished meanwhile).
-fn stale(path: &Utf8Path) -> Option<String> {
-    let meta = fs::metadata(path).ok()?;
-    let age = meta.modified().ok().and_then(|m| m.elapsed().ok()).unwrap_or_default();
-    if age > STALE_AFTER {
-        return Some(format!("older than {}s", STALE_AFTER.as_secs()));
-    }
-    let text = fs::read_to_string(path).ok()?;
-    let Some(pid) = text.split_whitespace().next() else {
-        // Created but not written yet by a live process, or left empty by a killed one.
-        return (age > Duration::from_secs(2)).then(|| "empty".into());
-    };
-    let pid: i32 = pid.parse().ok()?;
-    (!pid_alive(pid)).then(|| format!("pid {pid} is gone"))
-}
-
+/// Whether `file` is still the file at `path` (it was not removed and replaced meanwhile).
 #[cfg(unix)]
-fn pid_alive(pid: i32) -> bool {
-    if pid <= 0 {
-        return false;
+fn same_file_at(file: &fs::File, path: &Utf8Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
-    // SAFETY: kill(2) with signal 0 only checks that the process exists; nothing is sent.
-    let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// Windows does not let a holder remove an open file, so the lock file stays and is always
+/// the same file.
 #[cfg(not(unix))]
-fn pid_alive(_pid: i32) -> bool {
+fn same_file_at(_file: &fs::File, _path: &Utf8Path) -> bool {
     true
-}
-
-/// Removes a stale lock by renaming it aside first: the rename succeeds for one taker only,
-/// and a lock that became live between the check and the rename is put back.
-fn take_over(path: &Utf8Path, _why: &str) {
-    let aside = Utf8PathBuf::from(format!("{path}.stale-{}-{}", std::process::id(), unique()));
-    if fs::rename(path, &aside).is_err() {
-        return;
-    }
-    if stale(&aside).is_none() {
-        // It was a fresh lock: give it back unless someone else took the slot meanwhile.
-        if fs::hard_link(&aside, path).is_err() {
-            // Two locks would now exist; the newer one wins and this holder's drop check
-            // (by token) keeps it from removing the other's.
-        }
-    }
-    let _ = fs::remove_file(&aside);
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::SystemTime;
+
     use super::*;
 
-    #[cfg(unix)]
-    #[test]
-    fn dead_pid_lock_is_stale_live_one_is_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = Utf8PathBuf::from_path_buf(dir.path().join("x.lock")).unwrap();
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let dead = child.id();
-        child.wait().unwrap();
-        fs::write(&path, format!("{dead} 2026-01-01T00:00:00Z 1")).unwrap();
-        assert!(stale(&path).is_some());
-        let lock = Lock::acquire(&path, &Clock::System).unwrap();
-        assert!(stale(&path).is_none(), "our own lock is live");
-        drop(lock);
-        assert!(!path.exists());
+    fn lock_path(dir: &tempfile::TempDir) -> Utf8PathBuf {
+        Utf8PathBuf::from_path_buf(dir.path().join("x.lock")).unwrap()
     }
 
     #[test]
-    fn waiting_for_a_live_lock_runs_on_the_clock() {
+    fn a_left_over_or_empty_lock_file_does_not_block() {
         let dir = tempfile::tempdir().unwrap();
-        let path = Utf8PathBuf::from_path_buf(dir.path().join("x.lock")).unwrap();
-        fs::write(&path, format!("{} 2026-01-01T00:00:00Z 1", std::process::id())).unwrap();
+        let path = lock_path(&dir);
+        // What a killed holder, or a full disk, leaves: a file nobody holds.
+        fs::write(&path, "").unwrap();
+        let clock = Clock::manual(SystemTime::UNIX_EPOCH);
+        let lock = Lock::acquire(&path, &clock).unwrap();
+        drop(lock);
+        assert!(!path.exists() || cfg!(not(unix)), "the holder removes its lock file");
+        fs::write(&path, "12345 2026-01-01T00:00:00Z 1").unwrap();
+        Lock::acquire(&path, &clock).unwrap();
+    }
+
+    #[test]
+    fn a_held_lock_is_never_taken_over_however_long_the_pause() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = lock_path(&dir);
+        let held = Lock::acquire(&path, &Clock::System).unwrap();
         let clock = Clock::manual(SystemTime::UNIX_EPOCH);
         let Clock::Manual(manual) = clock.clone() else { unreachable!() };
         let real = std::time::Instant::now();
         let err = Lock::acquire(&path, &clock).unwrap_err().to_string();
-        assert!(err.contains("held by another command"), "{err}");
+        assert!(err.contains("locked by another release command"), "{err}");
         assert!(manual.elapsed() > LOCK_WAIT && manual.elapsed() <= LOCK_WAIT + Duration::from_millis(100));
         assert!(real.elapsed() < Duration::from_secs(5), "no real waiting: {:?}", real.elapsed());
-        assert!(path.exists(), "the live holder's lock is left alone");
+        // The holder stays paused well past the 60 s the old pid/age lock called stale.
+        manual.advance(Duration::from_secs(65));
+        assert!(Lock::acquire(&path, &clock).is_err(), "still held after a 65 s pause");
+        drop(held);
+        Lock::acquire(&path, &clock).unwrap();
+    }
+
+    #[test]
+    fn a_waiter_gets_the_lock_when_the_holder_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = lock_path(&dir);
+        let held = Lock::acquire(&path, &Clock::System).unwrap();
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| Lock::acquire(&path, &Clock::System).map(|_| ()));
+            std::thread::sleep(Duration::from_millis(200));
+            drop(held);
+            waiter.join().unwrap().unwrap();
+        });
     }
 }

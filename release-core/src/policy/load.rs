@@ -75,7 +75,49 @@ struct RawBench {
     min_blocking_base_ms: BTreeMap<String, Spanned<f64>>,
 }
 
+/// The paths in the repository that the policy names, besides the `[[version]]` files, each
+/// with its key.
+fn repo_paths<'a>(
+    changelog: &'a Option<ChangelogPolicy>,
+    targets: &'a Option<TargetsPolicy>,
+    toolchain: &'a Option<ToolchainPolicy>,
+    notices: &'a NoticesPolicy,
+) -> Vec<(&'static str, &'a Utf8PathBuf)> {
+    let mut paths = Vec::new();
+    paths.extend(changelog.as_ref().map(|c| ("changelog.file", &c.file)));
+    paths.extend(targets.as_ref().map(|t| ("targets.manifest", &t.manifest)));
+    paths.extend(toolchain.as_ref().map(|t| ("toolchain.file", &t.file)));
+    paths.extend(notices.files.iter().map(|f| ("notices.files", f)));
+    paths.extend(notices.copies.iter().map(|f| ("notices.copies", f)));
+    paths.extend(notices.search.iter().map(|s| ("notices.search", &s.dir)));
+    paths
+}
+
 impl Policy {
+    /// [`Policy::load`], then checks that every path the policy names resolves inside the
+    /// repository at `root` once symlinks are followed: a link that leaves it is an error naming
+    /// the key and the policy's file and line.
+    pub fn load_in(root: &Utf8Path, path: &Utf8Path, shown: &Utf8Path) -> anyhow::Result<Policy> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read policy {shown}"))?;
+        let policy = Policy::parse(shown, &text)?;
+        let real_root = root.canonicalize_utf8().with_context(|| format!("cannot resolve {root}"))?;
+        let line_of = |key: &str| text.lines().position(|l| l.trim_start().starts_with(key)).map_or(0, |i| i + 1);
+        let mut named: Vec<(String, &Utf8Path, usize)> =
+            policy.surfaces.iter().map(|s| ("version.file".to_string(), s.file.as_path(), s.policy_line)).collect();
+        for (key, relative) in repo_paths(&policy.changelog, &policy.targets, &policy.toolchain, &policy.notices) {
+            let short = key.rsplit('.').next().unwrap_or(key);
+            named.push((key.to_string(), relative.as_path(), line_of(short)));
+        }
+        for (key, relative, line) in named {
+            if let Some(real) = escapes(&real_root, relative) {
+                bail!(
+                    "{shown}:{line}: {key} = `{relative}` resolves to {real}, outside the repository {real_root} (through a symlink)"
+                );
+            }
+        }
+        Ok(policy)
+    }
+
     /// Reads and validates the policy file at `path`; messages name it as `shown` (the path
     /// relative to the repository root, like every other file the checks name).
     pub fn load(path: &Utf8Path, shown: &Utf8Path) -> anyhow::Result<Policy> {
@@ -148,18 +190,19 @@ impl Policy {
             bail!("{}: channel.github.asset must contain {{version}}", field_at("asset"));
         }
         raw.endpoints.check(field_at)?;
-        for relative in [
-            raw.changelog.as_ref().map(|c| &c.file),
-            raw.targets.as_ref().map(|t| &t.manifest),
-            raw.toolchain.as_ref().map(|t| &t.file),
-        ]
-        .into_iter()
-        .flatten()
-        .chain(&raw.notices.files)
-        .chain(&raw.notices.copies)
-        .chain(raw.notices.search.iter().map(|s| &s.dir))
-        {
-            check_relative(relative).with_context(|| path.to_string())?;
+        for (key, relative) in repo_paths(&raw.changelog, &raw.targets, &raw.toolchain, &raw.notices) {
+            let short = key.rsplit('.').next().unwrap_or(key);
+            check_relative(relative).with_context(|| format!("{}: {key}", field_at(short)))?;
+        }
+        for (key, workflow) in [
+            ("ci.workflow", raw.ci.as_ref().map(|c| &c.workflow)),
+            ("build.workflow", raw.build.as_ref().map(|b| &b.workflow)),
+        ] {
+            if let Some(name) = workflow
+                && (name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.'))
+            {
+                bail!("{}: {key} must be a file name under .github/workflows/, got `{name}`", field_at("workflow"));
+            }
         }
         if let Some(bin) = &raw.smoke.bin
             && (bin.trim().is_empty() || bin.contains(['/', '\\']) || bin != bin.trim())
@@ -320,6 +363,23 @@ fn check_relative(path: &Utf8Path) -> anyhow::Result<()> {
         bail!("`{path}` must be a path relative to the repository root, inside it");
     }
     Ok(())
+}
+
+/// Where `relative` really leads when that is outside `real_root`: the deepest part of it that
+/// exists is resolved (symlinks followed) and the rest appended.
+fn escapes(real_root: &Utf8Path, relative: &Utf8Path) -> Option<Utf8PathBuf> {
+    let full = real_root.join(relative);
+    let mut existing = full.as_path();
+    let mut rest = Vec::new();
+    let real = loop {
+        if let Ok(real) = existing.canonicalize_utf8() {
+            break real;
+        }
+        rest.push(existing.file_name()?.to_owned());
+        existing = existing.parent()?;
+    };
+    let real = rest.iter().rev().fold(real, |path, part| path.join(part));
+    (!real.starts_with(real_root)).then_some(real)
 }
 
 fn check_owner_repo(text: &str) -> anyhow::Result<()> {

@@ -208,3 +208,31 @@ fn status_shows_the_checkpoint_and_next_step() {
     assert!(status["next_step"].as_str().unwrap().contains("cargo xtask release provenance --tag v0.8.0"), "{status}");
     assert_eq!(status["last_runs"][0]["command"], "qa");
 }
+
+#[test]
+fn force_recovers_a_corrupt_record_and_a_record_of_another_target_is_refused() {
+    let repo = qa_fixture(OK_GATE, &[]);
+    std::fs::create_dir_all(repo.path(".scratch/release")).unwrap();
+    // A record cut short (a disk that filled while another tool copied it, a bad merge).
+    repo.write(".scratch/release/evidence-v0.8.0.json", "{\"schema_version\": 1, \"target\": \"v0.8").unwrap();
+    let qa = release(repo.root(), &["qa", "v0.8.0"]);
+    assert_eq!(qa.code, 2, "{}", qa.all());
+    assert!(qa.stderr.contains("not a valid evidence record") && qa.stderr.contains("--force"), "{}", qa.all());
+    let forced = release(repo.root(), &["evidence", "v0.8.0", "--mode", "live", "--agent", "me", "--force"]);
+    assert_eq!(forced.code, 0, "{}", forced.all());
+    assert_eq!(evidence_json(repo.root(), "v0.8.0")["mode"], "live");
+    let backups: Vec<String> = std::fs::read_dir(repo.path(".scratch/release"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("evidence-v0.8.0.json.bak-"))
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert!(repo.read(&format!(".scratch/release/{}", backups[0])).unwrap().ends_with("\"v0.8"), "old bytes kept");
+
+    // v0.9.0's file holding v0.8.0's record (copied by hand): an error naming both.
+    let copied = repo.read(".scratch/release/evidence-v0.8.0.json").unwrap();
+    repo.write(".scratch/release/evidence-v0.9.0.json", copied).unwrap();
+    let status = release(repo.root(), &["status", "v0.9.0"]);
+    assert_eq!(status.code, 2, "{}", status.all());
+    assert!(status.stderr.contains("`v0.8.0`") && status.stderr.contains("not of v0.9.0"), "{}", status.all());
+}
