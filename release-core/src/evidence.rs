@@ -748,7 +748,14 @@ mod tests {
 
     fn note(record: &mut Option<Record>, text: &str) -> anyhow::Result<()> {
         let r = record.get_or_insert_with(|| Record::unset(&ReleaseTarget::parse("v0.8.0").unwrap(), "now"));
-        r.decisions.push(Decision { timestamp: "now".into(), kind: "note".into(), check: None, text: text.into() });
+        r.decisions.push(Decision {
+            timestamp: "now".into(),
+            kind: "note".into(),
+            check: None,
+            text: text.into(),
+            commit: None,
+            by: None,
+        });
         Ok(())
     }
 
@@ -827,7 +834,10 @@ mod tests {
         let path = json_path(&repo, &target);
         fs::create_dir_all(dir(&repo)).unwrap();
         fs::write(&path, "{\"schema_version\": 1, \"target\": \"v0.8.0\", trunc").unwrap();
-        let e = format!("{:#}", append(&repo, &target, &Report::new("qa", None, vec![]), &Clock::System).unwrap_err());
+        let e = format!(
+            "{:#}",
+            append(&repo, &target, &Report::new("qa", None, vec![]), &RunInfo::default(), &Clock::System).unwrap_err()
+        );
         assert!(e.contains("not a valid evidence record") && e.contains("--force"), "{e}");
         let opts = InitOptions { mode: Mode::Live, agent: "me".into(), base_tag: None, force: false };
         assert!(init(&repo, &target, &opts, &Clock::System).is_err(), "not without --force");
