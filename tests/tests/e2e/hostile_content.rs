@@ -108,3 +108,15 @@ fn a_formula_with_a_second_sha256_url_or_version_blocks_naming_both_lines() {
         finding_with(&run.json(), "fail", subject, words);
     }
 }
+
+#[test]
+fn a_crates_index_with_a_second_yanked_line_for_the_version_blocks_naming_both_lines() {
+    let (repo, _fake) = world(|r| {
+        let mut again = r.crates.iter().find(|c| c.vers == "0.8.0").unwrap().clone();
+        again.yanked = true;
+        r.crates.push(again);
+    });
+    let run = verify(&repo, "crates");
+    assert_eq!(run.code, 1, "{}", run.all());
+    finding_with(&run.json(), "fail", "crates plasmite@0.8.0", &["index lines", "both list version 0.8.0", "yanked"]);
+}
