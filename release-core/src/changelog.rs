@@ -1,7 +1,8 @@
 //! The Keep-a-Changelog file: `## [Unreleased]` and `## [X.Y.Z] - YYYY-MM-DD` sections.
 //!
-//! As in the release workflow, a heading is any line starting with `## [`; everything else is
-//! body. [`parse`] is strict about headings (each must be one of the two forms, with a valid
+//! As in the release workflow, a heading is any line starting with `## [`, except inside a
+//! fenced code block (```` ``` ```` or `~~~`, as Markdown renders it): an example heading in a
+//! code block is body, never the release's section. Everything else is body. [`parse`] is strict about headings (each must be one of the two forms, with a valid
 //! version and date, and appear once), so a typo is an error naming its line rather than a
 //! section that silently goes missing.
 
@@ -55,7 +56,20 @@ pub enum Heading {
 pub fn parse(file: &Utf8Path, text: &str) -> anyhow::Result<Changelog> {
     let lines: Vec<String> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l).to_string()).collect();
     let mut sections: Vec<Section> = Vec::new();
+    let mut fence: Option<(char, usize, usize)> = None;
     for (i, line) in lines.iter().enumerate() {
+        match (fence, fence_marker(line)) {
+            (None, Some((c, len, _))) => {
+                fence = Some((c, len, i + 1));
+                continue;
+            }
+            (Some((c, len, _)), Some((d, n, rest))) if c == d && n >= len && rest.trim().is_empty() => {
+                fence = None;
+                continue;
+            }
+            (Some(_), _) => continue,
+            (None, None) => {}
+        }
         if !line.starts_with("## [") {
             continue;
         }
@@ -69,7 +83,25 @@ pub fn parse(file: &Utf8Path, text: &str) -> anyhow::Result<Changelog> {
         }
         sections.push(Section { heading, line: n, body: i + 1..lines.len() });
     }
+    if let Some((c, len, opened)) = fence {
+        // CommonMark runs an unclosed fence to the end of the file, hiding every heading after
+        // it; say where rather than report those sections as missing.
+        bail!("{file}:{opened}: the code block opened here (`{}`) is never closed", c.to_string().repeat(len));
+    }
     Ok(Changelog { sections, lines })
+}
+
+/// A fence line: up to three spaces, then three or more backticks or tildes. Returns the
+/// character, the run's length and what follows it.
+fn fence_marker(line: &str) -> Option<(char, usize, &str)> {
+    let trimmed = line.trim_start_matches(' ');
+    if line.len() - trimmed.len() > 3 {
+        return None;
+    }
+    let c = trimmed.chars().next().filter(|c| *c == '`' || *c == '~')?;
+    let len = trimmed.chars().take_while(|x| *x == c).count();
+    // `c` is ASCII, so `len` characters are `len` bytes.
+    (len >= 3).then(|| (c, len, &trimmed[len..]))
 }
 
 fn same_section(a: &Heading, b: &Heading) -> bool {
@@ -253,6 +285,27 @@ mod tests {
         // Empty Unreleased and an older target are refused.
         assert!(finalize(Utf8Path::new("c"), &out, &t("v0.9.1"), date).is_err());
         assert!(finalize(Utf8Path::new("c"), TEXT, &t("v0.7.5"), date).is_err());
+    }
+
+    #[test]
+    fn headings_inside_code_blocks_are_body_not_sections() {
+        let f = Utf8Path::new("CHANGELOG.md");
+        // The notes show an example heading for the release; the release has no section.
+        let text = "## [Unreleased]\n\n- how to write one:\n\n```markdown\n## [0.9.0] - 2026-01-01\n- x\n```\n\n## [0.8.0] - 2025-01-01\n- y\n";
+        let c = cl(text);
+        assert!(c.section(&t("0.9.0")).is_none());
+        assert_eq!(check(f, &c, &t("0.9.0")).outcome, crate::report::Outcome::Fail);
+        assert!(c.body(c.unreleased().unwrap()).iter().any(|l| l == "## [0.9.0] - 2026-01-01"));
+        assert_eq!(c.notes(&t("0.8.0")).unwrap(), "- y");
+        // Tildes, a longer opening run and an indented fence are fences too; a shorter run
+        // does not close a longer one.
+        let tilde = "  ~~~~\n## [0.9.0] - 2026-01-01\n~~~\n- x\n~~~~\n## [0.8.0] - 2025-01-01\n- y\n";
+        assert!(cl(tilde).section(&t("0.9.0")).is_none());
+        assert!(cl(tilde).section(&t("0.8.0")).is_some());
+        // A fence never closed hides the rest of the file: an error naming where it opened.
+        let open = "## [Unreleased]\n```\n## [0.9.0] - 2026-01-01\n- x\n";
+        let e = format!("{:#}", parse(f, open).unwrap_err());
+        assert!(e.starts_with("CHANGELOG.md:2:") && e.contains("never closed"), "{e}");
     }
 
     #[test]

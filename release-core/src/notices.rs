@@ -118,33 +118,101 @@ pub fn kind_of(file_name: &str, members: &[String]) -> anyhow::Result<Kind> {
     })
 }
 
-/// The file members of an archive (normalized, directories left out), read in-process.
-pub fn members(path: &Utf8Path) -> anyhow::Result<Vec<String>> {
+/// A file member of an archive, read through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The normalized path.
+    pub name: String,
+    /// Why it cannot stand as a notice (a link, empty), or `None` for a regular file whose
+    /// non-empty content was read and verified (tar data to the gzip trailer, zip CRC).
+    pub refused: Option<String>,
+}
+
+/// The file members of an archive (normalized, directories left out), read in-process: every
+/// byte is read, so a corrupt member (a zip CRC error, a cut tar or gzip stream) makes the
+/// whole archive unreadable, never a short list.
+pub fn members(path: &Utf8Path) -> anyhow::Result<Vec<Member>> {
     let file = fs::File::open(path).with_context(|| format!("cannot open {path}"))?;
-    let names: Vec<String> = if path.as_str().ends_with(".whl") {
-        let zip = zip::ZipArchive::new(file).with_context(|| format!("{path} is not a readable zip archive"))?;
-        zip.file_names()
-            .map(|n| n.map(|n| n.into_owned()))
-            .collect::<Result<_, _>>()
-            .with_context(|| format!("{path}: unreadable member name"))?
-    } else {
-        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-        let mut names = Vec::new();
-        for entry in archive.entries().with_context(|| format!("{path} is not a readable .tar.gz"))? {
-            let mut entry = entry.with_context(|| format!("{path}: corrupt tar entry"))?;
-            if entry.header().entry_type().is_dir() {
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    if path.as_str().ends_with(".whl") {
+        let mut headers = fs::File::open(path).with_context(|| format!("cannot open {path}"))?;
+        let mut zip = zip::ZipArchive::new(file).with_context(|| format!("{path} is not a readable zip archive"))?;
+        for i in 0..zip.len() {
+            let mut entry = zip.by_index(i).with_context(|| format!("{path}: unreadable member {i}"))?;
+            if entry.is_dir() {
                 continue;
             }
-            names.push(String::from_utf8_lossy(&entry.path_bytes()).into_owned());
+            let name = entry.name().with_context(|| format!("{path}: unreadable member name"))?.into_owned();
+            // Installers differ in which they trust: the central directory or the local header.
+            // When the two name different files, the member is not one thing.
+            let local = local_header_name(&mut headers, entry.header_start())
+                .with_context(|| format!("{path}: cannot read the local header of {name}"))?;
+            if local != name.as_bytes() {
+                bail!(
+                    "{path}: the central directory lists {name} where the local header says {}",
+                    String::from_utf8_lossy(&local)
+                );
+            }
+            let link = entry.unix_mode().is_some_and(|m| m & 0o170000 == 0o120000);
+            let mut data = Vec::new();
+            // Reading to the end checks the CRC-32 against the central directory.
+            entry.read_to_end(&mut data).with_context(|| format!("{path}: corrupt member {name}"))?;
+            let refused = if link {
+                Some(format!("a symlink to {}", String::from_utf8_lossy(&data)))
+            } else if data.iter().all(u8::is_ascii_whitespace) {
+                Some("empty".to_string())
+            } else {
+                None
+            };
+            out.push((name, refused));
+        }
+    } else {
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+        for entry in archive.entries().with_context(|| format!("{path} is not a readable .tar.gz"))? {
+            let mut entry = entry.with_context(|| format!("{path}: corrupt tar entry"))?;
+            let kind = entry.header().entry_type();
+            if kind.is_dir() {
+                continue;
+            }
+            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let target =
+                || entry.link_name_bytes().map_or_else(String::new, |t| String::from_utf8_lossy(&t).into_owned());
+            let refused = if kind.is_symlink() {
+                Some(format!("a symlink to {}", target()))
+            } else if kind.is_hard_link() {
+                Some(format!("a hard link to {}", target()))
+            } else if !kind.is_file() {
+                Some(format!("not a regular file ({kind:?})"))
+            } else {
+                None
+            };
+            let mut data = Vec::new();
             // Read every byte: a truncated or corrupt archive is an error, never a short list.
-            std::io::copy(&mut entry, &mut std::io::sink()).with_context(|| format!("{path}: corrupt member data"))?;
+            entry.read_to_end(&mut data).with_context(|| format!("{path}: corrupt member data"))?;
+            let refused = refused.or_else(|| data.iter().all(u8::is_ascii_whitespace).then(|| "empty".to_string()));
+            out.push((name, refused));
         }
         let mut rest = archive.into_inner();
         let mut trailing = Vec::new();
+        // The decoder checks the gzip trailer (CRC and length) when it reaches the end.
         rest.read_to_end(&mut trailing).with_context(|| format!("{path}: corrupt gzip stream"))?;
-        names
-    };
-    Ok(names.iter().filter_map(|n| normalize_member(n)).collect())
+    }
+    Ok(out.into_iter().filter_map(|(n, refused)| Some(Member { name: normalize_member(&n)?, refused })).collect())
+}
+
+/// The file name in the zip local file header at `offset` (signature `PK\x03\x04`, name length
+/// at byte 26, name from byte 30).
+fn local_header_name(file: &mut fs::File, offset: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Seek, SeekFrom};
+    let mut fixed = [0u8; 30];
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(&mut fixed)?;
+    if fixed[..4] != *b"PK\x03\x04" {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "no local file header there"));
+    }
+    let mut name = vec![0u8; usize::from(u16::from_le_bytes([fixed[26], fixed[27]]))];
+    file.read_exact(&mut name)?;
+    Ok(name)
 }
 
 /// Which required files are missing from `members` for `kind`: (file, accepted paths,
@@ -169,13 +237,19 @@ pub fn missing(kind: &Kind, members: &[String], files: &[String]) -> Vec<(String
 /// naming the file.
 pub fn check_archive(path: &Utf8Path, shown: &str, files: &[String]) -> Finding {
     let name = path.file_name().unwrap_or(path.as_str());
-    let result = members(path).and_then(|m| Ok((kind_of(name, &m)?, m)));
-    let (kind, members) = match result {
+    let result = members(path).and_then(|m| {
+        let names: Vec<String> = m.iter().map(|m| m.name.clone()).collect();
+        Ok((kind_of(name, &names)?, m))
+    });
+    let (kind, all) = match result {
         Ok(ok) => ok,
         Err(e) => {
             return Finding::fail(CHECK, shown, format!("cannot read the archive: {e:#}")).with(Evidence::file(shown));
         }
     };
+    // Only regular files with content count; a link or an empty file at the right path is
+    // named in the gap so the reader sees why it did not count.
+    let members: Vec<String> = all.iter().filter(|m| m.refused.is_none()).map(|m| m.name.clone()).collect();
     let gaps = missing(&kind, &members, files);
     if gaps.is_empty() {
         let at: Vec<String> = files.iter().map(|f| kind.required(f).swap_remove(0)).collect();
@@ -186,6 +260,11 @@ pub fn check_archive(path: &Utf8Path, shown: &str, files: &[String]) -> Finding 
         .iter()
         .map(|(_, accepted, elsewhere)| {
             let mut s = format!("no {}", accepted.join(" or "));
+            for m in all.iter().filter(|m| accepted.contains(&m.name)) {
+                if let Some(why) = &m.refused {
+                    s.push_str(&format!(" ({} is {why}: not read as a notice)", m.name));
+                }
+            }
             if !elsewhere.is_empty() {
                 s.push_str(&format!(" ({} elsewhere does not count)", elsewhere.join(", ")));
             }
@@ -325,6 +404,108 @@ mod tests {
 
     fn files() -> Vec<String> {
         FILES.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// A `.tar.gz` with a real THIRD_PARTY_NOTICES.md, a binary, and the LICENSE made by `license`.
+    fn sdk_with(dir: &Utf8Path, license: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Utf8PathBuf {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, body) in [("bin/plasmite", &b"\x7fELF"[..]), ("THIRD_PARTY_NOTICES.md", b"notices")] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(body.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, body).unwrap();
+        }
+        license(&mut b);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, &b.into_inner().unwrap()).unwrap();
+        let path = dir.join("plasmite_0.8.0_linux_amd64.tar.gz");
+        fs::write(&path, gz.finish().unwrap()).unwrap();
+        path
+    }
+
+    /// Appends the LICENSE member of one hostile case.
+    type AddLicence = Box<dyn FnOnce(&mut tar::Builder<Vec<u8>>)>;
+
+    fn link(b: &mut tar::Builder<Vec<u8>>, kind: tar::EntryType, target: &str) {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(0);
+        h.set_cksum();
+        b.append_link(&mut h, "LICENSE", target).unwrap();
+    }
+
+    #[test]
+    fn a_licence_that_is_a_link_or_empty_does_not_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let cases: Vec<(&str, AddLicence)> = vec![
+            ("a symlink to /etc/passwd", Box::new(|b| link(b, tar::EntryType::Symlink, "/etc/passwd"))),
+            ("a hard link to MISSING", Box::new(|b| link(b, tar::EntryType::Link, "MISSING"))),
+            (
+                "empty",
+                Box::new(|b| {
+                    let mut h = tar::Header::new_gnu();
+                    h.set_size(0);
+                    h.set_cksum();
+                    b.append_data(&mut h, "LICENSE", &b""[..]).unwrap();
+                }),
+            ),
+        ];
+        for (why, license) in cases {
+            let path = sdk_with(dir, license);
+            let f = check_archive(&path, "dist/x.tar.gz", &files());
+            assert_eq!(f.outcome, crate::report::Outcome::Fail, "{why}: {f:?}");
+            assert!(f.detail.contains(&format!("LICENSE is {why}: not read as a notice")), "{why}: {}", f.detail);
+        }
+        let real = sdk_with(dir, |b| {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(3);
+            h.set_cksum();
+            b.append_data(&mut h, "LICENSE", &b"MIT"[..]).unwrap();
+        });
+        assert_eq!(check_archive(&real, "x", &files()).outcome, crate::report::Outcome::Pass);
+    }
+
+    fn wheel(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for (name, body) in members {
+            z.start_file(*name, stored).unwrap();
+            std::io::Write::write_all(&mut z, body).unwrap();
+        }
+        z.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn a_wheel_with_a_crc_error_or_a_lying_central_directory_does_not_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let path = dir.join("plasmite-0.8.0-py3-none-any.whl");
+        let licence = b"MIT License, the real text";
+        let members: [(&str, &[u8]); 2] = [
+            ("plasmite-0.8.0.dist-info/licenses/LICENSE", licence),
+            ("plasmite-0.8.0.dist-info/licenses/THIRD_PARTY_NOTICES.md", b"notices"),
+        ];
+        let good = wheel(&members);
+        fs::write(&path, &good).unwrap();
+        assert_eq!(check_archive(&path, "x.whl", &files()).outcome, crate::report::Outcome::Pass);
+        // One byte of the stored LICENSE changed: the CRC no longer matches.
+        let at = good.windows(licence.len()).position(|w| w == licence).unwrap();
+        let mut crc = good.clone();
+        crc[at] ^= 0x20;
+        fs::write(&path, &crc).unwrap();
+        let f = check_archive(&path, "x.whl", &files());
+        assert_eq!(f.outcome, crate::report::Outcome::Fail, "{f:?}");
+        assert!(f.detail.contains("cannot read the archive"), "{}", f.detail);
+        // The local header names another file than the central directory lists.
+        let name = b"plasmite-0.8.0.dist-info/licenses/LICENSE";
+        let local = good.windows(name.len()).position(|w| w == name).unwrap();
+        let mut lying = good.clone();
+        lying[local + name.len() - 7] = b'X';
+        fs::write(&path, &lying).unwrap();
+        let f = check_archive(&path, "x.whl", &files());
+        assert_eq!(f.outcome, crate::report::Outcome::Fail, "{f:?}");
     }
 
     #[test]

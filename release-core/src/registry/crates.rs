@@ -38,19 +38,66 @@ pub struct IndexLine {
     /// Yank state.
     #[serde(default)]
     pub yanked: bool,
+    /// The index format version of the line (absent means 1).
+    #[serde(default = "format_v1")]
+    pub v: u32,
+    /// 1-based line in the index file.
+    #[serde(skip)]
+    pub line: usize,
 }
 
-/// Parses an index file (NDJSON); any unreadable line makes the whole file unreadable.
-pub fn parse_index(text: &str) -> anyhow::Result<Vec<IndexLine>> {
+fn format_v1() -> u32 {
+    1
+}
+
+/// The newest index format version cargo reads: cargo skips lines with a higher `v` (a
+/// format it does not know), so they do not list a version users can get.
+pub const INDEX_V_MAX: u32 = 2;
+
+/// Parses an index file (NDJSON). Any unreadable line (not UTF-8, not JSON) makes the whole
+/// file unreadable; lines of an index format newer than [`INDEX_V_MAX`] are left out, as
+/// cargo leaves them out.
+pub fn parse_index(body: &[u8]) -> anyhow::Result<Vec<IndexLine>> {
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let parsed: IndexLine = serde_json::from_str(line).map_err(|e| anyhow::anyhow!("index line {}: {e}", i + 1))?;
-        out.push(parsed);
+    for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
+        let n = i + 1;
+        let line = std::str::from_utf8(raw).map_err(|e| anyhow::anyhow!("index line {n} is not UTF-8: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut parsed: IndexLine = serde_json::from_str(line).map_err(|e| anyhow::anyhow!("index line {n}: {e}"))?;
+        parsed.line = n;
+        if parsed.v <= INDEX_V_MAX {
+            out.push(parsed);
+        }
     }
     if out.is_empty() {
-        anyhow::bail!("the index file has no version lines");
+        anyhow::bail!("the index file has no version lines cargo reads");
     }
     Ok(out)
+}
+
+/// Pairs of lines that list the same version (as semver), said with both line numbers: the
+/// index then says two things (e.g. yanked and not) about one version.
+pub fn duplicate_versions(lines: &[IndexLine]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, later) in lines.iter().enumerate() {
+        let Ok(v) = semver::Version::parse(&later.vers) else { continue };
+        let same = |l: &&IndexLine| semver::Version::parse(&l.vers).is_ok_and(|w| w == v);
+        if let Some(first) = lines[..i].iter().find(same) {
+            let yank = |l: &IndexLine| if l.yanked { "yanked" } else { "not yanked" };
+            out.push(format!(
+                "index lines {} and {} both list version {v} ({}, cksum {}; then {}, cksum {})",
+                first.line,
+                later.line,
+                yank(first),
+                first.cksum,
+                yank(later),
+                later.cksum
+            ));
+        }
+    }
+    out
 }
 
 /// The highest non-yanked version without a pre-release, by semver (never by text).
@@ -81,17 +128,19 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     };
     let url = format!("{}/{}", base.trim_end_matches('/'), sparse_path(name));
     let absent = format!("crate `{name}` is not in the index");
-    let read = fetch::get(probe.http, &url, "text/plain, */*").and_then(|r| {
-        match parse_index(&String::from_utf8_lossy(&r.body)) {
-            Ok(lines) => Ok((lines, r)),
-            Err(e) => Err(fetch::malformed(&r, &e)),
-        }
+    let read = fetch::get(probe.http, &url, "text/plain, */*").and_then(|r| match parse_index(&r.body) {
+        Ok(lines) => Ok((lines, r)),
+        Err(e) => Err(fetch::malformed(&r, &e)),
     });
     let (lines, r) = match read {
         Ok(read) => read,
         Err(e) => return vec![e.finding(&PUBLISHED, &subject, Absent::Fail(&absent))],
     };
     let ev = || url_evidence(&r.url, Some(r.status));
+    let duplicates = duplicate_versions(&lines);
+    if !duplicates.is_empty() {
+        return vec![Finding::fail(PUBLISHED, &subject, duplicates.join("; ")).with(ev())];
+    }
     let target = probe.target.semver();
     let Some(line) = find_version(&lines, target) else {
         return vec![
@@ -168,13 +217,36 @@ mod tests {
     }
 
     #[test]
+    fn hostile_index_lines_are_not_read_as_versions() {
+        let ok = br#"{"vers":"0.8.0","cksum":"aa"}"#;
+        // Two lines for one version, the second yanked: both line numbers are named.
+        let twice = [&ok[..], b"\n", br#"{"vers":"0.8.0","cksum":"aa","yanked":true}"#].concat();
+        let lines = parse_index(&twice).unwrap();
+        let said = duplicate_versions(&lines);
+        assert_eq!(said.len(), 1);
+        assert!(said[0].contains("index lines 1 and 2 both list version 0.8.0") && said[0].contains("yanked"));
+        // A line of a format cargo does not know does not list a version.
+        let unknown =
+            [&br#"{"vers":"0.7.0","cksum":"bb"}"#[..], b"\n", br#"{"vers":"0.8.0","cksum":"aa","v":3}"#].concat();
+        let lines = parse_index(&unknown).unwrap();
+        assert!(find_version(&lines, &semver::Version::parse("0.8.0").unwrap()).is_none());
+        let v2 = br#"{"vers":"0.8.0","cksum":"aa","v":2}"#;
+        assert_eq!(parse_index(v2).unwrap().len(), 1);
+        assert!(parse_index(br#"{"vers":"0.8.0","cksum":"aa","v":9}"#).is_err(), "nothing cargo reads");
+        // A line that is not UTF-8 makes the file unreadable, naming the line.
+        let bad = [&ok[..], b"\n", b"{\"vers\":\"0.9.0\",\"cksum\":\"\xff\"}"].concat();
+        let e = parse_index(&bad).unwrap_err().to_string();
+        assert!(e.contains("index line 2 is not UTF-8"), "{e}");
+    }
+
+    #[test]
     fn newest_stable_is_semver_max_without_prereleases_or_yanks() {
-        let l = |v: &str, y: bool| IndexLine { vers: v.into(), cksum: String::new(), yanked: y };
+        let l = |v: &str, y: bool| IndexLine { vers: v.into(), cksum: String::new(), yanked: y, v: 1, line: 0 };
         let lines =
             [l("0.8.0", false), l("10.8.0", true), l("0.10.0", false), l("0.11.0-rc.1", false), l("0.9.0", false)];
         assert_eq!(newest_stable(&lines).unwrap().to_string(), "0.10.0");
-        assert!(parse_index("{\"vers\":\"1.0.0\",\"cksum\":\"x\"}\n{garbage").is_err());
-        assert!(parse_index("").is_err());
+        assert!(parse_index(b"{\"vers\":\"1.0.0\",\"cksum\":\"x\"}\n{garbage").is_err());
+        assert!(parse_index(b"").is_err());
         let only_ten = [l("10.8.0", false), l("0.8.01", false)];
         assert!(find_version(&only_ten, &semver::Version::parse("0.8.0").unwrap()).is_none());
         assert_eq!(find_version(&lines, &semver::Version::parse("0.8.0").unwrap()).unwrap().vers, "0.8.0");

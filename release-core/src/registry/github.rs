@@ -105,6 +105,18 @@ pub enum SumsError {
         /// Its status.
         status: u16,
     },
+    /// The download is not as long as the API says the uploaded file is: a body cut short
+    /// (or padded) on the way, which says nothing about the release.
+    Partial {
+        /// What came.
+        bytes: usize,
+        /// What the API announced.
+        size: u64,
+        /// Where.
+        url: String,
+        /// Its status.
+        status: u16,
+    },
     /// Some lines are malformed.
     Malformed {
         /// The malformed lines, said.
@@ -129,6 +141,12 @@ impl SumsError {
                 Finding::incomplete(check, &subject, format!("the download ({bytes} bytes) is not a sums file"))
                     .with(url_evidence(url, Some(*status)))
             }
+            SumsError::Partial { bytes, size, url, status } => Finding::incomplete(
+                check,
+                &subject,
+                format!("the download is {bytes} bytes, the API says the uploaded file is {size}: not read whole"),
+            )
+            .with(url_evidence(url, Some(*status))),
             SumsError::Malformed { bad, url, status } => {
                 Finding::fail(check, &subject, format!("malformed sums file: {}", bad.join("; ")))
                     .with(url_evidence(url, Some(*status)))
@@ -143,6 +161,11 @@ pub fn sums(probe: &Probe<'_>, release: &Release) -> Result<(Vec<SumLine>, Strin
     let asset = release.assets.iter().find(|a| a.name == github.sums).ok_or(SumsError::NoAsset)?;
     let r = github::download(probe.http, &asset.browser_download_url).map_err(SumsError::Fetch)?;
     let (url, status) = (r.url.clone(), r.status);
+    // A body of another length than the uploaded file was not read whole: its lines (a last
+    // one cut in half, a missing tail) must not be judged as what the release published.
+    if asset.size != 0 && asset.size != r.body.len() as u64 {
+        return Err(SumsError::Partial { bytes: r.body.len(), size: asset.size, url, status });
+    }
     let readable =
         std::str::from_utf8(&r.body).ok().filter(|t| t.lines().any(|l| parse_sums(l).is_ok_and(|v| !v.is_empty())));
     let Some(text) = readable else {
@@ -255,12 +278,24 @@ fn deep_asset(probe: &Probe<'_>, subject: &str, asset: &crate::github::Asset, ex
         Err(e) => return e.finding(&CHECK, subject, Absent::Fail("the asset is not downloadable")),
     };
     let ev = url_evidence(&r.url, Some(r.status));
+    // A body we could not read whole (empty, or another length than the API announced for
+    // the upload) decides nothing about the asset: `Incomplete`. Only bytes of the uploaded
+    // length that hash to something else say the asset is wrong.
+    if r.body.is_empty() || (asset.size != 0 && asset.size != r.body.len() as u64) {
+        return Finding::incomplete(
+            CHECK,
+            subject,
+            format!(
+                "the download is {} bytes, the API says the uploaded file is {}: not read whole; re-run",
+                r.body.len(),
+                asset.size
+            ),
+        )
+        .with(ev);
+    }
     let got = sha256_hex(&r.body);
     if got != expected {
         Finding::fail(CHECK, subject, format!("sha256 of the download is {got}, the sums file says {expected}"))
-            .with(ev)
-    } else if asset.size != 0 && asset.size != r.body.len() as u64 {
-        Finding::fail(CHECK, subject, format!("downloaded {} bytes, the API says {}", r.body.len(), asset.size))
             .with(ev)
     } else {
         Finding::pass(CHECK, subject, format!("download sha256 {got} equals the sums file")).with(ev)

@@ -35,6 +35,8 @@ pub struct Entry {
     pub sha256: Option<String>,
     /// 1-based line of the `url`.
     pub line: usize,
+    /// 1-based line of the `sha256`.
+    pub sha256_line: Option<usize>,
 }
 
 /// A parsed formula.
@@ -44,6 +46,12 @@ pub struct Formula {
     pub version: Option<(String, usize)>,
     /// Every url entry, in file order.
     pub entries: Vec<Entry>,
+    /// A second `version`, or a second `sha256` for one `url`, said with both lines: Ruby
+    /// keeps the last where this scanner reads the first, so either reading is a guess.
+    pub duplicates: Vec<String>,
+    /// Every block opened was closed, the outermost (`class ... < Formula`) last: a formula
+    /// cut short ends inside a block.
+    pub whole: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -84,7 +92,9 @@ fn os_of(line: &str) -> Option<&'static str> {
 /// Parses formula text with a block-aware line scanner.
 pub fn parse(text: &str) -> Formula {
     let mut stack: Vec<Frame> = vec![Frame::default()];
-    let mut formula = Formula { version: None, entries: Vec::new() };
+    let mut formula = Formula { version: None, entries: Vec::new(), duplicates: Vec::new(), whole: false };
+    let mut opened_class = false;
+    let mut unbalanced = false;
     let current = |stack: &[Frame]| {
         let os = stack.iter().rev().find_map(|f| f.os);
         let cpu = stack.iter().rev().find_map(|f| f.cpu);
@@ -108,6 +118,7 @@ pub fn parse(text: &str) -> Formula {
             || line.contains(" do |")
             || ["if", "unless", "def", "class", "case", "begin", "module"].contains(&word);
         if opens {
+            opened_class |= word == "class";
             let is_if = word == "if" || word == "unless";
             let mut cpu = cpu_of(line);
             if word == "unless" {
@@ -138,26 +149,47 @@ pub fn parse(text: &str) -> Formula {
         if word == "end" {
             if stack.len() > 1 {
                 stack.pop();
+            } else {
+                unbalanced = true;
             }
             continue;
         }
         if let Some(rest) = line.strip_prefix("version ")
-            && formula.version.is_none()
             && stack.len() <= 2
         {
-            formula.version = quoted(rest).map(|v| (v, n));
+            match &formula.version {
+                Some((_, first)) => {
+                    formula.duplicates.push(format!("a second `version` on line {n} (first on line {first})"))
+                }
+                None => formula.version = quoted(rest).map(|v| (v, n)),
+            }
         } else if let Some(rest) = line.strip_prefix("url ") {
             if let Some(url) = quoted(rest) {
-                formula.entries.push(Entry { platform: current(&stack), url, sha256: None, line: n });
+                formula.entries.push(Entry {
+                    platform: current(&stack),
+                    url,
+                    sha256: None,
+                    line: n,
+                    sha256_line: None,
+                });
             }
         } else if let Some(rest) = line.strip_prefix("sha256 ")
             && let Some(last) = formula.entries.last_mut()
-            && last.sha256.is_none()
             && last.platform == current(&stack)
         {
-            last.sha256 = quoted(rest);
+            match last.sha256_line {
+                Some(first) => formula.duplicates.push(format!(
+                    "a second `sha256` for {} on line {n} (first on line {first}, after the url on line {})",
+                    last.platform, last.line
+                )),
+                None => {
+                    last.sha256 = quoted(rest);
+                    last.sha256_line = Some(n);
+                }
+            }
         }
     }
+    formula.whole = opened_class && !unbalanced && stack.len() == 1;
     formula
 }
 
@@ -393,6 +425,22 @@ pub fn check_alignment(probe: &Probe<'_>, text: &str, sums: &[SumLine], evidence
     };
     let formula = parse(text);
     let mut out = Vec::new();
+    if !formula.whole {
+        out.push(
+            Finding::fail(PUBLISHED, &subject, "the formula does not close every block it opens (`class ... end`)")
+                .with(evidence.clone()),
+        );
+    }
+    for duplicate in &formula.duplicates {
+        out.push(
+            Finding::fail(
+                CHECK,
+                &subject,
+                format!("{duplicate}: Ruby keeps the last, so which one users get is a guess"),
+            )
+            .with(evidence.clone()),
+        );
+    }
     match &formula.version {
         Some((v, _)) if *v == version => {
             out.push(Finding::pass(PUBLISHED, &subject, format!("version \"{v}\"")).with(evidence.clone()))
@@ -419,7 +467,11 @@ pub fn check_alignment(probe: &Probe<'_>, text: &str, sums: &[SumLine], evidence
                 Finding::fail(
                     CHECK,
                     &s,
-                    format!("{} url block(s) for {platform}, expected exactly one", entries.len()),
+                    format!(
+                        "{} url block(s) for {platform}{}, expected exactly one",
+                        entries.len(),
+                        lines_said(entries.iter().map(|e| e.line))
+                    ),
                 )
                 .with(evidence.clone()),
             );
@@ -463,6 +515,12 @@ pub fn check_alignment(probe: &Probe<'_>, text: &str, sums: &[SumLine], evidence
     out
 }
 
+/// ` (lines 3, 9)` for the lines of several entries, nothing for none.
+fn lines_said(lines: impl Iterator<Item = usize>) -> String {
+    let lines: Vec<String> = lines.map(|l| l.to_string()).collect();
+    if lines.is_empty() { String::new() } else { format!(" (lines {})", lines.join(", ")) }
+}
+
 /// Why the formula could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FormulaError {
@@ -493,6 +551,16 @@ pub enum FormulaError {
         /// Its status.
         status: u16,
     },
+    /// The tap answered with a formula that ends inside a block: cut short on the way (the
+    /// raw contents carry no size to tell), so it decides nothing.
+    Unfinished {
+        /// The formula's path in the tap.
+        formula: String,
+        /// Where.
+        url: String,
+        /// Its status.
+        status: u16,
+    },
 }
 
 impl FormulaError {
@@ -511,6 +579,12 @@ impl FormulaError {
                 PUBLISHED,
                 subject(formula),
                 "the tap answered with something that is not a formula",
+            )
+            .with(url_evidence(url, Some(*status))),
+            FormulaError::Unfinished { formula, url, status } => Finding::incomplete(
+                PUBLISHED,
+                subject(formula),
+                "the tap's formula ends inside a block: not read whole (cut short), or broken in the tap",
             )
             .with(url_evidence(url, Some(*status))),
         }
@@ -535,6 +609,9 @@ pub fn fetch_formula(probe: &Probe<'_>) -> Result<(String, Evidence), FormulaErr
     };
     let ev = url_evidence(&r.url, Some(r.status));
     match String::from_utf8(r.body) {
+        Ok(t) if t.contains("< Formula") && !parse(&t).whole => {
+            Err(FormulaError::Unfinished { formula, url: r.url, status: r.status })
+        }
         Ok(t) if t.contains("< Formula") => Ok((t, ev)),
         _ => Err(FormulaError::NotAFormula { formula, url: r.url, status: r.status }),
     }

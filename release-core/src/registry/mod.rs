@@ -142,8 +142,14 @@ pub struct SumLine {
 }
 
 /// Parses `sha256sums.txt`: every non-empty line must be exactly `<64 lowercase hex>  <name>`
-/// (two spaces, shasum text mode) or `<hex> *<name>` (binary mode). Returns the lines, or the
-/// malformed lines as errors.
+/// (two spaces, shasum text mode) or `<hex> *<name>` (binary mode), and every name appears on
+/// one line only. Returns the lines, or the malformed lines and duplicated names as errors.
+///
+/// Two lines for one name are refused even when they agree: two different digests are the
+/// ambiguity `sha256sum -c` fails on (an appended re-run leaves the right line first and the
+/// wrong one second, and reading the first passes what users' checks reject); two identical
+/// lines say the file was written twice, and the next re-run of the same step makes them
+/// differ. Either way the file is not what one publish step wrote.
 pub fn parse_sums(text: &str) -> Result<Vec<SumLine>, Vec<String>> {
     let mut lines = Vec::new();
     let mut bad = Vec::new();
@@ -158,6 +164,19 @@ pub fn parse_sums(text: &str) -> Result<Vec<SumLine>, Vec<String>> {
         match parsed {
             Some((sha, name)) => lines.push(SumLine { sha256: sha.to_string(), name: name.to_string(), line: i + 1 }),
             None => bad.push(format!("line {}: `{raw}` is not `<64 lowercase hex>  <file name>`", i + 1)),
+        }
+    }
+    for (i, later) in lines.iter().enumerate() {
+        if let Some(first) = lines[..i].iter().find(|l| l.name == later.name) {
+            let agree = if first.sha256 == later.sha256 {
+                "the same digest twice".to_string()
+            } else {
+                format!("{} then {}", first.sha256, later.sha256)
+            };
+            bad.push(format!(
+                "lines {} and {} both give the sha256 of {} ({agree})",
+                first.line, later.line, later.name
+            ));
         }
     }
     if bad.is_empty() { Ok(lines) } else { Err(bad) }
@@ -199,6 +218,19 @@ mod tests {
         ] {
             assert!(parse_sums(&bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn two_lines_for_one_name_are_refused_naming_both() {
+        let (right, wrong) = ("a".repeat(64), "b".repeat(64));
+        let appended = format!("{right}  p.tar.gz\n{right}  q.tar.gz\n{wrong}  p.tar.gz\n");
+        let bad = parse_sums(&appended).unwrap_err();
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert!(bad[0].contains("lines 1 and 3") && bad[0].contains("p.tar.gz"), "{bad:?}");
+        assert!(bad[0].contains(&right) && bad[0].contains(&wrong), "{bad:?}");
+        let twice = format!("{right}  p.tar.gz\n{right} *p.tar.gz\n");
+        let bad = parse_sums(&twice).unwrap_err();
+        assert!(bad[0].contains("lines 1 and 2") && bad[0].contains("the same digest twice"), "{bad:?}");
     }
 
     #[test]

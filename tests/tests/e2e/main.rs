@@ -10,6 +10,7 @@ mod blocker_github;
 mod changelog_targets;
 mod docs;
 mod evidence;
+mod hostile_content;
 mod malformed;
 mod notices;
 mod provenance;

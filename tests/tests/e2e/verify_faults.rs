@@ -129,6 +129,90 @@ fn every_fault_on_every_service_is_incomplete_within_the_bound() {
     assert!(errors.is_empty(), "{}", errors.join("\n\n"));
 }
 
+/// The files whose bodies are faulted one at a time: (what, service, path suffix).
+const FILES: [(&str, Service, &str); 3] = [
+    ("download", Service::AssetHost, "_linux_amd64.tar.gz"),
+    ("sums file", Service::AssetHost, "sha256sums.txt"),
+    ("formula", Service::GithubApi, "Formula/plasmite.rb"),
+];
+
+/// The body faults: a body we could not read (cut off, cut short, empty, garbage, over the
+/// cap) decides nothing, so each is `Incomplete`, never `Fail` and never `Pass`.
+fn body_faults() -> Vec<(&'static str, Fault)> {
+    vec![
+        ("truncated in transit", Fault::Truncated),
+        ("cut short, announced whole", Fault::Cut),
+        ("garbage", Fault::Garbage),
+        ("empty", Fault::Empty),
+        ("oversized", Fault::Oversized(256 * 1024)),
+    ]
+}
+
+fn body_case(file: &str, service: Service, suffix: &str, name: &str, fault: Fault) -> Result<(), String> {
+    let label = format!("{file} / {name}");
+    let manifest = plasmite_manifest();
+    let fake = FakeRegistry::start(PublishedRelease::coherent(&manifest, "0.8.0").map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    fake.fault_path(service, suffix, fault);
+    let repo = FixtureRepo::plasmite("0.8.0")
+        .append("release/policy.toml", &fake.endpoints_toml())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let cx = Context::open(repo.root(), None).map_err(|e| e.to_string())?.with_http(fast(), TokenSource::Fixed(None));
+    let request = VerifyRequest {
+        target: ReleaseTarget::parse("0.8.0").map_err(|e| e.to_string())?,
+        options: VerifyOptions {
+            channels: vec![Channel::Github, Channel::Homebrew],
+            deep: true,
+            ..VerifyOptions::default()
+        },
+        file_blockers: false,
+        http: Default::default(),
+    };
+    let result = commands::verify(&cx, &request).map_err(|e| format!("{label}: {e:#}"))?;
+    let findings = &result.recorded.report.findings;
+    if let Some(f) = findings.iter().find(|f| f.outcome == Outcome::Fail) {
+        return Err(format!("{label}: a body we could not read must not read as a failure: {f:#?}"));
+    }
+    if result.recorded.report.verdict.exit_code() != 3 {
+        return Err(format!("{label}: verdict {:?}: {findings:#?}", result.recorded.report.verdict));
+    }
+    Ok(())
+}
+
+#[test]
+fn every_body_fault_on_downloads_the_sums_file_and_the_formula_is_incomplete() {
+    let cases: Vec<_> = FILES
+        .iter()
+        .flat_map(|(file, service, suffix)| {
+            body_faults().into_iter().map(move |(name, fault)| (*file, *service, *suffix, name, fault))
+        })
+        .collect();
+    let queue = std::sync::Mutex::new(cases);
+    let errors: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut errors = Vec::new();
+                    while let Some((file, service, suffix, name, fault)) = queue.lock().map_or(None, |mut q| q.pop()) {
+                        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            body_case(file, service, suffix, name, fault)
+                        }));
+                        match outcome {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => errors.push(e),
+                            Err(_) => errors.push(format!("{file} / {name}: panicked")),
+                        }
+                    }
+                    errors
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|_| vec!["a worker panicked".into()])).collect()
+    });
+    assert!(errors.is_empty(), "{} case(s):\n{}", errors.len(), errors.join("\n\n"));
+}
+
 const CANARY: &str = "ghp_CANARY0123456789abcdefCANARY";
 
 #[test]

@@ -104,6 +104,12 @@ pub enum Fault {
     /// Answer 200 announcing the normal body's length, send only its first half, and close
     /// the connection (a body cut off in transit).
     Truncated,
+    /// Answer 200 announcing and sending only the first half of the normal body: a body cut
+    /// short before it was served (a partial upload, a proxy's partial cache), which the
+    /// transport cannot tell from a whole one.
+    Cut,
+    /// Answer 200 with an empty body.
+    Empty,
     /// Answer 200 with bytes that are not what the client expects.
     Garbage,
     /// Answer 200 with this many bytes.
@@ -133,6 +139,8 @@ pub struct Logged {
 struct State {
     release: PublishedRelease,
     faults: BTreeMap<String, Fault>,
+    /// (service prefix, path suffix, fault): faults on some files of a service only.
+    path_faults: Vec<(String, String, Fault)>,
     log: Vec<Logged>,
 }
 
@@ -165,7 +173,8 @@ impl FakeRegistry {
         let addr = |s: &Server| s.server_addr().to_ip().context("the fake listens on IP");
         let base = format!("http://{}", addr(&main)?);
         let asset_base = format!("http://{}", addr(&assets)?);
-        let state = Arc::new(Mutex::new(State { release, faults: BTreeMap::new(), log: Vec::new() }));
+        let state =
+            Arc::new(Mutex::new(State { release, faults: BTreeMap::new(), path_faults: Vec::new(), log: Vec::new() }));
         let mut threads = Vec::new();
         for (server, is_asset_host) in [(main.clone(), false), (assets.clone(), true)] {
             let state = state.clone();
@@ -216,9 +225,17 @@ impl FakeRegistry {
         lock(&self.state).faults.insert(service.prefix().to_string(), fault);
     }
 
+    /// Injects a fault into every later response of `service` whose path ends with `suffix`
+    /// (e.g. the sums file, one archive, the formula), before any fault of the whole service.
+    pub fn fault_path(&self, service: Service, suffix: &str, fault: Fault) {
+        lock(&self.state).path_faults.push((service.prefix().to_string(), suffix.to_string(), fault));
+    }
+
     /// Removes every fault.
     pub fn clear_faults(&self) {
-        lock(&self.state).faults.clear();
+        let mut state = lock(&self.state);
+        state.faults.clear();
+        state.path_faults.clear();
     }
 
     /// Changes the published release while the fake runs.
@@ -278,7 +295,8 @@ fn handle(mut request: Request, state: &Mutex<State>, base: &str, asset_base: &s
             authorization: authorization.clone(),
         });
         let prefix = if is_asset_host { "/asset" } else { path.split('/').nth(1).map_or("", |p| &url[..p.len() + 1]) };
-        (s.faults.get(prefix).cloned(), s.release.clone())
+        let on_path = s.path_faults.iter().find(|(p, suffix, _)| p == prefix && path.ends_with(suffix.as_str()));
+        (on_path.map(|(_, _, f)| f.clone()).or_else(|| s.faults.get(prefix).cloned()), s.release.clone())
     };
     let web = format!("{base}/gh-web");
     let normal = || {
@@ -312,6 +330,16 @@ fn handle(mut request: Request, state: &Mutex<State>, base: &str, asset_base: &s
                 Response::new(tiny_http::StatusCode(200), headers, std::io::Cursor::new(half), Some(full), None);
             let _ = request.respond(response);
             return;
+        }
+        Some(Fault::Cut) => {
+            let mut r = normal();
+            r.body.truncate(r.body.len() / 2);
+            r
+        }
+        Some(Fault::Empty) => {
+            let mut r = normal();
+            r.body.clear();
+            r
         }
         Some(Fault::Garbage) => Reply::bytes(b"<html>\x00\xff garbage {{{ not json".to_vec(), "text/html"),
         Some(Fault::Oversized(n)) => Reply::bytes(vec![b'x'; n], "application/json"),
