@@ -157,6 +157,9 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
         }
         match child.try_wait() {
             Ok(Some(status)) => {
+                // Whatever the gate left running (a background edit, a server) ends with it:
+                // nothing it started may change the tree after the check.
+                end_group(child.id());
                 exited = Some((End::Exited(status.code()), Instant::now()));
                 continue;
             }
@@ -187,6 +190,7 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
             let _ = r.join();
         }
     }
+    end_group(child.id());
     let end = exited.map_or(End::Exited(None), |(end, _)| end);
     done(end, tail.into_iter().collect())
 }
@@ -210,15 +214,26 @@ fn spawn_reader(stream: impl Read + Send + 'static, tx: mpsc::Sender<String>) ->
     })
 }
 
-fn kill_group(child: &mut std::process::Child) {
+/// Kills every process left in the gate's group. Safe after the leader was reaped: the group
+/// id stays taken (and cannot be reused as a pid) while any member lives; with none left,
+/// kill(2) fails with ESRCH, which is the wanted state.
+fn end_group(pid: u32) {
     #[cfg(unix)]
-    if let Ok(pid) = i32::try_from(child.id()) {
+    if let Ok(pid) = i32::try_from(pid)
+        && pid > 0
+    {
         // SAFETY: kill(2) with a negative pid signals the process group we created for this
         // child (process_group(0) made its pgid equal to its pid); it touches no memory.
         unsafe {
             libc::kill(-pid, libc::SIGKILL);
         }
     }
+    #[cfg(not(unix))]
+    let _ = pid;
+}
+
+fn kill_group(child: &mut std::process::Child) {
+    end_group(child.id());
     let _ = child.kill();
     let _ = child.wait();
 }

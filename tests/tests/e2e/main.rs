@@ -9,6 +9,7 @@ mod blocker_github;
 mod changelog_targets;
 mod docs;
 mod evidence;
+mod gate_integrity;
 mod malformed;
 mod notices;
 mod provenance;
