@@ -63,7 +63,12 @@ pub struct Recorded {
 
 /// The one way a recording command's report reaches the evidence record: under `target`, else
 /// under the report's own target, else under the version every surface agrees on.
-fn record(cx: &Context, target: Option<&ReleaseTarget>, mut report: Report) -> anyhow::Result<Recorded> {
+fn record(cx: &Context, target: Option<&ReleaseTarget>, report: Report) -> anyhow::Result<Recorded> {
+    // Nothing reaches the record (or the output after it) unredacted: ergo's stderr, build
+    // logs and gate tails all travel in the report's strings.
+    let mut value = serde_json::to_value(&report).context("cannot serialize the report for redaction")?;
+    crate::redact::Redactor::from_env(&cx.env).redact_value(&mut value);
+    let mut report: Report = serde_json::from_value(value).context("cannot read back the redacted report")?;
     let target = match (target, &report.target) {
         (Some(t), _) => Some(t.clone()),
         (None, Some(tag)) => Some(ReleaseTarget::parse(tag)?),

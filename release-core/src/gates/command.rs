@@ -124,12 +124,19 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
     drop(tx);
 
     let mut tail: VecDeque<String> = VecDeque::with_capacity(TAIL_LINES + 1);
-    let mut keep = |line: String, on_event: &mut dyn FnMut(Event<'_>)| {
-        let line = crate::redact::redact(&line, spec.secrets);
-        on_event(Event::Line(&line));
-        tail.push_back(line);
-        if tail.len() > TAIL_LINES {
-            tail.pop_front();
+    // Lines that may start a secret folded over lines are held until the next shows.
+    let mut redactor = crate::redact::LineRedactor::new(crate::redact::Redactor::new(spec.secrets));
+    let mut keep = |line: Option<String>, on_event: &mut dyn FnMut(Event<'_>)| {
+        let ready = match line {
+            Some(line) => redactor.push(line),
+            None => redactor.flush(),
+        };
+        for line in ready {
+            on_event(Event::Line(&line));
+            tail.push_back(line);
+            if tail.len() > TAIL_LINES {
+                tail.pop_front();
+            }
         }
     };
     let mut next_tick = spec.tick;
@@ -137,7 +144,7 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
     loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
             Ok(line) => {
-                keep(line, on_event);
+                keep(Some(line), on_event);
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -190,6 +197,7 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
             let _ = r.join();
         }
     }
+    keep(None, on_event);
     end_group(child.id());
     let end = exited.map_or(End::Exited(None), |(end, _)| end);
     done(end, tail.into_iter().collect())

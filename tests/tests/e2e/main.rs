@@ -14,6 +14,7 @@ mod malformed;
 mod notices;
 mod provenance;
 mod qa;
+mod secrets;
 mod smoke;
 mod verify;
 mod verify_faults;
