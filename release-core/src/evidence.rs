@@ -632,6 +632,54 @@ fn update_inner<T>(
     Ok(value)
 }
 
+/// The record files (`evidence-*.json` and their Markdown) in the repository, name and text,
+/// each pair read under its record's lock so a writer is never seen half-way.
+pub fn record_files(repo: &Repo, clock: &Clock) -> anyhow::Result<Vec<(String, String)>> {
+    let folder = dir(repo);
+    let mut names: Vec<String> = match folder.read_dir_utf8() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {folder}")),
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string())
+            .filter(|n| n.starts_with("evidence-") && n.ends_with(".json"))
+            .collect(),
+    };
+    names.sort();
+    let mut files = Vec::new();
+    for name in names {
+        let json = folder.join(&name);
+        let md = Utf8PathBuf::from(format!("{}.md", json.as_str().trim_end_matches(".json")));
+        let _lock = Lock::acquire(&lock_path(&json), clock)?;
+        for path in [&json, &md] {
+            match fs::read(path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("cannot read {path}")),
+                Ok(bytes) => files.push((
+                    path.file_name().unwrap_or_default().to_string(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                )),
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Whether `json` (and its Markdown `md`) is exactly what this tool writes as a later state of
+/// the record `old`: it parses, serializes back to the same bytes, keeps every entry and
+/// blocker of `old` unchanged and in order, and the Markdown is its rendering. Anything else
+/// in the record's place was written by someone else.
+pub fn is_tool_update(old: Option<&str>, json: &str, md: Option<&str>) -> bool {
+    let Ok(record) = serde_json::from_str::<Record>(json) else { return false };
+    let Ok(text) = serde_json::to_string_pretty(&record) else { return false };
+    if format!("{text}\n") != json || md.is_some_and(|md| md != markdown(&record)) {
+        return false;
+    }
+    let Some(old) = old else { return true };
+    let Ok(old) = serde_json::from_str::<Record>(old) else { return false };
+    record.entries.starts_with(&old.entries) && record.blockers.len() >= old.blockers.len()
+}
+
 fn record_changed(before: &Option<Record>, after: &Record) -> bool {
     before.as_ref() != Some(after)
 }

@@ -40,10 +40,11 @@ where
     };
     let args::Command::Release { mut common, command } = cli.command;
     common.env = crate::env::Env::from_process();
+    render::add_masks(&common.env);
     match dispatch::release(&common, command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            render::error(&e);
+            render::error(&e, &common.env);
             ExitCode::from(USAGE_ERROR)
         }
     }

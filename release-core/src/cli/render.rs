@@ -11,13 +11,13 @@ use crate::{
 
 /// Prints a report as the common options ask and returns its exit code.
 pub fn report(report: &Report, common: &Common) -> u8 {
-    let mut out = std::io::stdout().lock();
-    // A closed stdout (`| head`) is not worth a panic; the exit code still tells the verdict.
+    let mut text = Vec::new();
     let _ = match common.json {
-        true => write_json(&mut out, report),
-        false => write_human(&mut out, report, color(&common.env)),
+        true => write_json(&mut text, report),
+        false => write_human(&mut text, report, color(&common.env)),
     };
-    drop(out);
+    // A closed stdout (`| head`) is not worth a panic; the exit code still tells the verdict.
+    let _ = std::io::stdout().lock().write_all(redacted(&common.env, &String::from_utf8_lossy(&text)).as_bytes());
     github(report, common.json, &common.env);
     report.verdict.exit_code()
 }
@@ -75,9 +75,26 @@ fn past_tense(word: &str) -> &'static str {
     }
 }
 
-/// Prints an error that stopped a command, with its causes, to stderr.
-pub fn error(e: &anyhow::Error) {
-    eprintln!("error: {e:#}");
+/// `text` through the one redaction point: the environment's secrets and token shapes.
+pub fn redacted(env: &Env, text: &str) -> String {
+    crate::redact::Redactor::from_env(env).redact(text)
+}
+
+/// Prints an error that stopped a command, with its causes, to stderr (redacted).
+pub fn error(e: &anyhow::Error, env: &Env) {
+    eprintln!("{}", redacted(env, &format!("error: {e:#}")));
+}
+
+/// In GitHub Actions, `::add-mask::` for every secret in the environment, so the runner hides
+/// them too; printed once, before any other output.
+pub fn add_masks(env: &Env) {
+    if !github_actions(env) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    for secret in &env.secrets() {
+        let _ = writeln!(out, "::add-mask::{}", escape_data(secret));
+    }
 }
 
 /// Whether we run inside GitHub Actions (`GITHUB_ACTIONS=true`).
@@ -158,7 +175,7 @@ pub fn github(report: &Report, json: bool, env: &Env) {
     if !github_actions(env) {
         return;
     }
-    let lines = annotations(report);
+    let lines: Vec<String> = annotations(report).iter().map(|l| redacted(env, l)).collect();
     if json {
         let mut err = std::io::stderr().lock();
         for l in &lines {
@@ -175,7 +192,7 @@ pub fn github(report: &Report, json: bool, env: &Env) {
             .create(true)
             .append(true)
             .open(path)
-            .and_then(|mut f| f.write_all(step_summary(report).as_bytes()));
+            .and_then(|mut f| f.write_all(redacted(env, &step_summary(report)).as_bytes()));
         if let Err(e) = written {
             eprintln!("warning: cannot append to GITHUB_STEP_SUMMARY {}: {e}", path.to_string_lossy());
         }

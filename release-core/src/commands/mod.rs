@@ -71,9 +71,14 @@ fn record(cx: &Context, target: Option<&ReleaseTarget>, report: Report) -> anyho
 fn record_run(
     cx: &Context,
     target: Option<&ReleaseTarget>,
-    mut report: Report,
+    report: Report,
     run: &evidence::RunInfo,
 ) -> anyhow::Result<Recorded> {
+    // Nothing reaches the record (or the output after it) unredacted: ergo's stderr, build
+    // logs and gate tails all travel in the report's strings.
+    let mut value = serde_json::to_value(&report).context("cannot serialize the report for redaction")?;
+    crate::redact::Redactor::from_env(&cx.env).redact_value(&mut value);
+    let mut report: Report = serde_json::from_value(value).context("cannot read back the redacted report")?;
     let target = match (target, &report.target) {
         (Some(t), _) => Some(t.clone()),
         (None, Some(tag)) => Some(ReleaseTarget::parse(tag)?),

@@ -1,8 +1,6 @@
 //! The built-in gates: version alignment, changelog, targets manifest, toolchain pins, clean
 //! work tree, HEAD pushed, CI green on the release commit, no open blockers.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
-
 use camino::Utf8Path;
 
 use super::Plan;
@@ -136,7 +134,7 @@ fn check_targets(cx: &Context) -> anyhow::Result<Vec<Finding>> {
 /// Paths under `.scratch/` are the tool's own output (evidence records) and never make the
 /// tree dirty.
 fn is_own_output(porcelain_line: &str) -> bool {
-    porcelain_line.get(3..).is_some_and(|p| p.trim_matches('"').starts_with(".scratch/"))
+    porcelain_line.get(3..).is_some_and(super::tree::is_own_output)
 }
 
 fn clean_tree(repo: &Repo) -> anyhow::Result<Finding> {
@@ -368,8 +366,9 @@ pub enum Trigger {
 pub struct Changes {
     base: Option<String>,
     paths: Option<Result<Vec<String>, String>>,
-    /// The work tree as the previous command gate left it (`None`: not taken yet).
-    pub snapshot: Option<Option<Snapshot>>,
+    /// The tree as the previous command gate left it (`None`: not taken yet; `Some(Err)`:
+    /// git could not describe it).
+    pub snapshot: Option<anyhow::Result<super::tree::Snapshot>>,
 }
 
 impl Changes {
@@ -397,40 +396,6 @@ impl Changes {
             },
         }
     }
-}
-
-/// A fingerprint of the work tree: `git status` plus a hash of `git diff HEAD`. `None` when
-/// git cannot say (then no comparison is made).
-pub fn tree_snapshot(repo: &Repo) -> Option<Snapshot> {
-    let status: Vec<String> = repo
-        .git(&["status", "--porcelain", "--untracked-files=all"])
-        .ok()?
-        .lines()
-        .filter(|l| !is_own_output(l))
-        .map(str::to_owned)
-        .collect();
-    let diff = repo.git(&["diff", "HEAD", "--no-ext-diff"]).ok()?;
-    let mut h = DefaultHasher::new();
-    diff.hash(&mut h);
-    Some((status, h.finish()))
-}
-
-/// A work-tree fingerprint: `git status` lines and a hash of `git diff HEAD`.
-pub type Snapshot = (Vec<String>, u64);
-
-/// What changed in the work tree since `before`, in words (`None`: nothing did, or either
-/// snapshot is unavailable), and the snapshot taken now, to serve as the next gate's `before`.
-pub fn tree_changes(repo: &Repo, before: Option<Snapshot>) -> (Option<String>, Option<Snapshot>) {
-    let after = tree_snapshot(repo);
-    let (Some((before_status, before_hash)), Some((after_status, after_hash))) = (before, after.as_ref()) else {
-        return (None, after);
-    };
-    if before_status == *after_status && before_hash == *after_hash {
-        return (None, after);
-    }
-    let new: Vec<&str> = after_status.iter().filter(|l| !before_status.contains(l)).map(|l| l.as_str()).collect();
-    let said = if new.is_empty() { "files that were already modified changed again".into() } else { new.join("; ") };
-    (Some(said), after)
 }
 
 /// A path relative to the repository root when it is inside it.

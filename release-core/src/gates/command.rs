@@ -124,12 +124,19 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
     drop(tx);
 
     let mut tail: VecDeque<String> = VecDeque::with_capacity(TAIL_LINES + 1);
-    let mut keep = |line: String, on_event: &mut dyn FnMut(Event<'_>)| {
-        let line = crate::redact::redact(&line, spec.secrets);
-        on_event(Event::Line(&line));
-        tail.push_back(line);
-        if tail.len() > TAIL_LINES {
-            tail.pop_front();
+    // Lines that may start a secret folded over lines are held until the next shows.
+    let mut redactor = crate::redact::LineRedactor::new(crate::redact::Redactor::new(spec.secrets));
+    let mut keep = |line: Option<String>, on_event: &mut dyn FnMut(Event<'_>)| {
+        let ready = match line {
+            Some(line) => redactor.push(line),
+            None => redactor.flush(),
+        };
+        for line in ready {
+            on_event(Event::Line(&line));
+            tail.push_back(line);
+            if tail.len() > TAIL_LINES {
+                tail.pop_front();
+            }
         }
     };
     let mut next_tick = spec.tick;
@@ -137,7 +144,7 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
     loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
             Ok(line) => {
-                keep(line, on_event);
+                keep(Some(line), on_event);
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -157,6 +164,9 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
         }
         match child.try_wait() {
             Ok(Some(status)) => {
+                // Whatever the gate left running (a background edit, a server) ends with it:
+                // nothing it started may change the tree after the check.
+                end_group(child.id());
                 exited = Some((End::Exited(status.code()), Instant::now()));
                 continue;
             }
@@ -187,6 +197,8 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
             let _ = r.join();
         }
     }
+    keep(None, on_event);
+    end_group(child.id());
     let end = exited.map_or(End::Exited(None), |(end, _)| end);
     done(end, tail.into_iter().collect())
 }
@@ -210,15 +222,26 @@ fn spawn_reader(stream: impl Read + Send + 'static, tx: mpsc::Sender<String>) ->
     })
 }
 
-fn kill_group(child: &mut std::process::Child) {
+/// Kills every process left in the gate's group. Safe after the leader was reaped: the group
+/// id stays taken (and cannot be reused as a pid) while any member lives; with none left,
+/// kill(2) fails with ESRCH, which is the wanted state.
+fn end_group(pid: u32) {
     #[cfg(unix)]
-    if let Ok(pid) = i32::try_from(child.id()) {
+    if let Ok(pid) = i32::try_from(pid)
+        && pid > 0
+    {
         // SAFETY: kill(2) with a negative pid signals the process group we created for this
         // child (process_group(0) made its pgid equal to its pid); it touches no memory.
         unsafe {
             libc::kill(-pid, libc::SIGKILL);
         }
     }
+    #[cfg(not(unix))]
+    let _ = pid;
+}
+
+fn kill_group(child: &mut std::process::Child) {
+    end_group(child.id());
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -8,6 +8,7 @@
 
 pub mod builtin;
 pub mod command;
+pub mod tree;
 
 use std::time::Duration;
 
@@ -302,7 +303,7 @@ fn run_command(
         }
     }
     let timeout = policy.timeout;
-    let before = changes.snapshot.take().unwrap_or_else(|| builtin::tree_snapshot(&cx.repo));
+    let before = changes.snapshot.take().unwrap_or_else(|| tree::snapshot(&cx.repo, &cx.clock));
     let spec = command::Spec {
         argv: &argv,
         dir: cx.repo.root(),
@@ -311,8 +312,14 @@ fn run_command(
         secrets: &plan.secrets,
         path: cx.env.path(),
     };
+    let mut toolchain: Option<String> = None;
     let run = command::run(&spec, &mut |event| match event {
-        command::Event::Line(line) => observer.line(gate, line),
+        command::Event::Line(line) => {
+            if toolchain.is_none() {
+                toolchain = missing_toolchain(line);
+            }
+            observer.line(gate, line)
+        }
         command::Event::Tick(elapsed) => observer.tick(gate, elapsed),
     });
     let took = duration::format(run.elapsed);
@@ -321,30 +328,36 @@ fn run_command(
         _ => None,
     };
     let tail = run.tail.join("\n");
-    let (outcome, detail) = match &run.end {
-        command::End::Exited(Some(0)) => (Outcome::Pass, format!("exit 0 in {took}")),
-        command::End::Exited(Some(code)) => (Outcome::Fail, format!("exit {code} after {took}")),
-        command::End::Exited(None) => (Outcome::Fail, format!("killed by a signal after {took}")),
-        command::End::TimedOut(limit) => {
-            (Outcome::Fail, format!("timed out after {} (timeout in the policy); killed", duration::format(*limit)))
-        }
-        command::End::NotFound(program) => {
-            (Outcome::Incomplete, format!("`{program}` not found (PATH or repository): {}", install_hint(program)))
-        }
-        command::End::SpawnFailed(why) => (Outcome::Incomplete, why.clone()),
+    let (outcome, detail) = match (&run.end, &toolchain) {
+        // Not the code's fault: the machine lacks the toolchain the repository pins.
+        (command::End::Exited(Some(code)), Some(name)) if *code != 0 => (
+            Outcome::Incomplete,
+            format!(
+                "exit {code}: the Rust toolchain `{name}` pinned by {} is not installed: rustup toolchain install {name}",
+                toolchain_file(cx)
+            ),
+        ),
+        _ => ended(&run.end, &took),
     };
-    let (changed, after) = builtin::tree_changes(&cx.repo, before);
+    let (changed, after) = tree::changes(&cx.repo, &cx.clock, &before);
     changes.snapshot = Some(after);
     let (outcome, detail) = match (outcome, changed) {
-        (Outcome::Pass, Some(changed)) => (
+        (Outcome::Pass, tree::Change::Changed(changed)) => (
             Outcome::Fail,
             format!("exit 0, but the gate changed the work tree: {changed}; a gate must check, not fix"),
         ),
-        (o, Some(changed)) => {
+        (o, tree::Change::Changed(changed)) => {
             notes.push(format!("the gate also changed the work tree: {changed}"));
             (o, detail)
         }
-        (o, None) => (o, detail),
+        (Outcome::Pass, tree::Change::Unknown(why)) => {
+            (Outcome::Incomplete, format!("exit 0, but whether the gate changed the work tree cannot be told: {why}"))
+        }
+        (o, tree::Change::Unknown(why)) => {
+            notes.push(format!("whether the gate changed the work tree cannot be told: {why}"));
+            (o, detail)
+        }
+        (o, tree::Change::None) => (o, detail),
     };
     let keep_tail = !matches!(outcome, Outcome::Pass);
     let mut finding = Finding::new(check, id, outcome, detail).with(Evidence::Command {
@@ -361,4 +374,42 @@ fn run_command(
             .with(Evidence::file_line(builtin::relative(&cx.repo, &cx.policy.path).as_str(), policy.policy_line));
     }
     finding
+}
+
+/// The outcome and detail of how a command gate ended.
+fn ended(end: &command::End, took: &str) -> (Outcome, String) {
+    match end {
+        command::End::Exited(Some(0)) => (Outcome::Pass, format!("exit 0 in {took}")),
+        command::End::Exited(Some(code)) => (Outcome::Fail, format!("exit {code} after {took}")),
+        command::End::Exited(None) => (Outcome::Fail, format!("killed by a signal after {took}")),
+        command::End::TimedOut(limit) => {
+            (Outcome::Fail, format!("timed out after {} (timeout in the policy); killed", duration::format(*limit)))
+        }
+        command::End::NotFound(program) => {
+            (Outcome::Incomplete, format!("`{program}` not found (PATH or repository): {}", install_hint(program)))
+        }
+        command::End::SpawnFailed(why) => (Outcome::Incomplete, why.clone()),
+    }
+}
+
+/// The toolchain named by rustup's "not installed" error in a line of output:
+/// `error: toolchain '1.88.0-x86_64-unknown-linux-gnu' is not installed` (and the older
+/// `error: 'rustc' is not installed for the toolchain '...'`).
+pub fn missing_toolchain(line: &str) -> Option<String> {
+    if !line.contains("is not installed") {
+        return None;
+    }
+    let at = line.find("toolchain '")? + "toolchain '".len();
+    let name = &line[at..];
+    let name = &name[..name.find('\'')?];
+    let plain = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    plain.then(|| name.to_string())
+}
+
+/// The file that pins the toolchain, for the message.
+fn toolchain_file(cx: &Context) -> &'static str {
+    match cx.repo.path("rust-toolchain").is_file() {
+        true => "rust-toolchain",
+        false => "rust-toolchain.toml",
+    }
 }
