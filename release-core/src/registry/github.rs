@@ -3,7 +3,7 @@
 //! the assets' `digest`s, the tag's commit, and the CI workflow's runs for that commit. Every
 //! read goes through the one client, [`crate::github::GitHub`].
 
-use super::{Probe, SumLine, asset_name, parse_sums, sha256_hex, sum_for};
+use super::{Probe, SumLine, asset_name, parse_sums, sum_for};
 use crate::{
     fetch::{Absent, FetchError, url_evidence},
     github::{self, GitHub, Release, Run, TagCommitError},
@@ -249,18 +249,17 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
 }
 
 fn deep_asset(probe: &Probe<'_>, subject: &str, asset: &crate::github::Asset, expected: &str) -> Finding {
-    let r = match github::download_file(probe.http, &asset.browser_download_url) {
+    let r = match crate::fetch::download(probe.http, &asset.browser_download_url, false) {
         Ok(r) => r,
         Err(e) => return e.finding(CHECK, subject, Absent::Fail("the asset is not downloadable")),
     };
     let ev = url_evidence(&r.url, Some(r.status));
-    let got = sha256_hex(&r.body);
+    let got = &r.sha256;
     if got != expected {
         Finding::fail(CHECK, subject, format!("sha256 of the download is {got}, the sums file says {expected}"))
             .with(ev)
-    } else if asset.size != 0 && asset.size != r.body.len() as u64 {
-        Finding::fail(CHECK, subject, format!("downloaded {} bytes, the API says {}", r.body.len(), asset.size))
-            .with(ev)
+    } else if asset.size != 0 && asset.size != r.len {
+        Finding::fail(CHECK, subject, format!("downloaded {} bytes, the API says {}", r.len, asset.size)).with(ev)
     } else {
         Finding::pass(CHECK, subject, format!("download sha256 {got} equals the sums file")).with(ev)
     }

@@ -86,7 +86,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The npm SRI string: `sha512-` + standard base64 (padded) of the SHA-512.
 pub fn sri_sha512(bytes: &[u8]) -> String {
-    format!("sha512-{}", base64::engine::general_purpose::STANDARD.encode(Sha512::digest(bytes)))
+    sri_of(&Sha512::digest(bytes))
+}
+
+/// The npm SRI string of a SHA-512 already computed (a streamed download's).
+pub fn sri_of(sha512: &[u8]) -> String {
+    format!("sha512-{}", base64::engine::general_purpose::STANDARD.encode(sha512))
 }
 
 /// Lowercase hex of bytes.
