@@ -61,6 +61,7 @@ mod registry;
 mod repo;
 mod report;
 mod smoke;
+mod tail;
 mod target;
 mod targets;
 mod verify;

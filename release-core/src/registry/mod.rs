@@ -14,7 +14,7 @@ use std::cmp::Ordering;
 
 use base64::Engine as _;
 use camino::Utf8Path;
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256};
 
 use crate::{
     github::GitHub, http::Http, policy::Policy, report::Evidence, report::Finding, target::ReleaseTarget,
@@ -85,8 +85,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The npm SRI string: `sha512-` + standard base64 (padded) of the SHA-512.
+#[cfg(any(test, feature = "testing"))]
 pub fn sri_sha512(bytes: &[u8]) -> String {
-    sri_of(&Sha512::digest(bytes))
+    sri_of(&sha2::Sha512::digest(bytes))
 }
 
 /// The npm SRI string of a SHA-512 already computed (a streamed download's).
