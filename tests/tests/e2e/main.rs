@@ -13,6 +13,7 @@ mod malformed;
 mod notices;
 mod provenance;
 mod qa;
+mod remote;
 mod smoke;
 mod verify;
 mod verify_faults;
