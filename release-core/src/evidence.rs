@@ -394,7 +394,7 @@ pub fn append(
     clock: &Clock,
 ) -> anyhow::Result<()> {
     let now = clock.timestamp();
-    let live = LiveState::read(repo, target);
+    let live = LiveState::read_for_record(repo, target);
     let commit = match phase_of(&report.command) {
         "build" | "publish" | "verification" => release_commit(&live),
         _ => live.commit.clone(),
@@ -510,6 +510,11 @@ impl Record {
         if live.tag_local.is_none() {
             return format!("tag the release commit: `git tag -a {t} -m \"Release {t}\"`");
         }
+        if let (None, Some(why)) = (live.tag_remote, &live.remote_error) {
+            return format!(
+                "origin could not be asked whether it has {t} ({why}); check the remote and the network, then `cargo xtask release status {t}`"
+            );
+        }
         if live.tag_remote != Some(true) {
             return format!("push the tag (this starts the release workflow): `git push origin {t}`");
         }
@@ -551,21 +556,47 @@ pub struct LiveState {
     pub push: Option<PushState>,
     /// Local tag's commit.
     pub tag_local: Option<String>,
-    /// Whether origin has the tag (`None`: no origin or could not ask).
+    /// Whether origin has the tag (`None`: not asked, no origin, or could not ask).
     pub tag_remote: Option<bool>,
+    /// Why origin could not be asked, when it was asked and did not answer.
+    pub remote_error: Option<String>,
 }
 
 impl LiveState {
-    /// Reads the state; every failure leaves its field unknown.
+    /// Reads the state for `status`, which shows origin's answer: origin is asked (within
+    /// the repository's remote time bound) whenever there is one. Every failure leaves its
+    /// field unknown.
     pub fn read(repo: &Repo, target: &ReleaseTarget) -> LiveState {
+        LiveState::read_with(repo, target, true)
+    }
+
+    /// Reads the state for a recording command's checkpoint: origin is asked only when its
+    /// answer is used (whether a tag that exists here was pushed), so before tagging no
+    /// command waits on the network.
+    pub fn read_for_record(repo: &Repo, target: &ReleaseTarget) -> LiveState {
+        LiveState::read_with(repo, target, false)
+    }
+
+    fn read_with(repo: &Repo, target: &ReleaseTarget, always_ask: bool) -> LiveState {
         let tag = target.tag();
-        let has_origin = repo.git(&["remote"]).is_ok_and(|r| r.lines().any(|l| l.trim() == "origin"));
+        let tag_local = repo.tag_commit(&tag).ok().flatten();
+        let has_origin = || repo.git(&["remote"]).is_ok_and(|r| r.lines().any(|l| l.trim() == "origin"));
+        let remote = match (always_ask || tag_local.is_some()) && has_origin() {
+            true => Some(repo.remote_has_tag("origin", &tag)),
+            false => None,
+        };
+        let (tag_remote, remote_error) = match remote {
+            Some(Ok(has)) => (Some(has), None),
+            Some(Err(e)) => (None, Some(format!("{e:#}"))),
+            None => (None, None),
+        };
         LiveState {
             branch: repo.branch().ok().flatten(),
             commit: repo.head().ok(),
             push: repo.push_state().ok(),
-            tag_local: repo.tag_commit(&tag).ok().flatten(),
-            tag_remote: if has_origin { repo.remote_has_tag("origin", &tag).ok() } else { None },
+            tag_local,
+            tag_remote,
+            remote_error,
         }
     }
 

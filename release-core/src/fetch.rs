@@ -1,4 +1,4 @@
-//! Reading from a service ([`get`], [`get_json`], [`get_file`]) with a typed [`FetchError`],
+//! Reading from a service ([`get`], [`get_json`], [`download`]) with a typed [`FetchError`],
 //! and the one place a failed fetch becomes a [`Finding`] ([`FetchError::finding`]).
 //!
 //! A fetch error is never a finding by itself: only the check that asked knows what absence
@@ -8,7 +8,7 @@
 //! short) leaves the question open and is `Incomplete`.
 
 use crate::{
-    http::{Http, Response},
+    http::{Download, Http, Response},
     report::CheckId,
     report::{Evidence, Finding, Outcome},
 };
@@ -226,14 +226,22 @@ pub fn malformed(r: &Response, why: &anyhow::Error) -> FetchError {
     FetchError::Malformed { url: r.url.clone(), status: r.status, why: format!("{why:#}") }
 }
 
-/// GETs a file to hash: as [`get`], and an HTML page where a file was expected is
-/// [`FetchError::Html`], not a checksum mismatch.
-pub fn get_file(http: &Http, url: &str) -> Result<Response, FetchError> {
-    let r = get(http, url, "application/octet-stream")?;
-    if r.is_html() {
-        return Err(FetchError::Html { url: r.url, status: r.status });
+/// Downloads a file to hash, streaming it through the digests (and into a temporary file when
+/// `keep`, for a caller that reads its content): a 2xx answer, or the [`FetchError`] saying
+/// why not. An HTML page where a file was expected is [`FetchError::Html`], not a checksum
+/// mismatch; a body over the download cap (decoded) is [`FetchError::Transport`].
+pub fn download(http: &Http, url: &str, keep: bool) -> Result<Download, FetchError> {
+    let d = http
+        .download(url, "application/octet-stream", keep)
+        .map_err(|e| FetchError::Transport { url: url.to_string(), why: format!("{e:#}") })?;
+    let (url, status) = (d.url.clone(), d.status);
+    match status {
+        _ if d.ok() && d.is_html() => Err(FetchError::Html { url, status }),
+        _ if d.ok() => Ok(d),
+        _ if d.absent() => Err(FetchError::NotFound { url, status }),
+        401 | 403 | 429 => Err(FetchError::Refused { url, status }),
+        _ => Err(FetchError::Status { url, status }),
     }
-    Ok(r)
 }
 
 #[cfg(test)]

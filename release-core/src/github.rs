@@ -260,11 +260,6 @@ pub fn download(http: &Http, url: &str) -> Result<Response, FetchError> {
     fetch::get(http, url, "application/octet-stream")
 }
 
-/// Downloads a release asset to hash: an HTML page instead of the file is an error.
-pub fn download_file(http: &Http, url: &str) -> Result<Response, FetchError> {
-    fetch::get_file(http, url)
-}
-
 /// One page of a listing: its items and the next page's URL.
 #[derive(Debug)]
 pub struct Page<T> {

@@ -1,7 +1,10 @@
 //! [`Http`]: the one HTTP client every registry check shares (built on `ureq`).
 //!
 //! What it guarantees:
-//! - connect and per-request timeouts, and a response size cap ([`HttpConfig`]);
+//! - connect and per-request timeouts, and response size caps ([`HttpConfig`]) counted on the
+//!   decoded bytes (a gzip bomb stops at the cap, whatever its compressed size);
+//! - downloads ([`Http::download`]) streamed through SHA-256 and SHA-512 (and, when asked, into
+//!   a temporary file), never held whole in memory;
 //! - retries with exponential backoff and jitter on transport errors, 429 and 5xx, honouring
 //!   `Retry-After` (capped by [`HttpConfig::backoff_cap`]);
 //! - an identifying `User-Agent` (crates.io refuses requests without one);
@@ -32,8 +35,10 @@ pub struct HttpConfig {
     pub backoff_base: Duration,
     /// Longest wait between attempts, `Retry-After` included.
     pub backoff_cap: Duration,
-    /// Largest response body accepted, in bytes.
+    /// Largest response body read into memory, in decoded bytes.
     pub max_body: u64,
+    /// Largest download streamed through the digests, in decoded bytes.
+    pub max_download: u64,
     /// Most redirects followed for one request.
     pub max_redirects: u32,
     /// The `User-Agent` header.
@@ -48,7 +53,10 @@ impl Default for HttpConfig {
             retries: 3,
             backoff_base: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(30),
-            max_body: 512 * 1024 * 1024,
+            // Documents (JSON, index files, sums, formulas) are small; 16 MiB leaves room for a
+            // large npm packument while keeping a hostile answer far from the memory budget.
+            max_body: 16 * 1024 * 1024,
+            max_download: 512 * 1024 * 1024,
             max_redirects: 5,
             user_agent: format!("release-core/{} (release verification)", env!("CARGO_PKG_VERSION")),
         }
@@ -56,7 +64,8 @@ impl Default for HttpConfig {
 }
 
 impl HttpConfig {
-    /// Small limits for tests: 1 s timeouts, one retry, 50 ms backoff capped at 1 s, 1 MiB bodies.
+    /// Small limits for tests: 1 s timeouts, one retry, 50 ms backoff capped at 1 s, 1 MiB bodies,
+    /// 8 MiB downloads.
     pub fn fast() -> HttpConfig {
         HttpConfig {
             connect_timeout: Duration::from_secs(1),
@@ -65,6 +74,7 @@ impl HttpConfig {
             backoff_base: Duration::from_millis(50),
             backoff_cap: Duration::from_secs(1),
             max_body: 1024 * 1024,
+            max_download: 8 * 1024 * 1024,
             ..HttpConfig::default()
         }
     }
@@ -149,6 +159,101 @@ impl Response {
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> anyhow::Result<T> {
         serde_json::from_slice(&self.body)
             .map_err(|e| anyhow::anyhow!("{}: unreadable JSON ({} bytes): {e}", self.url, self.body.len()))
+    }
+}
+
+/// A download streamed through the digests (and into a temporary file when asked): its length
+/// and hashes, never its bytes in memory.
+#[derive(Debug)]
+pub struct Download {
+    /// The URL that answered, after redirects.
+    pub url: String,
+    /// HTTP status of that answer. Only a 2xx body is read; any other leaves the digests empty.
+    pub status: u16,
+    /// The `Content-Type` header, when one came.
+    pub content_type: Option<String>,
+    /// Bytes read (after decoding).
+    pub len: u64,
+    /// Lowercase hex SHA-256 of the bytes.
+    pub sha256: String,
+    /// SHA-512 of the bytes.
+    pub sha512: Vec<u8>,
+    /// The bytes, in an unnamed temporary file rewound to its start, when asked for.
+    pub file: Option<std::fs::File>,
+}
+
+impl Download {
+    /// True for 2xx.
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// True for the statuses registries use for "not there": 404, 410, 451.
+    pub fn absent(&self) -> bool {
+        matches!(self.status, 404 | 410 | 451)
+    }
+
+    /// True when an HTML page came instead of a file.
+    pub fn is_html(&self) -> bool {
+        self.content_type.as_deref().is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"))
+    }
+}
+
+/// What a request's body becomes.
+#[derive(Debug, Clone, Copy)]
+enum Want {
+    /// Read into memory, up to [`HttpConfig::max_body`].
+    Memory,
+    /// Streamed through the digests, up to [`HttpConfig::max_download`]; `keep` also writes it
+    /// to a temporary file.
+    Stream { keep: bool },
+}
+
+/// A body as read.
+#[derive(Debug, Default)]
+enum Body {
+    #[default]
+    Unread,
+    Bytes(Vec<u8>),
+    Streamed {
+        len: u64,
+        sha256: String,
+        sha512: Vec<u8>,
+        file: Option<std::fs::File>,
+    },
+}
+
+/// Reads `reader` (already decoded) in chunks, handing each to `each`, and stops with an error
+/// naming `url` and the cap as soon as more than `limit` bytes came: the cap counts decoded
+/// bytes, so a small compressed body that inflates without end is cut at the cap.
+fn read_capped(
+    reader: &mut dyn std::io::Read,
+    url: &str,
+    limit: u64,
+    started: Instant,
+    mut each: impl FnMut(&[u8]) -> Result<(), Failure>,
+) -> Result<u64, Failure> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total: u64 = 0;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(Failure::Transport(format!(
+                    "{url}: reading the body failed after {:.1}s: {e}",
+                    started.elapsed().as_secs_f64()
+                )));
+            }
+        };
+        total += n as u64;
+        if total > limit {
+            return Err(Failure::Fatal(format!(
+                "{url}: response body is over the {limit}-byte cap (counted after decoding); stopped reading at the cap"
+            )));
+        }
+        each(&buf[..n])?;
     }
 }
 
@@ -244,6 +349,32 @@ impl Http {
     }
 
     fn get_inner(&self, url: &str, accept: &str) -> anyhow::Result<Response> {
+        let (url, raw) = self.follow(url, accept, Want::Memory)?;
+        let body = match raw.body {
+            Body::Bytes(b) => b,
+            _ => Vec::new(),
+        };
+        Ok(Response { url, status: raw.status, body, content_type: raw.content_type, link: raw.link })
+    }
+
+    /// GETs `url` as [`Http::get`] does, but streams a 2xx body through SHA-256 and SHA-512
+    /// (and into a temporary file when `keep`) instead of holding it: memory stays flat
+    /// whatever the size, and a body over [`HttpConfig::max_download`] (decoded) is an error
+    /// naming the URL and the cap. Another status leaves the body unread.
+    pub fn download(&self, url: &str, accept: &str, keep: bool) -> anyhow::Result<Download> {
+        self.follow(url, accept, Want::Stream { keep })
+            .map(|(url, raw)| {
+                let (len, sha256, sha512, file) = match raw.body {
+                    Body::Streamed { len, sha256, sha512, file } => (len, sha256, sha512, file),
+                    _ => (0, String::new(), Vec::new(), None),
+                };
+                Download { url, status: raw.status, content_type: raw.content_type, len, sha256, sha512, file }
+            })
+            .map_err(|e| anyhow::anyhow!("{}", self.redact(&format!("{e:#}"))))
+    }
+
+    /// Follows redirects from `url`; returns the URL that answered and its answer.
+    fn follow(&self, url: &str, accept: &str, want: Want) -> anyhow::Result<(String, Raw)> {
         let mut current = url.to_string();
         let mut seen = vec![current.clone()];
         for hop in 0..=self.config.max_redirects {
@@ -251,9 +382,9 @@ impl Http {
             // The token goes only to the GitHub API, and only on the first hop: a redirect
             // target (a CDN, another host) never sees it.
             let token = (hop == 0 && self.is_github_api(&current)).then(|| self.token()).flatten();
-            let Raw { status, location, body, content_type, link, .. } = self.attempts(&current, accept, token)?;
-            if let (true, Some(location)) = ((300..400).contains(&status), location) {
-                let next = resolve(&current, &location)?;
+            let raw = self.attempts(&current, accept, token, want)?;
+            if let (true, Some(location)) = ((300..400).contains(&raw.status), raw.location.as_deref()) {
+                let next = resolve(&current, location)?;
                 if seen.contains(&next) {
                     bail!("{url}: redirect loop ({} -> {next})", seen.join(" -> "));
                 }
@@ -261,7 +392,7 @@ impl Http {
                 current = next;
                 continue;
             }
-            return Ok(Response { url: current, status, body, content_type, link });
+            return Ok((current, raw));
         }
         bail!("{url}: more than {} redirects ({})", self.config.max_redirects, seen.join(" -> "))
     }
@@ -293,12 +424,13 @@ impl Http {
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let content_type = header("content-type");
         let link = header("link");
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(self.config.max_body)
-            .read_to_vec()
-            .map_err(|e| anyhow::anyhow!("{url}: reading the answer failed: {e}"))?;
+        let mut body = Vec::new();
+        let mut reader = response.body_mut().as_reader();
+        read_capped(&mut reader, url, self.config.max_body, Instant::now(), |chunk| {
+            body.extend_from_slice(chunk);
+            Ok(())
+        })
+        .map_err(|e| anyhow::anyhow!("reading the answer failed: {e}"))?;
         Ok(Response { url: url.to_string(), status, body, content_type, link })
     }
 
@@ -308,10 +440,10 @@ impl Http {
     }
 
     /// One URL, with retries. Returns status, Location and body.
-    fn attempts(&self, url: &str, accept: &str, token: Option<&Token>) -> anyhow::Result<Raw> {
+    fn attempts(&self, url: &str, accept: &str, token: Option<&Token>, want: Want) -> anyhow::Result<Raw> {
         let mut attempt = 0;
         loop {
-            let result = self.once(url, accept, token);
+            let result = self.once(url, accept, token, want);
             let retry_after = match &result {
                 Ok(raw) if raw.status == 429 || raw.status >= 500 => Some(raw.retry_after),
                 Ok(_) => None,
@@ -348,7 +480,7 @@ impl Http {
         (base + jitter).min(cap)
     }
 
-    fn once(&self, url: &str, accept: &str, token: Option<&Token>) -> Result<Raw, Failure> {
+    fn once(&self, url: &str, accept: &str, token: Option<&Token>, want: Want) -> Result<Raw, Failure> {
         let mut request = self.agent.get(url).header("Accept", accept);
         if self.is_github_api(url) {
             request = request.header("X-GitHub-Api-Version", "2022-11-28");
@@ -364,30 +496,70 @@ impl Http {
         let content_type = header("content-type");
         let link = header("link");
         let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
-        let limit = self.config.max_body;
+        let limit = match want {
+            Want::Memory => self.config.max_body,
+            Want::Stream { .. } => self.config.max_download,
+        };
+        // The announced length is of the bytes on the wire (compressed, if encoded); it can
+        // refuse early, but only the decoded count below bounds what is read.
         if let Some(length) = response.body().content_length()
             && length > limit
         {
             return Err(Failure::Fatal(format!("{url}: response of {length} bytes is over the {limit}-byte cap")));
         }
-        let body = response.body_mut().with_config().limit(limit).read_to_vec().map_err(|e| match e {
-            ureq::Error::BodyExceedsLimit(_) => {
-                Failure::Fatal(format!("{url}: response body is over the {limit}-byte cap"))
+        let mut reader = response.body_mut().as_reader();
+        let body = match want {
+            Want::Memory => {
+                let mut body = Vec::new();
+                read_capped(&mut reader, url, limit, started, |chunk| {
+                    body.extend_from_slice(chunk);
+                    Ok(())
+                })?;
+                Body::Bytes(body)
             }
-            e => Failure::Transport(format!(
-                "{url}: reading the body failed after {:.1}s: {e}",
-                started.elapsed().as_secs_f64()
-            )),
-        })?;
+            // Only a file is worth hashing; redirects, errors and retries are not read.
+            Want::Stream { .. } if !(200..300).contains(&status) => Body::Unread,
+            Want::Stream { keep } => stream(&mut reader, url, limit, started, keep)?,
+        };
         Ok(Raw { status, location, body, content_type, link, retry_after })
     }
+}
+
+/// Streams a body through SHA-256 and SHA-512, and into an unnamed temporary file when `keep`.
+fn stream(
+    reader: &mut dyn std::io::Read,
+    url: &str,
+    limit: u64,
+    started: Instant,
+    keep: bool,
+) -> Result<Body, Failure> {
+    use sha2::Digest as _;
+    use std::io::{Seek as _, Write as _};
+    let mut file = match keep {
+        true => Some(tempfile::tempfile().map_err(|e| Failure::Fatal(format!("{url}: no temporary file: {e}")))?),
+        false => None,
+    };
+    let (mut sha256, mut sha512) = (sha2::Sha256::new(), sha2::Sha512::new());
+    let len = read_capped(reader, url, limit, started, |chunk| {
+        sha256.update(chunk);
+        sha512.update(chunk);
+        if let Some(f) = file.as_mut() {
+            f.write_all(chunk).map_err(|e| Failure::Fatal(format!("{url}: writing the temporary file: {e}")))?;
+        }
+        Ok(())
+    })?;
+    if let Some(f) = file.as_mut() {
+        f.rewind().map_err(|e| Failure::Fatal(format!("{url}: rewinding the temporary file: {e}")))?;
+    }
+    let sha256 = sha256.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Body::Streamed { len, sha256, sha512: sha512.finalize().to_vec(), file })
 }
 
 /// One answer, before redirects are followed.
 struct Raw {
     status: u16,
     location: Option<String>,
-    body: Vec<u8>,
+    body: Body,
     content_type: Option<String>,
     link: Option<String>,
     retry_after: Option<Duration>,
@@ -589,5 +761,51 @@ mod tests {
         let http = Http::new(HttpConfig::fast(), "https://api.github.com", TokenSource::Fixed(None));
         assert!(http.backoff(20, None) <= Duration::from_secs(1));
         assert_eq!(http.backoff(0, Some(Duration::from_secs(120))), Duration::from_secs(1));
+    }
+
+    fn fake() -> crate::testing::FakeRegistry {
+        let manifest = crate::testing::plasmite_manifest();
+        crate::testing::FakeRegistry::start(crate::testing::PublishedRelease::coherent(&manifest, "0.8.0").unwrap())
+            .unwrap()
+    }
+
+    #[test]
+    fn the_cap_counts_decoded_bytes_and_stops_a_gzip_bomb() {
+        use crate::testing::{Fault, Service};
+        let fake = fake();
+        // 64 MiB of zeros in about 64 KiB on the wire: under the 1 MiB cap as sent, far over
+        // it decoded.
+        fake.fault(Service::Npm, Fault::GzipBomb(64 * 1024 * 1024));
+        fake.fault(Service::CratesDownload, Fault::GzipBomb(64 * 1024 * 1024));
+        let http = Http::new(HttpConfig::fast(), "http://127.0.0.1:1/gh-api", TokenSource::Fixed(None));
+        let url = format!("{}/plasmite/0.8.0", fake.url(Service::Npm));
+        let err = format!("{:#}", http.get(&url, "application/json").unwrap_err());
+        assert!(err.contains(&url) && err.contains("1048576-byte cap") && err.contains("after decoding"), "{err}");
+        let url = format!("{}/plasmite/plasmite-0.8.0.crate", fake.url(Service::CratesDownload));
+        let err = format!("{:#}", http.download(&url, "application/octet-stream", true).unwrap_err());
+        assert!(err.contains(&url) && err.contains("8388608-byte cap") && err.contains("after decoding"), "{err}");
+        // Not retried: one request each.
+        assert_eq!(fake.requests().len(), 2, "{:?}", fake.requests());
+    }
+
+    #[test]
+    fn downloads_are_hashed_while_streaming() {
+        use std::io::Read as _;
+        let fake = fake();
+        let release =
+            crate::testing::PublishedRelease::coherent(&crate::testing::plasmite_manifest(), "0.8.0").unwrap();
+        let asset = &release.assets[0];
+        let url = format!("{}/v0.8.0/{}", fake.url(crate::testing::Service::AssetHost), asset.name);
+        let http = Http::new(HttpConfig::fast(), "http://127.0.0.1:1/gh-api", TokenSource::Fixed(None));
+        let d = http.download(&url, "application/octet-stream", true).unwrap();
+        assert_eq!(d.status, 200);
+        assert_eq!(d.len, asset.bytes.len() as u64);
+        assert_eq!(d.sha256, crate::registry::sha256_hex(&asset.bytes));
+        assert_eq!(crate::registry::sri_of(&d.sha512), crate::registry::sri_sha512(&asset.bytes));
+        let mut kept = Vec::new();
+        d.file.unwrap().read_to_end(&mut kept).unwrap();
+        assert_eq!(kept, asset.bytes);
+        let missing = http.download(&format!("{url}.nope"), "application/octet-stream", false).unwrap();
+        assert!(missing.absent() && missing.len == 0 && missing.file.is_none());
     }
 }

@@ -62,6 +62,7 @@ mod registry;
 mod repo;
 mod report;
 mod smoke;
+mod tail;
 mod target;
 mod verify;
 mod versions;

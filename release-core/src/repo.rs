@@ -2,12 +2,19 @@
 //!
 //! Every query runs `git` through xshell with an argument list (never a shell string), with
 //! `LC_ALL=C` and prompts disabled, and turns a failure into an error carrying git's stderr.
+//! Questions to a remote (`ls-remote`) run with a time bound ([`REMOTE_TIMEOUT`]): an origin
+//! that never answers is an error saying so, not a hang.
+
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::{Shell, cmd};
 
 use crate::target::ReleaseTarget;
+
+/// How long a question to a remote may take before it counts as unanswered.
+pub const REMOTE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A git work tree.
 #[derive(Debug, Clone)]
@@ -135,11 +142,72 @@ impl Repo {
         }
     }
 
-    /// Whether `tag` exists on the remote `remote` (asks the remote; needs the network).
+    /// Whether `tag` exists on the remote `remote` (asks the remote; needs the network). An
+    /// error when the remote cannot be asked, or does not answer within [`REMOTE_TIMEOUT`].
     pub fn remote_has_tag(&self, remote: &str, tag: &str) -> anyhow::Result<bool> {
         let refname = format!("refs/tags/{tag}");
-        let out = self.git(&["ls-remote", "--tags", remote, &refname])?;
+        let out = self.git_bounded(&["ls-remote", "--tags", remote, &refname], REMOTE_TIMEOUT)?;
         Ok(out.lines().any(|l| l.split_whitespace().nth(1) == Some(refname.as_str())))
+    }
+}
+
+impl Repo {
+    /// Runs git like [`Repo::git`], killing it (and whatever it started: ssh, a credential
+    /// helper) when it is still running after `timeout`. Not through xshell, which has no
+    /// time limit; output goes to temporary files, so a helper that outlives the kill cannot
+    /// hold a pipe open.
+    fn git_bounded(&self, args: &[&str], timeout: Duration) -> anyhow::Result<String> {
+        let shown = format!("git {}", args.join(" "));
+        let (out, err) = (tempfile::tempfile()?, tempfile::tempfile()?);
+        let mut command = std::process::Command::new("git");
+        command
+            .args(args)
+            .current_dir(&self.root)
+            .env("LC_ALL", "C")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .stdin(std::process::Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(err.try_clone()?);
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            // Its own process group, so the kill reaches ssh too.
+            command.process_group(0);
+        }
+        let mut child =
+            command.spawn().with_context(|| format!("cannot run `{shown}`: is git installed and on PATH?"))?;
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().with_context(|| format!("waiting for `{shown}`"))? {
+                break status;
+            }
+            if started.elapsed() >= timeout {
+                #[cfg(unix)]
+                if let Ok(pid) = i32::try_from(child.id()) {
+                    // SAFETY: kill(2) on the process group created above for this child
+                    // (process_group(0): its pgid is its pid); it touches no memory.
+                    unsafe {
+                        libc::kill(-pid, libc::SIGKILL);
+                    }
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("`{shown}` did not answer within {}s: the remote could not be asked", timeout.as_secs());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let read = |mut f: std::fs::File| -> String {
+            use std::io::{Read as _, Seek as _};
+            let mut text = Vec::new();
+            let _ = f.rewind().and_then(|_| f.take(1024 * 1024).read_to_end(&mut text));
+            String::from_utf8_lossy(&text).into_owned()
+        };
+        if status.success() {
+            Ok(read(out))
+        } else {
+            let stderr = read(err);
+            bail!("`{shown}` failed: {}", stderr.trim().lines().last().unwrap_or("no output"))
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 //! Layout of one comparison, under `<repo>/.scratch/release/bench-<base>-<YYYYmmdd-HHMMSS>/`:
 //!
 //! ```text
-//! base/       build.log, the bench program copied out of the build, run-<i>.json
+//! base/       build.log, the bench program copied out of the build, run-<i>.json (stdout),
+//!             run-<i>.log (stderr)
 //! candidate/  the same for the candidate
 //! summary.json  summary.md  plot.svg
 //! ```
@@ -19,7 +20,7 @@
 
 use std::{
     fs,
-    process::{Command, Output},
+    process::{Command, ExitStatus},
 };
 
 use anyhow::{Context, bail};
@@ -251,34 +252,59 @@ pub fn resolve(program: &str, tree: &Utf8Path) -> Utf8PathBuf {
     if p.is_relative() && program.contains('/') { tree.join(p) } else { p.to_owned() }
 }
 
-fn tail(out: &Output) -> String {
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+/// The last [`TAIL_LINES`] lines of the logs, in order, read from each file's end: a build
+/// that printed a gigabyte costs a bounded tail (the logs keep everything).
+fn tail(logs: &[&Utf8Path]) -> String {
+    let text: Vec<String> =
+        logs.iter().filter_map(|p| crate::tail::file_tail(p.as_std_path(), TAIL_LINES).ok()).collect();
+    let text = text.join("\n");
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n")
 }
 
-fn command_evidence(argv: &[String], out: Option<&Output>) -> Evidence {
-    Evidence::Command {
-        argv: argv.to_vec(),
-        exit_code: out.and_then(|o| o.status.code()),
-        tail: out.map(tail).unwrap_or_default(),
-    }
+fn command_evidence(argv: &[String], status: Option<ExitStatus>, logs: &[&Utf8Path]) -> Evidence {
+    Evidence::Command { argv: argv.to_vec(), exit_code: status.and_then(|s| s.code()), tail: tail(logs) }
 }
 
-/// Runs `argv` in `cwd`; `Err` is a finding (could not start) naming the program.
-fn exec(argv: &[String], cwd: &Utf8Path, target_dir: &Utf8Path, subject: &str) -> Result<Output, Box<Finding>> {
+/// Runs `argv` in `cwd` with its stdout written to `stdout` and its stderr to `stderr` (the
+/// same file for both is fine): output goes to disk, never into memory. `Err` is a finding
+/// (could not start) naming the program.
+fn exec(
+    argv: &[String],
+    cwd: &Utf8Path,
+    target_dir: &Utf8Path,
+    subject: &str,
+    stdout: &Utf8Path,
+    stderr: &Utf8Path,
+) -> Result<ExitStatus, Box<Finding>> {
     let (program, args) = match argv.split_first() {
         Some(split) => split,
         None => return Err(Box::new(Finding::incomplete(CHECK, subject, "empty command"))),
     };
     let program = resolve(program, cwd);
-    Command::new(&program).args(args).current_dir(cwd).env("CARGO_TARGET_DIR", target_dir).output().map_err(|e| {
+    let fail = |e: std::io::Error, what: String| {
         let hint = if e.kind() == std::io::ErrorKind::NotFound { ": is it installed and on PATH?" } else { "" };
-        Box::new(
-            Finding::incomplete(CHECK, subject, format!("cannot run `{program}`: {e}{hint}"))
-                .with(command_evidence(argv, None)),
-        )
-    })
+        Box::new(Finding::incomplete(CHECK, subject, format!("{what}: {e}{hint}")).with(command_evidence(
+            argv,
+            None,
+            &[],
+        )))
+    };
+    let out = fs::File::create(stdout).map_err(|e| fail(e, format!("cannot create {stdout}")))?;
+    let err = if stderr == stdout {
+        out.try_clone().map_err(|e| fail(e, format!("cannot share {stdout}")))?
+    } else {
+        fs::File::create(stderr).map_err(|e| fail(e, format!("cannot create {stderr}")))?
+    };
+    Command::new(&program)
+        .args(args)
+        .current_dir(cwd)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .status()
+        .map_err(|e| fail(e, format!("cannot run `{program}`")))
 }
 
 /// Builds in `tree`, copies the bench program to `out/<side>/` and returns the copy.
@@ -288,10 +314,9 @@ fn build_in(tree: &Utf8Path, bench: &BenchPolicy, side: Side, out: &Utf8Path) ->
     let side_dir = out.join(side.name());
     fs::create_dir_all(&side_dir).map_err(|e| fail(format!("cannot create {side_dir}: {e}")))?;
     let target_dir = tree.join("target");
-    let output = exec(&bench.build, tree, &target_dir, &subject)?;
     let log = side_dir.join("build.log");
-    let _ = fs::write(&log, [output.stdout.as_slice(), output.stderr.as_slice()].concat());
-    if !output.status.success() {
+    let status = exec(&bench.build, tree, &target_dir, &subject, &log, &log)?;
+    if !status.success() {
         let outcome = match side {
             // The base built when it was released; failing now means the machine cannot
             // build it, which decides nothing about the candidate.
@@ -300,7 +325,7 @@ fn build_in(tree: &Utf8Path, bench: &BenchPolicy, side: Side, out: &Utf8Path) ->
         };
         return Err(Box::new(
             Finding::new(CHECK, &subject, outcome, format!("the {} build failed (log: {log})", side.name()))
-                .with(command_evidence(&bench.build, Some(&output))),
+                .with(command_evidence(&bench.build, Some(status), &[&log])),
         ));
     }
     let program = bench.run.first().map(String::as_str).unwrap_or_default();
@@ -335,21 +360,30 @@ fn run_once(
     let cwd = Utf8Path::from_path(work.path()).ok_or_else(|| fail("scratch dir is not UTF-8".into()))?;
     let mut argv: Vec<String> = vec![program.to_string()];
     argv.extend(bench.run.iter().skip(1).map(|a| a.replace("{messages}", &messages.to_string())));
-    let output = exec(&argv, cwd, &cwd.join("target"), &subject)?;
-    drop(work);
     let saved = side_dir.join(format!("run-{i}.json"));
-    let _ = fs::write(&saved, &output.stdout);
-    if !output.status.success() {
+    let errors = side_dir.join(format!("run-{i}.log"));
+    let status = exec(&argv, cwd, &cwd.join("target"), &subject, &saved, &errors)?;
+    drop(work);
+    if !status.success() {
         return Err(Box::new(
             Finding::incomplete(CHECK, &subject, format!("the bench program failed (stdout kept in {saved})"))
-                .with(command_evidence(&argv, Some(&output))),
+                .with(command_evidence(&argv, Some(status), &[&saved, &errors])),
         ));
     }
-    let text = String::from_utf8_lossy(&output.stdout);
-    stats::parse_output(&text).map_err(|e| {
+    // The summary rows are small; a program that prints more than this is not giving them.
+    const MAX_OUTPUT: u64 = 16 * 1024 * 1024;
+    let mut bytes = Vec::new();
+    let read = fs::File::open(&saved)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_OUTPUT + 1), &mut bytes));
+    let parsed = match read {
+        Err(e) => Err(anyhow::anyhow!("cannot read it: {e}")),
+        Ok(_) if bytes.len() as u64 > MAX_OUTPUT => Err(anyhow::anyhow!("more than {MAX_OUTPUT} bytes")),
+        Ok(_) => stats::parse_output(&String::from_utf8_lossy(&bytes)),
+    };
+    parsed.map_err(|e| {
         Box::new(
             Finding::incomplete(CHECK, &subject, format!("unreadable bench output ({saved}): {e:#}"))
-                .with(command_evidence(&argv, Some(&output))),
+                .with(command_evidence(&argv, Some(status), &[&saved, &errors])),
         )
     })
 }

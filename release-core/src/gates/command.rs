@@ -1,9 +1,9 @@
 //! Running one command gate: no shell, in the repository root, output streamed line by line,
-//! the last lines kept, a time limit enforced by killing the whole process group.
+//! the last lines kept (bounded in lines and bytes, long lines cut), a time limit enforced by
+//! killing the whole process group.
 
 use std::{
-    collections::VecDeque,
-    io::{BufRead, BufReader, Read},
+    io::Read,
     process::{Command, Stdio},
     sync::mpsc,
     time::{Duration, Instant},
@@ -32,7 +32,8 @@ pub enum End {
 pub struct Run {
     /// How it ended.
     pub end: End,
-    /// The last [`TAIL_LINES`] lines of stdout and stderr, interleaved as they arrived.
+    /// The last [`TAIL_LINES`] lines of stdout and stderr, interleaved as they arrived (at most
+    /// `crate::tail::MAX_TAIL_BYTES` together, each cut at `crate::tail::MAX_LINE` bytes).
     pub tail: Vec<String>,
     /// Wall time.
     pub elapsed: Duration,
@@ -113,7 +114,9 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return done(End::NotFound(program.clone()), vec![]),
         Err(e) => return done(End::SpawnFailed(format!("cannot start `{program}`: {e}")), Vec::new()),
     };
-    let (tx, rx) = mpsc::channel::<String>();
+    // Bounded: a gate that prints faster than lines are redacted waits for the reader instead
+    // of piling lines up in memory.
+    let (tx, rx) = mpsc::sync_channel::<String>(256);
     let mut readers = Vec::new();
     if let Some(out) = child.stdout.take() {
         readers.push(spawn_reader(out, tx.clone()));
@@ -123,7 +126,7 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
     }
     drop(tx);
 
-    let mut tail: VecDeque<String> = VecDeque::with_capacity(TAIL_LINES + 1);
+    let mut tail = crate::tail::Tail::new(TAIL_LINES, crate::tail::MAX_TAIL_BYTES);
     // Lines that may start a secret folded over lines are held until the next shows.
     let mut redactor = crate::redact::LineRedactor::new(crate::redact::Redactor::new(spec.secrets));
     let mut keep = |line: Option<String>, on_event: &mut dyn FnMut(Event<'_>)| {
@@ -133,10 +136,7 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
         };
         for line in ready {
             on_event(Event::Line(&line));
-            tail.push_back(line);
-            if tail.len() > TAIL_LINES {
-                tail.pop_front();
-            }
+            tail.push(line);
         }
     };
     let mut next_tick = spec.tick;
@@ -200,26 +200,11 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
     keep(None, on_event);
     end_group(child.id());
     let end = exited.map_or(End::Exited(None), |(end, _)| end);
-    done(end, tail.into_iter().collect())
+    done(end, tail.into_lines())
 }
 
-fn spawn_reader(stream: impl Read + Send + 'static, tx: mpsc::Sender<String>) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stream);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let line = String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_string();
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    })
+fn spawn_reader(stream: impl Read + Send + 'static, tx: mpsc::SyncSender<String>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || crate::tail::read_lines(stream, |line| tx.send(line).is_ok()))
 }
 
 /// Kills every process left in the gate's group. Safe after the leader was reaped: the group
@@ -300,5 +285,35 @@ mod tests {
         assert_eq!(run.end, End::TimedOut(Duration::from_millis(200)));
         assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
         assert!(ticks >= 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_huge_output_without_newlines_is_kept_as_a_bounded_tail() {
+        // 32 MiB without a newline, then 100 short lines.
+        let script = "head -c 33554432 /dev/zero | tr '\\0' x; echo; for i in $(seq 1 100); do echo line $i; done";
+        let cmd = argv(&["sh", "-c", script]);
+        let env = crate::env::Env::from_process();
+        let spec = Spec {
+            argv: &cmd,
+            dir: Utf8Path::new("."),
+            timeout: None,
+            tick: Duration::ZERO,
+            secrets: &[],
+            path: env.path(),
+        };
+        let (mut seen, mut longest) = (0, 0);
+        let run = run(&spec, &mut |e| {
+            if let Event::Line(l) = e {
+                seen += 1;
+                longest = longest.max(l.len());
+            }
+        });
+        assert_eq!(run.end, End::Exited(Some(0)));
+        assert_eq!(seen, 101, "every line reaches the observer");
+        assert!(longest < crate::tail::MAX_LINE + 64, "the long line is cut: {longest}");
+        assert_eq!(run.tail.len(), TAIL_LINES);
+        assert_eq!(run.tail.last().map(String::as_str), Some("line 100"));
+        assert!(run.tail.iter().map(String::len).sum::<usize>() <= crate::tail::MAX_TAIL_BYTES);
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{Probe, Standing, no_endpoint, sha256_hex};
+use super::{Probe, Standing, no_endpoint};
 use crate::{
     fetch::{self, Absent, url_evidence},
     report::CheckId,
@@ -190,12 +190,12 @@ fn deep(probe: &Probe<'_>, name: &str, version: &str, cksum: &str) -> Finding {
         return no_endpoint(probe, &CHECK, &subject, "crates_download");
     };
     let url = format!("{}/{name}/{name}-{version}.crate", base.trim_end_matches('/'));
-    let r = match fetch::get_file(probe.http, &url) {
+    let r = match fetch::download(probe.http, &url, false) {
         Ok(r) => r,
         Err(e) => return e.finding(&CHECK, &subject, Absent::Fail("the .crate file is not downloadable")),
     };
     let ev = url_evidence(&r.url, Some(r.status));
-    let got = sha256_hex(&r.body);
+    let got = r.sha256;
     if got == cksum {
         Finding::pass(CHECK, &subject, format!("sha256 {got} equals the index cksum")).with(ev)
     } else {

@@ -3,7 +3,7 @@
 //! the assets' `digest`s, the tag's commit, and the CI workflow's runs for that commit. Every
 //! read goes through the one client, [`crate::github::GitHub`].
 
-use super::{Probe, SumLine, asset_name, parse_sums, sha256_hex, sum_for};
+use super::{Probe, SumLine, asset_name, parse_sums, sum_for};
 use crate::{
     fetch::{Absent, FetchError, url_evidence},
     github::{self, GitHub, Release, Run, TagCommitError},
@@ -273,7 +273,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
 }
 
 fn deep_asset(probe: &Probe<'_>, subject: &str, asset: &crate::github::Asset, expected: &str) -> Finding {
-    let r = match github::download_file(probe.http, &asset.browser_download_url) {
+    let r = match crate::fetch::download(probe.http, &asset.browser_download_url, false) {
         Ok(r) => r,
         Err(e) => return e.finding(&CHECK, subject, Absent::Fail("the asset is not downloadable")),
     };
@@ -281,19 +281,18 @@ fn deep_asset(probe: &Probe<'_>, subject: &str, asset: &crate::github::Asset, ex
     // A body we could not read whole (empty, or another length than the API announced for
     // the upload) decides nothing about the asset: `Incomplete`. Only bytes of the uploaded
     // length that hash to something else say the asset is wrong.
-    if r.body.is_empty() || (asset.size != 0 && asset.size != r.body.len() as u64) {
+    if r.len == 0 || (asset.size != 0 && asset.size != r.len) {
         return Finding::incomplete(
             CHECK,
             subject,
             format!(
                 "the download is {} bytes, the API says the uploaded file is {}: not read whole; re-run",
-                r.body.len(),
-                asset.size
+                r.len, asset.size
             ),
         )
         .with(ev);
     }
-    let got = sha256_hex(&r.body);
+    let got = &r.sha256;
     if got != expected {
         Finding::fail(CHECK, subject, format!("sha256 of the download is {got}, the sums file says {expected}"))
             .with(ev)

@@ -14,7 +14,7 @@ use std::cmp::Ordering;
 
 use base64::Engine as _;
 use camino::Utf8Path;
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256};
 
 use crate::{
     github::GitHub, http::Http, manifest::Manifest, policy::Policy, report::CheckId, report::Evidence, report::Finding,
@@ -85,8 +85,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The npm SRI string: `sha512-` + standard base64 (padded) of the SHA-512.
+#[cfg(any(test, feature = "testing"))]
 pub fn sri_sha512(bytes: &[u8]) -> String {
-    format!("sha512-{}", base64::engine::general_purpose::STANDARD.encode(Sha512::digest(bytes)))
+    sri_of(&sha2::Sha512::digest(bytes))
+}
+
+/// The npm SRI string of a SHA-512 already computed (a streamed download's).
+pub fn sri_of(sha512: &[u8]) -> String {
+    format!("sha512-{}", base64::engine::general_purpose::STANDARD.encode(sha512))
 }
 
 /// Lowercase hex of bytes.

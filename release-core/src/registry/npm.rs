@@ -6,7 +6,7 @@ use std::io::Read;
 
 use serde::Deserialize;
 
-use super::{Probe, Standing, no_endpoint, sri_sha512};
+use super::{Probe, Standing, no_endpoint, sri_of};
 use crate::{
     fetch::{self, Absent, Fetched, url_evidence},
     manifest::Tier,
@@ -52,8 +52,8 @@ struct Packument {
 }
 
 /// Paths of the files in a gzipped tarball.
-pub fn tarball_paths(bytes: &[u8]) -> anyhow::Result<Vec<String>> {
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+pub fn tarball_paths(tgz: impl std::io::Read) -> anyhow::Result<Vec<String>> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tgz));
     let mut out = Vec::new();
     for entry in archive.entries()? {
         let mut entry = entry?;
@@ -147,12 +147,14 @@ fn latest(probe: &Probe<'_>, base: &str, name: &str) -> Finding {
 }
 
 fn deep(probe: &Probe<'_>, subject: &str, url: &str, integrity: &str) -> Vec<Finding> {
-    let r = match fetch::get_file(probe.http, url) {
+    // Streamed into a temporary file (hashed on the way): its members are listed from there,
+    // so the tarball is never held whole in memory.
+    let r = match fetch::download(probe.http, url, true) {
         Ok(r) => r,
         Err(e) => return vec![e.finding(&CHECK, subject, Absent::Fail("the tarball is not downloadable"))],
     };
     let ev = url_evidence(&r.url, Some(r.status));
-    let got = sri_sha512(&r.body);
+    let got = sri_of(&r.sha512);
     if got != integrity {
         return vec![
             Finding::fail(CHECK, subject, format!("tarball integrity is {got}, dist.integrity says {integrity}"))
@@ -164,7 +166,11 @@ fn deep(probe: &Probe<'_>, subject: &str, url: &str, integrity: &str) -> Vec<Fin
         out.push(Finding::skipped(CHECK, subject, "no targets manifest: native files not checked"));
         return out;
     };
-    let paths = match tarball_paths(&r.body) {
+    let listed = match r.file {
+        Some(file) => tarball_paths(std::io::BufReader::new(file)),
+        None => Err(anyhow::anyhow!("the download kept no file")),
+    };
+    let paths = match listed {
         Ok(p) => p,
         Err(e) => {
             out.push(Finding::fail(CHECK, subject, format!("the tarball is not a readable .tgz: {e:#}")).with(ev));

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{Probe, Standing, no_endpoint, sha256_hex};
+use super::{Probe, Standing, no_endpoint};
 use crate::{
     fetch::{self, Absent, Fetched, url_evidence},
     manifest::Tier,
@@ -204,12 +204,12 @@ fn deep_file(probe: &Probe<'_>, doc_url: &str, subject: &str, f: &FileJson) -> F
         Ok(u) => u,
         Err(e) => return Finding::incomplete(CHECK, &s, format!("{e:#}")),
     };
-    let r = match fetch::get_file(probe.http, &url) {
+    let r = match fetch::download(probe.http, &url, false) {
         Ok(r) => r,
         Err(e) => return e.finding(&CHECK, &s, Absent::Fail("file is not downloadable")),
     };
     let ev = url_evidence(&r.url, Some(r.status));
-    let got = sha256_hex(&r.body);
+    let got = r.sha256.clone();
     if got == f.digests.sha256 {
         Finding::pass(CHECK, &s, format!("sha256 {got} equals digests.sha256")).with(ev)
     } else {

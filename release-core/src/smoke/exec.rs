@@ -63,7 +63,9 @@ pub struct Ran {
     pub argv: Vec<String>,
     /// Exit code; `None` when it was killed or could not start.
     pub code: Option<i32>,
-    /// Combined stdout and stderr (lossy UTF-8, redacted).
+    /// Combined stdout and stderr (lossy UTF-8, redacted): all of it when under
+    /// `crate::tail::MAX_TAIL_BYTES`, else its last lines within that many bytes (each line cut
+    /// at `crate::tail::MAX_LINE`). The whole output stays in the log file.
     pub output: String,
     /// Set when the command was killed at its deadline.
     pub timed_out: bool,
@@ -174,8 +176,9 @@ pub fn run(cmd: Cmd<'_>, secrets: &[String]) -> Ran {
             }
         }
     }
-    let bytes = std::fs::read(cmd.log).unwrap_or_default();
-    ran.output = redact::redact(&String::from_utf8_lossy(&bytes), secrets);
+    // Read from the log's end: a tool that printed a gigabyte costs a bounded tail here.
+    let text = crate::tail::file_tail(cmd.log.as_std_path(), usize::MAX).unwrap_or_default();
+    ran.output = redact::redact(&text, secrets);
     ran
 }
 
@@ -208,5 +211,29 @@ mod tests {
         let missing = Tool { program: "/nonexistent/tool".into(), ..sh.clone() };
         let ran = run(Cmd { tool: &missing, ..cmd(&[], far) }, &[]);
         assert!(ran.not_started.is_some() && !ran.ok());
+    }
+
+    #[test]
+    fn a_gigantic_output_is_kept_as_a_bounded_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = Utf8Path::from_path(dir.path()).unwrap();
+        let log = cwd.join("big.log");
+        let sh = Tool::find("sh", crate::env::Env::from_process().path()).unwrap();
+        // 32 MiB without a newline, then a last line.
+        let script = "head -c 33554432 /dev/zero | tr '\\0' x; echo; echo the-end";
+        let cmd = Cmd {
+            tool: &sh,
+            args: vec!["-c".into(), script.into()],
+            cwd,
+            env: vec![],
+            path: None,
+            log: &log,
+            deadline: Instant::now() + Duration::from_secs(60),
+        };
+        let ran = run(cmd, &[]);
+        assert_eq!(ran.code, Some(0), "{}", ran.output);
+        assert!(ran.output.len() <= crate::tail::MAX_TAIL_BYTES, "{}", ran.output.len());
+        assert!(ran.output.ends_with("the-end"), "{}", &ran.output[ran.output.len().saturating_sub(100)..]);
+        assert!(ran.evidence().to_string().len() < 2 * crate::tail::MAX_TAIL_BYTES);
     }
 }

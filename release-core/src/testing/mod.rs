@@ -22,6 +22,8 @@ pub use crate::blockers::SECTIONS as BLOCKER_SECTIONS;
 pub use crate::env::SECRET_VARS;
 /// Digests as the registries publish them, for fixtures that publish artifacts.
 pub use crate::registry::{sha256_hex, sri_sha512};
+/// How long a question to the remote may take (tests assert commands stay within it).
+pub use crate::repo::REMOTE_TIMEOUT;
 
 /// The targets manifest of [`targets_json`], parsed.
 pub fn plasmite_manifest() -> crate::manifest::Manifest {

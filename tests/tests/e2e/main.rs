@@ -17,6 +17,7 @@ mod notices;
 mod provenance;
 mod qa;
 mod release_state;
+mod remote;
 mod secrets;
 mod smoke;
 mod verify;

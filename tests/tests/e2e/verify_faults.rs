@@ -1,5 +1,5 @@
 //! Fault injection: for every service, timeouts, refused connections, 500, 429 with
-//! `Retry-After`, truncated, garbage and oversized bodies and redirect loops each end as
+//! `Retry-After`, truncated, garbage, oversized and gzip-bomb bodies and redirect loops each end as
 //! `Incomplete` (never `Pass`, never a panic), within the configured time bound. And no token
 //! ever reaches the output.
 
@@ -20,6 +20,7 @@ fn fast() -> HttpConfig {
         backoff_base: Duration::from_millis(20),
         backoff_cap: Duration::from_millis(300),
         max_body: 64 * 1024,
+        max_download: 64 * 1024,
         ..HttpConfig::default()
     }
 }
@@ -33,6 +34,8 @@ fn faults() -> Vec<(&'static str, Option<Fault>)> {
         ("truncated", Some(Fault::Truncated)),
         ("garbage", Some(Fault::Garbage)),
         ("oversized", Some(Fault::Oversized(256 * 1024))),
+        // 32 MiB of zeros in about 32 KiB on the wire: under the caps as sent, far over them decoded.
+        ("gzip bomb", Some(Fault::GzipBomb(32 * 1024 * 1024))),
         ("redirect loop", Some(Fault::RedirectLoop)),
         ("rate limited", Some(Fault::RateLimited)),
     ]

@@ -26,7 +26,7 @@ use std::{
     collections::BTreeMap,
     io::Write,
     net::SocketAddr,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex, MutexGuard, OnceLock},
     thread::JoinHandle,
     time::Duration,
 };
@@ -121,6 +121,10 @@ pub enum Fault {
     /// Answer 403 with `x-ratelimit-remaining: 0` and a reset in the future (GitHub's
     /// exhausted primary rate limit).
     RateLimited,
+    /// Answer 200 with `Content-Encoding: gzip`: a small compressed body (about a thousandth)
+    /// that decodes to this many zero bytes. A client that caps the bytes on the wire accepts
+    /// it whole.
+    GzipBomb(u64),
 }
 
 /// One request the fake received.
@@ -137,7 +141,9 @@ pub struct Logged {
 }
 
 struct State {
-    release: PublishedRelease,
+    /// Shared with requests in flight, copied only when changed while one is (a release with
+    /// large assets is not cloned per request).
+    release: Arc<PublishedRelease>,
     faults: BTreeMap<String, Fault>,
     /// (service prefix, path suffix, fault): faults on some files of a service only.
     path_faults: Vec<(String, String, Fault)>,
@@ -173,8 +179,12 @@ impl FakeRegistry {
         let addr = |s: &Server| s.server_addr().to_ip().context("the fake listens on IP");
         let base = format!("http://{}", addr(&main)?);
         let asset_base = format!("http://{}", addr(&assets)?);
-        let state =
-            Arc::new(Mutex::new(State { release, faults: BTreeMap::new(), path_faults: Vec::new(), log: Vec::new() }));
+        let state = Arc::new(Mutex::new(State {
+            release: Arc::new(release),
+            faults: BTreeMap::new(),
+            path_faults: Vec::new(),
+            log: Vec::new(),
+        }));
         let mut threads = Vec::new();
         for (server, is_asset_host) in [(main.clone(), false), (assets.clone(), true)] {
             let state = state.clone();
@@ -240,7 +250,7 @@ impl FakeRegistry {
 
     /// Changes the published release while the fake runs.
     pub fn update(&self, change: impl FnOnce(&mut PublishedRelease)) {
-        change(&mut lock(&self.state).release);
+        change(Arc::make_mut(&mut lock(&self.state).release));
     }
 
     /// Every request received so far.
@@ -258,6 +268,27 @@ impl Drop for FakeRegistry {
             let _ = t.join();
         }
     }
+}
+
+/// Gzip of `decoded` zero bytes, compressed once per size (compressing a gigabyte takes seconds)
+/// and kept for the process's life.
+fn gzip_bomb(decoded: u64) -> Vec<u8> {
+    static BOMBS: OnceLock<Mutex<BTreeMap<u64, Arc<Vec<u8>>>>> = OnceLock::new();
+    let bombs = BOMBS.get_or_init(|| Mutex::new(BTreeMap::new()));
+    let mut bombs = bombs.lock().unwrap_or_else(|p| p.into_inner());
+    let bomb = bombs.entry(decoded).or_insert_with(|| {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1024 * 1024];
+        let mut left = decoded;
+        while left > 0 {
+            let n = left.min(zeros.len() as u64) as usize;
+            // Writing to a Vec cannot fail.
+            let _ = encoder.write_all(&zeros[..n]);
+            left -= n as u64;
+        }
+        Arc::new(encoder.finish().unwrap_or_default())
+    });
+    bomb.as_ref().clone()
 }
 
 /// A URL on 127.0.0.1 where nothing listens (connection refused).
@@ -309,7 +340,7 @@ fn handle(mut request: Request, state: &Mutex<State>, base: &str, asset_base: &s
         let cx = Ctx { base, asset_base, web: &web, query: &query, authorized: authorization.is_some() };
         if method == "POST" {
             // Writes change the world every later request sees.
-            return routes::post(&mut lock(state).release, &path, &body, &cx);
+            return routes::post(Arc::make_mut(&mut lock(state).release), &path, &body, &cx);
         }
         route(&release, &path, &cx)
     };
@@ -340,6 +371,9 @@ fn handle(mut request: Request, state: &Mutex<State>, base: &str, asset_base: &s
             let mut r = normal();
             r.body.clear();
             r
+        }
+        Some(Fault::GzipBomb(decoded)) => {
+            Reply::bytes(gzip_bomb(decoded), "application/json").header("Content-Encoding", "gzip")
         }
         Some(Fault::Garbage) => Reply::bytes(b"<html>\x00\xff garbage {{{ not json".to_vec(), "text/html"),
         Some(Fault::Oversized(n)) => Reply::bytes(vec![b'x'; n], "application/json"),
