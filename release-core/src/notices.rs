@@ -17,6 +17,7 @@ use crate::{
     report::Evidence,
     report::Finding,
     report::Report,
+    target::ReleaseTarget,
 };
 
 /// The check id of every finding here.
@@ -356,18 +357,56 @@ pub fn find_artifacts(repo: &Repo, search: &[NoticeSearch], paths: &[Utf8PathBuf
     Ok(found)
 }
 
-/// The whole check: repository files and copies, then every archive found. No archive at all
-/// is incomplete; a failed repository-level check fails whatever else happened (bug 34).
-pub fn check(repo: &Repo, policy: &NoticesPolicy, paths: &[Utf8PathBuf]) -> anyhow::Result<Report> {
+/// The release version an archive's file name carries, exactly as written, and the form a name
+/// of `target` takes there: PEP 440 (`0.9.0rc1`) for wheels and sdists (`name-X.Y.Z-...whl`,
+/// `name-X.Y.Z.tar.gz`), semver (`0.9.0-rc.1`) for npm (`name-X.Y.Z.tgz`), crates
+/// (`name-X.Y.Z.crate`) and SDK archives (`name_X.Y.Z_platform.tar.gz`). `None` when the name
+/// carries no version that parses as a whole token: a version is compared token to token, never
+/// found as a substring (`10.8.0` is not `0.8.0`: facts bug 31).
+pub fn archive_version(file_name: &str, target: &ReleaseTarget) -> Option<(String, String)> {
+    let (stem, ext) = split_name(file_name)?;
+    let readable = |v: &str| v.starts_with(|c: char| c.is_ascii_digit()) && ReleaseTarget::parse_any(v).is_ok();
+    // `name-<version>` where the version runs to the end: the first `-` whose rest parses (a
+    // name may hold dashes, and so may a semver pre-release: `plasmite-0.9.0-rc.1`).
+    let dashed = || stem.match_indices('-').map(|(i, _)| &stem[i + 1..]).find(|v| readable(v));
+    match ext {
+        ".whl" => {
+            // Wheel names escape `-` inside the name and version as `_`: the version is field 2.
+            let version = stem.split('-').nth(1).filter(|v| readable(v))?;
+            Some((version.to_string(), target.pep440().to_string()))
+        }
+        ".tgz" | ".crate" => Some((dashed()?.to_string(), target.version())),
+        _ => match dashed() {
+            Some(version) => Some((version.to_string(), target.pep440().to_string())),
+            None => {
+                // SDK: `name_<version>_<platform>`; exactly one field after the name must parse.
+                let mut found = stem.split('_').skip(1).filter(|v| readable(v));
+                let version = found.next()?;
+                found.next().is_none().then(|| (version.to_string(), target.version()))
+            }
+        },
+    }
+}
+
+/// The whole check: repository files and copies, then every archive found whose file name
+/// carries `target`. An archive of another version is reported and left out; one whose name
+/// carries no readable version is incomplete. No archive of `target` at all is incomplete; a
+/// failed repository-level check fails whatever else happened (bug 34).
+pub fn check(
+    repo: &Repo,
+    policy: &NoticesPolicy,
+    paths: &[Utf8PathBuf],
+    target: &ReleaseTarget,
+) -> anyhow::Result<Report> {
     let mut findings = check_repo(repo, policy);
     let artifacts = find_artifacts(repo, &policy.search, paths)?;
     let files: Vec<String> = policy.files.iter().map(|f| f.to_string()).collect();
+    let looked: Vec<String> = if paths.is_empty() {
+        policy.search.iter().map(|s| format!("{}/", s.dir)).collect()
+    } else {
+        paths.iter().map(|p| p.to_string()).collect()
+    };
     if artifacts.is_empty() {
-        let looked: Vec<String> = if paths.is_empty() {
-            policy.search.iter().map(|s| format!("{}/", s.dir)).collect()
-        } else {
-            paths.iter().map(|p| p.to_string()).collect()
-        };
         findings.push(Finding::incomplete(
             CHECK,
             "release archives",
@@ -377,9 +416,12 @@ pub fn check(repo: &Repo, policy: &NoticesPolicy, paths: &[Utf8PathBuf]) -> anyh
             ),
         ));
     }
+    let mut of_target = 0;
+    let mut others = Vec::new();
     for path in &artifacts {
         let shown = path.strip_prefix(repo.root()).map_or_else(|_| path.to_string(), |p| p.to_string());
-        if !is_artifact(path.file_name().unwrap_or_default()) {
+        let name = path.file_name().unwrap_or_default();
+        if !is_artifact(name) {
             findings.push(Finding::incomplete(
                 CHECK,
                 shown,
@@ -387,9 +429,45 @@ pub fn check(repo: &Repo, policy: &NoticesPolicy, paths: &[Utf8PathBuf]) -> anyh
             ));
             continue;
         }
-        findings.push(check_archive(path, &shown, &files));
+        match archive_version(name, target) {
+            None => findings.push(
+                Finding::incomplete(
+                    CHECK,
+                    shown.as_str(),
+                    format!(
+                        "{name}: no release version can be read from the file name (name-X.Y.Z.tar.gz, name-X.Y.Z-...whl, name-X.Y.Z.tgz, name-X.Y.Z.crate, name_X.Y.Z_platform.tar.gz), so it cannot count for {}",
+                        target.tag()
+                    ),
+                )
+                .with(Evidence::file(shown.as_str())),
+            ),
+            // A stale archive of another release left in the folder must not cover this one.
+            Some((carried, wanted)) if carried != wanted => {
+                findings.push(
+                    Finding::skipped(
+                        CHECK,
+                        shown.as_str(),
+                        format!("not this release's archive (carries {carried}, the release is {wanted})"),
+                    )
+                    .with(Evidence::file(shown.as_str())),
+                );
+                others.push(shown);
+            }
+            Some(_) => {
+                of_target += 1;
+                findings.push(check_archive(path, &shown, &files));
+            }
+        }
     }
-    Ok(Report::new("notices", None, findings))
+    if of_target == 0 && !artifacts.is_empty() {
+        let mut detail = format!("no archive of {} found in {}", target.tag(), looked.join(", "));
+        if !others.is_empty() {
+            detail.push_str(&format!(" (only other releases' archives: {})", others.join(", ")));
+        }
+        detail.push_str(": build or download this release's artifacts first, or pass their paths");
+        findings.push(Finding::incomplete(CHECK, "release archives", detail));
+    }
+    Ok(Report::new("notices", Some(target.tag()), findings))
 }
 
 #[cfg(test)]
@@ -506,6 +584,51 @@ mod tests {
         fs::write(&path, &lying).unwrap();
         let f = check_archive(&path, "x.whl", &files());
         assert_eq!(f.outcome, crate::report::Outcome::Fail, "{f:?}");
+    }
+
+    #[test]
+    fn the_version_a_file_name_carries_is_read_as_a_whole_token() {
+        let t = |s: &str| ReleaseTarget::parse(s).unwrap();
+        let v = |name: &str, target: &str| archive_version(name, &t(target));
+        let pair = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
+        // (file name, target, (carried, the target's form for that kind))
+        let table = [
+            ("plasmite-0.8.0.tar.gz", "0.8.0", pair("0.8.0", "0.8.0")),
+            ("plasmite-0.9.0rc1.tar.gz", "0.9.0-rc.1", pair("0.9.0rc1", "0.9.0rc1")),
+            ("plasmite-0.8.0-cp311-cp311-linux_x86_64.whl", "0.8.0", pair("0.8.0", "0.8.0")),
+            ("plasmite-0.9.0rc1-py3-none-any.whl", "0.9.0-rc.1", pair("0.9.0rc1", "0.9.0rc1")),
+            ("plasmite-0.9.0b2-py3-none-any.whl", "0.9.0-beta.2", pair("0.9.0b2", "0.9.0b2")),
+            ("plasmite-0.8.0.tgz", "0.8.0", pair("0.8.0", "0.8.0")),
+            ("plasmite-0.9.0-rc.1.tgz", "0.9.0-rc.1", pair("0.9.0-rc.1", "0.9.0-rc.1")),
+            ("plasmite-node-0.8.0.tgz", "0.8.0", pair("0.8.0", "0.8.0")),
+            ("plasmite-0.8.0.crate", "0.8.0", pair("0.8.0", "0.8.0")),
+            ("plasmite-0.9.0-alpha.3.crate", "0.9.0-alpha.3", pair("0.9.0-alpha.3", "0.9.0-alpha.3")),
+            ("plasmite_0.8.0_linux-x64.tar.gz", "0.8.0", pair("0.8.0", "0.8.0")),
+            ("plasmite_0.8.0_linux_amd64.tar.gz", "0.8.0", pair("0.8.0", "0.8.0")),
+            ("plasmite_0.9.0-rc.1_darwin_arm64.tar.gz", "0.9.0-rc.1", pair("0.9.0-rc.1", "0.9.0-rc.1")),
+            // Another release: carried as written, never matched as a substring (bug 31).
+            ("plasmite-10.8.0.tar.gz", "0.8.0", pair("10.8.0", "0.8.0")),
+            ("plasmite_10.8.0_linux_amd64.tar.gz", "0.8.0", pair("10.8.0", "0.8.0")),
+            ("plasmite-10.8.0-py3-none-any.whl", "0.8.0", pair("10.8.0", "0.8.0")),
+            ("plasmite-0.8.0.tgz", "10.8.0", pair("0.8.0", "10.8.0")),
+            ("plasmite-0.7.2.tar.gz", "0.8.0", pair("0.7.2", "0.8.0")),
+            ("plasmite-0.9.0.tar.gz", "0.9.0-rc.1", pair("0.9.0", "0.9.0rc1")),
+            ("plasmite-0.9.0rc1-py3-none-any.whl", "0.9.0", pair("0.9.0rc1", "0.9.0")),
+            // No version that parses as a whole token.
+            ("plasmite-0.8.01.tar.gz", "0.8.0", None),
+            ("plasmite-0.8.0.1.crate", "0.8.0", None),
+            ("plasmite_0.8.0x_linux_amd64.tar.gz", "0.8.0", None),
+            ("plasmite.tar.gz", "0.8.0", None),
+            ("plasmite-latest.tgz", "0.8.0", None),
+            ("plasmite-v0.8.0.tgz", "0.8.0", None),
+            ("x.whl", "0.8.0", None),
+            ("plasmite-0.8-py3-none-any.whl", "0.8.0", None),
+            ("plasmite_0.8.0_0.7.0.tar.gz", "0.8.0", None),
+            ("plasmite.zip", "0.8.0", None),
+        ];
+        for (name, target, want) in table {
+            assert_eq!(v(name, target), want, "{name} for {target}");
+        }
     }
 
     #[test]

@@ -299,6 +299,9 @@ pub struct NoticesArgs {
     /// `[notices] search` folders].
     #[arg(value_name = "PATH")]
     pub paths: Vec<Utf8PathBuf>,
+    /// The release whose archives count, vX.Y.Z [default: the version every surface agrees on].
+    #[arg(long, value_name = "vX.Y.Z")]
+    pub target: Option<String>,
 }
 
 #[derive(Args)]

@@ -315,8 +315,12 @@ fn bench(common: &Common, args: BenchArgs) -> anyhow::Result<u8> {
 }
 
 fn notices(common: &Common, args: NoticesArgs) -> anyhow::Result<u8> {
+    let request = cmd::NoticesRequest {
+        paths: args.paths,
+        target: args.target.as_deref().map(|t| target(t).context("--target")).transpose()?,
+    };
     let cx = open(common)?;
-    let recorded = cmd::notices(&cx, &cmd::NoticesRequest { paths: args.paths })?;
+    let recorded = cmd::notices(&cx, &request)?;
     Ok(render::report(&recorded.report, common))
 }
 

@@ -39,13 +39,19 @@ pub fn bench(cx: &Context, request: &BenchRequest, observer: &mut dyn Observer) 
 pub struct NoticesRequest {
     /// Archives or folders to check [default: the policy's artifact folders].
     pub paths: Vec<Utf8PathBuf>,
+    /// The release whose archives count [default: the version every surface agrees on].
+    pub target: Option<ReleaseTarget>,
 }
 
-/// Checks licence and notice files at the root, in copies and in every archive; records the
-/// report under the version the surfaces agree on.
+/// Checks licence and notice files at the root, in copies and in every archive of the target
+/// (archives named for another version do not count); records the report under the target.
 pub fn notices(cx: &Context, request: &NoticesRequest) -> anyhow::Result<Recorded> {
-    let report = notice_files::check(&cx.repo, &cx.policy.notices, &request.paths)?;
-    record(cx, None, report)
+    let target = match &request.target {
+        Some(t) => t.clone(),
+        None => super::default_target(cx)?,
+    };
+    let report = notice_files::check(&cx.repo, &cx.policy.notices, &request.paths, &target)?;
+    record(cx, Some(&target), report)
 }
 
 /// `smoke vX.Y.Z` and its options.

@@ -6,8 +6,10 @@
 //! Evidence is decided here, once. The commands that **record** append their report to the
 //! evidence record of their target (`.scratch/release/evidence-vX.Y.Z.json`, created with mode
 //! `unset` if missing): `qa`, `verify`, `blocker`, `bench`, `notices`, `smoke`, `provenance`.
-//! A recording command without a target of its own (`bench`, `notices`) records under the
-//! version every surface agrees on, and records nothing when they disagree. `evidence` creates
+//! A recording command without a target of its own (`bench`) records under the version every
+//! surface agrees on, and records nothing when they disagree; `notices` takes `--target`,
+//! defaulting to that agreed version, and refuses to guess when the surfaces disagree (its
+//! target decides which archives count). `evidence` creates
 //! or reopens the record; `status` only reads it; `versions`, `changelog`, `targets` and
 //! `homebrew` never touch it.
 

@@ -237,3 +237,85 @@ fn explicit_paths_replace_the_default_folders() {
     });
     assert!(named, "{}", human.stdout);
 }
+
+#[test]
+fn a_stale_archive_beside_the_release_is_left_out_and_named() {
+    // A 0.7.2 sdist left in the folder (and a 10.8.0 one: no substring match, bug 31) must not
+    // stand in for the 0.8.0 release; its own archives still decide.
+    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    good_artifacts(&repo);
+    for stale in ["0.7.2", "10.8.0"] {
+        tar_gz(
+            &repo.path(&format!("bindings/python/dist/plasmite-{stale}.tar.gz")),
+            &[(&format!("plasmite-{stale}/LICENSE"), LICENSE.as_bytes())],
+        );
+    }
+    let run = notices(&repo, &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let report = run.json();
+    assert_eq!(report["target"], "v0.8.0", "{report:#}");
+    for (stale, subject) in [
+        ("0.7.2", "bindings/python/dist/plasmite-0.7.2.tar.gz"),
+        ("10.8.0", "bindings/python/dist/plasmite-10.8.0.tar.gz"),
+    ] {
+        let f = finding(&report, subject);
+        assert_eq!(f["status"], "skipped", "{f:#}");
+        let why = format!("not this release's archive (carries {stale}, the release is 0.8.0)");
+        assert!(f.to_string().contains(&why), "{f:#}");
+    }
+    assert_eq!(finding(&report, "bindings/python/dist/plasmite-0.8.0.tar.gz")["status"], "pass");
+
+    // A release's own archive with a missing licence fails though a stale one beside it is whole.
+    tar_gz(&repo.path("dist/plasmite_0.8.0_linux-x64.tar.gz"), &[("./bin/plasmite", b"elf")]);
+    tar_gz(
+        &repo.path("dist/plasmite_0.7.2_linux-x64.tar.gz"),
+        &[("./LICENSE", LICENSE.as_bytes()), ("./THIRD_PARTY_NOTICES.md", NOTICES.as_bytes())],
+    );
+    let run = notices(&repo, &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(finding(&run.json(), "dist/plasmite_0.8.0_linux-x64.tar.gz")["status"], "fail");
+}
+
+#[test]
+fn only_a_stale_archive_is_not_ready() {
+    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    tar_gz(
+        &repo.path("dist/plasmite-0.7.2.tar.gz"),
+        &[
+            ("plasmite-0.7.2/LICENSE", LICENSE.as_bytes()),
+            ("plasmite-0.7.2/THIRD_PARTY_NOTICES.md", NOTICES.as_bytes()),
+        ],
+    );
+    let run = notices(&repo, &[]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    let report = run.json();
+    assert_eq!(finding(&report, "dist/plasmite-0.7.2.tar.gz")["status"], "skipped", "{report:#}");
+    let f = finding(&report, "release archives");
+    assert_eq!(f["status"], "incomplete", "{f:#}");
+    let detail = f["detail"].as_str().unwrap();
+    assert!(detail.contains("no archive of v0.8.0") && detail.contains("dist/plasmite-0.7.2.tar.gz"), "{detail}");
+
+    // Named explicitly, it still does not count; `--target v0.7.2` is the release it is for.
+    let run = notices(&repo, &["dist/plasmite-0.7.2.tar.gz"]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    let run = notices(&repo, &["--target", "v0.7.2", "dist/plasmite-0.7.2.tar.gz"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.json()["target"], "v0.7.2");
+    let run = notices(&repo, &["--target", "0.8.01"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+}
+
+#[test]
+fn an_archive_whose_name_carries_no_version_is_incomplete_naming_it() {
+    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    good_artifacts(&repo);
+    tar_gz(
+        &repo.path("dist/plasmite-latest.tar.gz"),
+        &[("plasmite-latest/LICENSE", LICENSE.as_bytes()), ("plasmite-latest/THIRD_PARTY_NOTICES.md", b"n")],
+    );
+    let run = notices(&repo, &[]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    let f = finding(&run.json(), "dist/plasmite-latest.tar.gz").clone();
+    assert_eq!(f["status"], "incomplete", "{f:#}");
+    assert!(f["detail"].as_str().unwrap().contains("plasmite-latest.tar.gz: no release version"), "{f:#}");
+}
