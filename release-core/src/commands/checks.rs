@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
+
 use camino::Utf8PathBuf;
 
 use super::{Recorded, record};
@@ -48,7 +50,8 @@ pub struct NoticesRequest {
 pub fn notices(cx: &Context, request: &NoticesRequest) -> anyhow::Result<Recorded> {
     let target = match &request.target {
         Some(t) => t.clone(),
-        None => super::default_target(cx)?,
+        // Which archives count depends on the target: never guess it.
+        None => super::default_target(cx).context("notices needs the release its archives are for (--target)")?,
     };
     let report = notice_files::check(&cx.repo, &cx.policy.notices, &request.paths, &target)?;
     record(cx, Some(&target), report)

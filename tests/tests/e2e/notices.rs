@@ -319,3 +319,17 @@ fn an_archive_whose_name_carries_no_version_is_incomplete_naming_it() {
     assert_eq!(f["status"], "incomplete", "{f:#}");
     assert!(f["detail"].as_str().unwrap().contains("plasmite-latest.tar.gz: no release version"), "{f:#}");
 }
+
+#[test]
+fn without_an_agreed_version_the_target_must_be_named() {
+    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    good_artifacts(&repo);
+    // Half a bump: package.json says 0.9.0, so no version is agreed on.
+    let package = fs::read_to_string(repo.path("bindings/node/package.json")).unwrap();
+    repo.write("bindings/node/package.json", package.replacen("0.8.0", "0.9.0", 1)).unwrap();
+    let run = notices(&repo, &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("(--target)") && run.stderr.contains("pass vX.Y.Z"), "{}", run.all());
+    let run = notices(&repo, &["--target", "v0.8.0"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+}
