@@ -2,7 +2,9 @@
 //! by `FAKE_ERGO_STATE`; `FAKE_ERGO_VERSION` sets the reported version (default 6.0.0).
 //! Forms removed from ergo (a global `--json` before the subcommand, `list --epics`, JSON
 //! objects as input) fail as they do in real ergo. Every call is appended to
-//! `$FAKE_ERGO_STATE.log` so tests can see what was run.
+//! `$FAKE_ERGO_STATE.log` so tests can see what was run. With `FAKE_ERGO_FAIL_NEW=VAR`,
+//! creating a task fails and stderr echoes the value of `$VAR`, whole and folded over two
+//! lines, as a tool that logs its credentials would.
 
 use std::{io::Read, process::ExitCode};
 
@@ -51,6 +53,12 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         ["new", "task", title, rest @ ..] => {
+            if let Ok(var) = std::env::var("FAKE_ERGO_FAIL_NEW") {
+                let value = std::env::var(var).unwrap_or_default();
+                let (head, tail) = value.split_at(value.len() / 2);
+                eprintln!("ergo: sync failed: bad credentials {value}\nergo: token was {head}\n    {tail}");
+                return ExitCode::from(1);
+            }
             if title.trim_start().starts_with('{') {
                 return fail("JSON creation input was removed in ergo 4; pass the title as an argument");
             }

@@ -20,7 +20,7 @@ use crate::{
     env::Env,
     evidence,
     policy::Tracker,
-    redact,
+    redact::Redactor,
     repo::Repo,
     report::CheckId,
     report::{Finding, Outcome},
@@ -93,8 +93,8 @@ impl Blocker {
     /// The same blocker with every secret masked in its title, summary, run URL, failing
     /// command and log excerpt, so that nothing derived from it (tracker, evidence, output)
     /// can carry one.
-    pub fn redacted(mut self, secrets: &[String]) -> Blocker {
-        let mask = |s: &mut String| *s = redact::redact(s, secrets);
+    pub fn redacted(mut self, redactor: &Redactor) -> Blocker {
+        let mask = |s: &mut String| *s = redactor.redact(s);
         mask(&mut self.title);
         mask(&mut self.summary);
         for s in [
@@ -123,7 +123,7 @@ impl Blocker {
     }
 
     /// The task body in the template's sections, with every secret masked.
-    pub fn body(&self, secrets: &[String]) -> String {
+    pub fn body(&self, redactor: &Redactor) -> String {
         let tag = self.target.tag();
         let (rerun, all) = self.rerun_commands();
         let mut context = format!(
@@ -167,7 +167,7 @@ impl Blocker {
         let body: String =
             SECTIONS.iter().zip(&sections).map(|(heading, text)| format!("{heading}\n\n{text}\n")).collect();
         let body = body.strip_suffix('\n').unwrap_or(&body).to_string();
-        redact::redact(&body, secrets)
+        redactor.redact(&body)
     }
 
     /// The command that re-runs this blocker's check, and the one that re-runs all of its
@@ -196,8 +196,8 @@ impl Blocker {
 pub struct FileOptions {
     /// The ergo executable (`ergo` on PATH by default).
     pub ergo: String,
-    /// Secret values to mask in everything filed.
-    pub secrets: Vec<String>,
+    /// Masks secrets in everything filed: the one [`Redactor`], of the environment's secrets.
+    pub redactor: Redactor,
     /// Create nothing; say what would be created.
     pub dry_run: bool,
     /// Who files: set on each blocker filed from a report (`--file-blockers`).
@@ -207,7 +207,7 @@ pub struct FileOptions {
 impl FileOptions {
     /// `ergo` on PATH, the secrets set in `env`, filing for real, no agent.
     pub fn new(env: &Env) -> FileOptions {
-        FileOptions { ergo: "ergo".into(), secrets: env.secrets(), dry_run: false, agent: None }
+        FileOptions { ergo: "ergo".into(), redactor: Redactor::from_env(env), dry_run: false, agent: None }
     }
 }
 
@@ -221,12 +221,12 @@ pub fn agent(repo: &Repo, target: &ReleaseTarget, given: Option<String>) -> Opti
 pub fn file(cx: &Context, blocker: &Blocker, options: &FileOptions) -> Finding {
     match cx.policy.blockers.tracker {
         Tracker::Ergo => {
-            ergo::Ergo::new(&options.ergo, cx.repo.root()).file(blocker, &options.secrets, options.dry_run)
+            ergo::Ergo::new(&options.ergo, cx.repo.root()).file(blocker, &options.redactor, options.dry_run)
         }
-        Tracker::Github => github::file(&cx.http, &cx.policy, blocker, &options.secrets, options.dry_run),
+        Tracker::Github => github::file(&cx.http, &cx.policy, blocker, &options.redactor, options.dry_run),
         Tracker::None => Finding::skipped(
             CHECK,
-            format!("tracker: {}", redact::redact(&blocker.task_title(), &options.secrets)),
+            format!("tracker: {}", options.redactor.redact(&blocker.task_title())),
             format!("{}: [blockers] tracker is \"none\"", cx.policy.path),
         ),
     }
@@ -353,12 +353,12 @@ pub fn close(
 }
 
 /// The end of a log, where failures are: the last lines, capped in size, secrets masked.
-pub fn log_excerpt(log: &str, secrets: &[String]) -> String {
+pub fn log_excerpt(log: &str, redactor: &Redactor) -> String {
     let lines: Vec<&str> = log.lines().collect();
     let tail = lines[lines.len().saturating_sub(EXCERPT_LINES)..].join("\n");
     let start = tail.len().saturating_sub(EXCERPT_CHARS);
     let start = (start..=tail.len()).find(|i| tail.is_char_boundary(*i)).unwrap_or(tail.len());
-    redact::redact(&tail[start..], secrets)
+    redactor.redact(&tail[start..])
 }
 
 #[cfg(test)]
@@ -371,7 +371,7 @@ mod tests {
         b.run_id = Some("42".into());
         b.failed_jobs = vec!["build (ubuntu)".into(), "test".into()];
         b.log_excerpt = Some("error: GH_TOKEN=canary-secret-123456 leaked".into());
-        let body = b.body(&["canary-secret-123456".to_string()]);
+        let body = b.body(&Redactor::new(&["canary-secret-123456".to_string()]));
         for heading in SECTIONS {
             assert!(body.contains(heading), "{heading} missing:\n{body}");
         }
@@ -385,22 +385,24 @@ mod tests {
     fn body_says_how_to_rerun_and_when_the_run_was_unreadable() {
         let t = ReleaseTarget::parse("v0.9.0").unwrap();
         let gate = Blocker::new(t.clone(), "release-gate", "t", "s");
-        assert!(gate.body(&[]).contains("`cargo xtask release qa v0.9.0 --only release-gate`"));
+        assert!(gate.body(&Redactor::default()).contains("`cargo xtask release qa v0.9.0 --only release-gate`"));
         let mut channel = Blocker::new(t, "verify.github.published", "t", "s");
-        assert!(channel.body(&[]).contains("`cargo xtask release verify v0.9.0 --channels github`"));
+        assert!(channel.body(&Redactor::default()).contains("`cargo xtask release verify v0.9.0 --channels github`"));
         channel.run_id = Some("7".into());
         channel.run_unreadable = Some("HTTP 404".into());
         assert!(
-            channel.body(&[]).contains("Run details could not be read (run URL and failed jobs unknown): HTTP 404")
+            channel
+                .body(&Redactor::default())
+                .contains("Run details could not be read (run URL and failed jobs unknown): HTTP 404")
         );
     }
 
     #[test]
     fn excerpt_keeps_the_end() {
         let log: String = (0..100).map(|i| format!("line {i}\n")).collect();
-        let ex = log_excerpt(&log, &[]);
+        let ex = log_excerpt(&log, &Redactor::default());
         assert!(ex.starts_with("line 70") && ex.ends_with("line 99"), "{ex}");
         let long = "é".repeat(5000);
-        assert!(log_excerpt(&long, &[]).len() <= EXCERPT_CHARS);
+        assert!(log_excerpt(&long, &Redactor::default()).len() <= EXCERPT_CHARS);
     }
 }

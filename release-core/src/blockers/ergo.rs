@@ -12,7 +12,10 @@ use serde::Deserialize;
 use xshell::{Shell, cmd};
 
 use super::{Blocker, CHECK};
-use crate::report::{Evidence, Finding};
+use crate::{
+    redact::Redactor,
+    report::{Evidence, Finding},
+};
 
 /// Oldest ergo with the commands used here (`list --json` arrived in 4.2).
 pub const MIN_VERSION: (u64, u64) = (4, 2);
@@ -135,11 +138,11 @@ impl Ergo {
     /// Files `blocker` (or, with `dry_run`, says what it would do). The finding is `Pass` when
     /// the blocker is filed or an open task with its title already exists, `Incomplete` when
     /// ergo is missing, too old or misbehaves.
-    pub fn file(&self, blocker: &Blocker, secrets: &[String], dry_run: bool) -> Finding {
+    pub fn file(&self, blocker: &Blocker, redactor: &Redactor, dry_run: bool) -> Finding {
         let subject = format!("ergo: {}", blocker.task_title());
-        match self.try_file(blocker, secrets, dry_run) {
+        match self.try_file(blocker, redactor, dry_run) {
             Ok(detail) => Finding::pass(CHECK, subject, detail),
-            Err(e) => Finding::incomplete(CHECK, subject, format!("{e:#}")),
+            Err(e) => Finding::incomplete(CHECK, subject, redactor.redact(&format!("{e:#}"))),
         }
         .with(Evidence::Command {
             argv: vec![self.program.clone(), "new".into(), "task".into()],
@@ -148,19 +151,20 @@ impl Ergo {
         })
     }
 
-    fn try_file(&self, blocker: &Blocker, secrets: &[String], dry_run: bool) -> anyhow::Result<String> {
+    fn try_file(&self, blocker: &Blocker, redactor: &Redactor, dry_run: bool) -> anyhow::Result<String> {
         self.check_version()?;
         let items = self.list_all()?;
         let epic_title = blocker.epic_title();
         let epic = find_epic(&items, &epic_title);
-        let title = blocker.task_title();
+        // The title goes on ergo's argv (visible to every process): masked like the body.
+        let title = redactor.redact(&blocker.task_title());
         if let Some(epic) = epic
             && let Some(existing) =
                 items.iter().find(|i| i.title == title && i.epic_id.as_deref() == Some(&epic.id) && i.is_open())
         {
             return Ok(format!("already filed: open task {} in epic {} has this title", existing.id, epic.id));
         }
-        let body = blocker.body(secrets);
+        let body = blocker.body(redactor);
         if dry_run {
             let epic = epic.map_or_else(|| format!("a new epic \"{epic_title}\""), |e| format!("epic {}", e.id));
             return Ok(format!("dry run: would file \"{title}\" in {epic}"));

@@ -23,7 +23,7 @@ use crate::{
     github::{self, GitHub},
     http::Http,
     policy::Policy,
-    redact,
+    redact::Redactor,
     report::CheckId,
     report::Evidence,
     report::Finding,
@@ -130,8 +130,8 @@ pub fn open_issues(gh: &GitHub<'_>) -> Result<(Vec<Issue>, String), FetchError> 
 /// is filed, or when an open issue with the same title already tracks it (the blocker exists,
 /// so it is tracked; the detail says "already filed" and names the issue). `Incomplete` when
 /// the issues cannot be listed, there is no token, or GitHub refuses the issue.
-pub fn file(http: &Http, policy: &Policy, blocker: &Blocker, secrets: &[String], dry_run: bool) -> Finding {
-    let title = one_line(&redact::redact(&blocker.task_title(), secrets));
+pub fn file(http: &Http, policy: &Policy, blocker: &Blocker, redactor: &Redactor, dry_run: bool) -> Finding {
+    let title = one_line(&redactor.redact(&blocker.task_title()));
     let subject = format!("github: {title}");
     let gh = match client(http, policy) {
         Ok(gh) => gh,
@@ -184,15 +184,15 @@ pub fn file(http: &Http, policy: &Policy, blocker: &Blocker, secrets: &[String],
         )
         .with(url_evidence(&url, None));
     }
-    let body = serde_json::json!({"title": title, "body": blocker.body(secrets), "labels": [LABEL]});
+    let body = serde_json::json!({"title": title, "body": blocker.body(redactor), "labels": [LABEL]});
     match gh.create_issue(&body) {
-        Ok(r) => posted(&subject, repo, &url, r.status, &r.body, secrets),
+        Ok(r) => posted(&subject, repo, &url, r.status, &r.body, redactor),
         Err(e) => Finding::incomplete(
             CHECK,
             subject,
             format!(
                 "GitHub did not answer ({}); the issue may or may not exist: check the {LABEL} issues, then re-run (a re-run does not file a duplicate)",
-                redact::redact(&format!("{e:#}"), secrets)
+                redactor.redact(&format!("{e:#}"))
             ),
         )
         .with(url_evidence(&url, None)),
@@ -209,7 +209,7 @@ struct Created {
 }
 
 /// The finding for GitHub's answer to the POST (pure, so every status is tested).
-pub fn posted(subject: &str, repo: &str, url: &str, status: u16, body: &[u8], secrets: &[String]) -> Finding {
+pub fn posted(subject: &str, repo: &str, url: &str, status: u16, body: &[u8], redactor: &Redactor) -> Finding {
     let ev = url_evidence(url, Some(status));
     // GitHub's own words ("Validation Failed", the errors), which the maintainer needs.
     let said = serde_json::from_slice::<serde_json::Value>(body)
@@ -219,7 +219,7 @@ pub fn posted(subject: &str, repo: &str, url: &str, status: u16, body: &[u8], se
             if let Some(errors) = v["errors"].as_array().filter(|e| !e.is_empty()) {
                 s += &format!(" {}", serde_json::Value::Array(errors.clone()));
             }
-            redact::redact(s.trim(), secrets)
+            redactor.redact(s.trim())
         })
         .filter(|s| !s.is_empty())
         .map(|s| format!(" (GitHub: {s})"))
@@ -348,7 +348,9 @@ mod tests {
 
     #[test]
     fn every_refusal_is_incomplete_and_says_what_to_do() {
-        let at = |status: u16, body: &str| posted("s", "o/r", "http://127.0.0.1/x", status, body.as_bytes(), &[]);
+        let at = |status: u16, body: &str| {
+            posted("s", "o/r", "http://127.0.0.1/x", status, body.as_bytes(), &Redactor::default())
+        };
         let created = r#"{"number": 7, "html_url": "https://github.example/o/r/issues/7", "labels": [{"name": "release-blocker"}]}"#;
         let f = at(201, created);
         assert_eq!(f.outcome, Outcome::Pass);
@@ -377,8 +379,14 @@ mod tests {
             assert!(f.detail.contains(needle), "{status}: {}", f.detail);
             assert!(f.evidence.iter().any(|e| matches!(e, Evidence::Url { .. })), "{status}");
         }
-        let echoed =
-            posted("s", "o/r", "u", 422, br#"{"message":"title has canary-secret-99"}"#, &["canary-secret-99".into()]);
+        let echoed = posted(
+            "s",
+            "o/r",
+            "u",
+            422,
+            br#"{"message":"title has canary-secret-99"}"#,
+            &Redactor::new(&["canary-secret-99".into()]),
+        );
         assert!(!echoed.detail.contains("canary-secret-99"), "{}", echoed.detail);
     }
 }

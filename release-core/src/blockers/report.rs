@@ -8,7 +8,7 @@
 
 use super::{Blocker, CHECK, FileOptions, file, log_excerpt, record};
 use crate::{
-    context::Context, env::Env, report::CheckId, report::Evidence, report::Finding, report::Report,
+    context::Context, env::Env, redact::Redactor, report::CheckId, report::Evidence, report::Finding, report::Report,
     target::ReleaseTarget,
 };
 
@@ -66,8 +66,8 @@ pub fn title(finding: &Finding) -> String {
 /// findings, leaving out the `blockers` gate's and the filing's own findings. The summary is
 /// the finding's detail (details of findings with the same title are joined); a command's
 /// argv becomes the failing command and its output tail the log excerpt; `ci` is attached.
-/// Everything is redacted of `secrets`.
-pub fn blockers(report: &Report, target: &ReleaseTarget, ci: Option<&CiRun>, secrets: &[String]) -> Vec<Blocker> {
+/// Everything is redacted by `redactor`.
+pub fn blockers(report: &Report, target: &ReleaseTarget, ci: Option<&CiRun>, redactor: &Redactor) -> Vec<Blocker> {
     let mut out: Vec<Blocker> = Vec::new();
     for f in report.findings.iter().filter(|f| f.outcome.blocks() && f.check != BLOCKERS_GATE && f.check != CHECK) {
         let title = title(f);
@@ -83,7 +83,7 @@ pub fn blockers(report: &Report, target: &ReleaseTarget, ci: Option<&CiRun>, sec
             {
                 b.failing_command = Some(argv.join(" "));
                 if !tail.trim().is_empty() {
-                    b.log_excerpt = Some(log_excerpt(tail, secrets));
+                    b.log_excerpt = Some(log_excerpt(tail, redactor));
                 }
             }
         }
@@ -91,7 +91,7 @@ pub fn blockers(report: &Report, target: &ReleaseTarget, ci: Option<&CiRun>, sec
             b.run_id = Some(run.id.clone());
             b.run_url = Some(run.url.clone());
         }
-        out.push(b.redacted(secrets));
+        out.push(b.redacted(redactor));
     }
     out
 }
@@ -108,7 +108,7 @@ pub fn file_all(
     options: &FileOptions,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    for mut b in blockers(report, target, ci, &options.secrets) {
+    for mut b in blockers(report, target, ci, &options.redactor) {
         b.agent = options.agent.clone();
         let mut filed = file(cx, &b, options);
         if options.dry_run {
@@ -193,7 +193,7 @@ mod tests {
                 _ => "o/r".into(),
             })
         });
-        let bs = blockers(&r, &target, ci.as_ref(), &[]);
+        let bs = blockers(&r, &target, ci.as_ref(), &Redactor::default());
         let titles: Vec<&str> = bs.iter().map(|b| b.title.as_str()).collect();
         assert_eq!(titles, ["release-gate", "ci-green: ci ci.yml on abc"]);
         assert_eq!(bs[0].failing_command.as_deref(), Some("just release-gate"));
@@ -214,7 +214,7 @@ mod tests {
     fn findings_with_one_title_make_one_blocker() {
         let target = ReleaseTarget::parse("v0.9.0").unwrap();
         let r = report(vec![Finding::fail("c", "s", "first"), Finding::incomplete("c", "s", "second")]);
-        let bs = blockers(&r, &target, None, &[]);
+        let bs = blockers(&r, &target, None, &Redactor::default());
         assert_eq!(bs.len(), 1);
         assert!(bs[0].summary.contains("first") && bs[0].summary.contains("second"), "{}", bs[0].summary);
     }

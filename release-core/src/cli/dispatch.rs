@@ -12,7 +12,7 @@ use super::{
         BenchArgs, BlockerArgs, ChangelogArgs, Common, EvidenceArgs, HomebrewCommand, HttpArgs, NoticesArgs,
         ProvenanceArgs, QaArgs, Release, SmokeArgs, StatusArgs, TargetsArgs, VerifyArgs, VersionsArgs,
     },
-    render,
+    render::{self, Stream},
 };
 use crate::{
     bench::{BenchOptions, Thresholds},
@@ -24,6 +24,7 @@ use crate::{
     gates::{Gate, Waiver},
     manifest::{Channel, Tier},
     provenance::Which,
+    redact::Redactor,
     repo::PushState,
     report::Finding,
     smoke::{self, Backoff},
@@ -56,7 +57,7 @@ fn open(common: &Common) -> anyhow::Result<Context> {
     let cx = Context::open(dir, common.policy.as_deref())?.with_env(common.env.clone());
     // No command reads version surfaces that a killed `versions --set` left half-bumped.
     if let Some(done) = cmd::recover_bump(&cx)? {
-        eprintln!("note: {done}");
+        render::err(&common.env, &format!("note: {done}"));
     }
     Ok(cx)
 }
@@ -83,12 +84,12 @@ fn versions(common: &Common, args: VersionsArgs) -> anyhow::Result<u8> {
     let cx = open(common)?;
     let outcome = cmd::versions(&cx, &request)?;
     if let Some(done) = &outcome.recovered {
-        eprintln!("note: {done}");
+        render::err(&common.env, &format!("note: {done}"));
     }
     if !common.json {
         for change in &outcome.changes {
             let pairs: Vec<String> = change.replaced.iter().map(|(a, b)| format!("{a} -> {b}")).collect();
-            eprintln!("set {}: {}", change.file, pairs.join(", "));
+            render::err(&common.env, &format!("set {}: {}", change.file, pairs.join(", ")));
         }
     }
     Ok(render::report(&outcome.report, common))
@@ -106,19 +107,20 @@ fn changelog(common: &Common, args: ChangelogArgs) -> anyhow::Result<u8> {
     let cx = open(common)?;
     match cmd::changelog(&cx, &request)? {
         cmd::ChangelogOutcome::Notes { notes: Some(notes), .. } => {
-            println!("{notes}");
+            render::out(&common.env, &notes);
             Ok(0)
         }
         cmd::ChangelogOutcome::Notes { file, notes: None } => {
-            eprintln!(
+            let message = format!(
                 "{file} has no notes for {}: the publish workflow would fall back to a link to the changelog",
                 request.target.version()
             );
+            render::err(&common.env, &message);
             Ok(1)
         }
         cmd::ChangelogOutcome::Checked { report, finalized } => {
             if let (Some(section), Some(policy)) = (finalized, &cx.policy.changelog) {
-                eprintln!("{}: [Unreleased] is now `{section}`", policy.file);
+                render::err(&common.env, &format!("{}: [Unreleased] is now `{section}`", policy.file));
             }
             Ok(render::report(&report, common))
         }
@@ -141,10 +143,10 @@ fn targets(common: &Common, args: TargetsArgs) -> anyhow::Result<u8> {
         cmd::TargetsOutcome::Valid(report) => Ok(render::report(&report, common)),
         cmd::TargetsOutcome::Values(values) => {
             if common.json {
-                println!("{}", serde_json::to_string_pretty(&values)?);
+                render::json(&common.env, &values)?;
             } else {
                 for v in values {
-                    println!("{v}");
+                    render::out(&common.env, &v);
                 }
             }
             Ok(0)
@@ -172,14 +174,14 @@ fn qa(common: &Common, args: QaArgs) -> anyhow::Result<u8> {
     };
     let subset = !request.only.is_empty();
     let cx = open(common)?;
-    let mut out = Stderr { github: render::github_actions(&common.env), notes: !common.json };
+    let mut out = Stderr::new(common, render::github_actions(&common.env));
     let recorded = cmd::qa(&cx, &request, &mut out)?;
     let code = render::report(&recorded.report, common);
     if let Some(path) = &recorded.evidence {
-        eprintln!("evidence: {}", shown(&cx, path));
+        render::err(&common.env, &format!("evidence: {}", shown(&cx, path)));
     }
     if subset && let Some(t) = &recorded.report.target {
-        eprintln!("{}", subset_note("--only: only the selected gates ran", t));
+        render::err(&common.env, &subset_note("--only: only the selected gates ran", t));
     }
     Ok(code)
 }
@@ -195,16 +197,17 @@ fn evidence(common: &Common, args: EvidenceArgs) -> anyhow::Result<u8> {
     let cx = open(common)?;
     let outcome = cmd::evidence(&cx, &request)?;
     let path = shown(&cx, &outcome.path);
-    match &outcome.init {
-        Init::Created => eprintln!("created {path}"),
-        Init::Reopened => eprintln!("reopened {path}"),
-        Init::Completed => eprintln!("reopened {path}; mode and agent recorded"),
-        Init::Replaced { backup } => eprintln!("started over: {path} (the old record is {})", shown(&cx, backup)),
-    }
+    let said = match &outcome.init {
+        Init::Created => format!("created {path}"),
+        Init::Reopened => format!("reopened {path}"),
+        Init::Completed => format!("reopened {path}; mode and agent recorded"),
+        Init::Replaced { backup } => format!("started over: {path} (the old record is {})", shown(&cx, backup)),
+    };
+    render::err(&common.env, &said);
     if common.json {
-        println!("{}", serde_json::to_string_pretty(&outcome.record)?);
+        render::json(&common.env, &outcome.record)?;
     } else {
-        println!("{path}");
+        render::out(&common.env, path.as_str());
     }
     Ok(0)
 }
@@ -214,11 +217,12 @@ fn status(common: &Common, args: StatusArgs) -> anyhow::Result<u8> {
     let cx = open(common)?;
     let status = cmd::status(&cx, &request)?;
     if common.json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        render::json(&common.env, &status)?;
         return Ok(0);
     }
-    let mut out = std::io::stdout().lock();
-    let _ = write_status(&mut out, &status);
+    let mut text = Vec::new();
+    let _ = write_status(&mut text, &status);
+    render::out(&common.env, String::from_utf8_lossy(&text).trim_end_matches('\n'));
     Ok(0)
 }
 
@@ -291,7 +295,7 @@ fn blocker(common: &Common, args: BlockerArgs) -> anyhow::Result<u8> {
     let cx = open(common)?;
     let outcome = cmd::blocker(&cx, &release, &request)?;
     if let (Some(id), Some(path)) = (&outcome.blocker_id, &outcome.recorded.evidence) {
-        eprintln!("recorded as blocker {id} in {path}");
+        render::err(&common.env, &format!("recorded as blocker {id} in {path}"));
     }
     Ok(render::report(&outcome.recorded.report, common))
 }
@@ -310,7 +314,7 @@ fn bench(common: &Common, args: BenchArgs) -> anyhow::Result<u8> {
     // Options first: a bad option is a usage error even outside a repository.
     request.validate()?;
     let cx = open(common)?;
-    let recorded = cmd::bench(&cx, &request, &mut Stderr { github: false, notes: !common.json })?;
+    let recorded = cmd::bench(&cx, &request, &mut Stderr::new(common, false))?;
     Ok(render::report(&recorded.report, common))
 }
 
@@ -338,9 +342,9 @@ fn smoke(common: &Common, args: SmokeArgs) -> anyhow::Result<u8> {
         keep_scratch: args.keep_scratch,
     };
     let cx = open(common)?;
-    let outcome = cmd::smoke(&cx, &request, &mut Stderr { github: false, notes: !common.json })?;
+    let outcome = cmd::smoke(&cx, &request, &mut Stderr::new(common, false))?;
     if let Some(kept) = &outcome.kept {
-        eprintln!("scratch kept in {kept}");
+        render::err(&common.env, &format!("scratch kept in {kept}"));
     }
     Ok(render::report(&outcome.recorded.report, common))
 }
@@ -374,7 +378,10 @@ fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
     let outcome = cmd::verify(&cx, &request)?;
     let report = &outcome.recorded.report;
     if subset {
-        eprintln!("{}", subset_note("--channels: only the selected channels were checked", &request.target.tag()));
+        render::err(
+            &common.env,
+            &subset_note("--channels: only the selected channels were checked", &request.target.tag()),
+        );
     }
     if common.json {
         let mut value = serde_json::to_value(report)?;
@@ -382,16 +389,30 @@ fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
             map.insert("partial_publish".into(), serde_json::to_value(&outcome.partial_publish)?);
             map.insert("rounds".into(), outcome.rounds.into());
         }
-        let text = cx.http.redact(&serde_json::to_string_pretty(&value)?);
-        println!("{text}");
+        // The HTTP client's own token (which may not be in the environment), then the one
+        // redaction point.
+        mask_strings(&mut value, &|s| cx.http.redact(s));
+        render::json(&common.env, &value)?;
         render::github(report, true, &common.env);
         return Ok(report.verdict.exit_code());
     }
     let code = render::report(report, common);
     if let Some(partial) = &outcome.partial_publish {
-        let _ = write_partial(&mut std::io::stdout().lock(), partial);
+        let mut text = Vec::new();
+        let _ = write_partial(&mut text, partial);
+        render::out(&common.env, String::from_utf8_lossy(&text).trim_end_matches('\n'));
     }
     Ok(code)
+}
+
+/// Every string of `value` through `mask`, in place.
+fn mask_strings(value: &mut serde_json::Value, mask: &dyn Fn(&str) -> String) {
+    match value {
+        serde_json::Value::String(s) => *s = mask(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_strings(v, mask)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| mask_strings(v, mask)),
+        _ => {}
+    }
 }
 
 /// What a subset run (`qa --only`, `verify --channels`) says after its verdict: the verdict is
@@ -421,8 +442,9 @@ fn homebrew(common: &Common, command: HomebrewCommand) -> anyhow::Result<u8> {
             let cx = open(common)?;
             let text = cmd::homebrew_render(&cx, &request)?;
             match &request.out {
-                Some(out) => eprintln!("wrote {out} for {}", request.target.tag()),
-                None => print!("{text}"),
+                Some(out) => render::err(&common.env, &format!("wrote {out} for {}", request.target.tag())),
+                // The formula ends with its own newline; `out` adds one.
+                None => render::out(&common.env, text.strip_suffix('\n').unwrap_or(&text)),
             }
             Ok(0)
         }
@@ -441,39 +463,51 @@ fn homebrew(common: &Common, command: HomebrewCommand) -> anyhow::Result<u8> {
 }
 
 /// Progress on stderr (stdout is the report): gate headers, output and ticks, and notes
-/// unless the report is JSON.
+/// unless the report is JSON; all through [`render::write`].
 struct Stderr {
     github: bool,
     notes: bool,
+    redactor: Redactor,
+}
+
+impl Stderr {
+    /// Progress for `common` (notes unless `--json`; `::group::` lines when `github`).
+    fn new(common: &Common, github: bool) -> Stderr {
+        Stderr { github, notes: !common.json, redactor: Redactor::from_env(&common.env) }
+    }
+
+    fn say(&self, text: &str) {
+        render::write(&self.redactor, Stream::Err, text);
+    }
 }
 
 impl Observer for Stderr {
     fn note(&mut self, text: &str) {
         if self.notes {
-            let _ = writeln!(std::io::stderr().lock(), "{text}");
+            self.say(text);
         }
     }
 
     fn started(&mut self, index: usize, total: usize, gate: &Gate) {
         let header = format!("[{index}/{total}] {}: {}", gate.id, gate.description);
-        let mut err = std::io::stderr().lock();
-        let _ = if self.github { writeln!(err, "::group::{header}") } else { writeln!(err, "{header}") };
+        self.say(&if self.github { format!("::group::{header}") } else { header });
     }
 
     fn line(&mut self, _gate: &Gate, line: &str) {
-        let _ = writeln!(std::io::stderr().lock(), "    {line}");
+        // Already redacted as a stream (folded secrets) by the gate runner; again here so no
+        // line reaches stderr any other way.
+        self.say(&format!("    {line}"));
     }
 
     fn tick(&mut self, gate: &Gate, elapsed: Duration) {
-        let _ = writeln!(std::io::stderr().lock(), "    ... {} still running ({})", gate.id, duration::format(elapsed));
+        self.say(&format!("    ... {} still running ({})", gate.id, duration::format(elapsed)));
     }
 
     fn finished(&mut self, gate: &Gate, findings: &[Finding], elapsed: Duration) {
         let worst = findings.iter().map(|f| &f.outcome).max_by_key(|o| o.severity()).map_or("SKIP", |o| o.word());
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "    {worst} {} ({})", gate.id, duration::format(elapsed));
+        self.say(&format!("    {worst} {} ({})", gate.id, duration::format(elapsed)));
         if self.github {
-            let _ = writeln!(err, "::endgroup::");
+            self.say("::endgroup::");
         }
     }
 }

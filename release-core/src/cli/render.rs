@@ -3,9 +3,12 @@
 
 use std::io::{IsTerminal, Write};
 
+use anyhow::Context as _;
+
 use super::args::Common;
 use crate::{
     env::Env,
+    redact::Redactor,
     report::{Evidence, Outcome, Report},
 };
 
@@ -77,12 +80,57 @@ fn past_tense(word: &str) -> &'static str {
 
 /// `text` through the one redaction point: the environment's secrets and token shapes.
 pub fn redacted(env: &Env, text: &str) -> String {
-    crate::redact::Redactor::from_env(env).redact(text)
+    Redactor::from_env(env).redact(text)
+}
+
+/// Where a piece of command-line text goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Stream {
+    /// What the command answers (report, values, notes, JSON).
+    Out,
+    /// Progress, notes and errors.
+    Err,
+}
+
+/// The one place the command line writes text (except the report itself and `::add-mask::`,
+/// above): `text` redacted by `redactor`, then a newline. A closed stream (`| head`) is
+/// ignored: the exit code still tells the verdict.
+pub fn write(redactor: &Redactor, stream: Stream, text: &str) {
+    write_line(stream, &redactor.redact(text));
+}
+
+/// `value` as pretty JSON and a newline on stdout, every string in it redacted of the secrets
+/// in `env` before serializing (masking the text after would cut through quotes); keys and
+/// shape unchanged.
+pub fn json(env: &Env, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut value = serde_json::to_value(value).context("cannot serialize the output as JSON")?;
+    Redactor::from_env(env).redact_value(&mut value);
+    write_line(Stream::Out, &serde_json::to_string_pretty(&value)?);
+    Ok(())
+}
+
+fn write_line(stream: Stream, text: &str) {
+    let mut line = text.to_string();
+    line.push('\n');
+    let _ = match stream {
+        Stream::Out => std::io::stdout().lock().write_all(line.as_bytes()),
+        Stream::Err => std::io::stderr().lock().write_all(line.as_bytes()),
+    };
+}
+
+/// `text` and a newline on stdout, redacted of the secrets in `env`.
+pub fn out(env: &Env, text: &str) {
+    write(&Redactor::from_env(env), Stream::Out, text);
+}
+
+/// `text` and a newline on stderr, redacted of the secrets in `env`.
+pub fn err(env: &Env, text: &str) {
+    write(&Redactor::from_env(env), Stream::Err, text);
 }
 
 /// Prints an error that stopped a command, with its causes, to stderr (redacted).
 pub fn error(e: &anyhow::Error, env: &Env) {
-    eprintln!("{}", redacted(env, &format!("error: {e:#}")));
+    err(env, &format!("error: {e:#}"));
 }
 
 /// In GitHub Actions, `::add-mask::` for every secret in the environment, so the runner hides
@@ -175,17 +223,10 @@ pub fn github(report: &Report, json: bool, env: &Env) {
     if !github_actions(env) {
         return;
     }
-    let lines: Vec<String> = annotations(report).iter().map(|l| redacted(env, l)).collect();
-    if json {
-        let mut err = std::io::stderr().lock();
-        for l in &lines {
-            let _ = writeln!(err, "{l}");
-        }
-    } else {
-        let mut out = std::io::stdout().lock();
-        for l in &lines {
-            let _ = writeln!(out, "{l}");
-        }
+    let redactor = Redactor::from_env(env);
+    let stream = if json { Stream::Err } else { Stream::Out };
+    for l in annotations(report) {
+        write(&redactor, stream, &l);
     }
     if let Some(path) = env.get_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         let written = std::fs::OpenOptions::new()
@@ -194,7 +235,7 @@ pub fn github(report: &Report, json: bool, env: &Env) {
             .open(path)
             .and_then(|mut f| f.write_all(redacted(env, &step_summary(report)).as_bytes()));
         if let Err(e) = written {
-            eprintln!("warning: cannot append to GITHUB_STEP_SUMMARY {}: {e}", path.to_string_lossy());
+            err(env, &format!("warning: cannot append to GITHUB_STEP_SUMMARY {}: {e}", path.to_string_lossy()));
         }
     }
 }

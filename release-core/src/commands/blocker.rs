@@ -86,12 +86,12 @@ fn file(cx: &Context, target: &ReleaseTarget, request: &FileRequest) -> anyhow::
     if let Some(file) = &request.log_snippet_file {
         // A named log that cannot be read is an error, not a silently shorter blocker.
         let log = std::fs::read(file).with_context(|| format!("cannot read --log-snippet-file {file}"))?;
-        blocker.log_excerpt = Some(blockers::log_excerpt(&String::from_utf8_lossy(&log), &options.secrets));
+        blocker.log_excerpt = Some(blockers::log_excerpt(&String::from_utf8_lossy(&log), &options.redactor));
     }
     // Read before filing, so the body carries the run's URL and failed jobs (or says they
     // could not be read); an unreadable run does not stop the filing.
     let run = blockers::enrich(cx, &mut blocker);
-    let blocker = blocker.redacted(&options.secrets);
+    let blocker = blocker.redacted(&options.redactor);
     let filed = blockers::file(cx, &blocker, &options);
     let id = if request.dry_run { None } else { Some(blockers::record(&cx.repo, &blocker, &filed, &cx.clock)?) };
     let mut findings = vec![filed];

@@ -122,3 +122,41 @@ fn crate_references_read_paths_and_groups() {
     let found: Vec<String> = crate_references(text).into_iter().collect();
     assert_eq!(found, ["a", "d", "e", "lib"]);
 }
+
+/// The ways to write to the terminal that would skip the one redaction point.
+const BARE_WRITES: [&str; 6] = ["println!", "eprintln!", "print!", "eprint!", "std::io::stdout", "std::io::stderr"];
+
+/// `text` without its test module, with where each bare write is.
+fn bare_writes(text: &str) -> Vec<String> {
+    let text = text.split("#[cfg(test)]\nmod tests").next().unwrap_or(text);
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+        .flat_map(|(i, line)| {
+            BARE_WRITES.iter().filter(|w| line.contains(*w)).map(move |w| format!("line {}: {w}", i + 1))
+        })
+        .collect()
+}
+
+#[test]
+fn the_command_line_writes_only_through_render() {
+    let mut files = Vec::new();
+    rust_files(&workspace_root().join("release-core/src/cli"), Path::new(""), &mut files);
+    assert!(
+        files.iter().any(|(p, _)| p == Path::new("render.rs")),
+        "{:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for (path, text) in files.iter().filter(|(p, _)| p != Path::new("render.rs")) {
+        let found = bare_writes(text);
+        assert!(
+            found.is_empty(),
+            "cli/{} writes to the terminal past the redactor ({found:?}): use render::out, render::err or render::json",
+            path.display()
+        );
+    }
+    // The scan itself sees a bare write.
+    assert!(bare_writes("fn f() {\n    eprintln!(\"{x}\");\n}\n").contains(&"line 2: eprintln!".to_string()));
+    assert!(!bare_writes("    print!(\"{text}\");").is_empty());
+    assert!(bare_writes("// println! in a comment\n").is_empty());
+}

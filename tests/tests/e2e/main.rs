@@ -19,6 +19,7 @@ mod qa;
 mod release_state;
 mod remote;
 mod secrets;
+mod secrets_output;
 mod smoke;
 mod verify;
 mod verify_faults;
