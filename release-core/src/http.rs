@@ -135,17 +135,17 @@ pub struct Response {
 impl Response {
     /// True for 2xx.
     pub fn ok(&self) -> bool {
-        (200..300).contains(&self.status)
+        is_ok(self.status)
     }
 
     /// True for the statuses registries use for "not there": 404, 410, 451.
     pub fn absent(&self) -> bool {
-        matches!(self.status, 404 | 410 | 451)
+        is_absent(self.status)
     }
 
     /// True when an HTML page came instead of a file (GitHub has served error pages with 200).
     pub fn is_html(&self) -> bool {
-        self.content_type.as_deref().is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"))
+        is_html(self.content_type.as_deref())
     }
 
     /// The `rel="next"` URL of the `Link` header (GitHub's pagination), resolved against the
@@ -185,18 +185,31 @@ pub struct Download {
 impl Download {
     /// True for 2xx.
     pub fn ok(&self) -> bool {
-        (200..300).contains(&self.status)
+        is_ok(self.status)
     }
 
     /// True for the statuses registries use for "not there": 404, 410, 451.
     pub fn absent(&self) -> bool {
-        matches!(self.status, 404 | 410 | 451)
+        is_absent(self.status)
     }
 
     /// True when an HTML page came instead of a file.
     pub fn is_html(&self) -> bool {
-        self.content_type.as_deref().is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"))
+        is_html(self.content_type.as_deref())
     }
+}
+
+// One reading of an answer's status and type, for documents and downloads alike.
+fn is_ok(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+fn is_absent(status: u16) -> bool {
+    matches!(status, 404 | 410 | 451)
+}
+
+fn is_html(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"))
 }
 
 /// What a request's body becomes.
