@@ -74,7 +74,7 @@ pub use clock::{Clock, Date, ManualClock};
 pub use context::Context;
 pub use env::Env;
 pub use http::{HttpConfig, TokenSource};
-pub use manifest::{Channel, Manifest, Tier};
+pub use manifest::{Arch, Channel, Manifest, Os, Platform, Tier};
 pub use policy::Policy;
 pub use repo::Repo;
 pub use report::{Evidence, Finding, Outcome, Report, Verdict};

@@ -90,8 +90,100 @@ fn manifest_keys() -> String {
     Channel::MANIFEST.iter().filter_map(|c| c.key()).collect::<Vec<_>>().join(", ")
 }
 
-/// SDK platforms Homebrew formulas can carry.
-pub const HOMEBREW_PLATFORMS: [&str; 3] = ["darwin_amd64", "darwin_arm64", "linux_amd64"];
+/// An operating system a release target runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Os {
+    /// Linux (glibc).
+    Linux,
+    /// macOS.
+    Darwin,
+    /// Windows.
+    Windows,
+}
+
+/// A CPU architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Arch {
+    /// x86-64.
+    Amd64,
+    /// 64-bit ARM.
+    Arm64,
+}
+
+/// A platform: one vocabulary for the manifest's SDK name (`linux_amd64`), npm's native
+/// directory (`linux-x64`), the wheel tags PyPI serves it with, and whether a Homebrew
+/// formula can carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Platform {
+    /// The operating system.
+    pub os: Os,
+    /// The architecture.
+    pub arch: Arch,
+}
+
+impl Platform {
+    /// Every platform the manifest may name.
+    pub const ALL: [Platform; 6] = [
+        Platform { os: Os::Linux, arch: Arch::Amd64 },
+        Platform { os: Os::Linux, arch: Arch::Arm64 },
+        Platform { os: Os::Darwin, arch: Arch::Amd64 },
+        Platform { os: Os::Darwin, arch: Arch::Arm64 },
+        Platform { os: Os::Windows, arch: Arch::Amd64 },
+        Platform { os: Os::Windows, arch: Arch::Arm64 },
+    ];
+
+    /// The platform of a manifest `sdk_platform` name, exactly.
+    pub fn from_sdk(name: &str) -> Option<Platform> {
+        Platform::ALL.into_iter().find(|p| p.sdk_name() == name)
+    }
+
+    /// The manifest's `sdk_platform` name, also the SDK archive suffix: `linux_amd64`.
+    pub fn sdk_name(self) -> &'static str {
+        match (self.os, self.arch) {
+            (Os::Linux, Arch::Amd64) => "linux_amd64",
+            (Os::Linux, Arch::Arm64) => "linux_arm64",
+            (Os::Darwin, Arch::Amd64) => "darwin_amd64",
+            (Os::Darwin, Arch::Arm64) => "darwin_arm64",
+            (Os::Windows, Arch::Amd64) => "windows_amd64",
+            (Os::Windows, Arch::Arm64) => "windows_arm64",
+        }
+    }
+
+    /// npm's native directory name (Node's `process.platform`-`process.arch`): `linux-x64`.
+    pub fn node_name(self) -> &'static str {
+        match (self.os, self.arch) {
+            (Os::Linux, Arch::Amd64) => "linux-x64",
+            (Os::Linux, Arch::Arm64) => "linux-arm64",
+            (Os::Darwin, Arch::Amd64) => "darwin-x64",
+            (Os::Darwin, Arch::Arm64) => "darwin-arm64",
+            (Os::Windows, Arch::Amd64) => "win32-x64",
+            (Os::Windows, Arch::Arm64) => "win32-arm64",
+        }
+    }
+
+    /// Whether a Homebrew formula can carry it (macOS, and Linux on x86-64).
+    pub fn homebrew(self) -> bool {
+        matches!((self.os, self.arch), (Os::Darwin, _) | (Os::Linux, Arch::Amd64))
+    }
+
+    /// True when a wheel platform tag (possibly a compressed `a.b` set) serves this platform:
+    /// `macosx_*_x86_64`/`_arm64` (or `_universal2`), `win_amd64`/`win_arm64`,
+    /// `manylinux*_x86_64`/`_aarch64` (or plain `linux_*`).
+    pub fn served_by_wheel(self, platform_tags: &str) -> bool {
+        platform_tags.split('.').any(|tag| match (self.os, self.arch) {
+            (Os::Darwin, arch) => {
+                let cpu = if arch == Arch::Amd64 { "_x86_64" } else { "_arm64" };
+                tag.starts_with("macosx_") && (tag.ends_with(cpu) || tag.ends_with("_universal2"))
+            }
+            (Os::Windows, Arch::Amd64) => tag == "win_amd64",
+            (Os::Windows, Arch::Arm64) => tag == "win_arm64",
+            (Os::Linux, arch) => {
+                let cpu = if arch == Arch::Amd64 { "x86_64" } else { "aarch64" };
+                (tag.starts_with("manylinux") && tag.ends_with(&format!("_{cpu}"))) || tag == format!("linux_{cpu}")
+            }
+        })
+    }
+}
 
 const TARGET_KEYS: [&str; 8] =
     ["rust_target", "runner", "sdk_platform", "node_platform", "build_sdk", "upload_sdist", "upload_wheel", "channels"];
@@ -116,6 +208,9 @@ pub struct Target {
     pub sdk_platform: String,
     /// npm native directory (`linux-x64`).
     pub node_platform: String,
+    /// The platform both names stand for.
+    #[serde(skip)]
+    pub platform: Platform,
     /// Whether an SDK archive is built.
     pub build_sdk: bool,
     /// Whether the Python sdist is uploaded from this target.
@@ -289,6 +384,18 @@ fn validate_target(i: usize, raw: &Value, problems: &mut Vec<String>) -> Option<
     let upload_wheel = boolean("upload_wheel", problems);
     let channels = channels(&at, obj.get("channels"), problems);
     let tier = |ch: Channel| channels.get(&ch).copied().flatten();
+    let platform = Platform::from_sdk(&sdk_platform);
+    match platform {
+        None if !sdk_platform.is_empty() => {
+            let known: Vec<&str> = Platform::ALL.iter().map(|p| p.sdk_name()).collect();
+            problems.push(format!("{at}: sdk_platform `{sdk_platform}` is not one of {}", known.join(", ")));
+        }
+        Some(p) if !node_platform.is_empty() && node_platform != p.node_name() => problems.push(format!(
+            "{at}: node_platform `{node_platform}` is not the npm name of sdk_platform `{sdk_platform}` (`{}`)",
+            p.node_name()
+        )),
+        _ => {}
+    }
 
     if tier(Channel::Github).is_some() != build_sdk {
         problems.push(format!(
@@ -303,10 +410,13 @@ fn validate_target(i: usize, raw: &Value, problems: &mut Vec<String>) -> Option<
                 show_tier(tier(Channel::Homebrew))
             ));
         }
-        if !HOMEBREW_PLATFORMS.contains(&sdk_platform.as_str()) && !sdk_platform.is_empty() {
+        if let Some(p) = platform
+            && !p.homebrew()
+        {
+            let homebrew: Vec<&str> = Platform::ALL.iter().filter(|p| p.homebrew()).map(|p| p.sdk_name()).collect();
             problems.push(format!(
                 "{at}: channels.homebrew is set but sdk_platform `{sdk_platform}` is not one of {}",
-                HOMEBREW_PLATFORMS.join(", ")
+                homebrew.join(", ")
             ));
         }
     }
@@ -322,11 +432,13 @@ fn validate_target(i: usize, raw: &Value, problems: &mut Vec<String>) -> Option<
             show_tier(tier(Channel::Pypi))
         ));
     }
+    let platform = platform?;
     (problems.len() == before).then_some(Target {
         rust_target,
         runner,
         sdk_platform,
         node_platform,
+        platform,
         build_sdk,
         upload_sdist,
         upload_wheel,
@@ -490,6 +602,30 @@ mod tests {
         v["targets"][2]["runner"] = "".into();
         let e = check(&v).unwrap_err();
         assert_eq!(e.lines().filter(|l| l.starts_with("  - ")).count(), 2, "{e}");
+    }
+
+    #[test]
+    fn one_platform_names_every_form_of_itself() {
+        for p in Platform::ALL {
+            assert_eq!(Platform::from_sdk(p.sdk_name()), Some(p));
+        }
+        let mac = Platform::from_sdk("darwin_arm64").unwrap();
+        assert_eq!(mac.node_name(), "darwin-arm64");
+        assert!(
+            mac.homebrew() && mac.served_by_wheel("macosx_11_0_arm64") && !mac.served_by_wheel("macosx_11_0_x86_64")
+        );
+        let win = Platform::from_sdk("windows_amd64").unwrap();
+        assert_eq!(win.node_name(), "win32-x64");
+        assert!(!win.homebrew() && !Platform::from_sdk("linux_arm64").unwrap().homebrew());
+        assert_eq!(Platform::from_sdk("linux-x64"), None, "the npm name is not the SDK name");
+
+        let mut v = sample();
+        v["targets"][0]["node_platform"] = "linux-arm64".into();
+        let e = check(&v).unwrap_err();
+        assert!(e.contains("node_platform `linux-arm64` is not the npm name of sdk_platform `linux_amd64`"), "{e}");
+        let mut v = sample();
+        v["targets"][0]["sdk_platform"] = "linux_riscv64".into();
+        assert!(check(&v).unwrap_err().contains("sdk_platform `linux_riscv64` is not one of"));
     }
 
     #[test]

@@ -36,25 +36,6 @@ pub fn file_stem(name: &str) -> String {
     normalize(name).replace('-', "_")
 }
 
-/// True when a wheel platform tag (possibly a compressed `a.b` set) serves `sdk_platform`:
-/// darwin_amd64 -> `macosx_*_x86_64` (or universal2), darwin_arm64 -> `macosx_*_arm64` (or
-/// universal2), windows_amd64 -> `win_amd64`, windows_arm64 -> `win_arm64`, linux_amd64 ->
-/// `manylinux*_x86_64` / `linux_x86_64`, linux_arm64 -> `manylinux*_aarch64` / `linux_aarch64`.
-pub fn wheel_serves(platform_tags: &str, sdk_platform: &str) -> bool {
-    platform_tags.split('.').any(|tag| {
-        let mac = tag.starts_with("macosx_");
-        match sdk_platform {
-            "darwin_amd64" => mac && (tag.ends_with("_x86_64") || tag.ends_with("_universal2")),
-            "darwin_arm64" => mac && (tag.ends_with("_arm64") || tag.ends_with("_universal2")),
-            "windows_amd64" => tag == "win_amd64",
-            "windows_arm64" => tag == "win_arm64",
-            "linux_amd64" => (tag.starts_with("manylinux") && tag.ends_with("_x86_64")) || tag == "linux_x86_64",
-            "linux_arm64" => (tag.starts_with("manylinux") && tag.ends_with("_aarch64")) || tag == "linux_aarch64",
-            _ => false,
-        }
-    })
-}
-
 /// The platform tag part of a wheel file name, when the name is a wheel of `stem`-`version`.
 pub fn wheel_platform<'a>(filename: &'a str, stem: &str, version: &str) -> Option<&'a str> {
     let rest = filename.strip_suffix(".whl")?;
@@ -133,7 +114,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
         for t in manifest.in_channel(crate::manifest::Channel::Pypi, Tier::Official).unwrap_or_default() {
             let file = doc.urls.iter().find(|f| {
                 f.packagetype == "bdist_wheel"
-                    && wheel_platform(&f.filename, &stem, version).is_some_and(|p| wheel_serves(p, &t.sdk_platform))
+                    && wheel_platform(&f.filename, &stem, version).is_some_and(|p| t.platform.served_by_wheel(p))
             });
             expected.push((format!("wheel for {}", t.sdk_platform), file));
         }
@@ -230,6 +211,8 @@ mod tests {
     #[test]
     fn wheel_tags_map_to_sdk_platforms() {
         let p = |f| wheel_platform(f, "plasmite", "1.2.1").unwrap();
+        let wheel_serves =
+            |tags: &str, sdk: &str| crate::manifest::Platform::from_sdk(sdk).unwrap().served_by_wheel(tags);
         assert!(wheel_serves(p("plasmite-1.2.1-cp311-cp311-macosx_11_0_arm64.whl"), "darwin_arm64"));
         assert!(!wheel_serves(p("plasmite-1.2.1-cp311-cp311-macosx_11_0_arm64.whl"), "darwin_amd64"));
         assert!(wheel_serves(p("plasmite-1.2.1-cp311-cp311-macosx_10_12_x86_64.whl"), "darwin_amd64"));

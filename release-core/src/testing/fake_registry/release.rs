@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use sha2::Digest as _;
 
 use crate::{
-    manifest::{Manifest, Tier},
+    manifest::{Arch, Manifest, Os, Platform, Tier},
     registry::{self, homebrew},
     target::ReleaseTarget,
 };
@@ -307,13 +307,14 @@ pub fn sums_text(assets: &[Asset]) -> String {
     lines.concat()
 }
 
-fn wheel_tag(sdk_platform: &str) -> &'static str {
-    match sdk_platform {
-        "darwin_amd64" => "macosx_10_12_x86_64",
-        "darwin_arm64" => "macosx_11_0_arm64",
-        "windows_amd64" => "win_amd64",
-        "linux_arm64" => "manylinux_2_17_aarch64.manylinux2014_aarch64",
-        _ => "manylinux_2_17_x86_64.manylinux2014_x86_64",
+fn wheel_tag(platform: Platform) -> &'static str {
+    match (platform.os, platform.arch) {
+        (Os::Darwin, Arch::Amd64) => "macosx_10_12_x86_64",
+        (Os::Darwin, Arch::Arm64) => "macosx_11_0_arm64",
+        (Os::Windows, Arch::Amd64) => "win_amd64",
+        (Os::Windows, Arch::Arm64) => "win_arm64",
+        (Os::Linux, Arch::Arm64) => "manylinux_2_17_aarch64.manylinux2014_aarch64",
+        (Os::Linux, Arch::Amd64) => "manylinux_2_17_x86_64.manylinux2014_x86_64",
     }
 }
 
@@ -408,7 +409,7 @@ impl PublishedRelease {
             files.push(file(format!("{name}-{pep}.tar.gz"), "sdist"));
         }
         for t in manifest.in_channel(crate::manifest::Channel::Pypi, Tier::Official)? {
-            files.push(file(format!("{name}-{pep}-cp311-cp311-{}.whl", wheel_tag(&t.sdk_platform)), "bdist_wheel"));
+            files.push(file(format!("{name}-{pep}-cp311-cp311-{}.whl", wheel_tag(t.platform)), "bdist_wheel"));
         }
         let pypi = BTreeMap::from([
             ("0.7.2".to_string(), (vec![file(format!("{name}-0.7.2.tar.gz"), "sdist")], false)),
