@@ -1,5 +1,6 @@
-//! The evidence lock: an operating-system file lock (`flock(2)` on Unix, `LockFileEx` on
-//! Windows, through `std::fs::File::try_lock`) on `…json.lock`.
+//! The evidence lock: an operating-system file lock (`flock(2)`) on `…json.lock`. Through
+//! libc rather than `File::try_lock`, which needs Rust 1.89: the tool builds with the 1.88
+//! toolchain plasmite pins. Off Unix, taking the lock is an error (fail closed).
 //!
 //! The kernel holds the lock for exactly as long as the holder's file is open: a holder that
 //! is paused (stopped, swapped out, debugged) keeps it however long the pause, and a holder
@@ -45,16 +46,15 @@ impl Lock {
                 .truncate(false)
                 .open(path)
                 .with_context(|| format!("cannot open lock {path}"))?;
-            match file.try_lock() {
-                Ok(()) if same_file_at(&file, path) => {
+            match try_lock(&file).with_context(|| format!("cannot lock {path}"))? {
+                true if same_file_at(&file, path) => {
                     let mut lock = Lock { path: path.to_owned(), file };
                     lock.note_holder(clock);
                     return Ok(lock);
                 }
                 // Locked a file the previous holder had already removed: lock the new one.
-                Ok(()) => continue,
-                Err(fs::TryLockError::WouldBlock) => {}
-                Err(fs::TryLockError::Error(e)) => return Err(e).with_context(|| format!("cannot lock {path}")),
+                true => continue,
+                false => {}
             }
             drop(file);
             if clock.elapsed(start) > wait {
@@ -84,8 +84,26 @@ impl Drop for Lock {
         // goes when `file` closes.
         #[cfg(unix)]
         let _ = fs::remove_file(&self.path);
-        let _ = self.file.unlock();
     }
+}
+
+/// Takes an exclusive lock on `file` without waiting: `Ok(false)` when another holds it. The
+/// lock goes when the file is closed.
+#[cfg(unix)]
+fn try_lock(file: &fs::File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock(2) on a descriptor this `File` owns and keeps open for the call; it
+    // touches no memory.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    if e.kind() == std::io::ErrorKind::WouldBlock { Ok(false) } else { Err(e) }
+}
+
+#[cfg(not(unix))]
+fn try_lock(_file: &fs::File) -> std::io::Result<bool> {
+    Err(std::io::Error::other("the evidence record needs flock(2): run release commands on Linux or macOS"))
 }
 
 /// Whether `file` is still the file at `path` (it was not removed and replaced meanwhile).
