@@ -381,3 +381,26 @@ fn a_ci_blocker_follows_its_check_across_fix_commits() {
     assert_eq!(w.posts().len(), 1, "no second blocker: {:#?}", w.issues());
     assert_eq!(w.record()["blockers"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_token_folded_over_gate_output_never_reaches_the_issue_body() {
+    const CANARY: &str = "Zq7c4naryXw93kLm0pQ2vB8d";
+    let w = world("[[gate]]\nid = \"leaky\"\nrun = [\"./gate.sh\"]\n");
+    let script = "#!/bin/sh\nprintf 'leak: %s\\n' \"$NPM_TOKEN\" | fold -w 10\nexit 1\n";
+    w.repo.write("gate.sh", script).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(w.repo.path("gate.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    w.repo.commit("A gate that prints a token folded over lines").unwrap();
+    w.repo.git(&["push", "-q", "origin", "main"]).unwrap();
+    let run = w.run(&["qa", "v0.8.0", "--only", "leaky", "--file-blockers", "--json"], true, &[("NPM_TOKEN", CANARY)]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let posts = w.posts();
+    assert_eq!(posts.len(), 1, "{}", run.all());
+    let body = &posts[0].body;
+    assert!(body.contains("[REDACTED]"), "the excerpt is there, masked: {body}");
+    for piece in ["leak: Zq7c", "4naryXw93k", "Lm0pQ2vB8d", CANARY] {
+        assert!(!body.contains(piece), "the issue body holds `{piece}`: {body}");
+    }
+}
