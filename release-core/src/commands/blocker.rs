@@ -71,7 +71,13 @@ pub fn blocker(cx: &Context, target: &ReleaseTarget, request: &BlockerRequest) -
         BlockerRequest::Close(c) => (vec![close(cx, target, c)?], None),
         BlockerRequest::File(f) => file(cx, target, f)?,
     };
-    let recorded = record(cx, Some(target), Report::new("blocker", Some(target.tag()), findings))?;
+    let report = Report::new("blocker", Some(target.tag()), findings);
+    // A dry run is read-only: it says what would be filed and records nothing, not even its
+    // report.
+    let recorded = match request {
+        BlockerRequest::File(f) if f.dry_run => Recorded { report, evidence: None },
+        _ => record(cx, Some(target), report)?,
+    };
     Ok(BlockerOutcome { recorded, blocker_id })
 }
 

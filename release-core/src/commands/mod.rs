@@ -5,7 +5,7 @@
 //!
 //! Evidence is decided here, once. The commands that **record** append their report to the
 //! evidence record of their target (`.scratch/release/evidence-vX.Y.Z.json`, created with mode
-//! `unset` if missing): `qa`, `verify`, `blocker`, `bench`, `notices`, `smoke`, `provenance`.
+//! `unset` if missing): `qa`, `verify`, `blocker`, `bench`, `notices`, `smoke`, `provenance` (a `blocker --dry-run` records nothing).
 //! A recording command without a target of its own (`bench`) records under the version every
 //! surface agrees on, and records nothing when they disagree; `notices` takes `--target`,
 //! defaulting to that agreed version, and refuses to guess when the surfaces disagree (its
