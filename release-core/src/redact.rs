@@ -7,12 +7,6 @@
 /// What a secret is replaced with.
 pub const MASK: &str = "[REDACTED]";
 
-/// `text` with every listed secret (also when folded over lines) and every token-shaped word
-/// masked.
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    Redactor::new(secrets).redact(text)
-}
-
 /// The one redaction point: built once from the environment's secrets, used by every writer.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
@@ -191,6 +185,10 @@ fn looks_like_credential(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn redact(text: &str, secrets: &[String]) -> String {
+        Redactor::new(secrets).redact(text)
+    }
 
     #[test]
     fn secrets_come_from_the_env_given() {

@@ -88,7 +88,7 @@ pub fn qa(cx: &Context, request: &QaRequest, observer: &mut dyn Observer) -> any
     plan.only = request.only.clone();
     plan.waivers = request.waivers.clone();
     plan.fail_fast = request.fail_fast;
-    plan.secrets = cx.env.secrets();
+    plan.redactor = crate::redact::Redactor::from_env(&cx.env);
     plan.open_blockers = existing.as_ref().map(|r| r.open_blockers()).unwrap_or_default();
     gates::check_selection(&gates::catalogue(cx)?, &plan)?;
     let mode = existing.as_ref().map(|r| r.mode).filter(|m| *m != Mode::Unset).or(request.mode);

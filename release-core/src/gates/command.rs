@@ -50,7 +50,7 @@ pub struct Spec<'a> {
     /// How often `on_tick` is called while the command runs.
     pub tick: Duration,
     /// Secret values masked in every line (see `crate::redact`).
-    pub secrets: &'a [String],
+    pub redactor: &'a crate::redact::Redactor,
     /// The `PATH` the program is looked up on (the environment's).
     pub path: Option<&'a std::ffi::OsStr>,
 }
@@ -128,7 +128,7 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
 
     let mut tail = crate::tail::Tail::new(TAIL_LINES, crate::tail::MAX_TAIL_BYTES);
     // Lines that may start a secret folded over lines are held until the next shows.
-    let mut redactor = crate::redact::LineRedactor::new(crate::redact::Redactor::new(spec.secrets));
+    let mut redactor = crate::redact::LineRedactor::new(spec.redactor.clone());
     let mut keep = |line: Option<String>, on_event: &mut dyn FnMut(Event<'_>)| {
         let ready = match line {
             Some(line) => redactor.push(line),
@@ -254,12 +254,12 @@ mod tests {
         let env = crate::env::Env::from_process();
         let path = env.path();
         let cmd = argv(&["git", "--version"]);
-        let spec = Spec { argv: &cmd, dir, timeout: None, tick: Duration::ZERO, secrets: &[], path };
+        let spec = Spec { argv: &cmd, dir, timeout: None, tick: Duration::ZERO, redactor: &Default::default(), path };
         let run = run(&spec, &mut |_| {});
         assert_eq!(run.end, End::Exited(Some(0)));
         assert!(run.tail.iter().any(|l| l.starts_with("git version")), "{:?}", run.tail);
         let cmd = argv(&["no-such-tool-release-core"]);
-        let spec = Spec { argv: &cmd, dir, timeout: None, tick: Duration::ZERO, secrets: &[], path };
+        let spec = Spec { argv: &cmd, dir, timeout: None, tick: Duration::ZERO, redactor: &Default::default(), path };
         assert_eq!(super::run(&spec, &mut |_| {}).end, End::NotFound("no-such-tool-release-core".into()));
     }
 
@@ -273,7 +273,7 @@ mod tests {
             dir: Utf8Path::new("."),
             timeout: Some(Duration::from_millis(200)),
             tick: Duration::from_millis(50),
-            secrets: &[],
+            redactor: &Default::default(),
             path: env.path(),
         };
         let mut ticks = 0;
@@ -299,7 +299,7 @@ mod tests {
             dir: Utf8Path::new("."),
             timeout: None,
             tick: Duration::ZERO,
-            secrets: &[],
+            redactor: &Default::default(),
             path: env.path(),
         };
         let (mut seen, mut longest) = (0, 0);

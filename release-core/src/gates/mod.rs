@@ -103,8 +103,8 @@ pub struct Plan {
     pub fail_fast: bool,
     /// How often a running command gate reports progress (zero: never).
     pub tick: Duration,
-    /// Secret values to remove from gate output (token values from the environment).
-    pub secrets: Vec<String>,
+    /// What masks secrets in gate output (the environment's token values, token shapes).
+    pub redactor: crate::redact::Redactor,
     /// Open blockers of the release, from the evidence record (titles).
     pub open_blockers: Vec<String>,
 }
@@ -119,7 +119,7 @@ impl Plan {
             waivers: Vec::new(),
             fail_fast: false,
             tick: Duration::from_secs(30),
-            secrets: Vec::new(),
+            redactor: crate::redact::Redactor::default(),
             open_blockers: Vec::new(),
         }
     }
@@ -309,7 +309,7 @@ fn run_command(
         dir: cx.repo.root(),
         timeout,
         tick: plan.tick,
-        secrets: &plan.secrets,
+        redactor: &plan.redactor,
         path: cx.env.path(),
     };
     let mut toolchain: Option<String> = None;

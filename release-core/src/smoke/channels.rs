@@ -27,7 +27,7 @@ pub(crate) struct Job<'a> {
     pub budget: Budget,
     /// This channel's own scratch dir.
     pub dir: Utf8PathBuf,
-    pub secrets: &'a [String],
+    pub redactor: &'a crate::redact::Redactor,
     /// Where tools are looked up: the smoke's own PATH, else the environment's.
     pub tool_path: Option<&'a OsStr>,
 }
@@ -64,7 +64,7 @@ impl Job<'_> {
             log: &cwd.join(log),
             deadline: self.budget.command_deadline(),
         };
-        exec::run(cmd, self.secrets)
+        exec::run(cmd, self.redactor)
     }
 
     /// A fresh folder for attempt `n` of `leg`.
@@ -235,7 +235,7 @@ fn find_pnpm(job: &Job<'_>) -> Option<Tool> {
         log: &job.dir.join("corepack-probe.log"),
         deadline: Instant::now() + std::time::Duration::from_secs(30),
     };
-    exec::run(probe, job.secrets).ok().then_some(corepack)
+    exec::run(probe, job.redactor).ok().then_some(corepack)
 }
 
 fn pypi(job: &Job<'_>) -> Finding {

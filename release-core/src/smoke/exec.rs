@@ -12,7 +12,7 @@ use std::{
 
 use camino::Utf8Path;
 
-use crate::{redact, report::Evidence};
+use crate::{redact::Redactor, report::Evidence};
 
 /// Lines of output kept as evidence.
 pub const TAIL_LINES: usize = 20;
@@ -127,7 +127,7 @@ pub struct Cmd<'a> {
 
 /// Runs the command to its end or its deadline. Never fails: a command that cannot start is a
 /// [`Ran`] with `not_started`.
-pub fn run(cmd: Cmd<'_>, secrets: &[String]) -> Ran {
+pub fn run(cmd: Cmd<'_>, redactor: &Redactor) -> Ran {
     let mut argv = cmd.tool.shown.clone();
     argv.extend(cmd.args.iter().cloned());
     let mut ran = Ran { argv, code: None, output: String::new(), timed_out: false, not_started: None };
@@ -178,7 +178,7 @@ pub fn run(cmd: Cmd<'_>, secrets: &[String]) -> Ran {
     }
     // Read from the log's end: a tool that printed a gigabyte costs a bounded tail here.
     let text = crate::tail::file_tail(cmd.log.as_std_path(), usize::MAX).unwrap_or_default();
-    ran.output = redact::redact(&text, secrets);
+    ran.output = redactor.redact(&text);
     ran
 }
 
@@ -202,14 +202,14 @@ mod tests {
             deadline,
         };
         let far = Instant::now() + Duration::from_secs(30);
-        let ran = run(cmd(&["-c", "echo out; echo $SECRET_X >&2; exit 3"], far), &[]);
+        let ran = run(cmd(&["-c", "echo out; echo $SECRET_X >&2; exit 3"], far), &Redactor::default());
         assert_eq!(ran.code, Some(3));
         assert!(ran.output.contains("out") && !ran.output.contains("ghp_abc"), "{}", ran.output);
         let start = Instant::now();
-        let ran = run(cmd(&["-c", "sleep 20"], Instant::now() + Duration::from_millis(200)), &[]);
+        let ran = run(cmd(&["-c", "sleep 20"], Instant::now() + Duration::from_millis(200)), &Redactor::default());
         assert!(ran.timed_out && start.elapsed() < Duration::from_secs(5));
         let missing = Tool { program: "/nonexistent/tool".into(), ..sh.clone() };
-        let ran = run(Cmd { tool: &missing, ..cmd(&[], far) }, &[]);
+        let ran = run(Cmd { tool: &missing, ..cmd(&[], far) }, &Redactor::default());
         assert!(ran.not_started.is_some() && !ran.ok());
     }
 
@@ -230,7 +230,7 @@ mod tests {
             log: &log,
             deadline: Instant::now() + Duration::from_secs(60),
         };
-        let ran = run(cmd, &[]);
+        let ran = run(cmd, &Redactor::default());
         assert_eq!(ran.code, Some(0), "{}", ran.output);
         assert!(ran.output.len() <= crate::tail::MAX_TAIL_BYTES, "{}", ran.output.len());
         assert!(ran.output.ends_with("the-end"), "{}", &ran.output[ran.output.len().saturating_sub(100)..]);

@@ -262,7 +262,7 @@ pub fn run(
 ) -> anyhow::Result<SmokeRun> {
     opts.validate()?;
     let scratch = create_scratch(repo, target, clock)?;
-    let secrets = env.secrets();
+    let redactor = crate::redact::Redactor::from_env(env);
     let tool_path = opts.path.as_deref().or(env.path());
     let start = clock.instant();
     let budget = Budget {
@@ -279,7 +279,7 @@ pub fn run(
             .map(|&channel| {
                 let dir = scratch.join(channel.name());
                 let budget = budget.clone();
-                let job = channels::Job { policy, target, opts, budget, dir, secrets: &secrets, tool_path };
+                let job = channels::Job { policy, target, opts, budget, dir, redactor: &redactor, tool_path };
                 (channel, scope.spawn(move || channels::run(channel, &job)))
             })
             .collect();
