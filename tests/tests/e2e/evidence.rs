@@ -57,11 +57,7 @@ fn init_reopen_refuse_and_force() {
     let record = evidence_json(repo.root(), "v0.8.0");
     assert_eq!(record["mode"], "live");
     assert_eq!(record["entries"].as_array().unwrap().len(), 0, "a fresh record");
-    let backups: Vec<String> = std::fs::read_dir(repo.path(".scratch/release"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("evidence-v0.8.0.json.bak-"))
-        .collect();
+    let backups = backups(&repo, "v0.8.0");
     assert_eq!(backups.len(), 1, "{backups:?}");
     let old = repo.read(&format!(".scratch/release/{}", backups[0])).unwrap();
     assert!(old.contains("\"dry-run\""), "the backup is the old record");
@@ -221,11 +217,7 @@ fn force_recovers_a_corrupt_record_and_a_record_of_another_target_is_refused() {
     let forced = release(repo.root(), &["evidence", "v0.8.0", "--mode", "live", "--agent", "me", "--force"]);
     assert_eq!(forced.code, 0, "{}", forced.all());
     assert_eq!(evidence_json(repo.root(), "v0.8.0")["mode"], "live");
-    let backups: Vec<String> = std::fs::read_dir(repo.path(".scratch/release"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("evidence-v0.8.0.json.bak-"))
-        .collect();
+    let backups = backups(&repo, "v0.8.0");
     assert_eq!(backups.len(), 1, "{backups:?}");
     assert!(repo.read(&format!(".scratch/release/{}", backups[0])).unwrap().ends_with("\"v0.8"), "old bytes kept");
 
@@ -235,4 +227,13 @@ fn force_recovers_a_corrupt_record_and_a_record_of_another_target_is_refused() {
     let status = release(repo.root(), &["status", "v0.9.0"]);
     assert_eq!(status.code, 2, "{}", status.all());
     assert!(status.stderr.contains("`v0.8.0`") && status.stderr.contains("not of v0.9.0"), "{}", status.all());
+}
+
+/// The backups `evidence --force` kept beside the record of `tag`, by file name.
+fn backups(repo: &release_core::testing::FixtureRepo, tag: &str) -> Vec<String> {
+    std::fs::read_dir(repo.path(".scratch/release"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("evidence-{tag}.json.bak-")))
+        .collect()
 }
