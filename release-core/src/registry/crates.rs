@@ -1,5 +1,6 @@
 //! crates.io: the sparse index entry of the exact version (`cksum`, `yanked`), the newest
-//! stable version, and with `--deep` the `.crate` whose SHA-256 must equal `cksum`.
+//! stable version, and with `--deep` the `.crate` whose SHA-256 must equal `cksum`, downloaded
+//! from where the index's `config.json` `dl` says, as cargo downloads it ([`download_url`]).
 
 use serde::Deserialize;
 
@@ -28,9 +29,53 @@ pub fn sparse_path(name: &str) -> String {
     }
 }
 
+/// The markers cargo expands in a `dl` value; a `dl` with none of them gets
+/// `/{crate}/{version}/download` appended (the format from before markers existed).
+const DL_MARKERS: [&str; 5] = ["{crate}", "{version}", "{prefix}", "{lowerprefix}", "{sha256-checksum}"];
+
+/// The directory prefix cargo puts in `{prefix}`: `1`, `2`, `3/{first char}`, or the first two
+/// characters `/` the next two, in the name's own case (`AbCd` -> `Ab/Cd`; `{lowerprefix}` is
+/// its lowercase). The sparse index path is the lowercase prefix plus the lowercase name.
+pub fn dl_prefix(name: &str) -> String {
+    // Characters, not bytes, so no name can split one (crate names are ASCII anyway).
+    let chars: Vec<char> = name.chars().collect();
+    let take = |from: usize, to: usize| chars[from..to].iter().collect::<String>();
+    match chars.len() {
+        0 | 1 => "1".to_string(),
+        2 => "2".to_string(),
+        3 => format!("3/{}", take(0, 1)),
+        _ => format!("{}/{}", take(0, 2), take(2, 4)),
+    }
+}
+
+/// The URL of a `.crate`, built from a registry's `dl` exactly as cargo builds it: the markers
+/// `{crate}`, `{version}`, `{prefix}`, `{lowerprefix}` and `{sha256-checksum}` replaced, or,
+/// when `dl` has none of them, `/{crate}/{version}/download` appended to it as it is.
+pub fn download_url(dl: &str, name: &str, version: &str, cksum: &str) -> String {
+    if !DL_MARKERS.iter().any(|m| dl.contains(m)) {
+        return format!("{dl}/{name}/{version}/download");
+    }
+    let prefix = dl_prefix(name);
+    dl.replace("{crate}", name)
+        .replace("{version}", version)
+        .replace("{prefix}", &prefix)
+        .replace("{lowerprefix}", &prefix.to_lowercase())
+        .replace("{sha256-checksum}", cksum)
+}
+
+/// The index's `config.json`, the field verification reads.
+#[derive(Debug, Deserialize)]
+struct IndexConfig {
+    /// Where `.crate` files are downloaded from (a URL, possibly with markers).
+    dl: String,
+}
+
 /// One line of the sparse index, the fields verification reads.
 #[derive(Debug, Clone, Deserialize)]
 pub struct IndexLine {
+    /// The crate name as published (case kept; cargo puts this one in download URLs).
+    #[serde(default)]
+    pub name: Option<String>,
     /// The version.
     pub vers: String,
     /// SHA-256 of the `.crate`.
@@ -179,25 +224,56 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
         }
     }
     if probe.deep {
-        out.push(deep(probe, name, &version, &line.cksum));
+        out.push(deep(probe, base, name, line));
     }
     out
 }
 
-fn deep(probe: &Probe<'_>, name: &str, version: &str, cksum: &str) -> Finding {
+/// The `Incomplete` finding of a `config.json` that could not be read: without its `dl` the
+/// download URL would be a guess, and a guess that 404s would read as a missing `.crate`.
+fn config_unknown(e: &fetch::FetchError, url: &str, subject: &str) -> Finding {
+    let absent = format!(
+        "the index has no config.json at {url}, so where its .crate files are downloaded is unknown (set `endpoints.crates_download` to the registry's `dl` to override)"
+    );
+    let mut finding = e.finding(&CHECK, subject, Absent::Incomplete(&absent));
+    if e.absent_status().is_none() {
+        finding.detail = format!("reading the index's config.json ({url}): {}", finding.detail);
+    }
+    finding
+}
+
+fn deep(probe: &Probe<'_>, index_base: &str, name: &str, line: &IndexLine) -> Finding {
+    let version = probe.target.version();
     let subject = format!("crates {name}-{version}.crate");
-    let Some(base) = &probe.policy.endpoints.crates_download else {
-        return no_endpoint(probe, &CHECK, &subject, "crates_download");
+    // Where `.crate` files come from: the policy's `crates_download` when set (an override,
+    // read as a `dl` value), else the `dl` of the index's `config.json`, read here, once per
+    // check and only when something is downloaded.
+    let (dl, from) = match &probe.policy.endpoints.crates_download {
+        Some(dl) => (dl.clone(), format!("endpoints.crates_download in {}", probe.policy.path)),
+        None => {
+            let url = format!("{}/config.json", index_base.trim_end_matches('/'));
+            match fetch::get_json::<IndexConfig>(probe.http, &url, "application/json") {
+                Ok(fetched) => (fetched.doc.dl, format!("`dl` of {}", fetched.url)),
+                Err(e) => return config_unknown(&e, &url, &subject),
+            }
+        }
     };
-    let url = format!("{}/{name}/{name}-{version}.crate", base.trim_end_matches('/'));
+    // cargo puts the index's own spelling of the name and version in the URL.
+    let published = line.name.as_deref().unwrap_or(name);
+    let vers = semver::Version::parse(&line.vers).map_or_else(|_| line.vers.clone(), |v| v.to_string());
+    let url = download_url(&dl, published, &vers, &line.cksum);
+    let cksum = &line.cksum;
     let r = match fetch::download(probe.http, &url, false) {
         Ok(r) => r,
-        Err(e) => return e.finding(&CHECK, &subject, Absent::Fail("the .crate file is not downloadable")),
+        Err(e) => {
+            let absent = format!("the .crate file is not downloadable at {url} (built from {from})");
+            return e.finding(&CHECK, &subject, Absent::Fail(&absent));
+        }
     };
     let ev = url_evidence(&r.url, Some(r.status));
     let got = r.sha256;
-    if got == cksum {
-        Finding::pass(CHECK, &subject, format!("sha256 {got} equals the index cksum")).with(ev)
+    if got == *cksum {
+        Finding::pass(CHECK, &subject, format!("sha256 {got} equals the index cksum (URL from {from})")).with(ev)
     } else {
         Finding::fail(CHECK, &subject, format!("sha256 of the download is {got}, the index says {cksum}")).with(ev)
     }
@@ -214,6 +290,56 @@ mod tests {
         assert_eq!(sparse_path("Syn"), "3/s/syn");
         assert_eq!(sparse_path("plasmite"), "pl/as/plasmite");
         assert_eq!(sparse_path("ñaño"), "ña/ño/ñaño");
+    }
+
+    #[test]
+    fn dl_prefixes_follow_cargo() {
+        assert_eq!(dl_prefix("a"), "1");
+        assert_eq!(dl_prefix("ab"), "2");
+        assert_eq!(dl_prefix("abc"), "3/a");
+        assert_eq!(dl_prefix("Abc"), "3/A");
+        assert_eq!(dl_prefix("abcd"), "ab/cd");
+        assert_eq!(dl_prefix("AbCd"), "Ab/Cd");
+        assert_eq!(dl_prefix("plasmite"), "pl/as");
+        assert_eq!(dl_prefix("aBcDe"), "aB/cD");
+        // The sparse path is the lowercase prefix and name.
+        for name in ["a", "cc", "Syn", "plasmite", "MyCrate"] {
+            assert_eq!(sparse_path(name), format!("{}/{}", dl_prefix(name).to_lowercase(), name.to_lowercase()));
+        }
+    }
+
+    #[test]
+    fn download_urls_expand_every_marker_as_cargo_does() {
+        let sum = "d1d0acac5f182c7fde6aa87d335847eb39adac16652e6e162fd8aee04f53859c";
+        // crates.io: no marker, so cargo appends `/{crate}/{version}/download` to `dl` as given.
+        assert_eq!(
+            download_url("https://static.crates.io/crates", "plasmite", "1.2.1", sum),
+            "https://static.crates.io/crates/plasmite/1.2.1/download"
+        );
+        // Markers: every occurrence, case kept in {prefix}, lowered in {lowerprefix}.
+        let dl = "http://127.0.0.1:9/files/{prefix}/{lowerprefix}/{crate}/{crate}-{version}.crate";
+        assert_eq!(
+            download_url(dl, "MyCrate", "0.1.0-rc.1+build.5", sum),
+            "http://127.0.0.1:9/files/My/Cr/my/cr/MyCrate/MyCrate-0.1.0-rc.1+build.5.crate"
+        );
+        let by_sum = "https://dl.example/{sha256-checksum}/{crate}.crate";
+        assert_eq!(download_url(by_sum, "a", "1.0.0", sum), format!("https://dl.example/{sum}/a.crate"));
+        assert_eq!(
+            download_url("https://r.example/api/{crate}/{version}", "abc", "2.0.0", sum),
+            "https://r.example/api/abc/2.0.0"
+        );
+        for (name, prefix) in [("a", "1"), ("ab", "2"), ("Abc", "3/A"), ("ABCDE", "AB/CD")] {
+            assert_eq!(
+                download_url("x/{prefix}/{lowerprefix}", name, "1.0.0", sum),
+                format!("x/{prefix}/{}", prefix.to_lowercase())
+            );
+        }
+        // One marker is enough to stop the append; a look-alike is not a marker.
+        assert_eq!(download_url("https://r.example/{version}", "abc", "2.0.0", sum), "https://r.example/2.0.0");
+        assert_eq!(
+            download_url("https://r.example/{name}", "abc", "2.0.0", sum),
+            "https://r.example/{name}/abc/2.0.0/download"
+        );
     }
 
     #[test]
@@ -241,7 +367,8 @@ mod tests {
 
     #[test]
     fn newest_stable_is_semver_max_without_prereleases_or_yanks() {
-        let l = |v: &str, y: bool| IndexLine { vers: v.into(), cksum: String::new(), yanked: y, v: 1, line: 0 };
+        let l =
+            |v: &str, y: bool| IndexLine { name: None, vers: v.into(), cksum: String::new(), yanked: y, v: 1, line: 0 };
         let lines =
             [l("0.8.0", false), l("10.8.0", true), l("0.10.0", false), l("0.11.0-rc.1", false), l("0.9.0", false)];
         assert_eq!(newest_stable(&lines).unwrap().to_string(), "0.10.0");

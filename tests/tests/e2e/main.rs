@@ -16,6 +16,7 @@ mod malformed;
 mod notices;
 mod provenance;
 mod qa;
+mod registry_semantics;
 mod release_state;
 mod remote;
 mod secrets;

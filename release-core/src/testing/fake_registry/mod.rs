@@ -1,5 +1,6 @@
 //! [`FakeRegistry`]: one loopback HTTP server that speaks the JSON of the crates.io sparse
-//! index, npm, the PyPI JSON API, GitHub REST (releases by tag, assets with 302 redirects to a
+//! index (with a `config.json` whose `dl` decides where `.crate` files are served:
+//! [`PublishedRelease::crates_dl`]), npm, the PyPI JSON API, GitHub REST (releases by tag, assets with 302 redirects to a
 //! second listener that refuses `Authorization`, contents raw, git refs, workflow runs by
 //! workflow file and by id, their jobs and artifacts (zip download: 401 without a token, 302 to
 //! the second listener, 410 once expired), issues listed and filed with `POST`) and serves a
@@ -19,8 +20,9 @@ mod release;
 mod routes;
 
 pub use release::{
-    Asset, CrateVersion, Issue, Job, NpmVersion, PublishedRelease, PypiFile, RunArtifact, WorkflowRun, build_metadata,
-    crate_tarball, sums_text, tgz, wheel_bytes, wheel_name, zip_bytes,
+    Asset, CRATES_DL_MARKERS, CRATES_DL_PLAIN, CRATES_DL_PREFIXED, CrateVersion, Issue, Job, NpmVersion,
+    PublishedRelease, PypiFile, RunArtifact, WorkflowRun, build_metadata, crate_tarball, sums_text, tgz, wheel_bytes,
+    wheel_name, zip_bytes,
 };
 use std::{
     collections::BTreeMap,
@@ -210,12 +212,15 @@ impl FakeRegistry {
     }
 
     /// An `[endpoints]` table pointing every service at this fake, to append to a policy.
+    /// `crates_download` is left out: the index's `config.json` says where `.crate` files
+    /// are, as a real index does.
     pub fn endpoints_toml(&self) -> String {
         self.endpoints_toml_with(&[])
     }
 
     /// As [`FakeRegistry::endpoints_toml`], with some services pointed elsewhere (e.g. a
-    /// closed port) or left out (`None`).
+    /// closed port) or left out (`None`). `crates_download` is written only when given here
+    /// (it overrides `config.json`'s `dl`, and is read as one).
     pub fn endpoints_toml_with(&self, overrides: &[(Service, Option<&str>)]) -> String {
         let mut out = String::from("\n[endpoints]\n");
         for s in Service::ALL {
@@ -223,6 +228,7 @@ impl FakeRegistry {
             let url = match overrides.iter().find(|(o, _)| *o == s) {
                 Some((_, Some(u))) => u.to_string(),
                 Some((_, None)) => continue,
+                None if s == Service::CratesDownload => continue,
                 None => self.url(s),
             };
             out.push_str(&format!("{key} = \"{url}\"\n"));

@@ -187,6 +187,14 @@ pub fn build_metadata(tag: &str, source_sha: &str, run_id: u64) -> serde_json::V
     })
 }
 
+/// The fake's default `config.json` `dl`: markers, files at
+/// `/dl/{crate}/{crate}-{version}.crate`.
+pub const CRATES_DL_MARKERS: &str = "{base}/dl/{crate}/{crate}-{version}.crate";
+/// A `dl` without markers, as crates.io's: cargo appends `/{crate}/{version}/download`.
+pub const CRATES_DL_PLAIN: &str = "{base}/dl";
+/// A `dl` with the directory prefix and the checksum, as some private registries have.
+pub const CRATES_DL_PREFIXED: &str = "{base}/dl/files/{prefix}/{lowerprefix}/{sha256-checksum}/{crate}-{version}.crate";
+
 /// The "world" the fake serves: what is published where. Every field is public so a test can
 /// break exactly one thing.
 #[derive(Debug, Clone)]
@@ -203,6 +211,10 @@ pub struct PublishedRelease {
     pub workflows: Vec<String>,
     /// Sparse index lines, in publish order.
     pub crates: Vec<CrateVersion>,
+    /// The `dl` of the index's `config.json`, with `{base}` for the fake's base URL: `.crate`
+    /// files are served exactly where cargo's expansion of it points, and nowhere else.
+    /// [`PublishedRelease::coherent`] uses [`CRATES_DL_MARKERS`].
+    pub crates_dl: String,
     /// npm versions by version.
     pub npm: BTreeMap<String, NpmVersion>,
     /// npm `dist-tags`.
@@ -442,6 +454,7 @@ impl PublishedRelease {
             tap: ("sandover/homebrew-tap".into(), "Formula/plasmite.rb".into()),
             workflows: vec!["ci.yml".into(), "release.yml".into()],
             crates,
+            crates_dl: CRATES_DL_MARKERS.into(),
             npm,
             npm_tags: BTreeMap::from([("latest".to_string(), latest)]),
             pypi,

@@ -87,9 +87,7 @@ pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
     }
     match parts.as_slice() {
         // What cargo reads first from a sparse registry: where `.crate` files are downloaded.
-        ["index", "config.json"] => {
-            Reply::json(200, &json!({"dl": format!("{base}/dl/{{crate}}/{{crate}}-{{version}}.crate"), "api": null}))
-        }
+        ["index", "config.json"] => Reply::json(200, &json!({"dl": r.crates_dl.replace("{base}", base), "api": null})),
         ["index", rest @ ..] if rest.join("/") == crate::registry::crates::sparse_path(name) => {
             let lines: String = r
                 .crates
@@ -102,11 +100,15 @@ pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
                 .collect();
             Reply::bytes(lines.into_bytes(), "text/plain").header("ETag", "\"index-1\"")
         }
-        ["dl", n, file] if *n == name => r
-            .crates
-            .iter()
-            .find(|c| *file == format!("{name}-{}.crate", c.vers))
-            .map_or_else(Reply::not_found, |c| Reply::bytes(c.bytes.clone(), "application/gzip")),
+        // Only where the index's `dl` says, expanded as cargo expands it.
+        ["dl", ..] => {
+            let dl = r.crates_dl.replace("{base}", base);
+            let asked = format!("{base}{path}");
+            r.crates
+                .iter()
+                .find(|c| crate::registry::crates::download_url(&dl, name, &c.vers, &c.cksum) == asked)
+                .map_or_else(Reply::not_found, |c| Reply::bytes(c.bytes.clone(), "application/gzip"))
+        }
         ["npm", n] if *n == name => {
             let versions: serde_json::Map<String, Value> =
                 r.npm.iter().map(|(v, doc)| (v.clone(), npm_doc(name, v, doc, base))).collect();

@@ -1,0 +1,168 @@
+//! What the registry channels ask and how they read the answers (issue 11): crates downloads
+//! follow the index's `config.json` `dl` as cargo does.
+
+use release_core::{
+    Channel, Context, Finding, Outcome, ReleaseTarget, TokenSource,
+    commands::{self, VerifyOptions, VerifyOutcome, VerifyRequest},
+    testing::{
+        FakeRegistry, Fault, FixtureRepo, PublishedRelease, Service,
+        fake_registry::{CRATES_DL_MARKERS, CRATES_DL_PLAIN, CRATES_DL_PREFIXED, Logged},
+        plasmite_manifest,
+    },
+};
+
+struct World {
+    fake: FakeRegistry,
+    repo: FixtureRepo,
+}
+
+/// A fake serving a coherent 0.8.0 (changed by `change`) and a fixture whose policy points at
+/// it.
+fn world(change: impl FnOnce(&mut PublishedRelease)) -> World {
+    let mut published = PublishedRelease::coherent(&plasmite_manifest(), "0.8.0").unwrap();
+    change(&mut published);
+    let fake = FakeRegistry::start(published).unwrap();
+    let toml = fake.endpoints_toml();
+    let repo = FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &toml).build().unwrap();
+    World { fake, repo }
+}
+
+impl World {
+    fn verify(&self, channels: &[Channel], deep: bool) -> VerifyOutcome {
+        let cx = Context::open(self.repo.root(), None).unwrap().with_http(
+            release_core::HttpConfig {
+                retries: 0,
+                request_timeout: std::time::Duration::from_secs(5),
+                ..release_core::HttpConfig::default()
+            },
+            TokenSource::Fixed(None),
+        );
+        let request = VerifyRequest {
+            target: ReleaseTarget::parse("0.8.0").unwrap(),
+            options: VerifyOptions { channels: channels.to_vec(), ci: false, deep, ..VerifyOptions::default() },
+            file_blockers: false,
+            http: Default::default(),
+        };
+        commands::verify(&cx, &request).unwrap()
+    }
+
+    fn asked(&self) -> Vec<Logged> {
+        self.fake.requests()
+    }
+
+    fn paths(&self, prefix: &str) -> Vec<String> {
+        self.asked().into_iter().map(|l| l.path).filter(|p| p.starts_with(prefix)).collect()
+    }
+}
+
+fn findings(outcome: &VerifyOutcome) -> &[Finding] {
+    &outcome.recorded.report.findings
+}
+
+/// The one finding about `subject`; panics with every finding when there is not exactly one.
+fn about<'a>(outcome: &'a VerifyOutcome, subject: &str) -> &'a Finding {
+    let all = findings(outcome);
+    let mine: Vec<&Finding> = all.iter().filter(|f| f.subject == subject).collect();
+    assert_eq!(mine.len(), 1, "{subject}: {all:#?}");
+    mine[0]
+}
+
+fn exit(outcome: &VerifyOutcome) -> u8 {
+    outcome.recorded.report.verdict.exit_code()
+}
+
+/// A plain HTTP/1.0 GET to the fake (loopback, no TLS): status, lowercase headers, body.
+fn get(url: &str, accept: Option<&str>) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let accept = accept.map(|a| format!("Accept: {a}\r\n")).unwrap_or_default();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n{accept}\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_lowercase(), body.to_string())
+}
+
+fn evidence_urls(f: &Finding) -> String {
+    serde_json::to_string(&f.evidence).unwrap()
+}
+
+#[test]
+fn crates_downloads_go_where_the_index_config_says() {
+    let cksum_of = |w: &World| {
+        let mut sum = String::new();
+        w.fake.update(|r| sum = r.crates.iter().find(|c| c.vers == "0.8.0").unwrap().cksum.clone());
+        sum
+    };
+    for (dl, path) in [
+        (CRATES_DL_MARKERS, "/dl/plasmite/plasmite-0.8.0.crate".to_string()),
+        // crates.io's own form: no marker, so `/{crate}/{version}/download` is appended.
+        (CRATES_DL_PLAIN, "/dl/plasmite/0.8.0/download".to_string()),
+        (CRATES_DL_PREFIXED, "/dl/files/pl/as/pl/as/{sum}/plasmite-0.8.0.crate".to_string()),
+    ] {
+        let w = world(|r| r.crates_dl = dl.into());
+        let path = path.replace("{sum}", &cksum_of(&w));
+        let run = w.verify(&[Channel::Crates], true);
+        let deep = about(&run, "crates plasmite-0.8.0.crate");
+        assert_eq!(deep.outcome, Outcome::Pass, "{dl}: {deep:#?}");
+        assert!(deep.detail.contains("/index/config.json"), "{deep:#?}");
+        assert!(evidence_urls(deep).contains(&path), "{deep:#?}");
+        assert_eq!(exit(&run), 0, "{dl}: {:#?}", findings(&run));
+        assert_eq!(w.paths("/index/config.json").len(), 1, "config.json is read once");
+        assert_eq!(w.paths("/dl/"), vec![path.clone()], "{dl}");
+        if dl == CRATES_DL_PREFIXED {
+            // The one fixed form the check used to build is not served by this registry: the
+            // old check read that 404 as a missing `.crate` (a false Fail).
+            let old = format!("{}/plasmite/plasmite-0.8.0.crate", w.fake.url(Service::CratesDownload));
+            assert_eq!(get(&old, None).0, 404);
+        }
+    }
+    // Without --deep nothing is downloaded, so config.json is not asked for.
+    let w = world(|_| {});
+    assert_eq!(exit(&w.verify(&[Channel::Crates], false)), 0);
+    assert!(w.paths("/index/config.json").is_empty(), "{:?}", w.paths("/"));
+}
+
+#[test]
+fn a_missing_or_unreadable_config_json_is_incomplete_naming_its_url() {
+    for fault in [Fault::Status(404), Fault::Garbage, Fault::Status(500)] {
+        let w = world(|_| {});
+        w.fake.fault_path(Service::CratesIndex, "/config.json", fault.clone());
+        let run = w.verify(&[Channel::Crates], true);
+        let deep = about(&run, "crates plasmite-0.8.0.crate");
+        assert_eq!(deep.outcome, Outcome::Incomplete, "{fault:?}: {deep:#?}");
+        let url = format!("{}/config.json", w.fake.url(Service::CratesIndex));
+        assert!(deep.detail.contains(&url), "{fault:?}: {deep:#?}");
+        assert!(!findings(&run).iter().any(|f| f.outcome == Outcome::Fail), "{:#?}", findings(&run));
+        assert_eq!(exit(&run), 3);
+        assert!(w.paths("/dl/").is_empty(), "no guessed download: {:?}", w.paths("/"));
+    }
+    // A config.json without `dl` is unreadable too.
+    let w = world(|_| {});
+    w.fake.fault_path(Service::CratesIndex, "/config.json", Fault::Empty);
+    let run = w.verify(&[Channel::Crates], true);
+    assert_eq!(about(&run, "crates plasmite-0.8.0.crate").outcome, Outcome::Incomplete);
+}
+
+#[test]
+fn an_explicit_crates_download_overrides_config_json_and_is_read_as_a_dl() {
+    // The index's config.json is broken; the policy's `crates_download` (a `dl` value, markers
+    // and all) says where the files are, and config.json is not asked for at all.
+    let mut published = PublishedRelease::coherent(&plasmite_manifest(), "0.8.0").unwrap();
+    published.crates_dl = CRATES_DL_MARKERS.into();
+    let fake = FakeRegistry::start(published).unwrap();
+    fake.fault_path(Service::CratesIndex, "/config.json", Fault::Status(500));
+    let over = format!("{}/{{crate}}/{{crate}}-{{version}}.crate", fake.url(Service::CratesDownload));
+    let toml = fake.endpoints_toml_with(&[(Service::CratesDownload, Some(&over))]);
+    let repo = FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &toml).build().unwrap();
+    let w = World { fake, repo };
+    let run = w.verify(&[Channel::Crates], true);
+    let deep = about(&run, "crates plasmite-0.8.0.crate");
+    assert_eq!(deep.outcome, Outcome::Pass, "{deep:#?}");
+    assert!(deep.detail.contains("endpoints.crates_download"), "{deep:#?}");
+    assert!(w.paths("/index/config.json").is_empty(), "the override is not second-guessed");
+    assert_eq!(w.paths("/dl/"), vec!["/dl/plasmite/plasmite-0.8.0.crate".to_string()]);
+}
