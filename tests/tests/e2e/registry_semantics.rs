@@ -1,12 +1,13 @@
 //! What the registry channels ask and how they read the answers (issue 11): crates downloads
-//! follow the index's `config.json` `dl` as cargo does.
+//! follow the index's `config.json` `dl` as cargo does; PyPI is read from one answer, the
+//! project JSON, and a mirror that lacks parts of the API is not a missing release.
 
 use release_core::{
     Channel, Context, Finding, Outcome, ReleaseTarget, TokenSource,
     commands::{self, VerifyOptions, VerifyOutcome, VerifyRequest},
     testing::{
         FakeRegistry, Fault, FixtureRepo, PublishedRelease, Service,
-        fake_registry::{CRATES_DL_MARKERS, CRATES_DL_PLAIN, CRATES_DL_PREFIXED, Logged},
+        fake_registry::{CRATES_DL_MARKERS, CRATES_DL_PLAIN, CRATES_DL_PREFIXED, Logged, PypiMode},
         plasmite_manifest,
     },
 };
@@ -165,4 +166,75 @@ fn an_explicit_crates_download_overrides_config_json_and_is_read_as_a_dl() {
     assert!(deep.detail.contains("endpoints.crates_download"), "{deep:#?}");
     assert!(w.paths("/index/config.json").is_empty(), "the override is not second-guessed");
     assert_eq!(w.paths("/dl/"), vec!["/dl/plasmite/plasmite-0.8.0.crate".to_string()]);
+}
+
+#[test]
+fn pypi_is_read_from_one_answer_the_project_json() {
+    let w = world(|_| {});
+    let run = w.verify(&[Channel::Pypi], true);
+    assert_eq!(exit(&run), 0, "{:#?}", findings(&run));
+    // One request for everything the shallow check reads; then only the files (--deep).
+    let documents: Vec<String> = w.paths("/pypi/pypi/");
+    assert_eq!(documents, vec!["/pypi/pypi/plasmite/json".to_string()]);
+    assert_eq!(w.paths("/pypi/files/").len(), 4, "{:?}", w.paths("/"));
+    assert_eq!(about(&run, "pypi plasmite current version").outcome, Outcome::Pass);
+}
+
+#[test]
+fn a_pypi_mirror_without_per_version_json_is_not_a_missing_release() {
+    let w = world(|r| r.pypi_mode = PypiMode::Mirror);
+    // The mirror answers 404 for the version the project JSON lists...
+    let per_version = format!("{}/pypi/plasmite/0.8.0/json", w.fake.url(Service::Pypi));
+    assert_eq!(get(&per_version, None).0, 404);
+    // ...which the check never needs: the project JSON's files (URLs relative to it) decide.
+    let run = w.verify(&[Channel::Pypi], true);
+    assert_eq!(exit(&run), 0, "{:#?}", findings(&run));
+    assert_eq!(about(&run, "pypi plasmite==0.8.0").outcome, Outcome::Pass);
+    assert_eq!(w.paths("/pypi/pypi/plasmite/0.8.0").len(), 1, "only this test asked for it");
+}
+
+#[test]
+fn a_pypi_mirror_without_digests_is_incomplete_deep_and_never_a_partial_publish() {
+    let w = world(|r| {
+        r.pypi_mode = PypiMode::MirrorWithoutDigests;
+        r.npm.remove("0.8.0");
+    });
+    let shallow = w.verify(&[Channel::Pypi], false);
+    assert_eq!(exit(&shallow), 0, "the files are listed: {:#?}", findings(&shallow));
+    let wheel = about(&shallow, "pypi plasmite==0.8.0 wheel for darwin_arm64");
+    assert!(wheel.detail.contains("no sha256 listed"), "{wheel:#?}");
+
+    let deep = w.verify(&[Channel::Crates, Channel::Npm, Channel::Pypi], true);
+    let pypi: Vec<&Finding> = findings(&deep).iter().filter(|f| f.subject.starts_with("pypi ")).collect();
+    assert!(!pypi.iter().any(|f| f.outcome == Outcome::Fail), "{pypi:#?}");
+    let file = about(&deep, "pypi plasmite==0.8.0 plasmite-0.8.0.tar.gz");
+    assert_eq!(file.outcome, Outcome::Incomplete, "{file:#?}");
+    assert!(file.detail.contains("no digests.sha256"), "{file:#?}");
+    // npm is really missing (a Fail, exit 1); PyPI is live, only undecided on its digests:
+    // the recovery names npm alone and never tells the maintainer to re-publish PyPI.
+    assert_eq!(exit(&deep), 1);
+    let partial = deep.partial_publish.as_ref().expect("live on crates and pypi, missing on npm");
+    assert_eq!(partial.missing, vec![Channel::Npm]);
+    assert!(partial.live.contains(&Channel::Pypi), "{partial:?}");
+}
+
+#[test]
+fn pypi_versions_are_compared_as_pep440_and_a_yanked_release_blocks() {
+    // Releases 10.8.0 and 0.8.0.post1 are listed, 0.8.0 is not (bug 31: no substring match).
+    let w = world(|r| {
+        let files = r.pypi.remove("0.8.0").unwrap();
+        r.pypi.insert("10.8.0".into(), files.clone());
+        r.pypi.insert("0.8.0.post1".into(), files);
+        r.pypi_current = "10.8.0".into();
+    });
+    let run = w.verify(&[Channel::Pypi], false);
+    let published = about(&run, "pypi plasmite==0.8.0");
+    assert_eq!(published.outcome, Outcome::Fail, "{published:#?}");
+    assert!(published.detail.contains("not on PyPI (3 releases listed)"), "{published:#?}");
+
+    let w = world(|r| r.pypi.get_mut("0.8.0").unwrap().1 = true);
+    let run = w.verify(&[Channel::Pypi], false);
+    let published = about(&run, "pypi plasmite==0.8.0");
+    assert_eq!(published.outcome, Outcome::Fail);
+    assert!(published.detail.contains("release 0.8.0 is yanked"), "{published:#?}");
 }

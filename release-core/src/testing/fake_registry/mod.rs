@@ -1,6 +1,7 @@
 //! [`FakeRegistry`]: one loopback HTTP server that speaks the JSON of the crates.io sparse
 //! index (with a `config.json` whose `dl` decides where `.crate` files are served:
-//! [`PublishedRelease::crates_dl`]), npm, the PyPI JSON API, GitHub REST (releases by tag, assets with 302 redirects to a
+//! [`PublishedRelease::crates_dl`]), npm, the PyPI JSON API (as pypi.org or as a mirror:
+//! [`PypiMode`]), GitHub REST (releases by tag, assets with 302 redirects to a
 //! second listener that refuses `Authorization`, contents raw, git refs, workflow runs by
 //! workflow file and by id, their jobs and artifacts (zip download: 401 without a token, 302 to
 //! the second listener, 410 once expired), issues listed and filed with `POST`) and serves a
@@ -21,8 +22,8 @@ mod routes;
 
 pub use release::{
     Asset, CRATES_DL_MARKERS, CRATES_DL_PLAIN, CRATES_DL_PREFIXED, CrateVersion, Issue, Job, NpmVersion,
-    PublishedRelease, PypiFile, RunArtifact, WorkflowRun, build_metadata, crate_tarball, sums_text, tgz, wheel_bytes,
-    wheel_name, zip_bytes,
+    PublishedRelease, PypiFile, PypiMode, RunArtifact, WorkflowRun, build_metadata, crate_tarball, sums_text, tgz,
+    wheel_bytes, wheel_name, zip_bytes,
 };
 use std::{
     collections::BTreeMap,

@@ -57,6 +57,19 @@ pub struct PypiFile {
     pub yanked: bool,
 }
 
+/// How the fake's PyPI answers what is published.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PypiMode {
+    /// As pypi.org: the project JSON with absolute file URLs, and per-version JSON.
+    #[default]
+    Pypi,
+    /// As a mirror we met: the project JSON lists every release (file URLs relative to it),
+    /// and the per-version JSON (`/pypi/<name>/<version>/json`) answers 404 for all of them.
+    Mirror,
+    /// [`PypiMode::Mirror`], and every file listed without digests.
+    MirrorWithoutDigests,
+}
+
 /// A GitHub release asset.
 #[derive(Debug, Clone)]
 pub struct Asset {
@@ -223,6 +236,8 @@ pub struct PublishedRelease {
     pub pypi: BTreeMap<String, (Vec<PypiFile>, bool)>,
     /// PyPI `info.version` of the project document.
     pub pypi_current: String,
+    /// pypi.org or a mirror.
+    pub pypi_mode: PypiMode,
     /// Whether the GitHub release exists at all.
     pub release_exists: bool,
     /// Draft releases answer 404 by tag, as GitHub does.
@@ -459,6 +474,7 @@ impl PublishedRelease {
             npm_tags: BTreeMap::from([("latest".to_string(), latest)]),
             pypi,
             pypi_current: if stable { pep } else { "0.7.2".into() },
+            pypi_mode: PypiMode::Pypi,
             release_exists: true,
             draft: false,
             prerelease: !stable,

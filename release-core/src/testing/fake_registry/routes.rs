@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::release::{Issue, NpmVersion, PublishedRelease, PypiFile, WorkflowRun};
+use super::release::{Issue, NpmVersion, PublishedRelease, PypiFile, PypiMode, WorkflowRun};
 
 pub(super) struct Reply {
     pub(super) status: u16,
@@ -128,23 +128,38 @@ pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
             }
         }
         ["pypi", "pypi", n, "json"] if *n == name => {
-            let files = r.pypi.get(&r.pypi_current).map(|(f, _)| f.as_slice()).unwrap_or_default();
+            let (files, yanked) = r.pypi.get(&r.pypi_current).map(|(f, y)| (f.as_slice(), *y)).unwrap_or_default();
+            // A mirror rewrites file URLs relative to the document (`/pypi/pypi/<n>/json`).
+            let files_base = match r.pypi_mode {
+                PypiMode::Pypi => format!("{base}/pypi/files/"),
+                PypiMode::Mirror | PypiMode::MirrorWithoutDigests => "../../files/".to_string(),
+            };
+            let file = |f: &PypiFile, y: bool| {
+                let mut doc = pypi_file(f, y, &files_base);
+                if r.pypi_mode == PypiMode::MirrorWithoutDigests {
+                    doc["digests"] = json!({});
+                }
+                doc
+            };
+            // Keys in string order, as PyPI serves them (`0.10.0` before `0.9.0`).
             let releases: serde_json::Map<String, Value> = r
                 .pypi
                 .iter()
-                .map(|(v, (f, y))| {
-                    (
-                        v.clone(),
-                        Value::Array(f.iter().map(|f| pypi_file(f, *y, &format!("{base}/pypi/files/"))).collect()),
-                    )
-                })
+                .map(|(v, (f, y))| (v.clone(), Value::Array(f.iter().map(|f| file(f, *y)).collect())))
                 .collect();
             Reply::json(
                 200,
-                &json!({"info": {"name": name, "version": r.pypi_current, "yanked": false},
+                &json!({"info": {"name": name, "version": r.pypi_current, "requires_python": ">=3.10",
+                                 "summary": "Persistent JSON message queues", "yanked": yanked, "yanked_reason": null,
+                                 "release_url": format!("{base}/project/{name}/{}/", r.pypi_current)},
+                        "last_serial": 42242261,
                         "releases": releases,
-                        "urls": files.iter().map(|f| pypi_file(f, false, &format!("{base}/pypi/files/"))).collect::<Vec<_>>()}),
+                        "urls": files.iter().map(|f| file(f, yanked)).collect::<Vec<_>>(),
+                        "vulnerabilities": []}),
             )
+        }
+        ["pypi", "pypi", n, _, "json"] if *n == name && r.pypi_mode != PypiMode::Pypi => {
+            Reply::json(404, &json!({"message": "Not Found"}))
         }
         ["pypi", "pypi", n, v, "json"] if *n == name => match r.pypi.get(*v) {
             // Relative file URLs, as a cache in between may serve them.
