@@ -1,8 +1,13 @@
-//! npm: the exact version document (`dist.tarball`, `dist.integrity`) and `dist-tags`; with
-//! `--deep`, the tarball, its SRI SHA-512, and its bundled native files for every npm-official
-//! target (`package/native/<node_platform>/...`).
+//! npm: the package document in its abbreviated form (what `npm install` reads:
+//! `dist-tags` and `versions[v].dist`, without READMEs and publish times), one request for
+//! the exact version (`dist.tarball`, `dist.integrity`) and `latest`; with `--deep`, the
+//! tarball, its SRI SHA-512, and its bundled native files for every npm-official target
+//! (`package/native/<node_platform>/...`). A 404 for the whole package says the package is not
+//! on the registry; a version the document does not list is asked for alone
+//! (`/{name}/{version}`), and if that answers, the two answers disagree (a cached document):
+//! `Incomplete`, not a missing release.
 
-use std::io::Read;
+use std::{collections::BTreeMap, io::Read};
 
 use serde::Deserialize;
 
@@ -45,10 +50,18 @@ pub struct Dist {
     pub integrity: Option<String>,
 }
 
+/// The `Accept` of `npm install`: the abbreviated package document where the registry has
+/// one (registry.npmjs.org does), else the full one (both carry `dist-tags` and `versions`).
+pub const ABBREVIATED_ACCEPT: &str = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*";
+
 #[derive(Debug, Deserialize)]
 struct Packument {
-    #[serde(rename = "dist-tags")]
-    dist_tags: std::collections::BTreeMap<String, String>,
+    #[serde(rename = "dist-tags", default)]
+    dist_tags: BTreeMap<String, String>,
+    /// Version objects, read one at a time: an odd old version does not make the document
+    /// unreadable.
+    #[serde(default)]
+    versions: BTreeMap<String, serde_json::Value>,
 }
 
 /// Paths of the files in a gzipped tarball.
@@ -77,13 +90,28 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
         return vec![no_endpoint(probe, &PUBLISHED, &subject, "npm")];
     };
     let base = base.trim_end_matches('/');
-    let url = format!("{base}/{}/{version}", package_path(name));
-    let absent = format!("version {version} is not published");
-    let fetched: Fetched<VersionDoc> = match fetch::get_json(probe.http, &url, "application/json") {
+    let url = format!("{base}/{}", package_path(name));
+    let absent = format!("package `{name}` is not on the registry {base}: no version of it is published there");
+    let fetched: Fetched<Packument> = match fetch::get_json(probe.http, &url, ABBREVIATED_ACCEPT) {
         Ok(fetched) => fetched,
         Err(e) => return vec![e.finding(&PUBLISHED, &subject, Absent::Fail(&absent))],
     };
-    let (doc, ev) = (&fetched.doc, fetched.evidence());
+    let ev = fetched.evidence();
+    let target = probe.target.semver();
+    // Compared as semver, never as text: `0.8.0` is not `10.8.0`.
+    let listed = fetched.doc.versions.iter().find(|(k, _)| semver::Version::parse(k).is_ok_and(|k| &k == target));
+    let Some((_, raw)) = listed else {
+        return vec![unlisted(probe, base, name, &fetched)];
+    };
+    let doc: VersionDoc = match serde_json::from_value(raw.clone()) {
+        Ok(doc) => doc,
+        Err(e) => {
+            return vec![
+                Finding::incomplete(PUBLISHED, &subject, format!("versions[\"{version}\"] is unreadable: {e}"))
+                    .with(ev),
+            ];
+        }
+    };
     if doc.version != version {
         return vec![
             Finding::fail(PUBLISHED, &subject, format!("the registry answered with version {}", doc.version)).with(ev),
@@ -97,7 +125,7 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     if let Some(message) = &doc.deprecated {
         out.push(Finding::fail(CHECK, &subject, format!("version is deprecated: {message}")).with(ev));
     }
-    out.push(latest(probe, base, name));
+    out.push(latest(probe, name, &fetched));
     if probe.deep {
         let tarball = match crate::http::resolve(&fetched.url, &doc.dist.tarball) {
             Ok(t) => t,
@@ -108,14 +136,39 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     out
 }
 
-fn latest(probe: &Probe<'_>, base: &str, name: &str) -> Finding {
+/// The package document does not list the version: ask for the version alone. A 404 there
+/// too is the answer (not published); a version document is the registry saying two things
+/// (a package document cached from before the publish), which leaves the question open.
+fn unlisted(probe: &Probe<'_>, base: &str, name: &str, packument: &Fetched<Packument>) -> Finding {
+    let version = probe.target.version();
+    let subject = format!("npm {name}@{version}");
+    let url = format!("{base}/{}/{version}", package_path(name));
+    let listed = packument.doc.versions.len();
+    match fetch::get(probe.http, &url, "application/json") {
+        Ok(r) => Finding::incomplete(
+            PUBLISHED,
+            &subject,
+            format!(
+                "the package document ({}) does not list {version}, but {} answers it: two answers of the registry disagree (npm caches package documents for minutes after a publish); re-run later or with --wait",
+                packument.url, r.url
+            ),
+        )
+        .with(packument.evidence())
+        .with(url_evidence(&r.url, Some(r.status))),
+        Err(e) if e.absent_status().is_some() => Finding::fail(
+            PUBLISHED,
+            &subject,
+            format!("version {version} is not published (the package lists {listed} other version(s))"),
+        )
+        .with(packument.evidence())
+        .with(e.evidence()),
+        Err(e) => e.finding(&PUBLISHED, &subject, Absent::Incomplete("")).with(packument.evidence()),
+    }
+}
+
+/// `dist-tags.latest`, from the package document already read.
+fn latest(probe: &Probe<'_>, name: &str, fetched: &Fetched<Packument>) -> Finding {
     let subject = format!("npm {name} dist-tags.latest");
-    let url = format!("{base}/{}", package_path(name));
-    let accept = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8";
-    let fetched: Fetched<Packument> = match fetch::get_json(probe.http, &url, accept) {
-        Ok(fetched) => fetched,
-        Err(e) => return e.finding(&CHECK, &subject, Absent::Fail("the package document is not found")),
-    };
     let (doc, ev) = (&fetched.doc, fetched.evidence());
     let Some(latest) = doc.dist_tags.get("latest") else {
         return Finding::fail(CHECK, &subject, "the package has no `latest` dist-tag").with(ev);
@@ -191,6 +244,28 @@ fn deep(probe: &Probe<'_>, subject: &str, url: &str, integrity: &str) -> Vec<Fin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_document_forms_give_dist_tags_and_dist() {
+        // The abbreviated form (npm/registry docs), and a full one as a cache re-serialised it.
+        let short = r#"{"dist-tags":{"latest":"1.0.0"},"modified":"2015-05-16T22:27:54.741Z","name":"tiny-tarball",
+            "versions":{"1.0.0":{"_hasShrinkwrap":false,"directories":{},"dist":{"shasum":"bbf102d5ae73afe2c553295e0fb02230216f65b1",
+            "tarball":"https://registry.example/tiny-tarball/-/tiny-tarball-1.0.0.tgz"},"name":"tiny-tarball","version":"1.0.0"}}}"#;
+        let full = r#"{"_id":"is-number","name":"is-number","dist-tags":{"latest":"7.0.0"},
+            "versions":{"7.0.0":{"name":"is-number","version":"7.0.0","engines":{"node":">=0.12.0"},"_id":"is-number@7.0.0",
+              "dist":{"integrity":"sha512-41Cifkg6e8TylSpdtTpeLVMqvSBEVzTttHvERD741+pnZ8ANv0004MRL43QKPDlK9cGvNp6NZWZUBlbGXYxxng==",
+              "shasum":"7535345b896734d5f80c4d06c50955527a14f12b","tarball":"https://registry.example/is-number/-/is-number-7.0.0.tgz"}},
+              "6.0.0":"{…}"},
+            "time":{"7.0.0":"2024-02-27T16:27:13.411000+00:00"}}"#;
+        for (text, v) in [(short, "1.0.0"), (full, "7.0.0")] {
+            let doc: Packument = serde_json::from_str(text).unwrap();
+            assert_eq!(doc.dist_tags["latest"], v);
+            // A version object that is not one (the trimmed `6.0.0`) does not spoil the others.
+            let version: VersionDoc = serde_json::from_value(doc.versions[v].clone()).unwrap();
+            assert_eq!(version.version, v);
+            assert!(version.dist.tarball.ends_with(&format!("-{v}.tgz")));
+        }
+    }
 
     #[test]
     fn scoped_names_are_encoded() {

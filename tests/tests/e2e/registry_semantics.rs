@@ -1,6 +1,7 @@
 //! What the registry channels ask and how they read the answers (issue 11): crates downloads
 //! follow the index's `config.json` `dl` as cargo does; PyPI is read from one answer, the
-//! project JSON, and a mirror that lacks parts of the API is not a missing release.
+//! project JSON, and a mirror that lacks parts of the API is not a missing release; npm reads
+//! the abbreviated package document, and a package that is not there says so.
 
 use release_core::{
     Channel, Context, Finding, Outcome, ReleaseTarget, TokenSource,
@@ -237,4 +238,71 @@ fn pypi_versions_are_compared_as_pep440_and_a_yanked_release_blocks() {
     let published = about(&run, "pypi plasmite==0.8.0");
     assert_eq!(published.outcome, Outcome::Fail);
     assert!(published.detail.contains("release 0.8.0 is yanked"), "{published:#?}");
+}
+
+#[test]
+fn npm_reads_the_abbreviated_package_document_once() {
+    let w = world(|_| {});
+    let run = w.verify(&[Channel::Npm], false);
+    assert_eq!(exit(&run), 0, "{:#?}", findings(&run));
+    let npm: Vec<Logged> = w.asked().into_iter().filter(|l| l.path.starts_with("/npm/")).collect();
+    assert_eq!(npm.len(), 1, "{npm:?}");
+    assert_eq!(npm[0].path, "/npm/plasmite");
+    let accept = npm[0].accept.clone().unwrap_or_default();
+    assert!(accept.starts_with("application/vnd.npm.install-v1+json"), "{accept}");
+    assert_eq!(about(&run, "npm plasmite dist-tags.latest").outcome, Outcome::Pass);
+    // The fake honours the header as registry.npmjs.org does: abbreviated when asked, full
+    // (with publish times) otherwise.
+    let url = format!("{}/plasmite", w.fake.url(Service::Npm));
+    let (status, head, short) = get(&url, Some(&accept));
+    assert_eq!(status, 200);
+    assert!(head.contains("content-type: application/vnd.npm.install-v1+json"), "{head}");
+    let short: serde_json::Value = serde_json::from_str(&short).unwrap();
+    assert!(short.get("time").is_none() && short["modified"].is_string() && short["dist-tags"]["latest"] == "0.8.0");
+    assert!(short["versions"]["0.8.0"]["dist"]["integrity"].as_str().unwrap().starts_with("sha512-"));
+    let full: serde_json::Value = serde_json::from_str(&get(&url, Some("application/json")).2).unwrap();
+    assert!(full["time"]["0.8.0"].is_string() && full["_rev"].is_string(), "{full}");
+}
+
+#[test]
+fn a_package_missing_from_npm_says_so_naming_the_registry() {
+    let w = world(|r| r.npm.clear());
+    let run = w.verify(&[Channel::Crates, Channel::Npm], false);
+    let published = about(&run, "npm plasmite@0.8.0");
+    assert_eq!(published.outcome, Outcome::Fail, "{published:#?}");
+    let registry = w.fake.url(Service::Npm);
+    assert!(
+        published.detail.contains(&format!("package `plasmite` is not on the registry {registry}")),
+        "{published:#?}"
+    );
+    assert!(!published.detail.contains("version 0.8.0 is not published"), "{published:#?}");
+    // The release is missing there: blocked, and a partial publish (crates is live).
+    assert_eq!(exit(&run), 1);
+    assert_eq!(run.partial_publish.as_ref().unwrap().missing, vec![Channel::Npm]);
+    assert_eq!(w.paths("/npm/"), vec!["/npm/plasmite".to_string()], "one request says it all");
+}
+
+#[test]
+fn an_npm_version_missing_from_the_document_is_asked_alone() {
+    // Not published: the document lists 10.8.0 (bug 31: never a substring match) and the
+    // version alone answers 404.
+    let w = world(|r| {
+        let doc = r.npm.remove("0.8.0").unwrap();
+        r.npm.insert("10.8.0".into(), doc);
+    });
+    let run = w.verify(&[Channel::Npm], false);
+    let published = about(&run, "npm plasmite@0.8.0");
+    assert_eq!(published.outcome, Outcome::Fail, "{published:#?}");
+    assert!(published.detail.contains("version 0.8.0 is not published"), "{published:#?}");
+    assert_eq!(w.paths("/npm/"), vec!["/npm/plasmite".to_string(), "/npm/plasmite/0.8.0".to_string()]);
+
+    // A cached document from before the publish: the version alone answers. Two answers of
+    // one registry disagree: incomplete (wait and re-check), never a missing release.
+    let w = world(|r| r.npm_document_omits.push("0.8.0".into()));
+    let run = w.verify(&[Channel::Crates, Channel::Npm], false);
+    let published = about(&run, "npm plasmite@0.8.0");
+    assert_eq!(published.outcome, Outcome::Incomplete, "{published:#?}");
+    assert!(published.detail.contains("disagree"), "{published:#?}");
+    assert_eq!(exit(&run), 3);
+    assert!(run.partial_publish.is_none());
 }

@@ -1,6 +1,7 @@
 //! [`FakeRegistry`]: one loopback HTTP server that speaks the JSON of the crates.io sparse
 //! index (with a `config.json` whose `dl` decides where `.crate` files are served:
-//! [`PublishedRelease::crates_dl`]), npm, the PyPI JSON API (as pypi.org or as a mirror:
+//! [`PublishedRelease::crates_dl`]), npm (the abbreviated package document when the `Accept`
+//! asks for it, as registry.npmjs.org answers), the PyPI JSON API (as pypi.org or as a mirror:
 //! [`PypiMode`]), GitHub REST (releases by tag, assets with 302 redirects to a
 //! second listener that refuses `Authorization`, contents raw, git refs, workflow runs by
 //! workflow file and by id, their jobs and artifacts (zip download: 401 without a token, 302 to
@@ -141,6 +142,8 @@ pub struct Logged {
     pub body: String,
     /// The `Authorization` header, when one was sent.
     pub authorization: Option<String>,
+    /// The `Accept` header, when one was sent.
+    pub accept: Option<String>,
 }
 
 struct State {
@@ -321,6 +324,7 @@ fn handle(mut request: Request, state: &Mutex<State>, base: &str, asset_base: &s
         request.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().to_string())
     };
     let authorization = header("Authorization");
+    let accept = header("Accept");
     let if_none_match = header("If-None-Match");
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let (path, query) = (path.to_string(), query.to_string());
@@ -331,6 +335,7 @@ fn handle(mut request: Request, state: &Mutex<State>, base: &str, asset_base: &s
             path: url.clone(),
             body: String::from_utf8_lossy(&body).into_owned(),
             authorization: authorization.clone(),
+            accept: accept.clone(),
         });
         let prefix = if is_asset_host { "/asset" } else { path.split('/').nth(1).map_or("", |p| &url[..p.len() + 1]) };
         let on_path = s.path_faults.iter().find(|(p, suffix, _)| p == prefix && path.ends_with(suffix.as_str()));
@@ -344,7 +349,14 @@ fn handle(mut request: Request, state: &Mutex<State>, base: &str, asset_base: &s
             }
             return asset_host(&release, &path);
         }
-        let cx = Ctx { base, asset_base, web: &web, query: &query, authorized: authorization.is_some() };
+        let cx = Ctx {
+            base,
+            asset_base,
+            web: &web,
+            query: &query,
+            authorized: authorization.is_some(),
+            accept: accept.as_deref().unwrap_or_default(),
+        };
         if method == "POST" {
             // Writes change the world every later request sees.
             return routes::post(Arc::make_mut(&mut lock(state).release), &path, &body, &cx);

@@ -232,6 +232,9 @@ pub struct PublishedRelease {
     pub npm: BTreeMap<String, NpmVersion>,
     /// npm `dist-tags`.
     pub npm_tags: BTreeMap<String, String>,
+    /// Versions the package document leaves out while `/{name}/{version}` serves them: a
+    /// document cached from before their publish (npm caches them for minutes).
+    pub npm_document_omits: Vec<String>,
     /// PyPI releases by PEP 440 version; `true` = the whole release is yanked.
     pub pypi: BTreeMap<String, (Vec<PypiFile>, bool)>,
     /// PyPI `info.version` of the project document.
@@ -472,6 +475,7 @@ impl PublishedRelease {
             crates_dl: CRATES_DL_MARKERS.into(),
             npm,
             npm_tags: BTreeMap::from([("latest".to_string(), latest)]),
+            npm_document_omits: Vec::new(),
             pypi,
             pypi_current: if stable { pep } else { "0.7.2".into() },
             pypi_mode: PypiMode::Pypi,

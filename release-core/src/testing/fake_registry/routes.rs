@@ -63,6 +63,8 @@ pub(super) struct Ctx<'a> {
     pub(super) query: &'a str,
     /// An `Authorization` header came.
     pub(super) authorized: bool,
+    /// The `Accept` header (empty when none came).
+    pub(super) accept: &'a str,
 }
 
 impl Ctx<'_> {
@@ -109,11 +111,8 @@ pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
                 .find(|c| crate::registry::crates::download_url(&dl, name, &c.vers, &c.cksum) == asked)
                 .map_or_else(Reply::not_found, |c| Reply::bytes(c.bytes.clone(), "application/gzip"))
         }
-        ["npm", n] if *n == name => {
-            let versions: serde_json::Map<String, Value> =
-                r.npm.iter().map(|(v, doc)| (v.clone(), npm_doc(name, v, doc, base))).collect();
-            Reply::json(200, &json!({"_id": name, "name": name, "dist-tags": r.npm_tags, "versions": versions}))
-        }
+        // npm answers 404 for a package without versions (never published, or all unpublished).
+        ["npm", n] if *n == name && !r.npm.is_empty() => npm_packument(r, cx),
         ["npm", n, "-", file] if *n == name => r
             .npm
             .iter()
@@ -127,6 +126,7 @@ pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
                 None => Reply::json(404, &json!(format!("version not found: {v}"))),
             }
         }
+        ["npm", ..] => Reply::json(404, &json!({"error": "Not found"})),
         ["pypi", "pypi", n, "json"] if *n == name => {
             let (files, yanked) = r.pypi.get(&r.pypi_current).map(|(f, y)| (f.as_slice(), *y)).unwrap_or_default();
             // A mirror rewrites file URLs relative to the document (`/pypi/pypi/<n>/json`).
@@ -426,6 +426,46 @@ fn issue_json(issue: &Issue, owner: &str, repo: &str, base: &str, web: &str) -> 
         doc["pull_request"] = json!({"url": format!("{base}/gh-api/repos/{owner}/{repo}/pulls/{}", issue.number)});
     }
     doc
+}
+
+/// The package document: abbreviated when the `Accept` asks for it, as registry.npmjs.org
+/// answers `npm install`, else the full one (READMEs, publish times, every version's manifest).
+fn npm_packument(r: &PublishedRelease, cx: &Ctx<'_>) -> Reply {
+    let name = r.package.as_str();
+    let versions: serde_json::Map<String, Value> = r
+        .npm
+        .iter()
+        .filter(|(v, _)| !r.npm_document_omits.contains(v))
+        .map(|(v, doc)| (v.clone(), npm_doc(name, v, doc, cx.base)))
+        .collect();
+    let modified = "2026-10-14T19:55:02.118Z";
+    if cx.accept.contains("application/vnd.npm.install-v1+json") {
+        return Reply::bytes(
+            json!({"name": name, "modified": modified, "dist-tags": r.npm_tags, "versions": versions})
+                .to_string()
+                .into_bytes(),
+            "application/vnd.npm.install-v1+json",
+        );
+    }
+    let mut full = versions;
+    for doc in full.values_mut() {
+        doc["description"] = json!("Persistent JSON message queues");
+        doc["_npmUser"] = json!({"name": "sandover"});
+    }
+    let mut time: serde_json::Map<String, Value> = r
+        .npm
+        .keys()
+        .filter(|v| !r.npm_document_omits.contains(v))
+        .map(|v| (v.clone(), json!("2026-10-14T19:54:59.000Z")))
+        .collect();
+    time.insert("created".into(), json!("2026-02-07T22:42:30.000Z"));
+    time.insert("modified".into(), json!(modified));
+    Reply::json(
+        200,
+        &json!({"_id": name, "_rev": "23-5f1c", "name": name, "dist-tags": r.npm_tags, "versions": full,
+                "time": time, "maintainers": [{"name": "sandover"}], "readme": format!("# {name}\n"),
+                "readmeFilename": "README.md"}),
+    )
 }
 
 fn npm_doc(name: &str, version: &str, doc: &NpmVersion, base: &str) -> Value {
