@@ -790,7 +790,10 @@ mod tests {
         // it decoded.
         fake.fault(Service::Npm, Fault::GzipBomb(64 * 1024 * 1024));
         fake.fault(Service::CratesDownload, Fault::GzipBomb(64 * 1024 * 1024));
-        let http = Http::new(HttpConfig::fast(), "http://127.0.0.1:1/gh-api", TokenSource::Fixed(None));
+        // The fake compresses the bomb on first use, which can take longer than the fast 1 s
+        // timeout on a loaded machine; a timeout would be retried and spoil the count below.
+        let config = HttpConfig { request_timeout: Duration::from_secs(30), ..HttpConfig::fast() };
+        let http = Http::new(config, "http://127.0.0.1:1/gh-api", TokenSource::Fixed(None));
         let url = format!("{}/plasmite/0.8.0", fake.url(Service::Npm));
         let err = format!("{:#}", http.get(&url, "application/json").unwrap_err());
         assert!(err.contains(&url) && err.contains("1048576-byte cap") && err.contains("after decoding"), "{err}");
