@@ -18,7 +18,7 @@ pub const SECRET_VARS: [&str; 6] =
 /// The variables [`Env::from_process`] captures, besides the secrets of
 /// [`SECRET_VARS`]. A variable the library starts reading must be
 /// added here.
-pub const VARS: [&str; 11] = [
+pub const VARS: [&str; 13] = [
     "PATH",
     "HOME",
     "CI",
@@ -30,6 +30,9 @@ pub const VARS: [&str; 11] = [
     "GITHUB_RUN_ATTEMPT",
     "GITHUB_SERVER_URL",
     "GITHUB_REPOSITORY",
+    // HTTPS trust, as OpenSSL-based tools read it (tls.rs).
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
 ];
 
 /// A snapshot of environment variables. Its `Debug` never shows a secret's value.
