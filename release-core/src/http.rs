@@ -369,6 +369,11 @@ impl Http {
         }
     }
 
+    /// The GitHub API base (without a trailing `/`): the only place the token is sent.
+    pub fn github_api(&self) -> &str {
+        &self.github_api
+    }
+
     /// Where the token comes from.
     pub fn token_source(&self) -> &TokenSource {
         &self.source

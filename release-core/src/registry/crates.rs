@@ -123,8 +123,8 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let name = &channel.package;
     let version = probe.target.version();
     let subject = format!("crates {name}@{version}");
-    let Some(base) = &probe.policy.endpoints.crates_index else {
-        return vec![no_endpoint(probe, &PUBLISHED, &subject, "crates_index")];
+    let Some(base) = &probe.endpoints.crates_index.url else {
+        return vec![no_endpoint(probe, &PUBLISHED, &subject, &probe.endpoints.crates_index)];
     };
     let url = format!("{}/{}", base.trim_end_matches('/'), sparse_path(name));
     let absent = format!("crate `{name}` is not in the index");
@@ -186,8 +186,8 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
 
 fn deep(probe: &Probe<'_>, name: &str, version: &str, cksum: &str) -> Finding {
     let subject = format!("crates {name}-{version}.crate");
-    let Some(base) = &probe.policy.endpoints.crates_download else {
-        return no_endpoint(probe, &CHECK, &subject, "crates_download");
+    let Some(base) = &probe.endpoints.crates_download.url else {
+        return no_endpoint(probe, &CHECK, &subject, &probe.endpoints.crates_download);
     };
     let url = format!("{}/{name}/{name}-{version}.crate", base.trim_end_matches('/'));
     let r = match fetch::download(probe.http, &url, false) {

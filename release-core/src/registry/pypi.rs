@@ -82,8 +82,8 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let name = &channel.package;
     let version = probe.target.pep440();
     let subject = format!("pypi {name}=={version}");
-    let Some(base) = &probe.policy.endpoints.pypi else {
-        return vec![no_endpoint(probe, &PUBLISHED, &subject, "pypi")];
+    let Some(base) = &probe.endpoints.pypi.url else {
+        return vec![no_endpoint(probe, &PUBLISHED, &subject, &probe.endpoints.pypi)];
     };
     let base = base.trim_end_matches('/');
     let url = format!("{base}/pypi/{}/{version}/json", normalize(name));
