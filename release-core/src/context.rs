@@ -2,7 +2,14 @@
 
 use camino::Utf8Path;
 
-use crate::{clock::Clock, env::Env, github, http, policy, policy::Policy, repo::Repo};
+use crate::{
+    clock::Clock,
+    endpoints::{self, ResolvedEndpoints},
+    env::Env,
+    http, policy,
+    policy::Policy,
+    repo::Repo,
+};
 
 /// Everything a check may depend on, passed explicitly: no global state, so tests run in
 /// parallel in one process against their own repositories and servers.
@@ -20,6 +27,10 @@ pub struct Context {
     pub env: Env,
     /// The HTTP client every registry check shares (token scoped to the GitHub API base).
     pub http: std::sync::Arc<http::Http>,
+    /// Each service's base URL and where it came from: the policy's `[endpoints]`, else what
+    /// the ecosystem's own tools on this machine use (resolved from [`Context::env`] and the
+    /// repository; follows [`Context::with_env`]).
+    pub endpoints: ResolvedEndpoints,
 }
 
 impl Context {
@@ -37,42 +48,52 @@ impl Context {
     }
 
     /// A context from parts, on the system clock, with an HTTP client built from `config` and
-    /// `token`; the GitHub API base comes from the policy's `[endpoints]` (or the public default).
+    /// `token`; the endpoints (the GitHub API base among them) are resolved from the policy's
+    /// `[endpoints]`, `env` and the repository.
     pub fn new(repo: Repo, policy: Policy, config: http::HttpConfig, token: http::TokenSource, env: Env) -> Context {
-        let http = build_http(&policy, config, token, &env, &Clock::System);
-        Context { repo, policy, clock: Clock::System, env, http }
+        let endpoints = endpoints::resolve(&policy, &env, repo.root());
+        let http = build_http(&endpoints, config, token, &env, &Clock::System);
+        Context { repo, policy, clock: Clock::System, env, http, endpoints }
     }
 
     /// The same context with another HTTP configuration and token source.
     pub fn with_http(self, config: http::HttpConfig, token: http::TokenSource) -> Context {
-        let http = build_http(&self.policy, config, token, &self.env, &self.clock);
+        let http = build_http(&self.endpoints, config, token, &self.env, &self.clock);
         Context { http, ..self }
     }
 
     /// The same context on another clock (the HTTP client's retries wait on it too).
     pub fn with_clock(self, clock: Clock) -> Context {
-        let http =
-            build_http(&self.policy, self.http.config().clone(), self.http.token_source().clone(), &self.env, &clock);
+        let http = build_http(
+            &self.endpoints,
+            self.http.config().clone(),
+            self.http.token_source().clone(),
+            &self.env,
+            &clock,
+        );
         Context { clock, http, ..self }
     }
 
-    /// The same context with another environment (the HTTP client discovers its token there).
+    /// The same context with another environment (the HTTP client discovers its token and
+    /// its HTTPS trust there, and the endpoints are resolved again).
     pub fn with_env(self, env: Env) -> Context {
+        let endpoints = endpoints::resolve(&self.policy, &env, self.repo.root());
         let http =
-            build_http(&self.policy, self.http.config().clone(), self.http.token_source().clone(), &env, &self.clock);
-        Context { env, http, ..self }
+            build_http(&endpoints, self.http.config().clone(), self.http.token_source().clone(), &env, &self.clock);
+        Context { env, http, endpoints, ..self }
     }
 }
 
 fn build_http(
-    policy: &Policy,
+    endpoints: &ResolvedEndpoints,
     config: http::HttpConfig,
     token: http::TokenSource,
     env: &Env,
     clock: &Clock,
 ) -> std::sync::Arc<http::Http> {
-    let api = github::api_base(policy.endpoints.github_api.as_deref());
-    std::sync::Arc::new(http::Http::new(config, &api, token).with_env(env).with_clock(clock.clone()))
+    // invariant: the GitHub API always resolves to a URL (the policy, GITHUB_API_URL or the default).
+    let api = endpoints.github_api.url.as_deref().unwrap_or(crate::github::API);
+    std::sync::Arc::new(http::Http::new(config, api, token).with_env(env).with_clock(clock.clone()))
 }
 
 #[cfg(test)]

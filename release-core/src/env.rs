@@ -18,7 +18,7 @@ pub const SECRET_VARS: [&str; 6] =
 /// The variables [`Env::from_process`] captures, besides the secrets of
 /// [`SECRET_VARS`]. A variable the library starts reading must be
 /// added here.
-pub const VARS: [&str; 11] = [
+pub const VARS: [&str; 30] = [
     "PATH",
     "HOME",
     "CI",
@@ -30,6 +30,27 @@ pub const VARS: [&str; 11] = [
     "GITHUB_RUN_ATTEMPT",
     "GITHUB_SERVER_URL",
     "GITHUB_REPOSITORY",
+    // HTTPS trust, as OpenSSL-based tools read it (tls.rs).
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    // Where each registry is, as its own tools resolve it (endpoints/).
+    "GITHUB_API_URL",
+    "XDG_CONFIG_HOME",
+    "CARGO_HOME",
+    "CARGO_REGISTRIES_CRATES_IO_PROTOCOL",
+    "npm_config_registry",
+    "NPM_CONFIG_REGISTRY",
+    "npm_config_userconfig",
+    "NPM_CONFIG_USERCONFIG",
+    "npm_config_globalconfig",
+    "NPM_CONFIG_GLOBALCONFIG",
+    "npm_config_prefix",
+    "NPM_CONFIG_PREFIX",
+    "PIP_INDEX_URL",
+    "PIP_CONFIG_FILE",
+    "UV_DEFAULT_INDEX",
+    "UV_INDEX_URL",
+    "UV_CONFIG_FILE",
 ];
 
 /// A snapshot of environment variables. Its `Debug` never shows a secret's value.

@@ -11,6 +11,7 @@ use crate::{
     http::{Download, Http, Response},
     report::CheckId,
     report::{Evidence, Finding, Outcome},
+    tls::TlsError,
 };
 
 /// Why a fetch gave no usable answer.
@@ -44,6 +45,25 @@ pub enum FetchError {
         /// The URL asked.
         url: String,
         /// What the client said (the token already redacted).
+        why: String,
+    },
+    /// The server's certificate was refused (unknown issuer, expired, not valid for the name):
+    /// behind a TLS-inspecting proxy, its CA is missing from the store used.
+    Untrusted {
+        /// The URL asked.
+        url: String,
+        /// What the TLS library said.
+        why: String,
+        /// The store the certificate was checked against (`SSL_CERT_FILE=...`, the system
+        /// store ...).
+        trust: String,
+    },
+    /// HTTPS had no trust store: `SSL_CERT_FILE`/`SSL_CERT_DIR` unreadable or without a
+    /// certificate.
+    TrustStore {
+        /// The URL asked.
+        url: String,
+        /// What is wrong, naming the file.
         why: String,
     },
     /// An answer whose body is not what was asked for (JSON that does not parse, an index
@@ -127,6 +147,12 @@ impl FetchError {
             }
             FetchError::Status { status, .. } => format!("unexpected HTTP {status} from the service"),
             FetchError::Transport { why, .. } => format!("service unreachable: {why}"),
+            FetchError::Untrusted { why, trust, .. } => format!(
+                "the server's certificate is not trusted ({why}); checked against {trust}. Behind a TLS-inspecting proxy, trust its CA as cargo and pip do: SSL_CERT_FILE=/path/ca.pem (a PEM bundle) or SSL_CERT_DIR=/path/certs"
+            ),
+            FetchError::TrustStore { why, .. } => {
+                format!("HTTPS has no trust store: {why}; fix or unset SSL_CERT_FILE/SSL_CERT_DIR")
+            }
             FetchError::Malformed { why, .. } => format!("response unreadable: {why}"),
             FetchError::Html { .. } => "an HTML page came instead of the file; try again later".to_string(),
             FetchError::PageLoop { next, .. } => {
@@ -150,7 +176,9 @@ impl FetchError {
             | FetchError::Malformed { url, status, .. }
             | FetchError::Html { url, status }
             | FetchError::ForeignPage { url, status, .. } => url_evidence(url, Some(*status)),
-            FetchError::Transport { url, .. } => url_evidence(url, None),
+            FetchError::Transport { url, .. }
+            | FetchError::Untrusted { url, .. }
+            | FetchError::TrustStore { url, .. } => url_evidence(url, None),
             FetchError::PageLoop { first, .. } | FetchError::TooManyPages { first, .. } => url_evidence(first, None),
         }
     }
@@ -175,9 +203,21 @@ pub fn url_evidence(url: &str, status: Option<u16>) -> Evidence {
     Evidence::Url { url: url.to_string(), status }
 }
 
+/// The [`FetchError`] of a request to `url` that got no answer.
+fn no_answer(url: &str, e: &anyhow::Error) -> FetchError {
+    let url = url.to_string();
+    match e.downcast_ref::<TlsError>() {
+        Some(TlsError::Rejected { why, trust, .. }) => {
+            FetchError::Untrusted { url, why: why.clone(), trust: trust.to_string() }
+        }
+        Some(TlsError::Store { why }) => FetchError::TrustStore { url, why: why.clone() },
+        None => FetchError::Transport { url, why: format!("{e:#}") },
+    }
+}
+
 /// GETs `url`: a 2xx answer, or the [`FetchError`] saying why not.
 pub fn get(http: &Http, url: &str, accept: &str) -> Result<Response, FetchError> {
-    let r = http.get(url, accept).map_err(|e| FetchError::Transport { url: url.to_string(), why: format!("{e:#}") })?;
+    let r = http.get(url, accept).map_err(|e| no_answer(url, &e))?;
     let (url, status) = (r.url.clone(), r.status);
     match status {
         _ if r.ok() => Ok(r),
@@ -231,9 +271,7 @@ pub fn malformed(r: &Response, why: &anyhow::Error) -> FetchError {
 /// why not. An HTML page where a file was expected is [`FetchError::Html`], not a checksum
 /// mismatch; a body over the download cap (decoded) is [`FetchError::Transport`].
 pub fn download(http: &Http, url: &str, keep: bool) -> Result<Download, FetchError> {
-    let d = http
-        .download(url, "application/octet-stream", keep)
-        .map_err(|e| FetchError::Transport { url: url.to_string(), why: format!("{e:#}") })?;
+    let d = http.download(url, "application/octet-stream", keep).map_err(|e| no_answer(url, &e))?;
     let (url, status) = (d.url.clone(), d.status);
     match status {
         _ if d.ok() && d.is_html() => Err(FetchError::Html { url, status }),
@@ -258,5 +296,53 @@ mod tests {
         assert!(gone.detail(Absent::NotVisible).starts_with("HTTP 404: not found, or not visible"));
         let refused = FetchError::Refused { url: "u".into(), status: 403 };
         assert_eq!(refused.outcome(Absent::Fail("x")), Outcome::Incomplete, "only absence can fail");
+    }
+
+    #[test]
+    fn https_trusts_ssl_cert_file_and_a_refused_certificate_names_the_store() {
+        use crate::{env::Env, http::HttpConfig, http::TokenSource, testing};
+        let fake = testing::FakeRegistry::start(
+            testing::PublishedRelease::coherent(&testing::plasmite_manifest(), "0.8.0").unwrap(),
+        )
+        .unwrap();
+        let front = testing::TlsTerminator::start(&fake.url(testing::Service::CratesIndex)).unwrap();
+        let url = format!("{}/pl/as/plasmite", front.url_of(&fake.url(testing::Service::CratesIndex)));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = camino::Utf8Path::from_path(tmp.path()).unwrap();
+        let ca = testing::write_test_ca(dir).unwrap();
+        let client = |env: Env| {
+            Http::new(HttpConfig::fast(), "https://127.0.0.1:1/gh-api", TokenSource::Fixed(None)).with_env(&env)
+        };
+
+        let trusted = client(Env::empty().with("SSL_CERT_FILE", ca.as_str()));
+        let r = get(&trusted, &url, "text/plain").unwrap();
+        assert!(r.ok() && String::from_utf8_lossy(&r.body).contains("\"plasmite\""), "{r:?}");
+        let by_dir = client(Env::empty().with("SSL_CERT_DIR", dir.as_str()));
+        assert!(get(&by_dir, &url, "text/plain").is_ok(), "SSL_CERT_DIR is a directory of PEM files");
+
+        // Without it, the system store (or the web-PKI roots) knows nothing of the test CA.
+        let untrusted = client(Env::empty());
+        let e = get(&untrusted, &url, "text/plain").unwrap_err();
+        let FetchError::Untrusted { why, trust, .. } = &e else { panic!("{e:?}") };
+        assert!(why.contains("UnknownIssuer"), "{why}");
+        assert_eq!(trust, &untrusted.trust().unwrap().to_string());
+        let f = e.finding(&"c".into(), "s", Absent::Fail("absent"));
+        assert_eq!(f.outcome, Outcome::Incomplete);
+        assert!(f.detail.contains(trust.as_str()) && f.detail.contains("SSL_CERT_FILE=/path/ca.pem"), "{}", f.detail);
+        assert_eq!(f.evidence, [url_evidence(&url, None)]);
+        let before = fake.requests().len();
+        assert!(get(&untrusted, &url, "text/plain").is_err());
+        assert_eq!(fake.requests().len(), before, "a refused certificate is not retried (nothing reaches the fake)");
+
+        // A file that is not a CA bundle is an error naming it, not a fallback.
+        let garbage = dir.join("garbage.pem");
+        std::fs::write(&garbage, "hello").unwrap();
+        let e = get(&client(Env::empty().with("SSL_CERT_FILE", garbage.as_str())), &url, "text/plain").unwrap_err();
+        let f = e.finding(&"c".into(), "s", Absent::Fail("absent"));
+        assert!(matches!(e, FetchError::TrustStore { .. }), "{e:?}");
+        assert!(f.detail.contains(&format!("SSL_CERT_FILE={garbage}")), "{}", f.detail);
+        // Plain http (loopback) needs no trust store, so it works whatever SSL_CERT_FILE says.
+        let plain = format!("{}/pl/as/plasmite", fake.url(testing::Service::CratesIndex));
+        assert!(get(&client(Env::empty().with("SSL_CERT_FILE", garbage.as_str())), &plain, "text/plain").is_ok());
     }
 }

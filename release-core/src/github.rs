@@ -27,12 +27,6 @@ const JSON: &str = "application/vnd.github+json";
 /// never a silently partial list.
 pub const MAX_PAGES: usize = 10;
 
-/// The API base: `configured` (the policy's `[endpoints] github_api`), else [`API`], without a
-/// trailing `/`.
-pub fn api_base(configured: Option<&str>) -> String {
-    configured.unwrap_or(API).trim_end_matches('/').to_string()
-}
-
 /// The web base: `configured` (the policy's `[endpoints] github_web`), else [`WEB`], without a
 /// trailing `/`.
 pub fn web_base(configured: Option<&str>) -> String {
@@ -304,7 +298,7 @@ pub struct GitHub<'a> {
 }
 
 impl<'a> GitHub<'a> {
-    /// A client of `repo` (`owner/repo`) under the API base `api` (see [`api_base`]).
+    /// A client of `repo` (`owner/repo`) under the API base `api` (`Http::github_api`).
     pub fn new(http: &'a Http, api: &str, repo: &str) -> GitHub<'a> {
         GitHub { http, api: api.trim_end_matches('/').to_string(), repo: repo.to_string() }
     }

@@ -9,6 +9,9 @@
 //!   `Retry-After` (capped by [`HttpConfig::backoff_cap`]);
 //! - an identifying `User-Agent` (crates.io refuses requests without one);
 //! - `https` only, except for loopback addresses (the fake registry in tests);
+//! - HTTPS trusts what cargo, pip and gh trust ([`crate::tls`]: `SSL_CERT_FILE`/`SSL_CERT_DIR`
+//!   from the [`Env`], else the OS store), loaded on the first https request; a refused
+//!   certificate is a [`TlsError`] naming the store it was checked against;
 //! - redirects followed here, not by ureq: the GitHub token is sent only to URLs under the
 //!   GitHub API base and never on a redirected hop, and loops are detected;
 //! - the token is redacted from every error message.
@@ -20,7 +23,11 @@ use std::{
 
 use anyhow::bail;
 
-use crate::{clock::Clock, env::Env};
+use crate::{
+    clock::Clock,
+    env::Env,
+    tls::{self, TlsError, TrustSource},
+};
 
 /// Limits and identity of the client.
 #[derive(Debug, Clone)]
@@ -273,7 +280,10 @@ fn read_capped(
 /// The shared client. Cheap to share by reference across threads.
 #[derive(Debug)]
 pub struct Http {
+    /// For plain http (loopback only): never does TLS, so it needs no trust store.
     agent: ureq::Agent,
+    /// For https: built on first use with the trust of [`Http::env`], or why it could not be.
+    tls: OnceLock<Result<(ureq::Agent, TrustSource), TlsError>>,
     config: HttpConfig,
     github_api: String,
     source: TokenSource,
@@ -289,17 +299,10 @@ impl Http {
     /// sent. It sleeps on [`Clock::System`] and discovers no token until given an [`Env`]
     /// ([`Http::with_clock`], [`Http::with_env`]; `Context` does both).
     pub fn new(config: HttpConfig, github_api: &str, source: TokenSource) -> Http {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .https_only(false)
-            .user_agent(config.user_agent.as_str())
-            .timeout_connect(Some(config.connect_timeout))
-            .timeout_global(Some(config.request_timeout))
-            .build()
-            .new_agent();
+        let agent = agent(&config, ureq::tls::RootCerts::WebPki);
         Http {
             agent,
+            tls: OnceLock::new(),
             config,
             github_api: github_api.trim_end_matches('/').to_string(),
             source,
@@ -319,7 +322,56 @@ impl Http {
     pub fn with_env(mut self, env: &Env) -> Http {
         self.env = env.clone();
         self.token = OnceLock::new();
+        self.tls = OnceLock::new();
         self
+    }
+
+    /// Where HTTPS trust comes from in this client's [`Env`] (loading it if not yet loaded),
+    /// or why it cannot be loaded.
+    pub fn trust(&self) -> Result<&TrustSource, &TlsError> {
+        self.tls_agent().map(|(_, source)| source)
+    }
+
+    fn tls_agent(&self) -> Result<&(ureq::Agent, TrustSource), &TlsError> {
+        self.tls
+            .get_or_init(|| match tls::load(&self.env) {
+                Ok(trust) => Ok((agent(&self.config, trust.roots), trust.source)),
+                Err(e) => Err(TlsError::Store { why: format!("{e:#}") }),
+            })
+            .as_ref()
+    }
+
+    /// The agent for `url`: https gets the one with the environment's trust.
+    fn agent_for(&self, url: &str) -> Result<(&ureq::Agent, Option<&TrustSource>), TlsError> {
+        if url.starts_with("https://") {
+            let (agent, source) = self.tls_agent().map_err(Clone::clone)?;
+            return Ok((agent, Some(source)));
+        }
+        Ok((&self.agent, None))
+    }
+
+    /// The error of a failed call: a refused certificate is a [`TlsError`] naming the store.
+    fn call_failure(url: &str, trust: Option<&TrustSource>, e: ureq::Error) -> Failure {
+        match (tls::rejected_certificate(&e), trust) {
+            (Some(why), Some(trust)) => {
+                Failure::Tls(TlsError::Rejected { url: url.to_string(), why, trust: trust.clone() })
+            }
+            _ => Failure::Transport(format!("{url}: {e}")),
+        }
+    }
+
+    /// The error a caller sees: a [`TlsError`] stays one (it holds no token: a URL and what
+    /// the TLS library said), anything else is redacted text.
+    fn public_error(&self, e: anyhow::Error) -> anyhow::Error {
+        match e.downcast::<TlsError>() {
+            Ok(tls) => anyhow::Error::new(tls),
+            Err(e) => anyhow::anyhow!("{}", self.redact(&format!("{e:#}"))),
+        }
+    }
+
+    /// The GitHub API base (without a trailing `/`): the only place the token is sent.
+    pub fn github_api(&self) -> &str {
+        &self.github_api
     }
 
     /// Where the token comes from.
@@ -358,7 +410,7 @@ impl Http {
     /// decides what 404 means); `Err` when no answer could be had: transport errors, timeouts,
     /// retryable statuses after the last attempt, bodies over the cap, redirect loops, non-https URLs.
     pub fn get(&self, url: &str, accept: &str) -> anyhow::Result<Response> {
-        self.get_inner(url, accept).map_err(|e| anyhow::anyhow!("{}", self.redact(&format!("{e:#}"))))
+        self.get_inner(url, accept).map_err(|e| self.public_error(e))
     }
 
     fn get_inner(&self, url: &str, accept: &str) -> anyhow::Result<Response> {
@@ -383,7 +435,7 @@ impl Http {
                 };
                 Download { url, status: raw.status, content_type: raw.content_type, len, sha256, sha512, file }
             })
-            .map_err(|e| anyhow::anyhow!("{}", self.redact(&format!("{e:#}"))))
+            .map_err(|e| self.public_error(e))
     }
 
     /// Follows redirects from `url`; returns the URL that answered and its answer.
@@ -415,7 +467,7 @@ impl Http {
     /// may have created something is not sent twice. Callers make a re-run safe instead
     /// (blockers are de-duplicated by title). `Ok` for any HTTP status.
     pub fn post_json(&self, url: &str, body: &serde_json::Value) -> anyhow::Result<Response> {
-        self.post_inner(url, body).map_err(|e| anyhow::anyhow!("{}", self.redact(&format!("{e:#}"))))
+        self.post_inner(url, body).map_err(|e| self.public_error(e))
     }
 
     fn post_inner(&self, url: &str, body: &serde_json::Value) -> anyhow::Result<Response> {
@@ -423,8 +475,8 @@ impl Http {
         if !self.is_github_api(url) {
             bail!("{url}: only the GitHub API ({}) is written to", self.github_api);
         }
-        let mut request = self
-            .agent
+        let (agent, trust) = self.agent_for(url)?;
+        let mut request = agent
             .post(url)
             .header("Accept", "application/vnd.github+json")
             .header("Content-Type", "application/json")
@@ -432,7 +484,11 @@ impl Http {
         if let Some(Token(t)) = self.token() {
             request = request.header("Authorization", format!("Bearer {t}"));
         }
-        let mut response = request.send(body.to_string().as_bytes()).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+        let mut response =
+            request.send(body.to_string().as_bytes()).map_err(|e| match Self::call_failure(url, trust, e) {
+                Failure::Tls(tls) => anyhow::Error::new(tls),
+                other => anyhow::anyhow!("{other}"),
+            })?;
         let status = response.status().as_u16();
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let content_type = header("content-type");
@@ -460,11 +516,12 @@ impl Http {
             let retry_after = match &result {
                 Ok(raw) if raw.status == 429 || raw.status >= 500 => Some(raw.retry_after),
                 Ok(_) => None,
-                Err(Failure::Fatal(_)) => None,
+                Err(Failure::Fatal(_) | Failure::Tls(_)) => None,
                 Err(Failure::Transport(_)) => Some(None),
             };
             match (retry_after, result) {
                 (None, Ok(raw)) => return Ok(raw),
+                (None, Err(Failure::Tls(tls))) => return Err(anyhow::Error::new(tls)),
                 (None, Err(e)) => return Err(e.into()),
                 (Some(wait), result) => {
                     if attempt >= self.config.retries {
@@ -494,7 +551,8 @@ impl Http {
     }
 
     fn once(&self, url: &str, accept: &str, token: Option<&Token>, want: Want) -> Result<Raw, Failure> {
-        let mut request = self.agent.get(url).header("Accept", accept);
+        let (agent, trust) = self.agent_for(url).map_err(Failure::Tls)?;
+        let mut request = agent.get(url).header("Accept", accept);
         if self.is_github_api(url) {
             request = request.header("X-GitHub-Api-Version", "2022-11-28");
         }
@@ -502,7 +560,7 @@ impl Http {
             request = request.header("Authorization", format!("Bearer {t}"));
         }
         let started = Instant::now();
-        let mut response = request.call().map_err(|e| Failure::Transport(format!("{url}: {e}")))?;
+        let mut response = request.call().map_err(|e| Self::call_failure(url, trust, e))?;
         let status = response.status().as_u16();
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let location = header("location");
@@ -584,17 +642,35 @@ enum Failure {
     Transport(String),
     /// Not worth another attempt.
     Fatal(String),
+    /// HTTPS not trusted (no store, or the certificate refused): the same on every attempt.
+    Tls(TlsError),
 }
 
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failure::Transport(m) | Failure::Fatal(m) => f.write_str(m),
+            Failure::Tls(e) => write!(f, "{e}"),
         }
     }
 }
 
 impl std::error::Error for Failure {}
+
+/// An agent with the client's limits and identity, trusting `roots` for https. Redirects are
+/// followed by [`Http`] itself (the token must not follow them), so ureq follows none.
+fn agent(config: &HttpConfig, roots: ureq::tls::RootCerts) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .https_only(false)
+        .user_agent(config.user_agent.as_str())
+        .timeout_connect(Some(config.connect_timeout))
+        .timeout_global(Some(config.request_timeout))
+        .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
+        .build()
+        .new_agent()
+}
 
 fn discover_token(env: &Env) -> Option<String> {
     for var in ["GH_TOKEN", "GITHUB_TOKEN"] {
@@ -790,7 +866,10 @@ mod tests {
         // it decoded.
         fake.fault(Service::Npm, Fault::GzipBomb(64 * 1024 * 1024));
         fake.fault(Service::CratesDownload, Fault::GzipBomb(64 * 1024 * 1024));
-        let http = Http::new(HttpConfig::fast(), "http://127.0.0.1:1/gh-api", TokenSource::Fixed(None));
+        // The fake compresses the bomb on first use, which can take longer than the fast 1 s
+        // timeout on a loaded machine; a timeout would be retried and spoil the count below.
+        let config = HttpConfig { request_timeout: Duration::from_secs(30), ..HttpConfig::fast() };
+        let http = Http::new(config, "http://127.0.0.1:1/gh-api", TokenSource::Fixed(None));
         let url = format!("{}/plasmite/0.8.0", fake.url(Service::Npm));
         let err = format!("{:#}", http.get(&url, "application/json").unwrap_err());
         assert!(err.contains(&url) && err.contains("1048576-byte cap") && err.contains("after decoding"), "{err}");

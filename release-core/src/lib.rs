@@ -19,7 +19,8 @@
 //! | `repo` | git queries; base-tag derivation |
 //! | `versions`, `changelog`, `manifest` | version surfaces (format-preserving bump), changelog sections, the targets manifest |
 //! | `gates` | QA gates: built-in checks, policy commands, conditional triggers, the runner |
-//! | `verify`, `registry`, `github`, `fetch`, `http` | post-release verification; the registry and GitHub clients; one HTTP client |
+//! | `verify`, `registry`, `github`, `fetch`, `http`, `tls` | post-release verification; the registry and GitHub clients; one HTTP client and the CAs it trusts |
+//! | `endpoints` | each service's base URL, resolved as the ecosystem's own tools resolve it, and where it came from |
 //! | `provenance`, `smoke`, `bench`, `notices` | build provenance, install smoke, the benchmark gate, licence notices |
 //! | `blockers`, `evidence` | blocker filing (ergo, GitHub issues); the evidence record (locked, atomic) |
 //! | `duration`, `fsutil`, `redact` | `90s`/`20m`, atomic writes, secrets out of every output |
@@ -46,6 +47,7 @@ mod clock;
 pub mod commands;
 mod context;
 mod duration;
+mod endpoints;
 mod env;
 mod evidence;
 mod fetch;
@@ -64,6 +66,7 @@ mod report;
 mod smoke;
 mod tail;
 mod target;
+mod tls;
 mod verify;
 mod versions;
 

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use crate::{
     context::Context,
     fetch::{Absent, url_evidence},
-    github::{self, Artifact, GitHub, Run},
+    github::{Artifact, GitHub, Run},
     policy::BuildPolicy,
     registry,
     report::CheckId,
@@ -194,7 +194,7 @@ pub fn check(cx: &Context, which: &Which, expect: Option<&ReleaseTarget>) -> any
         Which::Tag(tag) => Some(tag),
         Which::Run(_) => expect,
     };
-    let gh = GitHub::new(&cx.http, &github::api_base(cx.policy.endpoints.github_api.as_deref()), repo);
+    let gh = GitHub::new(&cx.http, cx.http.github_api(), repo);
     let mut seen = Seen::default();
     let mut out = Vec::new();
     inspect(cx, &gh, build, which, expect, &mut seen, &mut out);

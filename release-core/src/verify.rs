@@ -240,6 +240,7 @@ pub fn run(cx: &Context, target: &ReleaseTarget, options: &Options) -> anyhow::R
         local_tag_commit: local_tag_commit.as_deref(),
         http: &cx.http,
         policy: &cx.policy,
+        endpoints: &cx.endpoints,
         manifest: manifest.as_ref(),
         target,
         deep: options.deep,

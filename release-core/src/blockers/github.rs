@@ -20,7 +20,7 @@ use super::{Blocker, CHECK};
 pub use crate::github::{Issue, Job, Label};
 use crate::{
     fetch::{Absent, FetchError, url_evidence},
-    github::{self, GitHub},
+    github::GitHub,
     http::Http,
     policy::Policy,
     redact::Redactor,
@@ -117,7 +117,7 @@ impl ReadError {
 pub fn client<'a>(http: &'a Http, policy: &Policy) -> Result<GitHub<'a>, ReadError> {
     let repo =
         policy.project.github.as_deref().ok_or_else(|| ReadError::NoProject { policy: policy.path.to_string() })?;
-    Ok(GitHub::new(http, &github::api_base(policy.endpoints.github_api.as_deref()), repo))
+    Ok(GitHub::new(http, http.github_api(), repo))
 }
 
 /// The open issues labelled [`LABEL`] (pull requests dropped), and the listing's first URL.

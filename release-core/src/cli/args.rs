@@ -108,6 +108,14 @@ pub enum Release {
     /// is both the run's head commit and the commit the tag points to. Needs a GitHub token
     /// (artifact downloads require one). See docs/provenance.md.
     Provenance(ProvenanceArgs),
+    /// Print where each service is read from, and what HTTPS trusts.
+    ///
+    /// Each registry's base URL is the policy's `[endpoints]` value, else what the ecosystem's
+    /// own tools on this machine use (cargo's source configuration, npm's registry setting,
+    /// pip's and uv's index, GITHUB_API_URL), else the public default; printed with where it
+    /// came from. HTTPS trusts SSL_CERT_FILE/SSL_CERT_DIR, else the OS store. Exit 3 when a
+    /// registry cannot be determined or the trust store cannot be loaded. See docs/endpoints.md.
+    Endpoints,
     /// Render the Homebrew formula for a release, or check a formula against a sums file.
     #[command(subcommand)]
     Homebrew(HomebrewCommand),

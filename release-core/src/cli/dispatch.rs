@@ -47,6 +47,7 @@ pub(super) fn release(common: &Common, command: Release) -> anyhow::Result<u8> {
         Release::Smoke(args) => smoke(common, args),
         Release::Provenance(args) => provenance(common, args),
         Release::Verify(args) => verify(common, args),
+        Release::Endpoints => endpoints(common),
         Release::Homebrew(command) => homebrew(common, command),
     }
 }
@@ -429,6 +430,32 @@ fn write_partial(out: &mut impl Write, p: &PartialPublish) -> std::io::Result<()
     writeln!(out)?;
     writeln!(out, "PARTIAL PUBLISH: live on {}; missing on {}", names(&p.live), names(&p.missing))?;
     writeln!(out, "  recovery: {}", p.recovery)
+}
+
+fn endpoints(common: &Common) -> anyhow::Result<u8> {
+    let cx = open(common)?;
+    let outcome = cmd::endpoints(&cx);
+    let code = if outcome.complete() { 0 } else { 3 };
+    if common.json {
+        render::json(&common.env, &outcome)?;
+        return Ok(code);
+    }
+    let width = outcome.endpoints.iter().map(|e| e.url.as_deref().map_or(12, str::len)).max().unwrap_or(0);
+    for e in &outcome.endpoints {
+        let line = match (&e.url, &e.problem) {
+            (Some(url), _) => format!("{:<16} {url:<width$}  {}", e.service, e.source),
+            (None, problem) => {
+                format!("{:<16} {:<width$}  {}", e.service, "(unresolved)", problem.as_deref().unwrap_or(""))
+            }
+        };
+        render::out(&common.env, &line);
+    }
+    let tls = match (&outcome.tls.trust, &outcome.tls.error) {
+        (Some(trust), _) => format!("{:<16} {trust}", "tls"),
+        (None, error) => format!("{:<16} {}", "tls", error.as_deref().unwrap_or("")),
+    };
+    render::out(&common.env, &tls);
+    Ok(code)
 }
 
 fn homebrew(common: &Common, command: HomebrewCommand) -> anyhow::Result<u8> {

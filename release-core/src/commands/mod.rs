@@ -10,11 +10,12 @@
 //! surface agrees on, and records nothing when they disagree; `notices` takes `--target`,
 //! defaulting to that agreed version, and refuses to guess when the surfaces disagree (its
 //! target decides which archives count). `evidence` creates
-//! or reopens the record; `status` only reads it; `versions`, `changelog`, `targets` and
-//! `homebrew` never touch it.
+//! or reopens the record; `status` only reads it; `versions`, `changelog`, `targets`,
+//! `endpoints` and `homebrew` never touch it.
 
 mod blocker;
 mod checks;
+mod endpoints;
 mod qa;
 mod record;
 mod repo_files;
@@ -29,6 +30,7 @@ pub use blocker::{BlockerOutcome, BlockerRequest, CloseRequest, FileRequest, blo
 pub use checks::{
     BenchRequest, NoticesRequest, ProvenanceRequest, SmokeOutcome, SmokeRequest, bench, notices, provenance, smoke,
 };
+pub use endpoints::{EndpointLine, EndpointsOutcome, TrustLine, endpoints};
 pub use qa::{QaRequest, qa};
 pub use record::{EvidenceOutcome, EvidenceRequest, LastRun, Status, StatusRequest, evidence, status};
 pub use repo_files::{

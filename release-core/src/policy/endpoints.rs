@@ -3,8 +3,9 @@
 use anyhow::bail;
 use serde::Deserialize;
 
-/// `[endpoints]`: base URLs. GitHub has public defaults; package registries are named here by
-/// the project (see docs/policy.md), and tests point every one of them at a fake server.
+/// `[endpoints]`: base URLs, all optional. A key set here overrides the URL the ecosystem's own
+/// tools on the machine would use (resolved by the `endpoints` module; docs/endpoints.md), and
+/// tests point every one of them at a fake server.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Endpoints {

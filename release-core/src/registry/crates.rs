@@ -168,8 +168,8 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let name = &channel.package;
     let version = probe.target.version();
     let subject = format!("crates {name}@{version}");
-    let Some(base) = &probe.policy.endpoints.crates_index else {
-        return vec![no_endpoint(probe, &PUBLISHED, &subject, "crates_index")];
+    let Some(base) = &probe.endpoints.crates_index.url else {
+        return vec![no_endpoint(probe, &PUBLISHED, &subject, &probe.endpoints.crates_index)];
     };
     let url = format!("{}/{}", base.trim_end_matches('/'), sparse_path(name));
     let absent = format!("crate `{name}` is not in the index");
@@ -248,8 +248,8 @@ fn deep(probe: &Probe<'_>, index_base: &str, name: &str, line: &IndexLine) -> Fi
     // Where `.crate` files come from: the policy's `crates_download` when set (an override,
     // read as a `dl` value), else the `dl` of the index's `config.json`, read here, once per
     // check and only when something is downloaded.
-    let (dl, from) = match &probe.policy.endpoints.crates_download {
-        Some(dl) => (dl.clone(), format!("endpoints.crates_download in {}", probe.policy.path)),
+    let (dl, from) = match &probe.endpoints.crates_download.url {
+        Some(dl) => (dl.clone(), probe.endpoints.crates_download.origin.to_string()),
         None => {
             let url = format!("{}/config.json", index_base.trim_end_matches('/'));
             match fetch::get_json::<IndexConfig>(probe.http, &url, "application/json") {

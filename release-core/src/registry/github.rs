@@ -402,7 +402,7 @@ pub fn ci_on_commit(http: &Http, policy: &Policy, sha: &str, check: &CheckId, la
     let Some(repo) = policy.project.github.as_deref() else {
         return Finding::skipped(check, &subject, NO_PROJECT);
     };
-    let gh = GitHub::new(http, &github::api_base(policy.endpoints.github_api.as_deref()), repo);
+    let gh = GitHub::new(http, http.github_api(), repo);
     let finding = match gh.workflow_runs(&ci.workflow, sha, false) {
         Ok(runs) => ci_verdict(check, &subject, &ci.workflow, sha, &runs.items, &runs.url),
         Err(e) => e.finding(check, &subject, Absent::Fail(&format!("workflow {} not found", ci.workflow))),

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use super::{Probe, SumLine, asset_name, is_sha256_hex, sum_for};
 use crate::{
     fetch::{Absent, FetchError, url_evidence},
-    github::{self, GitHub},
+    github::GitHub,
     manifest::Tier,
     policy::HomebrewChannel,
     repo::Repo,
@@ -602,7 +602,7 @@ pub fn fetch_formula(probe: &Probe<'_>) -> Result<(String, Evidence), FormulaErr
             Err(e) => Err(FormulaError::Local { formula, path: path.to_string(), why: e.to_string() }),
         };
     }
-    let tap = GitHub::new(probe.http, &github::api_base(probe.policy.endpoints.github_api.as_deref()), &channel.tap);
+    let tap = GitHub::new(probe.http, probe.http.github_api(), &channel.tap);
     let r = match tap.contents_raw(&channel.formula) {
         Ok(r) => r,
         Err(error) => return Err(FormulaError::Fetch { formula, error }),

@@ -17,7 +17,14 @@ use camino::Utf8Path;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    github::GitHub, http::Http, manifest::Manifest, policy::Policy, report::CheckId, report::Evidence, report::Finding,
+    endpoints::{Endpoint, Origin, ResolvedEndpoints},
+    github::GitHub,
+    http::Http,
+    manifest::Manifest,
+    policy::Policy,
+    report::CheckId,
+    report::Evidence,
+    report::Finding,
     target::ReleaseTarget,
 };
 
@@ -26,8 +33,10 @@ use crate::{
 pub struct Probe<'a> {
     /// The shared client.
     pub http: &'a Http,
-    /// The policy (channels, endpoints, project).
+    /// The policy (channels, project).
     pub policy: &'a Policy,
+    /// Each service's base URL (the policy's `[endpoints]`, else as the ecosystem's tools resolve it).
+    pub endpoints: &'a ResolvedEndpoints,
     /// The targets manifest, when the policy names one.
     pub manifest: Option<&'a Manifest>,
     /// The release being verified.
@@ -47,6 +56,7 @@ impl<'a> Probe<'a> {
         Probe {
             http: &cx.http,
             policy: &cx.policy,
+            endpoints: &cx.endpoints,
             manifest: None,
             target,
             deep: false,
@@ -58,25 +68,24 @@ impl<'a> Probe<'a> {
     /// The client of the project's repository (`[project] github`), when the policy names one.
     pub fn github(&self) -> Option<GitHub<'a>> {
         let repo = self.policy.project.github.as_deref()?;
-        Some(GitHub::new(self.http, &crate::github::api_base(self.policy.endpoints.github_api.as_deref()), repo))
+        Some(GitHub::new(self.http, self.http.github_api(), repo))
     }
 
-    /// The GitHub web base (policy, else the public default), without a trailing `/`.
+    /// The GitHub web base (policy, else `GITHUB_SERVER_URL`, else the public default), without
+    /// a trailing `/`.
     pub fn github_web(&self) -> String {
-        crate::github::web_base(self.policy.endpoints.github_web.as_deref())
+        crate::github::web_base(self.endpoints.github_web.url.as_deref())
     }
 }
 
-/// The `Incomplete` finding of a registry whose base URL the policy does not set.
-pub(crate) fn no_endpoint(probe: &Probe<'_>, check: &CheckId, subject: &str, key: &str) -> Finding {
-    Finding::incomplete(
-        check,
-        subject,
-        format!(
-            "no base URL for this registry: set `endpoints.{key}` in the policy to the registry's public base URL (see docs/verify.md)"
-        ),
-    )
-    .with(Evidence::file(probe.policy.path.as_str()))
+/// The `Incomplete` finding of a registry whose base URL could not be determined: what was
+/// found where, and the `[endpoints]` key to set.
+pub(crate) fn no_endpoint(probe: &Probe<'_>, check: &CheckId, subject: &str, endpoint: &Endpoint) -> Finding {
+    let file = match &endpoint.origin {
+        Origin::File { path, .. } => path.as_str(),
+        _ => probe.policy.path.as_str(),
+    };
+    Finding::incomplete(check, subject, endpoint.unresolved_detail()).with(Evidence::file(file))
 }
 
 /// Lowercase hex SHA-256.

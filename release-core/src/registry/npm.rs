@@ -86,8 +86,8 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let name = &channel.package;
     let version = probe.target.version();
     let subject = format!("npm {name}@{version}");
-    let Some(base) = &probe.policy.endpoints.npm else {
-        return vec![no_endpoint(probe, &PUBLISHED, &subject, "npm")];
+    let Some(base) = &probe.endpoints.npm.url else {
+        return vec![no_endpoint(probe, &PUBLISHED, &subject, &probe.endpoints.npm)];
     };
     let base = base.trim_end_matches('/');
     let url = format!("{base}/{}", package_path(name));

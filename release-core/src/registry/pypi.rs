@@ -148,8 +148,8 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let name = &channel.package;
     let version = probe.target.pep440();
     let subject = format!("pypi {name}=={version}");
-    let Some(base) = &probe.policy.endpoints.pypi else {
-        return vec![no_endpoint(probe, &PUBLISHED, &subject, "pypi")];
+    let Some(base) = &probe.endpoints.pypi.url else {
+        return vec![no_endpoint(probe, &PUBLISHED, &subject, &probe.endpoints.pypi)];
     };
     let url = format!("{}/pypi/{}/json", base.trim_end_matches('/'), normalize(name));
     let absent = format!("project `{name}` is not on PyPI at {base}: no release of it is published there");

@@ -6,6 +6,7 @@
 
 pub mod fake_registry;
 pub(crate) mod plasmite;
+pub mod tls;
 
 use std::{collections::BTreeMap, fs};
 
@@ -15,6 +16,7 @@ use xshell::{Shell, cmd};
 
 pub use fake_registry::{FakeRegistry, Fault, PublishedRelease, Service, closed_port_url};
 pub use plasmite::{PLASMITE_POLICY, plasmite_files, targets_json};
+pub use tls::{TEST_CA_PEM, TlsTerminator, write_test_ca};
 
 /// The blocker body's headings, in order, for tests that check a filed body.
 pub use crate::blockers::SECTIONS as BLOCKER_SECTIONS;

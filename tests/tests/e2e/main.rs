@@ -9,6 +9,7 @@ mod blocker;
 mod blocker_github;
 mod changelog_targets;
 mod docs;
+mod endpoints_tls;
 mod evidence;
 mod gate_integrity;
 mod hostile_content;

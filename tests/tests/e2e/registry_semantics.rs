@@ -164,7 +164,7 @@ fn an_explicit_crates_download_overrides_config_json_and_is_read_as_a_dl() {
     let run = w.verify(&[Channel::Crates], true);
     let deep = about(&run, "crates plasmite-0.8.0.crate");
     assert_eq!(deep.outcome, Outcome::Pass, "{deep:#?}");
-    assert!(deep.detail.contains("endpoints.crates_download"), "{deep:#?}");
+    assert!(deep.detail.contains("[endpoints].crates_download"), "{deep:#?}");
     assert!(w.paths("/index/config.json").is_empty(), "the override is not second-guessed");
     assert_eq!(w.paths("/dl/"), vec!["/dl/plasmite/plasmite-0.8.0.crate".to_string()]);
 }

@@ -312,7 +312,15 @@ fn unconfigured_endpoint_is_incomplete_and_says_what_to_set() {
     let published = PublishedRelease::coherent(&manifest(), "0.8.0").unwrap();
     let fake = FakeRegistry::start(published).unwrap();
     let toml = fake.endpoints_toml_with(&[(release_core::testing::Service::CratesIndex, None)]);
-    let repo = FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &toml).build().unwrap();
+    // Without `[endpoints] crates_index` the index is cargo's; this repository's cargo
+    // configuration replaces crates.io with a git index, which cannot be read over HTTP.
+    let cargo =
+        "[source.crates-io]\nreplace-with = \"corp\"\n[source.corp]\nregistry = \"https://git.example/index.git\"\n";
+    let repo = FixtureRepo::plasmite("0.8.0")
+        .append("release/policy.toml", &toml)
+        .file(".cargo/config.toml", cargo)
+        .build()
+        .unwrap();
     let run = release(repo.root(), &["verify", "v0.8.0", "--channels", "crates", "--http-timeout", "2s"]);
     assert_eq!(run.code, 3, "{}", run.all());
     assert!(run.stdout.contains("set `endpoints.crates_index` in the policy"), "{}", run.all());
