@@ -15,6 +15,7 @@
 
 mod blocker;
 mod checks;
+mod homebrew_update;
 mod qa;
 mod record;
 mod repo_files;
@@ -29,6 +30,7 @@ pub use blocker::{BlockerOutcome, BlockerRequest, CloseRequest, FileRequest, blo
 pub use checks::{
     BenchRequest, NoticesRequest, ProvenanceRequest, SmokeOutcome, SmokeRequest, bench, notices, provenance, smoke,
 };
+pub use homebrew_update::{HomebrewUpdateOutcome, HomebrewUpdateRequest, LineChange, UpdateWrite, homebrew_update};
 pub use qa::{QaRequest, qa};
 pub use record::{EvidenceOutcome, EvidenceRequest, LastRun, Status, StatusRequest, evidence, status};
 pub use repo_files::{

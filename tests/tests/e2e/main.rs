@@ -11,6 +11,7 @@ mod changelog_targets;
 mod docs;
 mod evidence;
 mod gate_integrity;
+mod homebrew_update;
 mod hostile_content;
 mod malformed;
 mod notices;
