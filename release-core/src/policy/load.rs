@@ -190,8 +190,23 @@ impl Policy {
                     bail!("{}: channel.homebrew.{key} must be one non-empty line, got `{value}`", field_at(key));
                 }
             }
-            for entry in &homebrew.install {
-                check_install(entry).with_context(|| format!("{}: channel.homebrew.install", field_at("install")))?;
+            for (key, list) in [
+                ("install", &homebrew.install),
+                ("install_darwin", &homebrew.install_darwin),
+                ("install_linux", &homebrew.install_linux),
+            ] {
+                for entry in list {
+                    check_install(entry).with_context(|| format!("{}: channel.homebrew.{key}", field_at(key)))?;
+                }
+            }
+            let bad_homepage = |h: &String| {
+                !(h.starts_with("https://") || h.starts_with("http://")) || h.contains(['"', '\\', '#', '\n', ' '])
+            };
+            if homebrew.homepage.as_ref().is_some_and(bad_homepage) {
+                bail!(
+                    "{}: channel.homebrew.homepage must be one http(s) URL without quotes, `#`, `\\` or spaces",
+                    field_at("homepage")
+                );
             }
         }
         if let Some(github) = &raw.channel.github
@@ -631,6 +646,9 @@ timeout = "10m"
             ("install = [\"opt/demo\"]", "Homebrew folders"),
             ("install = [\"bin/../demo\"]", "inside it"),
             ("install = [\"bin/de\\\"mo\"]", "may not contain"),
+            ("install_linux = [\"opt/libdemo.so\"]", "channel.homebrew.install_linux"),
+            ("homepage = \"ftp://demo.example\"", "channel.homebrew.homepage"),
+            ("homepage = \"https://demo.example/#{x}\"", "channel.homebrew.homepage"),
         ] {
             let e = err(&format!("{GOOD}{brew}{bad}\n"));
             assert!(e.starts_with(&format!("release/policy.toml:{line}:")) && e.contains(says), "{bad}: {e}");

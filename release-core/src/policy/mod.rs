@@ -240,6 +240,17 @@ pub struct HomebrewChannel {
     /// `--version` line in the formula's test.
     #[serde(default)]
     pub install: Vec<String>,
+    /// Installed only on macOS (`lib/libplasmite.dylib`), as `install` (bug 22: a Linux
+    /// archive has no `.dylib`).
+    #[serde(default)]
+    pub install_darwin: Vec<String>,
+    /// Installed only on Linux (`lib/libplasmite.so`), as `install`.
+    #[serde(default)]
+    pub install_linux: Vec<String>,
+    /// The formula's `homepage` [default: `package.homepage` of the root `Cargo.toml`, else the
+    /// project's GitHub page].
+    #[serde(default)]
+    pub homepage: Option<String>,
 }
 
 impl HomebrewChannel {

@@ -83,6 +83,16 @@ fn check_and_render_read_a_sums_file_with_directories_as_the_workflow_writes_it(
     for digest in DIGESTS_080 {
         assert!(render.stdout.contains(digest), "{}", render.stdout);
     }
+    // A new formula's lines come from the policy: plasmite's install list, and the shared
+    // library by operating system (bug 22: never the .dylib on Linux).
+    for line in [
+        "  desc \"Persistent JSON message queues with a CLI and native SDK\"\n",
+        "  homepage \"https://github.com/sandover/plasmite\"\n",
+        "    (lib/\"pkgconfig\").install \"lib/pkgconfig/plasmite.pc\"\n",
+        "    if OS.mac?\n      lib.install \"lib/libplasmite.dylib\"\n    elsif OS.linux?\n      lib.install \"lib/libplasmite.so\"\n    end\n",
+    ] {
+        assert!(render.stdout.contains(line), "{line}: {}", render.stdout);
+    }
     // Two directories holding one archive name: the lookup by name could take either.
     let twice = workflow_sums("0.8.0", DIGESTS_080).replace("release-inputs/dist/", "a/")
         + &format!("{}  b/plasmite_0.8.0_linux_amd64.tar.gz\n", DIGESTS_072[2]);
