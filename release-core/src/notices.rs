@@ -10,8 +10,11 @@ use std::{fs, io::Read};
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
+pub use crate::members::EntryKind;
 use crate::{
-    policy::{NoticeSearch, NoticesPolicy},
+    manifest::{Manifest, Os, Platform},
+    members::{self, DeclaredBin},
+    policy::{ArtifactMembers, ArtifactsPolicy, NoticeSearch, NoticesPolicy},
     repo::Repo,
     report::CheckId,
     report::Evidence,
@@ -119,14 +122,17 @@ pub fn kind_of(file_name: &str, members: &[String]) -> anyhow::Result<Kind> {
     })
 }
 
-/// A file member of an archive, read through.
+/// A member of an archive, read through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
-    /// The normalized path.
+    /// The normalized path (a directory's without its trailing `/`).
     pub name: String,
-    /// Why it cannot stand as a notice (a link, empty), or `None` for a regular file whose
-    /// non-empty content was read and verified (tar data to the gzip trailer, zip CRC).
+    /// Why it cannot stand as a notice (a directory, a link, empty), or `None` for a regular
+    /// file whose non-empty content was read and verified (tar data to the gzip trailer, zip
+    /// CRC).
     pub refused: Option<String>,
+    /// What the entry is.
+    pub entry: EntryKind,
 }
 
 /// The file members of an archive (normalized, directories left out), read in-process: every
@@ -134,13 +140,15 @@ pub struct Member {
 /// whole archive unreadable, never a short list.
 pub fn members(path: &Utf8Path) -> anyhow::Result<Vec<Member>> {
     let file = fs::File::open(path).with_context(|| format!("cannot open {path}"))?;
-    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    let mut out: Vec<(String, Option<String>, EntryKind)> = Vec::new();
     if path.as_str().ends_with(".whl") {
         let mut headers = fs::File::open(path).with_context(|| format!("cannot open {path}"))?;
         let mut zip = zip::ZipArchive::new(file).with_context(|| format!("{path} is not a readable zip archive"))?;
         for i in 0..zip.len() {
             let mut entry = zip.by_index(i).with_context(|| format!("{path}: unreadable member {i}"))?;
             if entry.is_dir() {
+                let name = entry.name().with_context(|| format!("{path}: unreadable member name"))?.into_owned();
+                out.push((name.trim_end_matches('/').to_string(), Some("a directory".into()), EntryKind::Dir));
                 continue;
             }
             let name = entry.name().with_context(|| format!("{path}: unreadable member name"))?.into_owned();
@@ -158,47 +166,52 @@ pub fn members(path: &Utf8Path) -> anyhow::Result<Vec<Member>> {
             let mut data = Vec::new();
             // Reading to the end checks the CRC-32 against the central directory.
             entry.read_to_end(&mut data).with_context(|| format!("{path}: corrupt member {name}"))?;
+            let target = String::from_utf8_lossy(&data).into_owned();
             let refused = if link {
-                Some(format!("a symlink to {}", String::from_utf8_lossy(&data)))
+                Some(format!("a symlink to {target}"))
             } else if data.iter().all(u8::is_ascii_whitespace) {
                 Some("empty".to_string())
             } else {
                 None
             };
-            out.push((name, refused));
+            out.push((name, refused, if link { EntryKind::Symlink(target) } else { EntryKind::File }));
         }
     } else {
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
         for entry in archive.entries().with_context(|| format!("{path} is not a readable .tar.gz"))? {
             let mut entry = entry.with_context(|| format!("{path}: corrupt tar entry"))?;
             let kind = entry.header().entry_type();
+            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             if kind.is_dir() {
+                out.push((name.trim_end_matches('/').to_string(), Some("a directory".into()), EntryKind::Dir));
                 continue;
             }
-            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let target =
                 || entry.link_name_bytes().map_or_else(String::new, |t| String::from_utf8_lossy(&t).into_owned());
-            let refused = if kind.is_symlink() {
-                Some(format!("a symlink to {}", target()))
+            let (refused, what) = if kind.is_symlink() {
+                (Some(format!("a symlink to {}", target())), EntryKind::Symlink(target()))
             } else if kind.is_hard_link() {
-                Some(format!("a hard link to {}", target()))
+                (Some(format!("a hard link to {}", target())), EntryKind::HardLink(target()))
             } else if !kind.is_file() {
-                Some(format!("not a regular file ({kind:?})"))
+                (Some(format!("not a regular file ({kind:?})")), EntryKind::Other)
             } else {
-                None
+                (None, EntryKind::File)
             };
             let mut data = Vec::new();
             // Read every byte: a truncated or corrupt archive is an error, never a short list.
             entry.read_to_end(&mut data).with_context(|| format!("{path}: corrupt member data"))?;
             let refused = refused.or_else(|| data.iter().all(u8::is_ascii_whitespace).then(|| "empty".to_string()));
-            out.push((name, refused));
+            out.push((name, refused, what));
         }
         let mut rest = archive.into_inner();
         let mut trailing = Vec::new();
         // The decoder checks the gzip trailer (CRC and length) when it reaches the end.
         rest.read_to_end(&mut trailing).with_context(|| format!("{path}: corrupt gzip stream"))?;
     }
-    Ok(out.into_iter().filter_map(|(n, refused)| Some(Member { name: normalize_member(&n)?, refused })).collect())
+    Ok(out
+        .into_iter()
+        .filter_map(|(n, refused, entry)| Some(Member { name: normalize_member(&n)?, refused, entry }))
+        .collect())
 }
 
 /// The file name in the zip local file header at `offset` (signature `PK\x03\x04`, name length
@@ -234,20 +247,27 @@ pub fn missing(kind: &Kind, members: &[String], files: &[String]) -> Vec<(String
         .collect()
 }
 
-/// Checks one archive; never panics and never errors: an unreadable archive is a failure
-/// naming the file.
+#[cfg(test)]
+/// Checks one archive's notices; never panics and never errors: an unreadable archive is a
+/// failure naming the file.
 pub fn check_archive(path: &Utf8Path, shown: &str, files: &[String]) -> Finding {
+    match read_archive(path) {
+        Ok((kind, all)) => notices_finding(&kind, &all, shown, files),
+        Err(e) => Finding::fail(CHECK, shown, format!("cannot read the archive: {e:#}")).with(Evidence::file(shown)),
+    }
+}
+
+/// An archive's kind and members, read once for every check of it.
+fn read_archive(path: &Utf8Path) -> anyhow::Result<(Kind, Vec<Member>)> {
     let name = path.file_name().unwrap_or(path.as_str());
-    let result = members(path).and_then(|m| {
-        let names: Vec<String> = m.iter().map(|m| m.name.clone()).collect();
-        Ok((kind_of(name, &names)?, m))
-    });
-    let (kind, all) = match result {
-        Ok(ok) => ok,
-        Err(e) => {
-            return Finding::fail(CHECK, shown, format!("cannot read the archive: {e:#}")).with(Evidence::file(shown));
-        }
-    };
+    let all = members(path)?;
+    let names: Vec<String> = all.iter().map(|m| m.name.clone()).collect();
+    Ok((kind_of(name, &names)?, all))
+}
+
+/// The notices finding of an archive already read.
+fn notices_finding(kind: &Kind, all: &[Member], shown: &str, files: &[String]) -> Finding {
+    let kind = kind.clone();
     // Only regular files with content count; a link or an empty file at the right path is
     // named in the gap so the reader sees why it did not count.
     let members: Vec<String> = all.iter().filter(|m| m.refused.is_none()).map(|m| m.name.clone()).collect();
@@ -388,6 +408,150 @@ pub fn archive_version(file_name: &str, target: &ReleaseTarget) -> Option<(Strin
     }
 }
 
+/// What else must be inside the archives, besides the notices: the policy's
+/// `[artifacts.<kind>]` members, and (with a targets manifest) the crate's binaries in every SDK
+/// archive cargo-binstall installs from.
+#[derive(Debug, Clone, Copy)]
+pub struct Inside<'a> {
+    /// `[artifacts.<kind>]`.
+    pub artifacts: &'a ArtifactsPolicy,
+    /// The targets manifest, when the policy names one.
+    pub manifest: Option<&'a Manifest>,
+}
+
+/// The check id of the members findings.
+pub const MEMBERS: CheckId = CheckId::NOTICES_MEMBERS;
+/// The check id of the cargo-binstall findings.
+pub const BINSTALL: CheckId = CheckId::NOTICES_BINSTALL;
+
+/// Where a member path of the policy sits in an archive of `kind`.
+fn member_path(kind: &Kind, member: &str) -> String {
+    match kind {
+        Kind::Sdk | Kind::Wheel { .. } => member.to_string(),
+        Kind::Sdist { prefix } | Kind::Crate { prefix } => format!("{prefix}/{member}"),
+        Kind::Npm => format!("package/{member}"),
+    }
+}
+
+/// The operating system an archive's file name carries: an SDK archive's platform suffix
+/// (`_linux_amd64`), a wheel's platform tag.
+fn os_of(kind: &Kind, file_name: &str) -> Option<Os> {
+    let stem = file_name.strip_suffix(".tar.gz").or_else(|| file_name.strip_suffix(".whl"))?;
+    match kind {
+        // The manifest's SDK name (`_linux_amd64`), or npm's (`_linux-x64`) some builds use.
+        Kind::Sdk => Platform::ALL
+            .into_iter()
+            .find(|p| stem.ends_with(&format!("_{}", p.sdk_name())) || stem.ends_with(&format!("_{}", p.node_name())))
+            .map(|p| p.os),
+        Kind::Wheel { .. } => {
+            let tag = stem.rsplit('-').next()?;
+            let oses: Vec<Os> = Platform::ALL.into_iter().filter(|p| p.served_by_wheel(tag)).map(|p| p.os).collect();
+            oses.first().copied().filter(|os| oses.iter().all(|o| o == os))
+        }
+        _ => None,
+    }
+}
+
+/// The members finding of an archive: every member `[artifacts.<kind>]` lists is there as a
+/// regular file (or a link to one inside the archive). `None` when the policy lists none.
+fn members_finding(
+    kind: &Kind,
+    all: &[Member],
+    file_name: &str,
+    shown: &str,
+    artifacts: &ArtifactsPolicy,
+) -> Option<Finding> {
+    let (key, spec): (&str, &Option<ArtifactMembers>) = match kind {
+        Kind::Sdk => ("sdk", &artifacts.sdk),
+        Kind::Sdist { .. } => ("sdist", &artifacts.sdist),
+        Kind::Wheel { .. } => ("wheel", &artifacts.wheel),
+        Kind::Npm => ("npm", &artifacts.npm),
+        Kind::Crate { .. } => ("crate", &artifacts.crate_file),
+    };
+    let spec = spec.as_ref()?;
+    let os = os_of(kind, file_name);
+    let wanted = match members::required(spec, os) {
+        Ok(wanted) => wanted,
+        Err(why) => {
+            return Some(
+                Finding::incomplete(MEMBERS, shown, format!("[artifacts.{key}]: {why}")).with(Evidence::file(shown)),
+            );
+        }
+    };
+    let entries: Vec<(&str, &EntryKind)> = all.iter().map(|m| (m.name.as_str(), &m.entry)).collect();
+    let paths: Vec<String> = wanted.iter().map(|m| member_path(kind, m)).collect();
+    let problems: Vec<String> = paths.iter().filter_map(|p| members::problem(&entries, p)).collect();
+    let finding = if problems.is_empty() {
+        Finding::pass(
+            MEMBERS,
+            shown,
+            format!("{}: has every [artifacts.{key}] member: {}", kind.describe(), paths.join(", ")),
+        )
+    } else {
+        Finding::fail(MEMBERS, shown, format!("{}: {}", kind.describe(), problems.join("; ")))
+    };
+    Some(finding.with(Evidence::file(shown)))
+}
+
+/// The cargo-binstall finding of an SDK archive whose platform is in the manifest's
+/// `cargo_binstall` channel (any tier): every binary the crate declares is at the path binstall
+/// looks for it (bug 43: a missing one makes binstall fall back to building from source). A
+/// `Fail` whatever the tier: the crate's `[package.metadata.binstall]` sends users to this
+/// archive, and a preview channel is still published. `None` for other archives.
+#[allow(clippy::too_many_arguments)]
+fn binstall_finding(
+    kind: &Kind,
+    all: &[Member],
+    file_name: &str,
+    shown: &str,
+    manifest: &Manifest,
+    cargo_toml: &toml::Table,
+    bins: &[DeclaredBin],
+    target: &ReleaseTarget,
+) -> Option<Finding> {
+    // A crate without binaries has nothing for cargo-binstall to install.
+    if *kind != Kind::Sdk || bins.is_empty() {
+        return None;
+    }
+    let stem = file_name.strip_suffix(".tar.gz")?;
+    let t = manifest.targets.iter().find(|t| stem.ends_with(&format!("_{}", t.sdk_platform)))?;
+    let tier = t.tier(crate::manifest::Channel::CargoBinstall)?;
+    let tier = if tier == crate::manifest::Tier::Official { "official" } else { "preview" };
+    let entries: Vec<(&str, &EntryKind)> = all.iter().map(|m| (m.name.as_str(), &m.entry)).collect();
+    let version = target.version();
+    let missing: Vec<String> = bins
+        .iter()
+        .filter_map(|bin| {
+            let at = members::binstall_path(cargo_toml, &t.rust_target, &version, &bin.name);
+            members::problem(&entries, &at).map(|why| format!("{why} (binary `{}`, {})", bin.name, bin.from))
+        })
+        .collect();
+    let names: Vec<&str> = bins.iter().map(|b| b.name.as_str()).collect();
+    let finding = if missing.is_empty() {
+        Finding::pass(
+            BINSTALL,
+            shown,
+            format!(
+                "cargo_binstall ({tier}) for {}: has every binary the crate declares ({})",
+                t.rust_target,
+                names.join(", ")
+            ),
+        )
+    } else {
+        Finding::fail(
+            BINSTALL,
+            shown,
+            format!(
+                "cargo_binstall ({tier}) for {}: cargo-binstall needs every binary the crate declares ({}) and falls back to building from source without one: {}. Ship it in the archive, give its [[bin]] `required-features`, set `autobins = false`, or take the target out of cargo_binstall",
+                t.rust_target,
+                names.join(", "),
+                missing.join("; ")
+            ),
+        )
+    };
+    Some(finding.with(Evidence::file(shown)))
+}
+
 /// The whole check: repository files and copies, then every archive found whose file name
 /// carries `target`. An archive of another version is reported and left out; one whose name
 /// carries no readable version is incomplete. No archive of `target` at all is incomplete; a
@@ -395,10 +559,15 @@ pub fn archive_version(file_name: &str, target: &ReleaseTarget) -> Option<(Strin
 pub fn check(
     repo: &Repo,
     policy: &NoticesPolicy,
+    inside: &Inside<'_>,
     paths: &[Utf8PathBuf],
     target: &ReleaseTarget,
 ) -> anyhow::Result<Report> {
     let mut findings = check_repo(repo, policy);
+    let binstall = match inside.manifest {
+        Some(manifest) => members::declared_bins(repo)?.map(|(toml, bins)| (manifest, toml, bins)),
+        None => None,
+    };
     let artifacts = find_artifacts(repo, &policy.search, paths)?;
     let files: Vec<String> = policy.files.iter().map(|f| f.to_string()).collect();
     let looked: Vec<String> = if paths.is_empty() {
@@ -455,7 +624,19 @@ pub fn check(
             }
             Some(_) => {
                 of_target += 1;
-                findings.push(check_archive(path, &shown, &files));
+                match read_archive(path) {
+                    Ok((kind, all)) => {
+                        findings.push(notices_finding(&kind, &all, &shown, &files));
+                        findings.extend(members_finding(&kind, &all, name, &shown, inside.artifacts));
+                        if let Some((manifest, toml, bins)) = &binstall {
+                            findings.extend(binstall_finding(&kind, &all, name, &shown, manifest, toml, bins, target));
+                        }
+                    }
+                    Err(e) => findings.push(
+                        Finding::fail(CHECK, shown.as_str(), format!("cannot read the archive: {e:#}"))
+                            .with(Evidence::file(shown.as_str())),
+                    ),
+                }
             }
         }
     }

@@ -171,6 +171,10 @@ impl CheckId {
     pub const BLOCKER: CheckId = CheckId(Cow::Borrowed("blocker"));
     /// `notices`: Licence and notice files, in the repository and in archives.
     pub const NOTICES: CheckId = CheckId(Cow::Borrowed("notices"));
+    /// `notices.members`: every member `[artifacts.<kind>]` lists is inside each archive.
+    pub const NOTICES_MEMBERS: CheckId = CheckId(Cow::Borrowed("notices.members"));
+    /// `notices.binstall`: every binary the crate declares is inside each cargo-binstall archive.
+    pub const NOTICES_BINSTALL: CheckId = CheckId(Cow::Borrowed("notices.binstall"));
     /// `bench`: The benchmark gate.
     pub const BENCH: CheckId = CheckId(Cow::Borrowed("bench"));
     /// `smoke`: Install smoke, when no channel could run.

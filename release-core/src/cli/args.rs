@@ -376,6 +376,8 @@ pub enum HomebrewCommand {
     Render(HomebrewRender),
     /// Check a formula (a local file, or the tap's on GitHub) against a sums file.
     Check(HomebrewCheck),
+    /// Update the tap's formula in place: only its version, urls and sha256 lines change.
+    Update(HomebrewUpdate),
 }
 
 #[derive(Args)]
@@ -388,6 +390,24 @@ pub struct HomebrewRender {
     /// Write here (atomically) instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<Utf8PathBuf>,
+}
+
+#[derive(Args)]
+pub struct HomebrewUpdate {
+    /// The release target, vX.Y.Z.
+    pub target: String,
+    /// The release's sha256sums.txt (`shasum -a 256` output; directories before names are fine).
+    #[arg(long, value_name = "FILE")]
+    pub sha256sums: Utf8PathBuf,
+    /// The tap's formula file, rewritten atomically (`../homebrew-tap/Formula/plasmite.rb`).
+    #[arg(long, value_name = "FILE")]
+    pub formula: Utf8PathBuf,
+    /// Print the updated formula on standard output; write nothing.
+    #[arg(long, conflicts_with = "check")]
+    pub stdout: bool,
+    /// Write nothing; exit 1 when the formula is not already at the release (for CI).
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Args)]

@@ -486,7 +486,72 @@ fn homebrew(common: &Common, command: HomebrewCommand) -> anyhow::Result<u8> {
             let report = cmd::homebrew_check(&cx, &request)?;
             Ok(render::report(&report, common))
         }
+        HomebrewCommand::Update(args) => {
+            let write = match (args.stdout, args.check) {
+                (true, _) => cmd::UpdateWrite::Stdout,
+                (_, true) => cmd::UpdateWrite::Check,
+                _ => cmd::UpdateWrite::InPlace,
+            };
+            let request = cmd::HomebrewUpdateRequest {
+                target: target(&args.target)?,
+                sha256sums: args.sha256sums,
+                formula: args.formula,
+                write,
+            };
+            let cx = open(common)?;
+            let outcome = cmd::homebrew_update(&cx, &request)?;
+            homebrew_update_output(common, &request, &outcome)
+        }
     }
+}
+
+/// Says what `homebrew update` changed (stdout; the formula itself with `--stdout`, its
+/// summary then on stderr) and gives the exit code: 1 only for `--check` on a formula that is
+/// not at the release yet.
+fn homebrew_update_output(
+    common: &Common,
+    request: &cmd::HomebrewUpdateRequest,
+    outcome: &cmd::HomebrewUpdateOutcome,
+) -> anyhow::Result<u8> {
+    let (formula, tag) = (&request.formula, request.target.tag());
+    let stale = request.write == cmd::UpdateWrite::Check && !outcome.changes.is_empty();
+    if common.json {
+        let changes: Vec<serde_json::Value> = outcome
+            .changes
+            .iter()
+            .map(|c| serde_json::json!({ "line": c.line, "before": c.before, "after": c.after }))
+            .collect();
+        let value = serde_json::json!({
+            "formula": formula,
+            "from": outcome.from,
+            "to": request.target.version(),
+            "changes": changes,
+            "written": outcome.written,
+            "text": (request.write == cmd::UpdateWrite::Stdout).then_some(&outcome.text),
+        });
+        render::json(&common.env, &value)?;
+        return Ok(u8::from(stale));
+    }
+    let mut summary = if outcome.changes.is_empty() {
+        format!("{formula}: already at {tag} with these digests: nothing to change")
+    } else {
+        let done = match request.write {
+            cmd::UpdateWrite::InPlace => "updated",
+            cmd::UpdateWrite::Stdout => "would update (not written)",
+            cmd::UpdateWrite::Check => "is not at the release: `homebrew update` would change",
+        };
+        format!("{formula} {done} {} -> {}, {} line(s):", outcome.from, request.target.version(), outcome.changes.len())
+    };
+    for c in &outcome.changes {
+        summary.push_str(&format!("\n  {}: - {}\n  {}: + {}", c.line, c.before.trim(), c.line, c.after.trim()));
+    }
+    if request.write == cmd::UpdateWrite::Stdout {
+        render::out(&common.env, outcome.text.strip_suffix('\n').unwrap_or(&outcome.text));
+        render::err(&common.env, &summary);
+    } else {
+        render::out(&common.env, &summary);
+    }
+    Ok(u8::from(stale))
 }
 
 /// Progress on stderr (stdout is the report): gate headers, output and ticks, and notes

@@ -53,7 +53,14 @@ pub fn notices(cx: &Context, request: &NoticesRequest) -> anyhow::Result<Recorde
         // Which archives count depends on the target: never guess it.
         None => super::default_target(cx).context("notices needs the release its archives are for (--target)")?,
     };
-    let report = notice_files::check(&cx.repo, &cx.policy.notices, &request.paths, &target)?;
+    // The manifest says which SDK archives cargo-binstall installs from; without one that
+    // part is not checked.
+    let manifest = match &cx.policy.targets {
+        Some(t) => Some(crate::manifest::load(&cx.repo.path(&t.manifest), t.manifest.as_str())?),
+        None => None,
+    };
+    let inside = notice_files::Inside { artifacts: &cx.policy.artifacts, manifest: manifest.as_ref() };
+    let report = notice_files::check(&cx.repo, &cx.policy.notices, &inside, &request.paths, &target)?;
     record(cx, Some(&target), report)
 }
 

@@ -16,6 +16,7 @@
 mod blocker;
 mod checks;
 mod endpoints;
+mod homebrew_update;
 mod qa;
 mod record;
 mod repo_files;
@@ -31,6 +32,7 @@ pub use checks::{
     BenchRequest, NoticesRequest, ProvenanceRequest, SmokeOutcome, SmokeRequest, bench, notices, provenance, smoke,
 };
 pub use endpoints::{EndpointLine, EndpointsOutcome, TrustLine, endpoints};
+pub use homebrew_update::{HomebrewUpdateOutcome, HomebrewUpdateRequest, LineChange, UpdateWrite, homebrew_update};
 pub use qa::{QaRequest, qa};
 pub use record::{EvidenceOutcome, EvidenceRequest, LastRun, Status, StatusRequest, evidence, status};
 pub use repo_files::{

@@ -162,7 +162,11 @@ pub fn targets(cx: &Context, request: &TargetsRequest) -> anyhow::Result<Targets
     let Some(listing) = &request.listing else {
         let finding = Finding::pass(CheckId::TARGETS, shown, format!("valid: {} targets", manifest.targets.len()))
             .with(Evidence::file(shown));
-        return Ok(TargetsOutcome::Valid(Report::new("targets", None, vec![finding])));
+        let mut findings = vec![finding];
+        if let Some(lists) = &cx.policy.npm_platforms {
+            findings.extend(crate::npm_platforms::check(&cx.repo, lists, &manifest));
+        }
+        return Ok(TargetsOutcome::Valid(Report::new("targets", None, findings)));
     };
     let mut selected: Vec<&manifest::Target> = match &listing.channel {
         Some(ch) => manifest.in_channel(manifest::Channel::from_key(ch)?, listing.tier)?,

@@ -112,14 +112,15 @@ pub fn homebrew_check(cx: &Context, request: &HomebrewCheckRequest) -> anyhow::R
 }
 
 /// The targets manifest, where the Homebrew platforms come from.
-fn homebrew_manifest(cx: &Context) -> anyhow::Result<Manifest> {
+pub(super) fn homebrew_manifest(cx: &Context) -> anyhow::Result<Manifest> {
     match &cx.policy.targets {
         Some(t) => manifest::load(&cx.repo.path(&t.manifest), t.manifest.as_str()),
         None => bail!("{}: the policy has no [targets] manifest (the Homebrew platforms come from it)", cx.policy.path),
     }
 }
 
-fn read_sums(path: &Utf8Path) -> anyhow::Result<Vec<registry::SumLine>> {
+/// The sums file at `path`, parsed; malformed lines are an error naming the file and lines.
+pub(super) fn read_sums(path: &Utf8Path) -> anyhow::Result<Vec<registry::SumLine>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
     registry::parse_sums(&text).map_err(|bad| anyhow::anyhow!("{path}: malformed sums file:\n  {}", bad.join("\n  ")))
 }

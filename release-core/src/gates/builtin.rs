@@ -125,10 +125,14 @@ fn check_targets(cx: &Context) -> anyhow::Result<Vec<Finding>> {
         return Ok(vec![Finding::skipped(CheckId::TARGETS, "targets manifest", "the policy has no [targets] section")]);
     };
     let m = manifest::load(&cx.repo.path(&t.manifest), t.manifest.as_str())?;
-    Ok(vec![
+    let mut findings = vec![
         Finding::pass(CheckId::TARGETS, t.manifest.as_str(), format!("valid: {} targets", m.targets.len()))
             .with(Evidence::file(t.manifest.as_str())),
-    ])
+    ];
+    if let Some(lists) = &cx.policy.npm_platforms {
+        findings.extend(crate::npm_platforms::check(&cx.repo, lists, &m));
+    }
+    Ok(findings)
 }
 
 /// Paths under `.scratch/` are the tool's own output (evidence records) and never make the

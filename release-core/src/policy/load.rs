@@ -9,9 +9,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    BenchPolicy, BlockersPolicy, BuildPolicy, ChangelogPolicy, Channels, Endpoints, FieldPath, GatePolicy,
-    HOMEBREW_FOLDERS, NoticesPolicy, PathPattern, Policy, Project, SmokePolicy, Surface, SurfaceKind, TargetsPolicy,
-    ToolchainPolicy, Tracker, WorkflowPolicy,
+    ArtifactsPolicy, BenchPolicy, BlockersPolicy, BuildPolicy, ChangelogPolicy, Channels, Endpoints, FieldPath,
+    GatePolicy, HOMEBREW_FOLDERS, NoticesPolicy, NpmPlatformsPolicy, PathPattern, Policy, Project, SmokePolicy,
+    Surface, SurfaceKind, TargetsPolicy, ToolchainPolicy, Tracker, WorkflowPolicy,
 };
 
 #[derive(Deserialize)]
@@ -38,6 +38,9 @@ struct RawPolicy {
     toolchain: Option<ToolchainPolicy>,
     #[serde(default)]
     smoke: SmokePolicy,
+    #[serde(default)]
+    artifacts: ArtifactsPolicy,
+    npm_platforms: Option<NpmPlatformsPolicy>,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +85,7 @@ fn repo_paths<'a>(
     targets: &'a Option<TargetsPolicy>,
     toolchain: &'a Option<ToolchainPolicy>,
     notices: &'a NoticesPolicy,
+    npm_platforms: &'a Option<NpmPlatformsPolicy>,
 ) -> Vec<(&'static str, &'a Utf8PathBuf)> {
     let mut paths = Vec::new();
     paths.extend(changelog.as_ref().map(|c| ("changelog.file", &c.file)));
@@ -90,6 +94,10 @@ fn repo_paths<'a>(
     paths.extend(notices.files.iter().map(|f| ("notices.files", f)));
     paths.extend(notices.copies.iter().map(|f| ("notices.copies", f)));
     paths.extend(notices.search.iter().map(|s| ("notices.search", &s.dir)));
+    if let Some(n) = npm_platforms {
+        paths.push(("npm_platforms.package_json", &n.package_json));
+        paths.extend(n.workflows.iter().map(|w| ("npm_platforms.workflows", w)));
+    }
     paths
 }
 
@@ -104,7 +112,9 @@ impl Policy {
         let line_of = |key: &str| text.lines().position(|l| l.trim_start().starts_with(key)).map_or(0, |i| i + 1);
         let mut named: Vec<(String, &Utf8Path, usize)> =
             policy.surfaces.iter().map(|s| ("version.file".to_string(), s.file.as_path(), s.policy_line)).collect();
-        for (key, relative) in repo_paths(&policy.changelog, &policy.targets, &policy.toolchain, &policy.notices) {
+        for (key, relative) in
+            repo_paths(&policy.changelog, &policy.targets, &policy.toolchain, &policy.notices, &policy.npm_platforms)
+        {
             let short = key.rsplit('.').next().unwrap_or(key);
             named.push((key.to_string(), relative.as_path(), line_of(short)));
         }
@@ -180,8 +190,23 @@ impl Policy {
                     bail!("{}: channel.homebrew.{key} must be one non-empty line, got `{value}`", field_at(key));
                 }
             }
-            for entry in &homebrew.install {
-                check_install(entry).with_context(|| format!("{}: channel.homebrew.install", field_at("install")))?;
+            for (key, list) in [
+                ("install", &homebrew.install),
+                ("install_darwin", &homebrew.install_darwin),
+                ("install_linux", &homebrew.install_linux),
+            ] {
+                for entry in list {
+                    check_install(entry).with_context(|| format!("{}: channel.homebrew.{key}", field_at(key)))?;
+                }
+            }
+            let bad_homepage = |h: &String| {
+                !(h.starts_with("https://") || h.starts_with("http://")) || h.contains(['"', '\\', '#', '\n', ' '])
+            };
+            if homebrew.homepage.as_ref().is_some_and(bad_homepage) {
+                bail!(
+                    "{}: channel.homebrew.homepage must be one http(s) URL without quotes, `#`, `\\` or spaces",
+                    field_at("homepage")
+                );
             }
         }
         if let Some(github) = &raw.channel.github
@@ -190,7 +215,9 @@ impl Policy {
             bail!("{}: channel.github.asset must contain {{version}}", field_at("asset"));
         }
         raw.endpoints.check(field_at)?;
-        for (key, relative) in repo_paths(&raw.changelog, &raw.targets, &raw.toolchain, &raw.notices) {
+        for (key, relative) in
+            repo_paths(&raw.changelog, &raw.targets, &raw.toolchain, &raw.notices, &raw.npm_platforms)
+        {
             let short = key.rsplit('.').next().unwrap_or(key);
             check_relative(relative).with_context(|| format!("{}: {key}", field_at(short)))?;
         }
@@ -230,6 +257,7 @@ impl Policy {
                 );
             }
         }
+        check_artifacts(&raw.artifacts, text).map_err(|e| anyhow::anyhow!("{path}:{e:#}"))?;
         let bench = match raw.bench {
             Some(raw) => Some(bench(raw, text).map_err(|e| anyhow::anyhow!("{path}:{e:#}"))?),
             None => None,
@@ -251,6 +279,8 @@ impl Policy {
             endpoints: raw.endpoints,
             toolchain: raw.toolchain,
             smoke: raw.smoke,
+            artifacts: raw.artifacts,
+            npm_platforms: raw.npm_platforms,
         })
     }
 }
@@ -311,6 +341,49 @@ fn bench(raw: RawBench, text: &str) -> anyhow::Result<BenchPolicy> {
         floors.insert(name, floor);
     }
     Ok(BenchPolicy { build: raw.build, run: raw.run, benches: raw.benches, min_blocking_base_ms: floors })
+}
+
+/// `[artifacts.<kind>]`: every member a relative path inside the archive, named once per kind;
+/// an error starts with the line of the offending entry (the caller adds the file).
+fn check_artifacts(artifacts: &ArtifactsPolicy, text: &str) -> anyhow::Result<()> {
+    let kinds = [
+        ("sdk", &artifacts.sdk),
+        ("sdist", &artifacts.sdist),
+        ("wheel", &artifacts.wheel),
+        ("npm", &artifacts.npm),
+        ("crate", &artifacts.crate_file),
+    ];
+    for (kind, members) in kinds {
+        let Some(members) = members else { continue };
+        let header = format!("[artifacts.{kind}]");
+        let start = text.lines().position(|l| l.trim() == header).unwrap_or(0);
+        let mut seen: Vec<&str> = Vec::new();
+        for (key, list) in members.lists() {
+            for member in list {
+                let line = text
+                    .lines()
+                    .enumerate()
+                    .skip(start)
+                    .find(|(_, l)| l.contains(&format!("\"{member}\"")))
+                    .map_or(start + 1, |(i, _)| i + 1);
+                let bad = member.is_empty()
+                    || member.starts_with('/')
+                    || member.ends_with('/')
+                    || member.contains('\\')
+                    || member.split('/').any(|p| p.is_empty() || p == "." || p == "..");
+                if bad {
+                    bail!(
+                        "{line}: artifacts.{kind}.{key}: `{member}` must be a file path inside the archive (`bin/tool`), without `.`, `..`, `\\` or empty parts"
+                    );
+                }
+                if seen.contains(&member.as_str()) {
+                    bail!("{line}: artifacts.{kind}.{key}: `{member}` is listed twice for one kind");
+                }
+                seen.push(member);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An `install` path of `[channel.homebrew]`: inside the archive, under a Homebrew folder.
@@ -573,10 +646,33 @@ timeout = "10m"
             ("install = [\"opt/demo\"]", "Homebrew folders"),
             ("install = [\"bin/../demo\"]", "inside it"),
             ("install = [\"bin/de\\\"mo\"]", "may not contain"),
+            ("install_linux = [\"opt/libdemo.so\"]", "channel.homebrew.install_linux"),
+            ("homepage = \"ftp://demo.example\"", "channel.homebrew.homepage"),
+            ("homepage = \"https://demo.example/#{x}\"", "channel.homebrew.homepage"),
         ] {
             let e = err(&format!("{GOOD}{brew}{bad}\n"));
             assert!(e.starts_with(&format!("release/policy.toml:{line}:")) && e.contains(says), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn artifact_members_are_checked_with_their_line() {
+        let sdk = "\n[artifacts.sdk]\nmembers = [\"bin/x\"]\nlinux = [\"lib/libx.so\"]\n";
+        let p = Policy::parse(Utf8Path::new("p.toml"), &format!("{GOOD}{sdk}")).unwrap();
+        let spec = p.artifacts.sdk.unwrap();
+        assert_eq!((spec.members.len(), spec.linux.len(), spec.per_os()), (1, 1, true));
+        let line = GOOD.lines().count() + 3;
+        for (bad, says) in [
+            ("members = [\"../x\"]", "must be a file path inside the archive"),
+            ("members = [\"/bin/x\"]", "must be a file path"),
+            ("members = [\"bin/\"]", "must be a file path"),
+            ("darwin = [\"bin/x\", \"bin/x\"]", "listed twice"),
+        ] {
+            let e = err(&format!("{GOOD}\n[artifacts.sdk]\n{bad}\n"));
+            assert!(e.starts_with(&format!("release/policy.toml:{line}:")) && e.contains(says), "{bad}: {e}");
+        }
+        assert!(err(&format!("{GOOD}\n[artifacts.zip]\nmembers = []\n")).contains("zip"));
+        assert!(err(&format!("{GOOD}\n[npm_platforms]\npackage_json = \"../p.json\"\n")).contains("inside it"));
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub struct Policy {
     pub toolchain: Option<ToolchainPolicy>,
     /// `[smoke]`: what the install smoke runs (defaults when the section is absent).
     pub smoke: SmokePolicy,
+    /// `[artifacts.<kind>]`: the members every release archive of a kind must hold.
+    pub artifacts: ArtifactsPolicy,
+    /// `[npm_platforms]`: the files whose Node platform lists must equal the manifest's.
+    pub npm_platforms: Option<NpmPlatformsPolicy>,
 }
 
 /// `[project]`.
@@ -236,6 +240,17 @@ pub struct HomebrewChannel {
     /// `--version` line in the formula's test.
     #[serde(default)]
     pub install: Vec<String>,
+    /// Installed only on macOS (`lib/libplasmite.dylib`), as `install` (bug 22: a Linux
+    /// archive has no `.dylib`).
+    #[serde(default)]
+    pub install_darwin: Vec<String>,
+    /// Installed only on Linux (`lib/libplasmite.so`), as `install`.
+    #[serde(default)]
+    pub install_linux: Vec<String>,
+    /// The formula's `homepage` [default: `package.homepage` of the root `Cargo.toml`, else the
+    /// project's GitHub page].
+    #[serde(default)]
+    pub homepage: Option<String>,
 }
 
 impl HomebrewChannel {
@@ -444,4 +459,73 @@ pub struct SmokePolicy {
     /// Name of the executable every channel installs (`plasmite`) [default: `project.name`].
     #[serde(default)]
     pub bin: Option<String>,
+}
+
+/// `[artifacts.<kind>]`: per archive kind (`sdk`, `sdist`, `wheel`, `npm`, `crate`), the members
+/// it must hold, as paths inside the kind's layout (`bin/plasmite` in an SDK archive,
+/// `package.json` in an npm tarball: under its `package/`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactsPolicy {
+    /// Prebuilt SDK archives.
+    #[serde(default)]
+    pub sdk: Option<ArtifactMembers>,
+    /// Python sdists (members under `<name>-<version>/`).
+    #[serde(default)]
+    pub sdist: Option<ArtifactMembers>,
+    /// Python wheels (members from the wheel's root).
+    #[serde(default)]
+    pub wheel: Option<ArtifactMembers>,
+    /// npm tarballs (members under `package/`).
+    #[serde(default)]
+    pub npm: Option<ArtifactMembers>,
+    /// `.crate` files (members under `<name>-<version>/`).
+    #[serde(default)]
+    #[serde(rename = "crate")]
+    pub crate_file: Option<ArtifactMembers>,
+}
+
+/// The members one archive kind must hold: `members` in every archive, plus the list of the
+/// archive's operating system (read from the platform its file name carries:
+/// `plasmite_0.8.0_linux_amd64.tar.gz` is Linux), so per-OS library names can be said.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactMembers {
+    /// In every archive of the kind.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Also in Linux archives (`lib/libplasmite.so`).
+    #[serde(default)]
+    pub linux: Vec<String>,
+    /// Also in macOS archives (`lib/libplasmite.dylib`).
+    #[serde(default)]
+    pub darwin: Vec<String>,
+    /// Also in Windows archives (`lib/plasmite.dll`).
+    #[serde(default)]
+    pub windows: Vec<String>,
+}
+
+impl ArtifactMembers {
+    /// Whether any list depends on the operating system.
+    pub fn per_os(&self) -> bool {
+        !(self.linux.is_empty() && self.darwin.is_empty() && self.windows.is_empty())
+    }
+
+    /// Every list with its key, for validation.
+    pub fn lists(&self) -> [(&'static str, &[String]); 4] {
+        [("members", &self.members), ("linux", &self.linux), ("darwin", &self.darwin), ("windows", &self.windows)]
+    }
+}
+
+/// `[npm_platforms]`: where the Node platform lists live besides the manifest (bug 14: they
+/// drifted apart).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NpmPlatformsPolicy {
+    /// The npm package's `package.json`; its `files` entries `native/<platform>/...` are read.
+    pub package_json: Utf8PathBuf,
+    /// Workflows whose `node-native-<platform>` artifact names are read (templated names such
+    /// as `node-native-${{ matrix.node_platform }}` are left out).
+    #[serde(default)]
+    pub workflows: Vec<Utf8PathBuf>,
 }

@@ -242,6 +242,23 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
             out.push(Finding::fail(CHECK, &s, format!("{} has no line for {name}", channel.sums)).with(aev));
             continue;
         };
+        // The published file is what users run `shasum -c` on beside the downloaded archive: a
+        // directory before the name (`release-inputs/dist/x.tar.gz`, as a workflow's internal
+        // sums file has it) makes their check fail to find the file.
+        if line.path != line.name {
+            out.push(
+                Finding::fail(
+                    CHECK,
+                    &s,
+                    format!(
+                        "{} line {} names {}: users' `shasum -c` beside the download finds no such file; write it from inside the folder (`cd dist && shasum -a 256 *.tar.gz`)",
+                        channel.sums, line.line, line.path
+                    ),
+                )
+                .with(aev),
+            );
+            continue;
+        }
         match asset.sha256() {
             Some(d) if d == line.sha256 => out.push(
                 Finding::pass(CHECK, &s, format!("sums line {} equals the asset digest {d}", line.line))

@@ -216,6 +216,12 @@ pub struct RenderInput {
     /// Paths inside the SDK archive to install, each into the Homebrew folder of the same name
     /// (`bin/plasmite`); every `bin/` entry is run with `--version` by the formula's test.
     pub install: Vec<String>,
+    /// Installed only on macOS (`if OS.mac?` inside `install`).
+    pub install_darwin: Vec<String>,
+    /// Installed only on Linux.
+    pub install_linux: Vec<String>,
+    /// The `homepage` line.
+    pub homepage: String,
     /// `owner/repo` of the project.
     pub repo: String,
     /// GitHub web base (`https://github.com`).
@@ -266,7 +272,7 @@ pub fn render(input: &RenderInput) -> String {
     let web = input.github_web.trim_end_matches('/');
     out.push_str(&format!("class {} < Formula\n", class_name(&input.name)));
     out.push_str(&format!("  desc {}\n", ruby_string(&input.desc)));
-    out.push_str(&format!("  homepage \"{web}/{}\"\n", input.repo));
+    out.push_str(&format!("  homepage {}\n", ruby_string(&input.homepage)));
     out.push_str(&format!("  version \"{}\"\n", input.version));
     out.push_str(&format!("  license {}\n", ruby_string(&input.license)));
     for (os, block) in [("macos", "on_macos"), ("linux", "on_linux")] {
@@ -291,6 +297,20 @@ pub fn render(input: &RenderInput) -> String {
     out.push_str("\n  def install\n");
     for path in &input.install {
         out.push_str(&install_line(path));
+    }
+    // Per-OS files (bug 22: a Linux archive has a `.so`, not the `.dylib`).
+    let branches: Vec<(&str, &Vec<String>)> = [("OS.mac?", &input.install_darwin), ("OS.linux?", &input.install_linux)]
+        .into_iter()
+        .filter(|(_, paths)| !paths.is_empty())
+        .collect();
+    for (i, (condition, paths)) in branches.iter().enumerate() {
+        out.push_str(&format!("    {} {condition}\n", if i == 0 { "if" } else { "elsif" }));
+        for path in paths.iter() {
+            out.push_str(&format!("  {}", install_line(path)));
+        }
+    }
+    if !branches.is_empty() {
+        out.push_str("    end\n");
     }
     out.push_str("  end\n");
     let programs: Vec<&str> = input.install.iter().filter_map(|p| p.strip_prefix("bin/")).collect();
@@ -329,6 +349,10 @@ pub fn render_input(probe: &Probe<'_>, repo_dir: &Repo, sums: &[SumLine]) -> any
         Some(install) if !install.is_empty() => install,
         _ => vec![format!("bin/{name}")],
     };
+    let homepage = channel
+        .and_then(|c| c.homepage.clone())
+        .or_else(|| cargo_toml.as_ref().and_then(|t| package_field(t, "homepage")).map(str::to_string))
+        .unwrap_or_else(|| format!("{}/{repo}", probe.github_web()));
     let version = probe.target.version();
     let mut platforms = BTreeMap::new();
     for t in manifest.in_channel(crate::manifest::Channel::Homebrew, Tier::Official)? {
@@ -341,6 +365,9 @@ pub fn render_input(probe: &Probe<'_>, repo_dir: &Repo, sums: &[SumLine]) -> any
         desc,
         license,
         install,
+        install_darwin: channel.map(|c| c.install_darwin.clone()).unwrap_or_default(),
+        install_linux: channel.map(|c| c.install_linux.clone()).unwrap_or_default(),
+        homepage,
         repo: repo.to_string(),
         github_web: probe.github_web(),
         version,
@@ -693,6 +720,9 @@ end
             desc: "Persistent JSON message queues".into(),
             license: "MIT".into(),
             install: vec!["bin/plasmite".into()],
+            install_darwin: Vec::new(),
+            install_linux: Vec::new(),
+            homepage: "https://github.com/o/r".into(),
             repo: "o/r".into(),
             github_web: "https://github.com/".into(),
             version: "0.9.0-rc.1".into(),
@@ -715,6 +745,9 @@ end
             desc: "A \"quoted\" #{tool}".into(),
             license: "Apache-2.0".into(),
             install: vec!["bin/demo".into(), "bin/dm".into(), "lib/pkgconfig/demo.pc".into()],
+            install_darwin: vec!["lib/libdemo.dylib".into()],
+            install_linux: vec!["lib/libdemo.so".into()],
+            homepage: "https://demo.example".into(),
             repo: "o/r".into(),
             github_web: "https://github.com".into(),
             version: "1.0.0".into(),
@@ -726,6 +759,14 @@ end
         assert!(text.contains("    (lib/\"pkgconfig\").install \"lib/pkgconfig/demo.pc\"\n"), "{text}");
         assert!(text.contains("shell_output(\"#{bin}/dm --version\")"), "{text}");
         assert!(!text.contains("Persistent JSON") && !text.contains("MIT"), "{text}");
+        // Bug 22: the shared library by operating system, never the .dylib on Linux.
+        assert!(
+            text.contains(
+                "    if OS.mac?\n      lib.install \"lib/libdemo.dylib\"\n    elsif OS.linux?\n      lib.install \"lib/libdemo.so\"\n    end\n  end\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("  homepage \"https://demo.example\"\n"), "{text}");
     }
 
     #[test]
@@ -737,6 +778,9 @@ end
             desc: desc.map(str::to_string),
             license: license.map(str::to_string),
             install: Vec::new(),
+            install_darwin: Vec::new(),
+            install_linux: Vec::new(),
+            homepage: None,
         };
         let cargo: toml::Table = toml::from_str(
             "[package]\nname = \"demo\"\ndescription = \"From Cargo\"\nlicense = \"MIT OR Apache-2.0\"\n",

@@ -7,6 +7,7 @@
 pub mod crates;
 pub mod github;
 pub mod homebrew;
+pub mod homebrew_update;
 pub mod npm;
 pub mod pypi;
 
@@ -150,35 +151,51 @@ pub fn asset_name(template: &str, version: &str, sdk_platform: &str) -> String {
 pub struct SumLine {
     /// 64 lowercase hex digits.
     pub sha256: String,
-    /// The file name as written (no directory prefix expected).
+    /// The file's base name: the path as written without its directories
+    /// (`release-inputs/dist/x.tar.gz` -> `x.tar.gz`). Lines are looked up by it.
     pub name: String,
+    /// The path as written on the line (`x.tar.gz`, or `release-inputs/dist/x.tar.gz` when the
+    /// file was written as `shasum -a 256 release-inputs/dist/*.tar.gz`).
+    pub path: String,
     /// 1-based line number.
     pub line: usize,
 }
 
-/// Parses `sha256sums.txt`: every non-empty line must be exactly `<64 lowercase hex>  <name>`
-/// (two spaces, shasum text mode) or `<hex> *<name>` (binary mode), and every name appears on
-/// one line only. Returns the lines, or the malformed lines and duplicated names as errors.
+/// Parses a sums file as `shasum -a 256 -c` reads one: every non-empty line is
+/// `<64 lowercase hex><space><space or *><path>` (text or binary mode). The path may carry
+/// directories (`release-inputs/dist/x.tar.gz`: plasmite's publish workflow writes them); a
+/// line is looked up by the path's base name. A UTF-8 byte order mark before the first line
+/// and a `\r` ending any line (a file saved on Windows) are accepted and stripped; uppercase
+/// hex, a path with leading or trailing blanks, and the BSD form `SHA256 (x) = ...` are
+/// refused. Returns the lines, or the malformed lines and duplicated names as errors.
 ///
-/// Two lines for one name are refused even when they agree: two different digests are the
-/// ambiguity `sha256sum -c` fails on (an appended re-run leaves the right line first and the
-/// wrong one second, and reading the first passes what users' checks reject); two identical
-/// lines say the file was written twice, and the next re-run of the same step makes them
-/// differ. Either way the file is not what one publish step wrote.
+/// Two lines for one base name are refused even when they agree: two different digests are
+/// the ambiguity `sha256sum -c` fails on (an appended re-run leaves the right line first and
+/// the wrong one second, and reading the first passes what users' checks reject); two
+/// identical lines say the file was written twice, and the next re-run of the same step makes
+/// them differ. Two paths with one base name (`a/x.tar.gz`, `b/x.tar.gz`) are the same
+/// ambiguity: a lookup by name could take either. Either way the file is not what one publish
+/// step wrote.
 pub fn parse_sums(text: &str) -> Result<Vec<SumLine>, Vec<String>> {
-    let mut lines = Vec::new();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines: Vec<SumLine> = Vec::new();
     let mut bad = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
+    for (i, raw) in text.split('\n').enumerate() {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
         if raw.trim().is_empty() {
             continue;
         }
-        let parsed = raw
-            .split_once("  ")
-            .or_else(|| raw.split_once(" *"))
-            .filter(|(sha, name)| is_sha256_hex(sha) && !name.is_empty() && name.trim() == *name);
-        match parsed {
-            Some((sha, name)) => lines.push(SumLine { sha256: sha.to_string(), name: name.to_string(), line: i + 1 }),
-            None => bad.push(format!("line {}: `{raw}` is not `<64 lowercase hex>  <file name>`", i + 1)),
+        match sum_line(raw) {
+            Some((sha, path, name)) => lines.push(SumLine {
+                sha256: sha.to_string(),
+                name: name.to_string(),
+                path: path.to_string(),
+                line: i + 1,
+            }),
+            None => bad.push(format!(
+                "line {}: `{raw}` is not `<64 lowercase hex>  <file name>` (or `<hex> *<file name>`)",
+                i + 1
+            )),
         }
     }
     for (i, later) in lines.iter().enumerate() {
@@ -188,8 +205,13 @@ pub fn parse_sums(text: &str) -> Result<Vec<SumLine>, Vec<String>> {
             } else {
                 format!("{} then {}", first.sha256, later.sha256)
             };
+            let paths = if first.path == later.path {
+                String::new()
+            } else {
+                format!(", written as {} and {}", first.path, later.path)
+            };
             bad.push(format!(
-                "lines {} and {} both give the sha256 of {} ({agree})",
+                "lines {} and {} both give the sha256 of {} ({agree}{paths})",
                 first.line, later.line, later.name
             ));
         }
@@ -197,7 +219,17 @@ pub fn parse_sums(text: &str) -> Result<Vec<SumLine>, Vec<String>> {
     if bad.is_empty() { Ok(lines) } else { Err(bad) }
 }
 
-/// The sums entry for exactly `name` (compared as a whole name, not a substring).
+/// `(sha256, path, base name)` of one line of a sums file, or `None` when it is not exactly
+/// `<64 lowercase hex><space><space or *><path>` with a path whose base name is a file name.
+fn sum_line(raw: &str) -> Option<(&str, &str, &str)> {
+    let sha = raw.get(..64).filter(|sha| is_sha256_hex(sha))?;
+    let path = raw[64..].strip_prefix(' ').and_then(|rest| rest.strip_prefix([' ', '*']))?;
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let plain = path.trim() == path && !name.is_empty() && name != "." && name != "..";
+    plain.then_some((sha, path, name))
+}
+
+/// The sums entry for exactly `name`, a base name (compared as a whole name, not a substring).
 pub fn sum_for<'a>(sums: &'a [SumLine], name: &str) -> Option<&'a SumLine> {
     sums.iter().find(|l| l.name == name)
 }
@@ -246,6 +278,61 @@ mod tests {
         let twice = format!("{right}  p.tar.gz\n{right} *p.tar.gz\n");
         let bad = parse_sums(&twice).unwrap_err();
         assert!(bad[0].contains("lines 1 and 2") && bad[0].contains("the same digest twice"), "{bad:?}");
+    }
+
+    #[test]
+    fn sums_lines_as_shasum_c_reads_them() {
+        let (a, b, c) = ("a".repeat(64), "b".repeat(64), "c".repeat(64));
+        // Exactly what plasmite's publish workflow writes: `shasum -a 256 release-inputs/dist/*.tar.gz`.
+        let workflow = format!(
+            "{a}  release-inputs/dist/plasmite_0.8.0_darwin_amd64.tar.gz\n\
+             {b}  release-inputs/dist/plasmite_0.8.0_darwin_arm64.tar.gz\n\
+             {c}  release-inputs/dist/plasmite_0.8.0_linux_amd64.tar.gz\n"
+        );
+        let lines = parse_sums(&workflow).unwrap();
+        let line = sum_for(&lines, "plasmite_0.8.0_darwin_arm64.tar.gz").unwrap();
+        assert_eq!((line.sha256.as_str(), line.line), (b.as_str(), 2));
+        assert_eq!(line.path, "release-inputs/dist/plasmite_0.8.0_darwin_arm64.tar.gz");
+        assert!(sum_for(&lines, "release-inputs/dist/plasmite_0.8.0_darwin_arm64.tar.gz").is_none());
+        // Each form `shasum -c` takes, and the two this parser strips (BOM, CRLF).
+        for (text, path) in [
+            (format!("{a}  x.tar.gz\n"), "x.tar.gz"),
+            (format!("{a} *x.tar.gz\n"), "x.tar.gz"),
+            (format!("{a} *dist/x.tar.gz"), "dist/x.tar.gz"),
+            (format!("{a}  ./x.tar.gz\r\n"), "./x.tar.gz"),
+            (format!("\u{feff}{a}  x.tar.gz\r\n\r\n"), "x.tar.gz"),
+            (format!("{a}  x.tar.gz\r"), "x.tar.gz"),
+            (format!("{a}  with space.tar.gz\n"), "with space.tar.gz"),
+        ] {
+            let lines = parse_sums(&text).unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
+            assert_eq!(lines.len(), 1, "{text:?}");
+            assert_eq!((lines[0].sha256.as_str(), lines[0].path.as_str()), (a.as_str(), path), "{text:?}");
+            assert_eq!(lines[0].name, path.rsplit('/').next().unwrap(), "{text:?}");
+        }
+        for bad in [
+            format!("{a}\tx.tar.gz"),
+            format!("{a}   x.tar.gz"),
+            format!("{a}  x.tar.gz "),
+            format!("{a}  dist/"),
+            format!("{a}  dist/.."),
+            format!("{a}x  x.tar.gz"),
+            format!("SHA256 (x.tar.gz) = {a}"),
+            format!("\\{a}  x.tar.gz"),
+            format!("\u{feff}\u{feff}{a}  x.tar.gz"),
+        ] {
+            assert!(parse_sums(&bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn two_paths_with_one_base_name_are_a_duplicate() {
+        let (right, wrong) = ("a".repeat(64), "b".repeat(64));
+        let text = format!("{right}  one/p.tar.gz\n{wrong}  two/p.tar.gz\n");
+        let bad = parse_sums(&text).unwrap_err();
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert!(bad[0].contains("lines 1 and 2") && bad[0].contains("one/p.tar.gz and two/p.tar.gz"), "{bad:?}");
+        let same = format!("{right}  dist/p.tar.gz\n{right} *p.tar.gz\n");
+        assert!(parse_sums(&same).unwrap_err()[0].contains("the same digest twice"));
     }
 
     #[test]

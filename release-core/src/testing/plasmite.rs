@@ -27,6 +27,7 @@ pub fn plasmite_files(version: &str) -> Vec<(&'static str, String)> {
         ("src/lib.rs", "//! Fixture crate.\n".into()),
         ("src/core/pool.rs", "// hot path\n".into()),
         (".gitignore", "/target\n/.scratch\n/dist\n".into()),
+        (".github/workflows/release.yml", release_workflow()),
     ]
 }
 
@@ -51,6 +52,20 @@ crate-type = ["rlib", "cdylib", "staticlib"]
 anyhow = "1"
 "#
     )
+}
+
+/// The build workflow's Node step: one downloaded `node-native-<platform>` artifact per npm
+/// target of the manifest (the list `[npm_platforms]` compares).
+fn release_workflow() -> String {
+    let mut text = String::from(
+        "name: release\non: workflow_dispatch\njobs:\n  build-node-dist:\n    runs-on: ubuntu-latest\n    steps:\n",
+    );
+    for platform in ["linux-x64", "darwin-x64", "darwin-arm64", "win32-x64"] {
+        text.push_str(&format!(
+            "      - uses: actions/download-artifact@v4\n        with:\n          name: node-native-{platform}\n          path: bindings/node/native/{platform}\n"
+        ));
+    }
+    text
 }
 
 fn cargo_lock(v: &str) -> String {

@@ -108,3 +108,30 @@ fn the_cargo_xtask_alias_runs_the_same_command() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["verdict"], "ready");
 }
+
+#[test]
+fn node_platform_lists_must_equal_the_manifest_bug_14() {
+    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    let run = release(repo.root(), &["targets", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    // As plasmite has them: package.json lists five (linux-arm64 never built), the workflow three.
+    repo.replace(
+        "bindings/node/package.json",
+        "\"native/linux-x64/**\",",
+        "\"native/linux-x64/**\",\n    \"native/linux-arm64/**\",",
+    )
+    .unwrap();
+    repo.replace(".github/workflows/release.yml", "name: node-native-win32-x64", "name: node-native-elsewhere")
+        .unwrap();
+    let workflow = std::fs::read_to_string(repo.path(".github/workflows/release.yml")).unwrap();
+    repo.write(".github/workflows/release.yml", workflow.replace("node-native-elsewhere", "other-artifact")).unwrap();
+    let run = release(repo.root(), &["targets", "--json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let report = run.json();
+    tests::finding_with(&report, "fail", "bindings/node/package.json", &["extra linux-arm64"]);
+    tests::finding_with(&report, "fail", ".github/workflows/release.yml", &["missing win32-x64"]);
+    // qa's targets gate says the same.
+    let run = release(repo.root(), &["qa", "v0.8.0", "--only", "targets", "--json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    tests::finding_with(&run.json(), "fail", "bindings/node/package.json", &["extra linux-arm64"]);
+}

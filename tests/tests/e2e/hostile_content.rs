@@ -120,3 +120,27 @@ fn a_crates_index_with_a_second_yanked_line_for_the_version_blocks_naming_both_l
     assert_eq!(run.code, 1, "{}", run.all());
     finding_with(&run.json(), "fail", "crates plasmite@0.8.0", &["index lines", "both list version 0.8.0", "yanked"]);
 }
+
+#[test]
+fn a_published_sums_file_with_directories_fails_the_github_channel_but_homebrew_reads_it() {
+    // The workflow's internal form (`shasum -a 256 release-inputs/dist/*.tar.gz`) uploaded as
+    // the release asset: the digests are right, but users' `shasum -c` finds no such files.
+    let (repo, _fake) = world(|r| {
+        let sums = r.asset_mut("sha256sums.txt").unwrap();
+        let text =
+            String::from_utf8(sums.bytes.clone()).unwrap().replace("  plasmite_", "  release-inputs/dist/plasmite_");
+        sums.bytes = text.into_bytes();
+        sums.digest = Some(format!("sha256:{}", sha256_hex(&sums.bytes)));
+    });
+    let run = verify(&repo, "github");
+    assert_eq!(run.code, 1, "{}", run.all());
+    finding_with(
+        &run.json(),
+        "fail",
+        "github asset plasmite_0.8.0_linux_amd64.tar.gz",
+        &["names release-inputs/dist/plasmite_0.8.0_linux_amd64.tar.gz", "shasum -c"],
+    );
+    // The formula's alignment only needs the digests: the lines are found by base name.
+    let run = verify(&repo, "homebrew");
+    assert_eq!(run.code, 0, "{}", run.all());
+}

@@ -12,6 +12,7 @@ mod docs;
 mod endpoints_tls;
 mod evidence;
 mod gate_integrity;
+mod homebrew_update;
 mod hostile_content;
 mod malformed;
 mod notices;

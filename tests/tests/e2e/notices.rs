@@ -62,7 +62,17 @@ fn good_artifacts(repo: &FixtureRepo) {
     );
     tar_gz(
         &repo.path("dist/plasmite_0.8.0_linux-x64.tar.gz"),
-        &[("./bin/plasmite", b"elf"), ("./LICENSE", l), ("./THIRD_PARTY_NOTICES.md", n)],
+        &[
+            ("./bin/plasmite", b"elf"),
+            ("./LICENSE", l),
+            ("./THIRD_PARTY_NOTICES.md", n),
+            // The members plasmite's policy lists for a Linux SDK archive.
+            ("./bin/pls", b"elf"),
+            ("./include/plasmite.h", b"h"),
+            ("./lib/libplasmite.a", b"a"),
+            ("./lib/libplasmite.so", b"so"),
+            ("./lib/pkgconfig/plasmite.pc", b"pc"),
+        ],
     );
     tar_gz(
         &repo.path(".scratch/release/downloaded/crate/plasmite-0.8.0.crate"),
@@ -203,6 +213,11 @@ fn a_large_archive_with_the_licence_last_is_read_to_the_end() {
     let names: Vec<String> = (0..3000).map(|i| format!("./lib/part-{i:04}.bin")).collect();
     let mut members: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), blob.as_slice())).collect();
     members.push(("./THIRD_PARTY_NOTICES.md", NOTICES.as_bytes()));
+    for member in ["./bin/plasmite", "./bin/pls", "./include/plasmite.h", "./lib/libplasmite.a", "./lib/libplasmite.so"]
+    {
+        members.push((member, b"x"));
+    }
+    members.push(("./lib/pkgconfig/plasmite.pc", b"x"));
     members.push(("./LICENSE", LICENSE.as_bytes()));
     let path = repo.scratch().join("big/plasmite_0.8.0_linux-x64.tar.gz");
     tar_gz(&path, &members);
@@ -332,4 +347,134 @@ fn without_an_agreed_version_the_target_must_be_named() {
     assert!(run.stderr.contains("(--target)") && run.stderr.contains("pass vX.Y.Z"), "{}", run.all());
     let run = notices(&repo, &["--target", "v0.8.0"]);
     assert_eq!(run.code, 0, "{}", run.all());
+}
+
+/// A gzipped tar of SDK members; `links` are (member, symlink target), `dirs` are folders.
+fn sdk_archive(path: &Utf8Path, files: &[&str], links: &[(&str, &str)], dirs: &[&str]) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let gz = flate2::write::GzEncoder::new(fs::File::create(path).unwrap(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    for name in files {
+        let body: &[u8] = match *name {
+            "LICENSE" => LICENSE.as_bytes(),
+            "THIRD_PARTY_NOTICES.md" => NOTICES.as_bytes(),
+            _ => b"content",
+        };
+        let mut header = tar::Header::new_gnu();
+        header.set_size(body.len() as u64);
+        header.set_mode(0o755);
+        header.set_cksum();
+        tar.append_data(&mut header, name, body).unwrap();
+    }
+    for (name, target) in links {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Symlink);
+        header.set_size(0);
+        header.set_cksum();
+        tar.append_link(&mut header, name, target).unwrap();
+    }
+    for name in dirs {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_size(0);
+        header.set_mode(0o755);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("{name}/"), &b""[..]).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap();
+}
+
+/// The crate as plasmite declares it: `plasmite` (src/main.rs, explicit), `pls` and
+/// `plasmite-conformance` (auto-discovered under src/bin).
+fn three_binaries(repo: FixtureRepo) -> FixtureRepo {
+    repo.write("src/main.rs", "fn main() {}\n").unwrap();
+    repo.write("src/bin/pls.rs", "fn main() {}\n").unwrap();
+    repo.write("src/bin/plasmite-conformance.rs", "fn main() {}\n").unwrap();
+    let cargo = std::fs::read_to_string(repo.path("Cargo.toml")).unwrap();
+    repo.write(
+        "Cargo.toml",
+        cargo.replace(
+            "[package.metadata.binstall]\n",
+            "[package.metadata.binstall]\nbin-dir = \"bin/{ bin }{ binary-ext }\"\n",
+        ) + "\n[[bin]]\nname = \"plasmite\"\npath = \"src/main.rs\"\n",
+    )
+    .unwrap();
+    repo
+}
+
+#[test]
+fn every_sdk_archive_holds_the_policy_members_and_the_binaries_binstall_needs() {
+    let repo = three_binaries(FixtureRepo::plasmite("0.8.0").build().unwrap());
+    let common =
+        ["LICENSE", "THIRD_PARTY_NOTICES.md", "bin/plasmite", "bin/pls", "include/plasmite.h", "lib/libplasmite.a"];
+    // Linux: the .so is a link to the versioned file inside; the .pc is missing.
+    let linux = repo.path("dist/plasmite_0.8.0_linux_amd64.tar.gz");
+    let mut files = common.to_vec();
+    files.push("lib/libplasmite.so.0");
+    sdk_archive(&linux, &files, &[("lib/libplasmite.so", "libplasmite.so.0")], &["lib"]);
+    // macOS arm64: the dylib points outside the archive, the header is a folder.
+    let mac = repo.path("dist/plasmite_0.8.0_darwin_arm64.tar.gz");
+    let files: Vec<&str> = common.iter().copied().filter(|f| *f != "include/plasmite.h").collect();
+    let mut files = files;
+    files.push("lib/pkgconfig/plasmite.pc");
+    sdk_archive(
+        &mac,
+        &files,
+        &[("lib/libplasmite.dylib", "../../../usr/lib/libplasmite.dylib")],
+        &["include/plasmite.h"],
+    );
+    let run = notices(&repo, &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let report = run.json();
+    tests::finding_with(&report, "fail", "dist/plasmite_0.8.0_linux_amd64.tar.gz", &["no lib/pkgconfig/plasmite.pc"]);
+    let mac_members = tests::findings(&report, "notices.members")
+        .into_iter()
+        .find(|f| f["subject"] == "dist/plasmite_0.8.0_darwin_arm64.tar.gz")
+        .unwrap()
+        .clone();
+    let detail = mac_members["detail"].as_str().unwrap();
+    assert!(detail.contains("include/plasmite.h is a directory, a file is required"), "{detail}");
+    assert!(
+        detail
+            .contains("lib/libplasmite.dylib is a symlink to ../../../usr/lib/libplasmite.dylib, outside the archive"),
+        "{detail}"
+    );
+    assert!(!detail.contains("libplasmite.so"), "a macOS archive needs no .so: {detail}");
+    // Bug 43: binstall (preview) needs plasmite-conformance too; both archives lack it.
+    let binstall = tests::findings(&report, "notices.binstall");
+    assert_eq!(binstall.len(), 2, "{report:#}");
+    for f in binstall {
+        assert_eq!(f["status"], "fail", "{f:#}");
+        let detail = f["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("cargo_binstall (preview)") && detail.contains("no bin/plasmite-conformance"),
+            "{detail}"
+        );
+        assert!(detail.contains("auto-discovered src/bin/plasmite-conformance.rs"), "{detail}");
+        assert!(!detail.contains("no bin/pls"), "{detail}");
+    }
+    // Everything in place, and the conformance binary marked optional: all pass.
+    let files = [
+        "LICENSE",
+        "THIRD_PARTY_NOTICES.md",
+        "bin/plasmite",
+        "bin/pls",
+        "include/plasmite.h",
+        "lib/libplasmite.a",
+        "lib/pkgconfig/plasmite.pc",
+        "lib/libplasmite.so",
+    ];
+    sdk_archive(&linux, &files, &[], &[]);
+    std::fs::remove_file(&mac).unwrap();
+    let cargo = std::fs::read_to_string(repo.path("Cargo.toml")).unwrap();
+    repo.write(
+        "Cargo.toml",
+        cargo + "\n[[bin]]\nname = \"plasmite-conformance\"\npath = \"src/bin/plasmite-conformance.rs\"\nrequired-features = [\"conformance\"]\n",
+    )
+    .unwrap();
+    let run = notices(&repo, &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let report = run.json();
+    assert_eq!(tests::findings(&report, "notices.members")[0]["status"], "pass", "{report:#}");
+    assert_eq!(tests::findings(&report, "notices.binstall")[0]["status"], "pass", "{report:#}");
 }
