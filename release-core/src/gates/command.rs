@@ -115,24 +115,30 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
         Err(e) => return done(End::SpawnFailed(format!("cannot start `{program}`: {e}")), Vec::new()),
     };
     // Bounded: a gate that prints faster than lines are redacted waits for the reader instead
-    // of piling lines up in memory.
-    let (tx, rx) = mpsc::sync_channel::<String>(256);
+    // of piling lines up in memory. Each line says which stream it came from.
+    let (tx, rx) = mpsc::sync_channel::<(usize, String)>(256);
     let mut readers = Vec::new();
     if let Some(out) = child.stdout.take() {
-        readers.push(spawn_reader(out, tx.clone()));
+        readers.push(spawn_reader(out, 0, tx.clone()));
     }
     if let Some(err) = child.stderr.take() {
-        readers.push(spawn_reader(err, tx.clone()));
+        readers.push(spawn_reader(err, 1, tx.clone()));
     }
     drop(tx);
 
     let mut tail = crate::tail::Tail::new(TAIL_LINES, crate::tail::MAX_TAIL_BYTES);
-    // Lines that may start a secret folded over lines are held until the next shows.
-    let mut redactor = crate::redact::LineRedactor::new(spec.redactor.clone());
-    let mut keep = |line: Option<String>, on_event: &mut dyn FnMut(Event<'_>)| {
+    // Lines that may start a secret folded over lines are held until the next shows. One
+    // redactor per stream: a secret folded over stdout lines stays whole however stderr lines
+    // fall between them (on a busy machine they do), and a stderr line cannot release a held
+    // stdout piece.
+    let mut redactors = [
+        crate::redact::LineRedactor::new(spec.redactor.clone()),
+        crate::redact::LineRedactor::new(spec.redactor.clone()),
+    ];
+    let mut keep = |line: Option<(usize, String)>, on_event: &mut dyn FnMut(Event<'_>)| {
         let ready = match line {
-            Some(line) => redactor.push(line),
-            None => redactor.flush(),
+            Some((stream, line)) => redactors[stream].push(line),
+            None => redactors.iter_mut().flat_map(|r| r.flush()).collect(),
         };
         for line in ready {
             on_event(Event::Line(&line));
@@ -203,8 +209,12 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
     done(end, tail.into_lines())
 }
 
-fn spawn_reader(stream: impl Read + Send + 'static, tx: mpsc::SyncSender<String>) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || crate::tail::read_lines(stream, |line| tx.send(line).is_ok()))
+fn spawn_reader(
+    stream: impl Read + Send + 'static,
+    index: usize,
+    tx: mpsc::SyncSender<(usize, String)>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || crate::tail::read_lines(stream, |line| tx.send((index, line)).is_ok()))
 }
 
 /// Kills every process left in the gate's group. Safe after the leader was reaped: the group
@@ -261,6 +271,41 @@ mod tests {
         let cmd = argv(&["no-such-tool-release-core"]);
         let spec = Spec { argv: &cmd, dir, timeout: None, tick: Duration::ZERO, redactor: &Default::default(), path };
         assert_eq!(super::run(&spec, &mut |_| {}).end, End::NotFound("no-such-tool-release-core".into()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_secret_folded_over_stdout_stays_masked_when_stderr_lines_fall_between() {
+        // The stderr line is written after the first stdout piece and before the rest (the
+        // pause makes the order certain): one redactor over the merged lines would see the
+        // pieces apart and mask none of them.
+        let secret = "Zq7c4naryXw93kLm0pQ2vB8d";
+        let script =
+            "printf 'leak: Zq7c\\n'; sleep 0.2; echo 'plain line' >&2; sleep 0.2; printf '4naryXw93k\\nLm0pQ2vB8d\\n'";
+        let cmd = argv(&["sh", "-c", script]);
+        let env = crate::env::Env::from_process();
+        let redactor = crate::redact::Redactor::new(&[secret.to_string()]);
+        let spec = Spec {
+            argv: &cmd,
+            dir: Utf8Path::new("."),
+            timeout: None,
+            tick: Duration::ZERO,
+            redactor: &redactor,
+            path: env.path(),
+        };
+        let mut lines = Vec::new();
+        let run = run(&spec, &mut |e| {
+            if let Event::Line(line) = e {
+                lines.push(line.to_string())
+            }
+        });
+        assert_eq!(run.end, End::Exited(Some(0)));
+        for text in [run.tail.join("\n"), lines.join("\n")] {
+            for piece in ["Zq7c", "4naryXw93k", "Lm0pQ2vB8d"] {
+                assert!(!text.contains(piece), "`{piece}` leaked: {text}");
+            }
+            assert!(text.contains("plain line") && text.contains("[REDACTED]"), "{text}");
+        }
     }
 
     #[cfg(unix)]
