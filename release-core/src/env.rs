@@ -18,7 +18,7 @@ pub const SECRET_VARS: [&str; 6] =
 /// The variables [`Env::from_process`] captures, besides the secrets of
 /// [`SECRET_VARS`]. A variable the library starts reading must be
 /// added here.
-pub const VARS: [&str; 11] = [
+pub const VARS: [&str; 14] = [
     "PATH",
     "HOME",
     "CI",
@@ -30,6 +30,10 @@ pub const VARS: [&str; 11] = [
     "GITHUB_RUN_ATTEMPT",
     "GITHUB_SERVER_URL",
     "GITHUB_REPOSITORY",
+    // smoke: where its temp dir goes, and whether rustup's toolchain came from the repository.
+    "TMPDIR",
+    "RUSTUP_TOOLCHAIN",
+    "RUSTUP_TOOLCHAIN_SOURCE",
 ];
 
 /// A snapshot of environment variables. Its `Debug` never shows a secret's value.
