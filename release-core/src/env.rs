@@ -18,7 +18,7 @@ pub const SECRET_VARS: [&str; 6] =
 /// The variables [`Env::from_process`] captures, besides the secrets of
 /// [`SECRET_VARS`]. A variable the library starts reading must be
 /// added here.
-pub const VARS: [&str; 30] = [
+pub const VARS: [&str; 33] = [
     "PATH",
     "HOME",
     "CI",
@@ -51,6 +51,10 @@ pub const VARS: [&str; 30] = [
     "UV_DEFAULT_INDEX",
     "UV_INDEX_URL",
     "UV_CONFIG_FILE",
+    // smoke: where its temp dir goes, and whether rustup's toolchain came from the repository.
+    "TMPDIR",
+    "RUSTUP_TOOLCHAIN",
+    "RUSTUP_TOOLCHAIN_SOURCE",
 ];
 
 /// A snapshot of environment variables. Its `Debug` never shows a secret's value.

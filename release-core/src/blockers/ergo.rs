@@ -30,7 +30,7 @@ pub struct Item {
     /// `task` or `epic`.
     #[serde(default)]
     pub kind: String,
-    /// `todo`, `doing`, `blocked`, `done`, `canceled`.
+    /// `todo`, `doing`, `blocked`, `done`, `canceled`, `failed`.
     #[serde(default)]
     pub state: String,
     /// The epic a task belongs to.
@@ -39,11 +39,16 @@ pub struct Item {
 }
 
 impl Item {
-    /// Not done and not canceled.
+    /// Not finished: ergo 6 counts `done`, `canceled` and `failed` as finished (a failed task
+    /// was tried and closed; it waits on nobody). Any other state, an unknown one included, is
+    /// open, so a state a newer ergo adds blocks until this list learns it (fail closed).
     pub fn is_open(&self) -> bool {
-        !matches!(self.state.as_str(), "done" | "canceled")
+        !FINISHED.contains(&self.state.as_str())
     }
 }
+
+/// The states ergo 6 counts as finished.
+pub const FINISHED: [&str; 3] = ["done", "canceled", "failed"];
 
 #[derive(Deserialize)]
 struct Listing {
@@ -92,12 +97,11 @@ impl Ergo {
             .with_context(|| format!("cannot read a version from `{} --version`: {out:?}", self.program))
     }
 
-    /// Every item, done and canceled ones included.
+    /// Every item, finished ones included.
     pub fn list_all(&self) -> anyhow::Result<Vec<Item>> {
         let out = self.run(&["list", "--all", "--json"], None)?;
-        let listing: Listing = serde_json::from_str(&out)
-            .with_context(|| format!("`{} list --all --json` did not print the expected JSON", self.program))?;
-        Ok(listing.items)
+        parse_listing(&out)
+            .with_context(|| format!("`{} list --all --json` did not print the expected JSON", self.program))
     }
 
     /// Checks the version is supported (see [`MIN_VERSION`]).
@@ -116,10 +120,7 @@ impl Ergo {
     /// The open tasks of the epic `epic_title` (none when there is no such epic).
     pub fn open_tasks(&self, epic_title: &str) -> anyhow::Result<Vec<Item>> {
         self.check_version()?;
-        let items = self.list_all()?;
-        let Some(epic) = find_epic(&items, epic_title) else { return Ok(Vec::new()) };
-        let epic_id = epic.id.clone();
-        Ok(items.into_iter().filter(|i| i.epic_id.as_deref() == Some(epic_id.as_str()) && i.is_open()).collect())
+        Ok(open_in_epic(self.list_all()?, epic_title))
     }
 
     fn new_task(&self, title: &str, epic: Option<&str>, body: &str) -> anyhow::Result<String> {
@@ -178,6 +179,19 @@ impl Ergo {
     }
 }
 
+/// The items of `ergo list --json` output (`{"version":1,"items":[...]}`).
+pub fn parse_listing(json: &str) -> anyhow::Result<Vec<Item>> {
+    let listing: Listing = serde_json::from_str(json)?;
+    Ok(listing.items)
+}
+
+/// The open tasks (see [`Item::is_open`]) of the epic titled `epic_title` among `items`.
+pub fn open_in_epic(items: Vec<Item>, epic_title: &str) -> Vec<Item> {
+    let Some(epic) = find_epic(&items, epic_title) else { return Vec::new() };
+    let epic_id = epic.id.clone();
+    items.into_iter().filter(|i| i.epic_id.as_deref() == Some(epic_id.as_str()) && i.is_open()).collect()
+}
+
 /// The epic titled `title`. Epics are listed with kind "epic"; a root task of that title (from
 /// an interrupted run) counts too, and the first blocker filed under it promotes it.
 fn find_epic<'a>(items: &'a [Item], title: &str) -> Option<&'a Item> {
@@ -196,4 +210,30 @@ fn epic_body(blocker: &Blocker) -> String {
          ## Automated Validation Gates\n\n- `ergo list --epic <this epic> --json`\n- `ergo list --epic <this epic> --ready --json`\n\n\
          ## Consult Me\n\nStop for maintainer decisions on scope: target matrix, packaging policy, breaking API policy.\n"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ergo list --all --json` as ergo 6 prints it: an epic, and tasks in every state.
+    const LISTING: &str = r#"{"version":1,"items":[
+      {"id":"EPC001","title":"Release blockers: v0.9.0","kind":"epic","state":"todo","ready":false},
+      {"id":"TSK001","title":"clippy fails","kind":"task","state":"failed","ready":false,"epic_id":"EPC001"},
+      {"id":"TSK002","title":"bench slower","kind":"task","state":"done","ready":false,"epic_id":"EPC001"},
+      {"id":"TSK003","title":"audit","kind":"task","state":"canceled","ready":false,"epic_id":"EPC001"},
+      {"id":"TSK004","title":"notices","kind":"task","state":"blocked","ready":false,"epic_id":"EPC001"},
+      {"id":"TSK005","title":"other release","kind":"task","state":"todo","ready":true,"epic_id":"EPC999"}
+    ]}"#;
+
+    #[test]
+    fn a_failed_task_is_finished_as_ergo_6_counts_it() {
+        let items = parse_listing(LISTING).unwrap();
+        let failed = items.iter().find(|i| i.id == "TSK001").unwrap();
+        assert!(!failed.is_open(), "ergo 6 counts `failed` as finished");
+        let open: Vec<String> = open_in_epic(items, "Release blockers: v0.9.0").into_iter().map(|i| i.id).collect();
+        assert_eq!(open, ["TSK004"], "only the blocked task is open; done, canceled and failed are not");
+        let unknown = Item { state: "paused".into(), ..parse_listing(LISTING).unwrap().remove(1) };
+        assert!(unknown.is_open(), "a state this code does not know stays open (fail closed)");
+    }
 }

@@ -4,17 +4,10 @@
 use camino::Utf8Path;
 
 use super::Plan;
+pub use super::changes::{Changes, Trigger};
 use crate::{
-    changelog,
-    context::Context,
-    manifest,
-    policy::{PathPattern, Tracker},
-    repo::PushState,
-    repo::Repo,
-    report::CheckId,
-    report::Evidence,
-    report::Finding,
-    versions,
+    changelog, context::Context, manifest, policy::Tracker, repo::PushState, repo::Repo, report::CheckId,
+    report::Evidence, report::Finding, versions,
 };
 
 /// A check implemented in this crate.
@@ -351,55 +344,6 @@ pub fn toolchain_pins(text: &str) -> Vec<(usize, String, String)> {
         pins.push((i + 1, key.to_string(), value.to_string()));
     }
     pins
-}
-
-/// Whether a conditional gate should run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Trigger {
-    /// This changed path matched.
-    Matched(String),
-    /// Nothing matched.
-    NoMatch,
-    /// Could not tell (no base tag, git failed): run, failing closed.
-    Unknown(String),
-}
-
-/// The changed paths since the base tag, computed once per run, and the last work-tree
-/// snapshot (so each command gate costs one snapshot, not two).
-#[derive(Debug)]
-pub struct Changes {
-    base: Option<String>,
-    paths: Option<Result<Vec<String>, String>>,
-    /// The tree as the previous command gate left it (`None`: not taken yet; `Some(Err)`:
-    /// git could not describe it).
-    pub snapshot: Option<anyhow::Result<super::tree::Snapshot>>,
-}
-
-impl Changes {
-    /// Changes since `base` (none: unknown).
-    pub fn new(base: Option<String>) -> Changes {
-        Changes { base, paths: None, snapshot: None }
-    }
-
-    /// The base tag, or `(no base tag)`.
-    pub fn base(&self) -> &str {
-        self.base.as_deref().unwrap_or("(no base tag)")
-    }
-
-    /// Whether any changed path matches one of `globs`.
-    pub fn triggered(&mut self, repo: &Repo, globs: &[PathPattern]) -> Trigger {
-        let Some(base) = self.base.clone() else {
-            return Trigger::Unknown("no base tag to compare with".into());
-        };
-        let paths = self.paths.get_or_insert_with(|| repo.changed_since(&base).map_err(|e| format!("{e:#}")));
-        match paths {
-            Err(e) => Trigger::Unknown(format!("cannot list changes since {base}: {e}")),
-            Ok(paths) => match paths.iter().find(|p| globs.iter().any(|g| g.matches(p))) {
-                Some(p) => Trigger::Matched(p.clone()),
-                None => Trigger::NoMatch,
-            },
-        }
-    }
 }
 
 /// A path relative to the repository root when it is inside it.

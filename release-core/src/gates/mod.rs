@@ -7,6 +7,7 @@
 //! library itself prints nothing.
 
 pub mod builtin;
+mod changes;
 pub mod command;
 pub mod tree;
 
@@ -177,7 +178,7 @@ pub fn run(cx: &Context, plan: &Plan, observer: &mut dyn Observer) -> anyhow::Re
     let selected = |g: &Gate| plan.only.is_empty() || plan.only.contains(&g.id);
     let waiver = |g: &Gate| plan.waivers.iter().find(|w| w.id == g.id);
     let total = gates.iter().filter(|g| selected(g) && waiver(g).is_none()).count();
-    let mut changed = builtin::Changes::new(plan.base_tag.clone());
+    let mut changed = builtin::Changes::new(plan.base_tag.clone(), &plan.target, &cx.policy.surfaces);
     let mut findings = Vec::new();
     let mut stopped_at: Option<String> = None;
     let mut index = 0;
@@ -230,10 +231,11 @@ pub fn expand(run: &[String], plan: &Plan) -> Result<Vec<String>, String> {
             let mut arg = arg.replace("{tag}", &plan.target.tag()).replace("{version}", &plan.target.version());
             if arg.contains("{base_tag}") {
                 let Some(base) = &plan.base_tag else {
-                    return Err(
-                        "the gate needs {base_tag}, and no base tag is known: pass --base-tag or set it in the evidence record"
-                            .to_string(),
-                    );
+                    return Err(format!(
+                        "the gate needs {{base_tag}}, and no base tag is known: pass --base-tag or set it in the evidence \
+                         record; if the clone lacks its tags, {}",
+                        changes::FETCH_TAGS
+                    ));
                 };
                 arg = arg.replace("{base_tag}", base);
             }
@@ -271,6 +273,9 @@ fn run_command(
     let id = gate.id.as_str();
     let check = gate.check();
     let mut notes = Vec::new();
+    // Said in the detail too: a conditional gate that runs only because nothing could tell
+    // whether it was needed must not look like one that was needed.
+    let mut fail_closed: Option<String> = None;
     if !policy.when_changed.is_empty() {
         match changes.triggered(&cx.repo, &policy.when_changed) {
             builtin::Trigger::Matched(path) => notes.push(format!("runs: {path} changed since {}", changes.base())),
@@ -279,7 +284,15 @@ fn run_command(
                 let reason = format!("no change under {} since {}", globs.join(", "), changes.base());
                 return Finding::skipped(check, id, reason);
             }
-            builtin::Trigger::Unknown(why) => notes.push(format!("runs (fail closed): {why}")),
+            builtin::Trigger::Unknown(why) => {
+                notes.push(format!("runs (fail closed): {why}"));
+                fail_closed = Some(why);
+            }
+            builtin::Trigger::NoHistory(why) => {
+                let globs: Vec<&str> = policy.when_changed.iter().map(|g| g.as_str()).collect();
+                let detail = format!("not run: whether {} changed cannot be told: {why}", globs.join(", "));
+                return Finding::incomplete(check, id, detail);
+            }
         }
     }
     let argv = match expand(&policy.run, plan) {
@@ -358,6 +371,10 @@ fn run_command(
             (o, detail)
         }
         (o, tree::Change::None) => (o, detail),
+    };
+    let detail = match fail_closed {
+        Some(why) => format!("{detail}; it ran because {why}"),
+        None => detail,
     };
     let keep_tail = !matches!(outcome, Outcome::Pass);
     let mut finding = Finding::new(check, id, outcome, detail).with(Evidence::Command {

@@ -1,5 +1,6 @@
 //! What one attempt of each channel does. Every installed binary is run by its path inside the
-//! scratch dir, never looked up on PATH (bug 31).
+//! scratch dir, never looked up on PATH (bug 31). Attempts run in a temp dir outside the
+//! repository; their logs are written beside the evidence record, where they stay.
 
 use std::{
     ffi::{OsStr, OsString},
@@ -12,12 +13,44 @@ use camino::{Utf8Path, Utf8PathBuf};
 use super::{
     Attempt, Budget, SmokeOptions,
     exec::{self, Cmd, Ran, Tool},
+    failure::{self, Failure},
     has_version_token, retry,
 };
 use crate::{
-    manifest::Channel, policy::Policy, report::CheckId, report::Evidence, report::Finding, report::Outcome,
-    target::ReleaseTarget,
+    env::Env, manifest::Channel, policy::Policy, repo::Repo, report::CheckId, report::Evidence, report::Finding,
+    report::Outcome, target::ReleaseTarget,
 };
+
+/// The variables rustup sets for the processes of a proxied command (`cargo xtask`): the
+/// toolchain it chose, and why.
+const RUSTUP_VARS: [&str; 2] = ["RUSTUP_TOOLCHAIN", "RUSTUP_TOOLCHAIN_SOURCE"];
+
+/// True when `RUSTUP_TOOLCHAIN` was set by rustup from the repository's own pin (its
+/// `rust-toolchain.toml` or a `rustup override`), not by the user: `cargo xtask` run in the
+/// repository passes it on, and `cargo install` would then build the published crate with the
+/// repository's toolchain, which a user's would not. rustup says where it came from in
+/// `RUSTUP_TOOLCHAIN_SOURCE`; an older rustup that does not is judged by the toolchain's name
+/// against the repository's toolchain file.
+pub(crate) fn repository_pinned_toolchain(repo: &Repo, env: &Env) -> bool {
+    let Some(toolchain) = env.get("RUSTUP_TOOLCHAIN") else { return false };
+    if let Some(source) = env.get("RUSTUP_TOOLCHAIN_SOURCE") {
+        return matches!(source, "toolchain-file" | "path-override");
+    }
+    ["rust-toolchain.toml", "rust-toolchain"].iter().any(|file| {
+        let Ok(text) = std::fs::read_to_string(repo.path(file)) else { return false };
+        let channel = toml::from_str::<toml::Table>(&text)
+            .ok()
+            .and_then(|t| t.get("toolchain")?.get("channel")?.as_str().map(str::to_owned))
+            .unwrap_or_else(|| text.trim().to_string());
+        !channel.is_empty() && (toolchain == channel || toolchain.starts_with(&format!("{channel}-")))
+    })
+}
+
+/// The folders of one attempt: where it runs (outside the repository) and where its logs go.
+pub(crate) struct Dirs {
+    pub work: Utf8PathBuf,
+    pub logs: Utf8PathBuf,
+}
 
 /// One channel's share of a smoke run.
 pub(crate) struct Job<'a> {
@@ -25,11 +58,17 @@ pub(crate) struct Job<'a> {
     pub target: &'a ReleaseTarget,
     pub opts: &'a SmokeOptions,
     pub budget: Budget,
-    /// This channel's own scratch dir.
+    /// This channel's own scratch dir, in the temp dir outside the repository.
     pub dir: Utf8PathBuf,
+    /// This channel's log dir, under the repository's `.scratch/release/logs/`: kept.
+    pub logs: Utf8PathBuf,
+    /// The repository root, to show log paths relative to it.
+    pub root: &'a Utf8Path,
     pub redactor: &'a crate::redact::Redactor,
     /// Where tools are looked up: the smoke's own PATH, else the environment's.
     pub tool_path: Option<&'a OsStr>,
+    /// Do not pass the repository's pinned rustup toolchain on to `cargo install`.
+    pub unpin: bool,
 }
 
 impl Job<'_> {
@@ -41,16 +80,16 @@ impl Job<'_> {
         Tool::find(name, self.tool_path)
     }
 
-    /// Runs `args` with `tool` in `cwd`, output to `cwd/<log>`.
-    fn run(&self, tool: &Tool, args: &[&str], cwd: &Utf8Path, log: &str, env: &[(&str, String)]) -> Ran {
-        self.run_with_path(tool, args, cwd, log, env, self.opts.path.clone())
+    /// Runs `args` with `tool` in `dirs.work`, output to `dirs.logs/<log>`.
+    fn run(&self, tool: &Tool, args: &[&str], dirs: &Dirs, log: &str, env: &[(&str, String)]) -> Ran {
+        self.run_with_path(tool, args, dirs, log, env, self.opts.path.clone())
     }
 
     fn run_with_path(
         &self,
         tool: &Tool,
         args: &[&str],
-        cwd: &Utf8Path,
+        dirs: &Dirs,
         log: &str,
         env: &[(&str, String)],
         path: Option<OsString>,
@@ -58,22 +97,52 @@ impl Job<'_> {
         let cmd = Cmd {
             tool,
             args: args.iter().map(|s| s.to_string()).collect(),
-            cwd,
+            cwd: &dirs.work,
             env: env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
             path,
-            log: &cwd.join(log),
+            log: &dirs.logs.join(log),
             deadline: self.budget.command_deadline(),
         };
         exec::run(cmd, self.redactor)
     }
 
-    /// A fresh folder for attempt `n` of `leg`.
-    fn attempt_dir(&self, leg: &str, n: u32) -> Result<Utf8PathBuf, Attempt> {
-        let dir = self.dir.join(format!("{leg}-attempt-{n}"));
-        fs::create_dir_all(&dir).map_err(|e| {
-            Attempt::done(Outcome::Incomplete, format!("cannot create the scratch dir {dir}: {e}"), vec![])
-        })?;
-        Ok(dir)
+    /// The command, its exit and output tail, and the log file with all of it (a path
+    /// relative to the repository root, which outlives the run).
+    fn evidence(&self, ran: &Ran) -> Vec<Evidence> {
+        let mut out = vec![ran.evidence()];
+        if let Some(log) = ran.log.as_ref().filter(|log| log.is_file()) {
+            out.push(Evidence::file(log.strip_prefix(self.root).unwrap_or(log).as_str()));
+        }
+        out
+    }
+
+    /// What a failed install means: retried while a retry can help (the network for the
+    /// budget, a version not served yet for the propagation window), else a failure now.
+    fn failed(&self, ran: &Ran, evidence: Vec<Evidence>) -> Attempt {
+        if ran.not_started.is_some() {
+            return Attempt::done(Outcome::Incomplete, ran.how(), evidence);
+        }
+        match failure::classify(ran) {
+            Failure::Transient(why) => Attempt::retry(format!("{}: {why}", ran.how()), evidence),
+            Failure::NotYetVisible(why) => Attempt::not_yet(format!("{}: {why}", ran.how()), evidence),
+            Failure::Deterministic(why) => Attempt::done(
+                Outcome::Fail,
+                format!("{}: {why}; not retried, another attempt would fail the same way", ran.how()),
+                evidence,
+            ),
+        }
+    }
+
+    /// Fresh folders for attempt `n` of `leg`.
+    fn attempt_dir(&self, leg: &str, n: u32) -> Result<Dirs, Attempt> {
+        let name = format!("{leg}-attempt-{n}");
+        let dirs = Dirs { work: self.dir.join(&name), logs: self.logs.join(&name) };
+        for dir in [&dirs.work, &dirs.logs] {
+            fs::create_dir_all(dir).map_err(|e| {
+                Attempt::done(Outcome::Incomplete, format!("cannot create the scratch dir {dir}: {e}"), vec![])
+            })?;
+        }
+        Ok(dirs)
     }
 
     /// Runs the installed `bin` by path with `--version` and checks the exact version word.
@@ -81,7 +150,7 @@ impl Job<'_> {
     fn check_version(
         &self,
         bin: &Utf8Path,
-        cwd: &Utf8Path,
+        dirs: &Dirs,
         path: Option<OsString>,
         mut evidence: Vec<Evidence>,
         mismatch_retries: bool,
@@ -94,8 +163,8 @@ impl Job<'_> {
                 evidence,
             );
         }
-        let ran = self.run_with_path(&Tool::at(bin), &["--version"], cwd, "version.log", &[], path);
-        evidence.push(ran.evidence());
+        let ran = self.run_with_path(&Tool::at(bin), &["--version"], dirs, "version.log", &[], path);
+        evidence.extend(self.evidence(&ran));
         let first = ran.output.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
         if !ran.ok() {
             return Attempt::done(Outcome::Fail, format!("the installed binary does not run: {}", ran.how()), evidence);
@@ -113,17 +182,21 @@ impl Job<'_> {
     }
 }
 
-/// Every finding of one channel (npm has two legs).
-pub(crate) fn run(channel: Channel, job: &Job<'_>) -> Vec<Finding> {
-    if let Err(e) = fs::create_dir_all(&job.dir) {
-        let msg = format!("cannot create the scratch dir {}: {e}", job.dir);
-        return vec![Finding::incomplete(super::check(channel), channel.name(), msg)];
+/// Every finding of one channel (npm has two legs). `skip`: why the channel is not smoked on
+/// this platform (the targets manifest ships nothing for it here).
+pub(crate) fn run(channel: Channel, job: &Job<'_>, skip: Option<String>) -> Vec<Finding> {
+    for dir in [&job.dir, &job.logs] {
+        if let Err(e) = fs::create_dir_all(dir) {
+            let msg = format!("cannot create the scratch dir {dir}: {e}");
+            return vec![Finding::incomplete(super::check(channel), channel.name(), msg)];
+        }
     }
+    let skip = skip.as_deref();
     match channel {
-        Channel::Npm => npm(job),
-        Channel::Pypi => vec![pypi(job)],
+        Channel::Npm => npm(job, skip),
+        Channel::Pypi => vec![pypi(job, skip)],
         Channel::Crates => vec![crates(job)],
-        Channel::Homebrew => vec![homebrew(job)],
+        Channel::Homebrew => vec![homebrew(job, skip)],
         Channel::Github | Channel::CargoBinstall => {
             vec![Finding::skipped(super::check(channel), channel.name(), "smoke has no install for this channel")]
         }
@@ -138,13 +211,19 @@ fn missing(check: &CheckId, subject: &str, tool: &str, how: &str) -> Finding {
     Finding::incomplete(check, subject, format!("`{tool}` is not on PATH, so this could not be checked: {how}"))
 }
 
-fn npm(job: &Job<'_>) -> Vec<Finding> {
+fn npm(job: &Job<'_>, skip: Option<&str>) -> Vec<Finding> {
     let check = super::check(Channel::Npm);
     let Some(channel) = &job.policy.channels.npm else {
         return vec![Finding::skipped(&check, "npm", "the policy has no [channel.npm]")];
     };
     let spec = format!("{}@{}", channel.package, job.target.version());
     let subject = format!("npm {spec}");
+    if let Some(reason) = skip {
+        return vec![
+            Finding::skipped(&check, subject, reason),
+            Finding::skipped(CheckId::SMOKE_NPM_PNPM, format!("npm {spec} via pnpm"), reason),
+        ];
+    }
     let Some(npm) = job.tool("npm") else {
         let how = "install Node.js, which ships npm (actions/setup-node in GitHub Actions)";
         return vec![missing(&check, &subject, "npm", how)];
@@ -165,17 +244,17 @@ fn npm(job: &Job<'_>) -> Vec<Finding> {
         let init = job.run(&npm, &["init", "-y"], &dir, "init.log", &env);
         if !init.ok() {
             let detail = format!("could not prepare a scratch package: {}", init.how());
-            return Attempt::done(Outcome::Incomplete, detail, vec![init.evidence()]);
+            return Attempt::done(Outcome::Incomplete, detail, job.evidence(&init));
         }
         let mut args = vec!["install", "--no-audit", "--no-fund", "--prefer-online"];
         args.extend(registry.iter().map(String::as_str));
         args.push(&spec);
         let install = job.run(&npm, &args, &dir, "install.log", &env);
         if !install.ok() {
-            return Attempt::retry(install.how(), vec![install.evidence()]);
+            return job.failed(&install, job.evidence(&install));
         }
-        let bin = dir.join("node_modules/.bin").join(job.bin());
-        job.check_version(&bin, &dir, None, vec![install.evidence()], false)
+        let bin = dir.work.join("node_modules/.bin").join(job.bin());
+        job.check_version(&bin, &dir, None, job.evidence(&install), false)
     });
     let mut findings = vec![finding(&check, &subject, npm_leg)];
     findings.push(pnpm(job, &spec, &registry));
@@ -200,18 +279,19 @@ fn pnpm(job: &Job<'_>, spec: &str, registry: &[String]) -> Finding {
             Ok(d) => d,
             Err(a) => return a,
         };
-        if let Err(e) = fs::write(dir.join("package.json"), "{\"name\": \"release-smoke\", \"private\": true}\n") {
-            return Attempt::done(Outcome::Incomplete, format!("cannot write {dir}/package.json: {e}"), vec![]);
+        let package = dir.work.join("package.json");
+        if let Err(e) = fs::write(&package, "{\"name\": \"release-smoke\", \"private\": true}\n") {
+            return Attempt::done(Outcome::Incomplete, format!("cannot write {package}: {e}"), vec![]);
         }
         let mut args = vec!["add", "--store-dir", store.as_str()];
         args.extend(registry.iter().map(String::as_str));
         args.push(spec);
         let install = job.run(&pnpm, &args, &dir, "install.log", &[]);
         if !install.ok() {
-            return Attempt::retry(install.how(), vec![install.evidence()]);
+            return job.failed(&install, job.evidence(&install));
         }
-        let bin = dir.join("node_modules/.bin").join(job.bin());
-        job.check_version(&bin, &dir, None, vec![install.evidence()], false)
+        let bin = dir.work.join("node_modules/.bin").join(job.bin());
+        job.check_version(&bin, &dir, None, job.evidence(&install), false)
     });
     finding(&check, &subject, result)
 }
@@ -232,19 +312,22 @@ fn find_pnpm(job: &Job<'_>) -> Option<Tool> {
         cwd: &job.dir,
         env: Vec::new(),
         path: job.opts.path.clone(),
-        log: &job.dir.join("corepack-probe.log"),
+        log: &job.logs.join("corepack-probe.log"),
         deadline: Instant::now() + std::time::Duration::from_secs(30),
     };
     exec::run(probe, job.redactor).ok().then_some(corepack)
 }
 
-fn pypi(job: &Job<'_>) -> Finding {
+fn pypi(job: &Job<'_>, skip: Option<&str>) -> Finding {
     let check = super::check(Channel::Pypi);
     let Some(channel) = &job.policy.channels.pypi else {
         return Finding::skipped(&check, "pypi", "the policy has no [channel.pypi]");
     };
     let spec = format!("{}=={}", channel.package, job.target.pep440());
     let subject = format!("pypi {spec}");
+    if let Some(reason) = skip {
+        return Finding::skipped(&check, subject, reason);
+    }
     let Some(uv) = job.tool("uv") else {
         let how =
             "install uv (the standalone installer from the uv documentation, or astral-sh/setup-uv in GitHub Actions)";
@@ -257,10 +340,10 @@ fn pypi(job: &Job<'_>) -> Finding {
             Ok(d) => d,
             Err(a) => return a,
         };
-        let bin_dir = dir.join("bin");
+        let bin_dir = dir.work.join("bin");
         let env = [
             ("UV_CACHE_DIR", cache.clone()),
-            ("UV_TOOL_DIR", dir.join("tools").to_string()),
+            ("UV_TOOL_DIR", dir.work.join("tools").to_string()),
             ("UV_TOOL_BIN_DIR", bin_dir.to_string()),
         ];
         let mut args = vec!["tool", "install", "--force", "--refresh-package", channel.package.as_str()];
@@ -270,12 +353,12 @@ fn pypi(job: &Job<'_>) -> Finding {
         args.push(&spec);
         let install = job.run(&uv, &args, &dir, "install.log", &env);
         if !install.ok() {
-            return Attempt::retry(install.how(), vec![install.evidence()]);
+            return job.failed(&install, job.evidence(&install));
         }
         // PATH holds only the tool's own bin dir, so a wrapper that falls back to any
         // `<bin>` on PATH cannot reach a system install (bug 31).
         let path = Some(OsString::from(bin_dir.as_str()));
-        job.check_version(&bin_dir.join(job.bin()), &dir, path, vec![install.evidence()], false)
+        job.check_version(&bin_dir.join(job.bin()), &dir, path, job.evidence(&install), false)
     });
     finding(&check, &subject, result)
 }
@@ -287,7 +370,7 @@ fn crates(job: &Job<'_>) -> Finding {
     };
     let version = job.target.version();
     let subject = format!("crates {}@{version}", channel.package);
-    let Some(cargo) = job.tool("cargo") else {
+    let Some(mut cargo) = job.tool("cargo") else {
         return missing(
             &check,
             &subject,
@@ -295,6 +378,9 @@ fn crates(job: &Job<'_>) -> Finding {
             "install Rust with rustup (dtolnay/rust-toolchain in GitHub Actions)",
         );
     };
+    if job.unpin {
+        cargo.unset = RUSTUP_VARS.iter().map(|v| v.to_string()).collect();
+    }
     let index = job.policy.endpoints.crates_index.as_ref().map(|url| {
         // cargo wants `sparse+` and a trailing `/` on a sparse index URL.
         let url = url.strip_prefix("sparse+").unwrap_or(url).trim_end_matches('/');
@@ -322,11 +408,18 @@ fn crates(job: &Job<'_>) -> Finding {
         }
         let install = job.run(&cargo, &args, &dir, "install.log", &env);
         if !install.ok() {
-            return Attempt::retry(install.how(), vec![install.evidence()]);
+            return job.failed(&install, job.evidence(&install));
         }
-        job.check_version(&root.join("bin").join(job.bin()), &dir, None, vec![install.evidence()], false)
+        job.check_version(&root.join("bin").join(job.bin()), &dir, None, job.evidence(&install), false)
     });
-    finding(&check, &subject, result)
+    let mut found = finding(&check, &subject, result);
+    if job.unpin {
+        found.evidence.push(Evidence::note(
+            "RUSTUP_TOOLCHAIN came from the repository's own toolchain pin: cargo install ran without it, \
+             with the toolchain a user's rustup picks outside the repository",
+        ));
+    }
+    found
 }
 
 /// `owner/homebrew-tap` + `Formula/plasmite.rb` -> `owner/tap/plasmite`.
@@ -337,7 +430,7 @@ pub(crate) fn brew_ref(tap: &str, formula: &str) -> String {
     format!("{owner}/{short}/{name}")
 }
 
-fn homebrew(job: &Job<'_>) -> Finding {
+fn homebrew(job: &Job<'_>, skip: Option<&str>) -> Finding {
     let check = super::check(Channel::Homebrew);
     let Some(channel) = &job.policy.channels.homebrew else {
         return Finding::skipped(&check, "homebrew", "the policy has no [channel.homebrew]");
@@ -351,6 +444,9 @@ fn homebrew(job: &Job<'_>) -> Finding {
         );
         return Finding::skipped(&check, subject, reason);
     }
+    if let Some(reason) = skip {
+        return Finding::skipped(&check, subject, reason);
+    }
     let Some(brew) = job.tool("brew") else {
         return missing(&check, &subject, "brew", "install Homebrew, or run on a macOS runner that has it");
     };
@@ -362,17 +458,17 @@ fn homebrew(job: &Job<'_>) -> Finding {
         };
         let install = job.run(&brew, &["install", &formula], &dir, "install.log", &env);
         if !install.ok() {
-            return Attempt::retry(install.how(), vec![install.evidence()]);
+            return job.failed(&install, job.evidence(&install));
         }
-        let mut evidence = vec![install.evidence()];
+        let mut evidence = job.evidence(&install);
         if n > 1 {
             // An earlier attempt saw an older version: the tap may have caught up since.
             let upgrade = job.run(&brew, &["upgrade", &formula], &dir, "upgrade.log", &env);
-            evidence.push(upgrade.evidence());
+            evidence.extend(job.evidence(&upgrade));
         }
         let prefix = job.run(&brew, &["--prefix", &formula], &dir, "prefix.log", &env);
         if !prefix.ok() {
-            evidence.push(prefix.evidence());
+            evidence.extend(job.evidence(&prefix));
             return Attempt::retry(prefix.how(), evidence);
         }
         let bin = Utf8PathBuf::from(prefix.output.trim()).join("bin").join(job.bin());

@@ -31,18 +31,27 @@ pub struct Tool {
     pub shown: Vec<String>,
     /// Extra environment for every run of the tool.
     pub env: Vec<(String, String)>,
+    /// Variables removed from the environment of every run of the tool (the rustup toolchain
+    /// the repository pinned, for `cargo install`).
+    pub unset: Vec<String>,
 }
 
 impl Tool {
     /// `name` looked up on `path` (a PATH value; `None` finds nothing).
     pub fn find(name: &str, path: Option<&OsStr>) -> Option<Tool> {
         let program = which(name, path)?;
-        Some(Tool { program, prefix: Vec::new(), shown: vec![name.to_string()], env: Vec::new() })
+        Some(Tool { program, prefix: Vec::new(), shown: vec![name.to_string()], env: Vec::new(), unset: Vec::new() })
     }
 
     /// A program given by path (an installed binary).
     pub fn at(path: &Utf8Path) -> Tool {
-        Tool { program: path.into(), prefix: Vec::new(), shown: vec![path.to_string()], env: Vec::new() }
+        Tool {
+            program: path.into(),
+            prefix: Vec::new(),
+            shown: vec![path.to_string()],
+            env: Vec::new(),
+            unset: Vec::new(),
+        }
     }
 }
 
@@ -71,6 +80,8 @@ pub struct Ran {
     pub timed_out: bool,
     /// Set when it could not be started, with the reason.
     pub not_started: Option<String>,
+    /// The log file with the whole output.
+    pub log: Option<camino::Utf8PathBuf>,
 }
 
 impl Ran {
@@ -130,7 +141,14 @@ pub struct Cmd<'a> {
 pub fn run(cmd: Cmd<'_>, redactor: &Redactor) -> Ran {
     let mut argv = cmd.tool.shown.clone();
     argv.extend(cmd.args.iter().cloned());
-    let mut ran = Ran { argv, code: None, output: String::new(), timed_out: false, not_started: None };
+    let mut ran = Ran {
+        argv,
+        code: None,
+        output: String::new(),
+        timed_out: false,
+        not_started: None,
+        log: Some(cmd.log.to_owned()),
+    };
     let spawned = (|| -> std::io::Result<std::process::Child> {
         let log = File::create(cmd.log)?;
         let mut command = Command::new(&cmd.tool.program);
@@ -140,9 +158,11 @@ pub fn run(cmd: Cmd<'_>, redactor: &Redactor) -> Ran {
             .current_dir(cmd.cwd)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
-            .stderr(log)
-            .envs(cmd.tool.env.iter().map(|(k, v)| (k, v)))
-            .envs(cmd.env.iter().map(|(k, v)| (k, v)));
+            .stderr(log);
+        for name in &cmd.tool.unset {
+            command.env_remove(name);
+        }
+        command.envs(cmd.tool.env.iter().map(|(k, v)| (k, v))).envs(cmd.env.iter().map(|(k, v)| (k, v)));
         if let Some(path) = &cmd.path {
             command.env("PATH", path);
         }

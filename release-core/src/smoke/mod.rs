@@ -2,22 +2,37 @@
 //! install the released package in a scratch dir with the ecosystem's own tool and run the
 //! installed binary's `--version`, which must print the exact version as a whole word.
 //!
+//! - Installs run in a temp dir **outside the repository** (cwd and install root), so the
+//!   repository's `rust-toolchain.toml`, `.cargo/config.toml`, `.npmrc` or `uv.toml` do not
+//!   decide how the published package builds; a rustup toolchain the repository pinned for
+//!   this very command (`RUSTUP_TOOLCHAIN` from its toolchain file) is not passed on either.
+//! - A channel the targets manifest ships no artifact of for this machine's platform is
+//!   `Skipped` with that reason (an install would build from source: not what users get).
 //! - Channels run concurrently, each with its OWN budget (`max_wait`) and capped exponential
 //!   backoff between attempts ([`Backoff`]), so a slow channel never eats another's time.
-//! - Every leg is its own finding (npm and pnpm are two), and the last attempt's command and
-//!   output tail are its evidence (redacted).
+//!   Only a failure a retry can fix is retried (`failure`): the network for the whole budget,
+//!   a version the registry does not serve yet within the propagation window, anything else
+//!   (a build error, a package that does not exist) fails at once.
+//! - Every leg is its own finding (npm and pnpm are two); the last attempt's commands and
+//!   output tails are its evidence (redacted), with the full log of each: kept under
+//!   `.scratch/release/logs/`, beside the evidence record, after the temp dir is gone.
 //! - A tool that is missing is `Incomplete` naming it; Homebrew off macOS is `Skipped`.
 //! - Unknown channel names are rejected by [`parse_channels`] before anything runs.
 //!
 //! - [`exec`]: running one command with a deadline and a log file.
 //! - `channels`: what one attempt of each channel does.
+//! - `failure`: which failures are worth another attempt.
 
 mod channels;
+mod dirs;
 pub mod exec;
+mod failure;
+mod platform;
+
+pub use platform::{host_platform, not_shipped_for};
 
 use std::{
     ffi::OsString,
-    fs,
     time::{Duration, Instant},
 };
 
@@ -25,8 +40,17 @@ use anyhow::{Context as _, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::{
-    clock::Clock, env::Env, manifest::Channel, policy::Policy, repo::Repo, report::CheckId, report::Evidence,
-    report::Finding, report::Outcome, report::Report, target::ReleaseTarget,
+    clock::Clock,
+    env::Env,
+    manifest::{self, Channel, Platform},
+    policy::Policy,
+    repo::Repo,
+    report::CheckId,
+    report::Evidence,
+    report::Finding,
+    report::Outcome,
+    report::Report,
+    target::ReleaseTarget,
 };
 
 /// Id prefix of the findings (`smoke.npm`, `smoke.pypi`, ...).
@@ -141,10 +165,16 @@ pub struct SmokeOptions {
     /// An attempt begun before the budget ran out may take this long past it, so a slow
     /// install is not killed just short of finishing [default 2m].
     pub attempt_floor: Duration,
+    /// A version the registry does not serve yet is retried this long at most (index and CDN
+    /// lag after a publish), and never past `max_wait` [default 10m].
+    pub propagation: Duration,
     /// Keep the scratch dir (its path is in the result).
     pub keep_scratch: bool,
     /// The operating system (`std::env::consts::OS`); Homebrew runs only on `macos`.
     pub os: String,
+    /// This machine's platform, whose artifacts the targets manifest is asked about (`None`:
+    /// one the manifest cannot name; every channel is then tried).
+    pub platform: Option<Platform>,
     /// PATH used to find tools and run them (when `None`: tools are found on the `PATH` of the
     /// environment given to [`run`], and run with the inherited one).
     pub path: Option<OsString>,
@@ -159,8 +189,10 @@ impl SmokeOptions {
             max_wait: Duration::from_secs(20 * 60),
             backoff: Backoff::default(),
             attempt_floor: Duration::from_secs(120),
+            propagation: Duration::from_secs(10 * 60),
             keep_scratch: false,
             os: std::env::consts::OS.to_string(),
+            platform: host_platform(),
             path: None,
         }
     }
@@ -189,31 +221,49 @@ pub struct SmokeRun {
     pub kept: Option<Utf8PathBuf>,
 }
 
+/// How long an undecided attempt may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Window {
+    /// The whole budget (the network, a server error).
+    Budget,
+    /// The propagation window (a version the registry does not serve yet).
+    Propagation,
+}
+
 /// What a channel's attempt says.
 #[derive(Debug)]
 pub(crate) struct Attempt {
-    /// `None`: not yet; try again while the budget lasts.
+    /// `None`: not yet; try again while `window` lasts.
     pub outcome: Option<Outcome>,
     pub detail: String,
     pub evidence: Vec<Evidence>,
+    pub window: Window,
 }
 
 impl Attempt {
     pub(crate) fn done(outcome: Outcome, detail: impl Into<String>, evidence: Vec<Evidence>) -> Attempt {
-        Attempt { outcome: Some(outcome), detail: detail.into(), evidence }
+        Attempt { outcome: Some(outcome), detail: detail.into(), evidence, window: Window::Budget }
     }
 
+    /// Try again while the budget lasts.
     pub(crate) fn retry(detail: impl Into<String>, evidence: Vec<Evidence>) -> Attempt {
-        Attempt { outcome: None, detail: detail.into(), evidence }
+        Attempt { outcome: None, detail: detail.into(), evidence, window: Window::Budget }
+    }
+
+    /// Try again while the propagation window lasts.
+    pub(crate) fn not_yet(detail: impl Into<String>, evidence: Vec<Evidence>) -> Attempt {
+        Attempt { outcome: None, detail: detail.into(), evidence, window: Window::Propagation }
     }
 }
 
-/// The budget of one channel: `start` and `deadline` are instants of `clock`.
+/// The budget of one channel: `start`, `deadline` and `propagation` are instants of `clock`.
 #[derive(Debug, Clone)]
 pub(crate) struct Budget {
     pub clock: Clock,
     pub start: Instant,
     pub deadline: Instant,
+    /// Until when a version the registry does not serve yet is retried (not past `deadline`).
+    pub propagation: Instant,
     pub backoff: Backoff,
     pub floor: Duration,
 }
@@ -228,8 +278,9 @@ impl Budget {
     }
 }
 
-/// Runs `attempt` until it decides, or until the budget is spent; then a last undecided
-/// attempt is a failure that says how many attempts over how long.
+/// Runs `attempt` until it decides, or until its window (the budget, or the propagation
+/// window) is spent; then a last undecided attempt is a failure that says how many attempts
+/// over how long.
 pub(crate) fn retry(budget: &Budget, mut attempt: impl FnMut(u32) -> Attempt) -> (Outcome, String, Vec<Evidence>) {
     let mut n = 0;
     loop {
@@ -237,21 +288,27 @@ pub(crate) fn retry(budget: &Budget, mut attempt: impl FnMut(u32) -> Attempt) ->
         if let Some(outcome) = a.outcome {
             return (outcome, a.detail, a.evidence);
         }
+        let until = match a.window {
+            Window::Budget => budget.deadline,
+            Window::Propagation => budget.propagation.min(budget.deadline),
+        };
         let now = budget.clock.instant();
-        if now >= budget.deadline {
+        if now >= until {
             let waited = crate::duration::format(now.duration_since(budget.start));
-            let detail = format!("still not installable after {} attempts over {waited}: {}", n + 1, a.detail);
+            let window = if until < budget.deadline { " (the propagation window)" } else { "" };
+            let detail = format!("still not installable after {} attempts over {waited}{window}: {}", n + 1, a.detail);
             return (Outcome::Fail, detail, a.evidence);
         }
-        budget.clock.sleep(budget.backoff.delay(n).min(budget.deadline - now));
+        budget.clock.sleep(budget.backoff.delay(n).min(until - now));
         n += 1;
     }
 }
 
 /// Runs the smoke for `target`. Errors are configuration problems found before anything is
-/// installed (bad options, an unwritable scratch dir); whatever happens to an install is a
-/// finding. Tools are looked up on `opts.path`, else on `env`'s `PATH`; the secrets to mask
-/// come from `env`; the budgets and backoff run on `clock`.
+/// installed (bad options, an unreadable targets manifest, an unwritable log or temp dir);
+/// whatever happens to an install is a finding. Tools are looked up on `opts.path`, else on
+/// `env`'s `PATH`; the secrets to mask and the temp dir (`TMPDIR`) come from `env`; the
+/// budgets and backoff run on `clock`.
 pub fn run(
     repo: &Repo,
     policy: &Policy,
@@ -261,7 +318,17 @@ pub fn run(
     env: &Env,
 ) -> anyhow::Result<SmokeRun> {
     opts.validate()?;
-    let scratch = create_scratch(repo, target, clock)?;
+    let manifest = match &policy.targets {
+        Some(t) => Some((manifest::load(&repo.path(&t.manifest), t.manifest.as_str())?, t.manifest.as_str())),
+        None => None,
+    };
+    // The temp dir first: if the log dir cannot be made, it is removed again on the way out.
+    let work = dirs::work_dir(repo, env)?;
+    let name = dirs::run_name(target, clock);
+    let logs = dirs::create_unique(&repo.path(".scratch/release/logs"), &name)?;
+    let work_root = Utf8Path::from_path(work.path())
+        .with_context(|| format!("the temp dir {} is not UTF-8", work.path().display()))?
+        .to_owned();
     let redactor = crate::redact::Redactor::from_env(env);
     let tool_path = opts.path.as_deref().or(env.path());
     let start = clock.instant();
@@ -269,18 +336,33 @@ pub fn run(
         clock: clock.clone(),
         start,
         deadline: start + opts.max_wait,
+        propagation: start + opts.propagation,
         backoff: opts.backoff,
         floor: opts.attempt_floor,
     };
+    let unpin = channels::repository_pinned_toolchain(repo, env);
     let per_channel: Vec<Vec<Finding>> = std::thread::scope(|scope| {
         let handles: Vec<_> = opts
             .channels
             .iter()
             .map(|&channel| {
-                let dir = scratch.join(channel.name());
-                let budget = budget.clone();
-                let job = channels::Job { policy, target, opts, budget, dir, redactor: &redactor, tool_path };
-                (channel, scope.spawn(move || channels::run(channel, &job)))
+                let skip = match (&manifest, opts.platform) {
+                    (Some((m, shown)), Some(platform)) => not_shipped_for(m, shown, channel, platform),
+                    _ => None,
+                };
+                let job = channels::Job {
+                    policy,
+                    target,
+                    opts,
+                    budget: budget.clone(),
+                    dir: work_root.join(channel.name()),
+                    logs: logs.join(channel.name()),
+                    root: repo.root(),
+                    redactor: &redactor,
+                    tool_path,
+                    unpin,
+                };
+                (channel, scope.spawn(move || channels::run(channel, &job, skip)))
             })
             .collect();
         handles
@@ -297,36 +379,21 @@ pub fn run(
             .collect()
     });
     let mut findings: Vec<Finding> = per_channel.into_iter().flatten().collect();
-    let shown = scratch.strip_prefix(repo.root()).map_or_else(|_| scratch.clone(), Utf8Path::to_owned);
     let kept = if opts.keep_scratch {
+        // The installs and their logs together, where CI uploads them from.
+        let kept = dirs::create_unique(&repo.path(".scratch/release"), &name)?;
+        dirs::copy_tree(&work_root, &kept)?;
+        dirs::copy_tree(&logs, &kept)?;
+        let shown = kept.strip_prefix(repo.root()).map_or_else(|_| kept.clone(), Utf8Path::to_owned);
         for f in &mut findings {
             f.evidence.push(Evidence::note(format!("scratch files kept in {shown}")));
         }
-        Some(scratch)
+        Some(kept)
     } else {
-        fs::remove_dir_all(&scratch).with_context(|| format!("cannot remove the scratch dir {shown}"))?;
         None
     };
+    work.close().with_context(|| format!("cannot remove the smoke's temp dir {work_root}"))?;
     Ok(SmokeRun { report: Report::new("smoke", Some(target.tag()), findings), kept })
-}
-
-fn create_scratch(repo: &Repo, target: &ReleaseTarget, clock: &Clock) -> anyhow::Result<Utf8PathBuf> {
-    let parent = repo.path(".scratch/release");
-    fs::create_dir_all(&parent).with_context(|| format!("cannot create {parent}"))?;
-    // `2026-07-28T09:15:00Z` -> `20260728-091500`.
-    let stamp: String = clock.timestamp().chars().filter(|c| c.is_ascii_digit() || *c == 'T').collect();
-    let stamp = stamp.replace('T', "-");
-    let tag = target.tag();
-    for n in 1..100 {
-        let name = if n == 1 { format!("smoke-{tag}-{stamp}") } else { format!("smoke-{tag}-{stamp}-{n}") };
-        let dir = parent.join(name);
-        match fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e).with_context(|| format!("cannot create {dir}")),
-        }
-    }
-    bail!("too many smoke folders for {tag} at {stamp} in {parent}")
 }
 
 #[cfg(test)]
@@ -372,6 +439,7 @@ mod tests {
             clock: Clock::System,
             start,
             deadline: start + Duration::from_millis(300),
+            propagation: start + Duration::from_millis(300),
             backoff: Backoff { base: Duration::from_millis(20), cap: Duration::from_millis(50) },
             floor: Duration::ZERO,
         };
@@ -401,6 +469,7 @@ mod tests {
             clock: clock.clone(),
             start,
             deadline: start + Duration::from_secs(20 * 60),
+            propagation: start + Duration::from_secs(10 * 60),
             backoff: Backoff::default(),
             floor: Duration::from_secs(120),
         };
@@ -427,6 +496,93 @@ mod tests {
         let (outcome, _, _) = retry(&budget, |_| Attempt::done(Outcome::Pass, "ok", vec![]));
         assert_eq!(outcome, Outcome::Pass);
         assert_eq!(manual.sleeps().len(), 22);
+    }
+
+    fn manual_budget() -> (Budget, crate::clock::ManualClock) {
+        let clock = Clock::manual(std::time::UNIX_EPOCH);
+        let Clock::Manual(manual) = clock.clone() else { unreachable!() };
+        let start = clock.instant();
+        let budget = Budget {
+            clock,
+            start,
+            deadline: start + Duration::from_secs(20 * 60),
+            propagation: start + Duration::from_secs(5 * 60),
+            backoff: Backoff::default(),
+            floor: Duration::ZERO,
+        };
+        (budget, manual)
+    }
+
+    /// A failed install as a tool reports it.
+    fn failed(output: &str) -> exec::Ran {
+        exec::Ran {
+            argv: vec!["cargo".into(), "install".into()],
+            code: Some(101),
+            output: output.into(),
+            timed_out: false,
+            not_started: None,
+            log: None,
+        }
+    }
+
+    /// What the channels do with a failed install: classify it, then retry or stop.
+    fn on_failure(ran: &exec::Ran) -> Attempt {
+        match failure::classify(ran) {
+            failure::Failure::Transient(why) => Attempt::retry(why, vec![]),
+            failure::Failure::NotYetVisible(why) => Attempt::not_yet(why, vec![]),
+            failure::Failure::Deterministic(why) => Attempt::done(Outcome::Fail, why, vec![]),
+        }
+    }
+
+    /// A build error, or a package that does not exist, fails at the first attempt: no sleep
+    /// on the budget's clock, not twenty minutes of retries.
+    #[test]
+    fn a_deterministic_failure_stops_at_once() {
+        for output in [
+            "   Compiling plasmite v0.8.0\nerror: could not compile `plasmite` (bin \"plasmite\") due to 1 previous error",
+            "npm error code E404\nnpm error 404 Not Found - GET http://r/plasmit - Not found",
+            "  ╰─▶ Because plasmit was not found in the package registry and you require plasmit==0.8.0, ...",
+        ] {
+            let (budget, manual) = manual_budget();
+            let mut attempts = 0;
+            let (outcome, detail, _) = retry(&budget, |_| {
+                attempts += 1;
+                on_failure(&failed(output))
+            });
+            assert_eq!((outcome, attempts), (Outcome::Fail, 1), "{output}: {detail}");
+            assert!(manual.sleeps().is_empty(), "no sleeping: {:?}", manual.sleeps());
+        }
+    }
+
+    /// A version the index does not list yet is retried within the propagation window only;
+    /// the network for the whole budget.
+    #[test]
+    fn a_missing_version_is_retried_within_the_propagation_window_only() {
+        let (budget, manual) = manual_budget();
+        let missing = failed("error: could not find `plasmite` in registry `fake` with version `=0.9.0`");
+        let mut attempts = 0;
+        let (outcome, detail, _) = retry(&budget, |_| {
+            attempts += 1;
+            on_failure(&missing)
+        });
+        assert_eq!(outcome, Outcome::Fail);
+        // 10 + 20 + 40 + 60 + 60 + 60 + 50 = 300 s: seven sleeps, eight attempts.
+        assert_eq!(attempts, 8, "{detail}");
+        assert_eq!(manual.sleeps().iter().sum::<Duration>(), Duration::from_secs(5 * 60));
+        assert!(detail.contains("after 8 attempts over 5m (the propagation window)"), "{detail}");
+
+        let (budget, manual) = manual_budget();
+        let network = failed("warning: spurious network error (2 tries remaining): [7] Couldn't connect to server");
+        let (outcome, _, _) = retry(&budget, |_| on_failure(&network));
+        assert_eq!(outcome, Outcome::Fail);
+        assert_eq!(manual.sleeps().iter().sum::<Duration>(), Duration::from_secs(20 * 60), "the whole budget");
+
+        // A window longer than the budget ends with the budget.
+        let (mut budget, manual) = manual_budget();
+        budget.propagation = budget.start + Duration::from_secs(60 * 60);
+        let (_, detail, _) = retry(&budget, |_| on_failure(&missing));
+        assert_eq!(manual.sleeps().iter().sum::<Duration>(), Duration::from_secs(20 * 60));
+        assert!(!detail.contains("propagation window"), "{detail}");
     }
 
     #[test]

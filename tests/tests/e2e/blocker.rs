@@ -204,6 +204,35 @@ fn qa_blocks_on_open_blockers_in_the_evidence_and_in_ergo() {
     assert_eq!(ergo["status"], "incomplete", "{}", old.all());
 }
 
+/// ergo 6 counts a `failed` task as finished: the blockers gate does too, so a blocker that was
+/// tried and closed as failed does not hold the release.
+#[test]
+fn a_failed_ergo_task_is_not_an_open_blocker() {
+    let t = Tracker::new();
+    t.repo
+        .replace("release/policy.toml", "tracker = \"ergo\"", &format!("tracker = \"ergo\"\nergo = \"{FAKE_ERGO}\""))
+        .unwrap();
+    t.repo.commit("use the stand-in ergo").unwrap();
+    // The tracker as ergo 6 lists it: the release's epic with one failed task.
+    let state = serde_json::json!({"next": 3, "items": [
+        {"id": "T00001", "title": "Release blockers: v0.9.0", "kind": "epic", "state": "todo", "ready": false, "epic_id": ""},
+        {"id": "T00002", "title": "clippy fails", "kind": "task", "state": "failed", "ready": false, "epic_id": "T00001"},
+    ]});
+    std::fs::write(&t.state, state.to_string()).unwrap();
+    let env = [("FAKE_ERGO_STATE", t.state.as_str())];
+    let run = release_with_env(t.repo.root(), &["qa", "v0.9.0", "--only", "blockers", "--json"], &env);
+    let report = run.json();
+    let ergo = findings(&report, "blockers").into_iter().find(|f| f["subject"] == "release blockers (ergo)").unwrap();
+    assert_eq!(ergo["status"], "pass", "{}", run.all());
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(t.calls().contains("list --all --json"), "finished tasks were asked for: {}", t.calls());
+
+    // The same task still open is a blocker: the pass above is the state, not a blind spot.
+    std::fs::write(&t.state, state.to_string().replace("\"failed\"", "\"blocked\"")).unwrap();
+    let run = release_with_env(t.repo.root(), &["qa", "v0.9.0", "--only", "blockers", "--json"], &env);
+    assert_eq!(run.code, 1, "{}", run.all());
+}
+
 #[test]
 fn close_ends_a_recorded_blocker_with_a_reason() {
     let repo = qa_fixture("", &[]);

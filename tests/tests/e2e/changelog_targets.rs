@@ -1,6 +1,6 @@
 //! `changelog`, `targets` and `qa` end to end in plasmite-shaped fixture repositories.
 
-use release_core::testing::FixtureRepo;
+use release_core::testing::{FakeRegistry, FixtureRepo, PublishedRelease, plasmite_manifest};
 use tests::{cargo_command, release};
 
 #[test]
@@ -78,7 +78,14 @@ fn targets_validate_and_list() {
 
 #[test]
 fn qa_runs_the_repository_checks() {
-    let repo = FixtureRepo::plasmite("0.8.0").tags(&["v0.7.2"]).build().unwrap();
+    // The shipped policy has `[ci]`: the ci-green gate asks the fake, never the real GitHub API
+    // (no test reaches the network).
+    let fake = FakeRegistry::start(PublishedRelease::coherent(&plasmite_manifest(), "0.8.0").unwrap()).unwrap();
+    let repo = FixtureRepo::plasmite("0.8.0")
+        .tags(&["v0.7.2"])
+        .append("release/policy.toml", &fake.endpoints_toml())
+        .build()
+        .unwrap();
     let run = release(repo.root(), &["qa", "--json"]);
     let report = run.json();
     assert_eq!(report["target"], "v0.8.0", "{}", run.all());

@@ -8,6 +8,7 @@ mod bench;
 mod blocker;
 mod blocker_github;
 mod changelog_targets;
+mod conditional_gates;
 mod docs;
 mod endpoints_tls;
 mod evidence;

@@ -183,7 +183,9 @@ fn path_with(tools: &[&str]) -> tempfile::TempDir {
 
 #[test]
 fn a_missing_tool_is_incomplete_and_homebrew_off_macos_is_skipped() {
-    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    // A manifest that ships PyPI here too, or PyPI would be skipped before uv is looked for.
+    let repo =
+        FixtureRepo::plasmite("0.8.0").file("release/targets.json", manifest_shipping_pypi_here()).build().unwrap();
     let bin = path_with(&["git"]);
     let path = bin.path().to_str().unwrap();
     let run = smoke(&repo, &["v0.8.0", "--channels", "pypi,homebrew,npm"], &[("PATH", path)]);
@@ -271,25 +273,33 @@ fn crates_installs_from_the_sparse_index_and_checks_the_exact_version() {
     assert_eq!(finding(&run, "smoke.crates")["status"], "fail", "{}", run.all());
 }
 
-/// `uv` on PATH, or why this machine cannot run the PyPI leg (.ci/run installs uv).
-fn uv_or_reason() -> Result<(), String> {
+/// Panics, saying so, when `uv` is not on PATH: this test is `#[ignore = "needs uv"]`, so it
+/// runs only when asked for (`cargo test -p tests --test e2e -- --ignored`, as .ci/run does
+/// after installing uv), and then a missing uv is a failure, never a silent pass
+/// (docs/testing.md, "Tests that need a tool").
+fn require_uv() {
     let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|d| d.join("uv").is_file());
-    if found { Ok(()) } else { Err("uv is not on PATH (`python3 -m pip install uv`; .ci/run does)".into()) }
+    let ci = if std::env::var_os("CI").is_some() { " (CI is set: .ci/run installs uv first)" } else { "" };
+    assert!(found, "this test needs uv, which is not on PATH{ci}: install it with `python3 -m pip install uv`");
 }
 
 #[test]
+#[ignore = "needs uv: run with `-- --ignored` (.ci/run does, after installing uv)"]
 fn pypi_installs_a_wheel_from_the_simple_index_and_checks_the_exact_version() {
-    if let Err(why) = uv_or_reason() {
-        eprintln!("SKIPPED pypi smoke end to end: {why}");
-        return;
-    }
+    require_uv();
     let manifest = plasmite_manifest();
     let world = |prints: &str| {
         let mut published = PublishedRelease::coherent(&manifest, "0.8.0").unwrap();
         let wheel = wheel_bytes("plasmite", "0.8.0", "plasmite", prints).unwrap();
         published.set_pypi_wheel("0.8.0", &wheel_name("plasmite", "0.8.0"), wheel);
         let fake = FakeRegistry::start(published).unwrap();
-        let repo = repo(&fake);
+        // plasmite ships no Linux wheel, so its manifest would skip PyPI here: this fixture's
+        // manifest ships one for this machine, so the install really runs.
+        let repo = FixtureRepo::plasmite("0.8.0")
+            .file("release/targets.json", manifest_shipping_pypi_here())
+            .append("release/policy.toml", &fake.endpoints_toml())
+            .build()
+            .unwrap();
         (fake, repo)
     };
     // A managed Python download would need the internet; the machine's own is used.
@@ -309,4 +319,131 @@ fn pypi_installs_a_wheel_from_the_simple_index_and_checks_the_exact_version() {
     let run = smoke(&repo, &["v0.8.0", "--channels", "pypi"], &env);
     assert_eq!(run.code, 1, "{}", run.all());
     assert_eq!(finding(&run, "smoke.pypi")["status"], "fail", "{}", run.all());
+}
+
+/// plasmite's targets manifest, with every target in the PyPI channel (as a project that
+/// ships wheels for every platform would have it).
+fn manifest_shipping_pypi_here() -> String {
+    let mut manifest: Value = serde_json::from_str(&release_core::testing::targets_json()).unwrap();
+    for target in manifest["targets"].as_array_mut().unwrap() {
+        target["channels"]["pypi"] = "official".into();
+        target["upload_wheel"] = true.into();
+    }
+    serde_json::to_string_pretty(&manifest).unwrap()
+}
+
+/// The path of the log file a finding points to (its `file` evidence).
+fn log_of(finding: &Value) -> String {
+    finding["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["path"].as_str())
+        .find(|p| p.ends_with(".log"))
+        .unwrap_or_else(|| panic!("no log file in the evidence: {finding:#}"))
+        .to_string()
+}
+
+/// plasmite publishes no Linux wheel: on Linux x86-64 the PyPI leg is skipped with that reason
+/// (uv would build the sdist and fail), whether or not uv is installed.
+#[test]
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn pypi_is_skipped_where_the_manifest_ships_no_wheel() {
+    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    let bin = path_with(&["git"]);
+    let run = smoke(&repo, &["v0.8.0", "--channels", "pypi"], &[("PATH", bin.path().to_str().unwrap())]);
+    let pypi = finding(&run, "smoke.pypi");
+    assert_eq!(pypi["status"], "skipped", "{}", run.all());
+    let reason = pypi["reason"].as_str().unwrap();
+    assert!(reason.contains("release/targets.json") && reason.contains("no pypi artifact for linux_amd64"), "{reason}");
+    assert!(!reason.contains("`uv` is not on PATH"), "the manifest decides before the tool is looked for: {reason}");
+}
+
+/// The repository's own `rust-toolchain.toml` names a toolchain that does not exist: a user's
+/// `cargo install` outside the repository never sees it, and neither does the smoke's, whether
+/// rustup handed that toolchain down to `cargo xtask` or not.
+#[test]
+fn crates_installs_outside_the_repository_and_its_toolchain_pin() {
+    let (_fake, repo) = crates_world("plasmite 0.8.0");
+    repo.write("rust-toolchain.toml", "[toolchain]\nchannel = \"0.0.1-nonexistent\"\n").unwrap();
+    repo.write(".cargo/config.toml", "[build]\nrustflags = [\"--this-flag-does-not-exist\"]\n").unwrap();
+    repo.commit("A toolchain and a build configuration of the repository's own").unwrap();
+    let args = ["smoke", "v0.8.0", "--channels", "crates", "--json"];
+    // As `cargo xtask` in this repository would start it: rustup picked the pinned toolchain.
+    let mut pinned = tests::release_command(repo.root(), &args);
+    pinned.env("RUSTUP_TOOLCHAIN", "0.0.1-nonexistent").env("RUSTUP_TOOLCHAIN_SOURCE", "toolchain-file");
+    // And run directly, with no rustup variables at all.
+    let mut direct = tests::release_command(repo.root(), &args);
+    direct.env_remove("RUSTUP_TOOLCHAIN").env_remove("RUSTUP_TOOLCHAIN_SOURCE");
+    for (name, mut cmd) in [("pinned", pinned), ("direct", direct)] {
+        let out = cmd.output().unwrap();
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        let crates = finding(&run, "smoke.crates");
+        assert_eq!(crates["status"], "pass", "{name}: {}", run.all());
+        let log = log_of(&crates);
+        assert!(log.starts_with(".scratch/release/logs/smoke-v0.8.0-"), "{log}");
+        assert!(repo.path(&log).is_file(), "the log the finding points to still exists: {log}");
+        let unpinned = crates.to_string().contains("RUSTUP_TOOLCHAIN came from the repository");
+        assert_eq!(unpinned, name == "pinned", "{name}: {crates:#}");
+    }
+    assert!(smoke_dirs(&repo).is_empty(), "nothing was installed inside the repository");
+}
+
+/// A package that does not build fails at the first attempt, with the compiler's words and
+/// the log, on a manual clock that never sleeps: not twenty minutes of retries.
+#[test]
+fn a_build_error_is_not_retried() {
+    let (_fake, repo) = crates_world("plasmite 0.8.0\"); compile_error!(\"the published crate is broken");
+    let cx = release_core::Context::open(repo.root(), None).unwrap();
+    let clock = release_core::Clock::manual(std::time::UNIX_EPOCH);
+    let release_core::Clock::Manual(manual) = clock.clone() else { unreachable!() };
+    let cx = cx.with_clock(clock);
+    let request = release_core::commands::SmokeRequest {
+        target: release_core::ReleaseTarget::parse("v0.8.0").unwrap(),
+        channels: Some(vec![release_core::Channel::Crates]),
+        max_wait: Duration::from_secs(20 * 60),
+        backoff: release_core::commands::Backoff::default(),
+        keep_scratch: false,
+    };
+    let start = Instant::now();
+    let outcome = release_core::commands::smoke(&cx, &request, &mut release_core::commands::Silent).unwrap();
+    let report = serde_json::to_value(&outcome.recorded.report).unwrap();
+    let crates = report["findings"].as_array().unwrap().iter().find(|f| f["check"] == "smoke.crates").unwrap().clone();
+    assert_eq!(crates["status"], "fail", "{crates:#}");
+    let detail = crates["detail"].as_str().unwrap();
+    assert!(detail.contains("does not build") && detail.contains("not retried"), "{detail}");
+    assert!(manual.sleeps().is_empty(), "no retry, so no sleep: {:?}", manual.sleeps());
+    assert!(crates.to_string().contains("the published crate is broken"), "the compiler's words: {crates:#}");
+    let log = log_of(&crates);
+    assert!(repo.path(&log).is_file(), "{log}");
+    assert!(std::fs::read_to_string(repo.path(&log)).unwrap().contains("could not compile"), "{log}");
+    assert!(start.elapsed() < Duration::from_secs(120), "{:?}", start.elapsed());
+}
+
+/// A package the registry does not have at all (a 404 for the whole package) fails at once,
+/// not after the whole budget.
+#[test]
+fn a_package_the_registry_does_not_have_fails_at_once() {
+    let reg = registry(&[pack("0.8.0", "plasmite 0.8.0")]);
+    let repo = FixtureRepo::plasmite("0.8.0")
+        .replace(
+            "release/policy.toml",
+            "[channel.npm]\npackage = \"plasmite\"",
+            "[channel.npm]\npackage = \"plasmite-typo\"",
+        )
+        .append("release/policy.toml", &reg.endpoints_toml())
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let run = smoke(&repo, &["v0.8.0", "--channels", "npm", "--max-wait", "10m"], &[]);
+    assert!(start.elapsed() < Duration::from_secs(120), "stopped at once: {:?}", start.elapsed());
+    let npm = finding(&run, "smoke.npm");
+    assert_eq!(npm["status"], "fail", "{}", run.all());
+    let detail = npm["detail"].as_str().unwrap();
+    assert!(detail.contains("no such package") && detail.contains("not retried"), "{detail}");
+    assert!(repo.path(&log_of(&npm)).is_file(), "{npm:#}");
 }
