@@ -199,7 +199,49 @@ pub fn run(cmd: Cmd<'_>, redactor: &Redactor) -> Ran {
     // Read from the log's end: a tool that printed a gigabyte costs a bounded tail here.
     let text = crate::tail::file_tail(cmd.log.as_std_path(), usize::MAX).unwrap_or_default();
     ran.output = redactor.redact(&text);
+    // The log is kept for the maintainer (the finding points to it) and may be uploaded with
+    // the record: the tool wrote it raw, so it is rewritten masked before anyone reads it.
+    if let Err(e) = redact_file(cmd.log, redactor) {
+        ran.output.push_str(&format!("\n(the log {} could not be masked, so it was removed: {e:#})", cmd.log));
+        let _ = std::fs::remove_file(cmd.log);
+        ran.log = None;
+    }
     ran
+}
+
+/// Rewrites the file at `path` with every line passed through `redactor` (secrets folded over
+/// lines included), streaming, and replaces it atomically: the unmasked file is never left
+/// half-rewritten.
+fn redact_file(path: &Utf8Path, redactor: &Redactor) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use std::io::Write as _;
+    let Some(dir) = path.parent() else { anyhow::bail!("{path} has no folder") };
+    let source = File::open(path).with_context(|| format!("cannot read {path}"))?;
+    let mut masked = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {dir}"))?;
+    let mut lines = crate::redact::LineRedactor::new(redactor.clone());
+    let mut failed = None;
+    let mut write = |out: &mut tempfile::NamedTempFile, ready: Vec<String>| {
+        for line in ready {
+            if let Err(e) = writeln!(out, "{line}") {
+                failed.get_or_insert(e);
+            }
+        }
+    };
+    crate::tail::read_lines(source, |line| {
+        write(&mut masked, lines.push(line));
+        true
+    });
+    write(&mut masked, lines.flush());
+    if let Some(e) = failed {
+        return Err(e).with_context(|| format!("cannot write the masked copy of {path}"));
+    }
+    // The tool created the log with the umask's mode; the masked copy keeps it (a temp file
+    // is 0600).
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = masked.as_file().set_permissions(meta.permissions());
+    }
+    masked.persist(path).map_err(|e| e.error).with_context(|| format!("cannot replace {path}"))?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -225,6 +267,8 @@ mod tests {
         let ran = run(cmd(&["-c", "echo out; echo $SECRET_X >&2; exit 3"], far), &Redactor::default());
         assert_eq!(ran.code, Some(3));
         assert!(ran.output.contains("out") && !ran.output.contains("ghp_abc"), "{}", ran.output);
+        let kept = std::fs::read_to_string(ran.log.as_ref().unwrap()).unwrap();
+        assert!(kept.contains("out") && !kept.contains("ghp_abc"), "the kept log is masked too: {kept}");
         let start = Instant::now();
         let ran = run(cmd(&["-c", "sleep 20"], Instant::now() + Duration::from_millis(200)), &Redactor::default());
         assert!(ran.timed_out && start.elapsed() < Duration::from_secs(5));
