@@ -30,7 +30,7 @@ pub use checks::{
     BenchRequest, NoticesRequest, ProvenanceRequest, SmokeOutcome, SmokeRequest, bench, notices, provenance, smoke,
 };
 pub use qa::{QaRequest, qa};
-pub use record::{EvidenceOutcome, EvidenceRequest, LastRun, Status, StatusRequest, evidence, status};
+pub use record::{EvidenceOutcome, EvidenceRequest, FailingGate, LastRun, Status, StatusRequest, evidence, status};
 pub use repo_files::{
     ChangelogOutcome, ChangelogRequest, ChangelogWork, TargetsListing, TargetsOutcome, TargetsRequest, VersionsOutcome,
     VersionsRequest, changelog, recover_bump, targets, versions,
