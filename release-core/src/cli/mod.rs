@@ -45,12 +45,15 @@ where
         Err(e) if e.exit_code() == 0 => e.exit(),
         Err(e) => {
             let text = e.render().to_string();
-            let failure = render::Failure {
-                kind: render::ErrorKind::Usage,
-                message: clap_message(&text),
-                file: None,
-                line: None,
+            let message = match e.kind() {
+                // clap shows the help of a command that needs a subcommand: say what is missing.
+                clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let usage = text.lines().find_map(|l| l.strip_prefix("Usage: ")).unwrap_or("cargo xtask release");
+                    format!("a command is required: {usage}")
+                }
+                _ => clap_message(&text),
             };
+            let failure = render::Failure { kind: render::ErrorKind::Usage, message, file: None, line: None };
             render::failure(&failure, &text, None, wants_json(&args), &env);
             return ExitCode::from(USAGE_ERROR);
         }

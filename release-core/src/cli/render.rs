@@ -368,6 +368,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn colour_follows_flag_then_no_color_then_clicolor_force_then_term_then_terminal() {
+        let env = |vars: &[(&str, &str)]| vars.iter().fold(Env::empty(), |e, (k, v)| e.with(k, *v));
+        let on = Paint { out: true, err: true };
+        let off = Paint::default();
+        assert_eq!(Paint::decide("auto", &env(&[]), true, false), Paint { out: true, err: false });
+        assert_eq!(Paint::decide("auto", &env(&[("NO_COLOR", "1")]), true, true), off);
+        assert_eq!(Paint::decide("auto", &env(&[("NO_COLOR", "")]), true, true), on, "empty NO_COLOR does not count");
+        assert_eq!(Paint::decide("auto", &env(&[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")]), false, false), off);
+        assert_eq!(Paint::decide("auto", &env(&[("CLICOLOR_FORCE", "1")]), false, false), on);
+        assert_eq!(Paint::decide("auto", &env(&[("CLICOLOR_FORCE", "0")]), false, false), off);
+        assert_eq!(Paint::decide("auto", &env(&[("TERM", "dumb")]), true, true), off);
+        assert_eq!(Paint::decide("always", &env(&[("NO_COLOR", "1")]), false, false), on);
+        assert_eq!(Paint::decide("never", &env(&[("CLICOLOR_FORCE", "1")]), true, true), off);
+    }
+
+    #[test]
     fn annotations_escape_and_locate() {
         let r = Report::new(
             "qa",

@@ -281,9 +281,10 @@ fn read_policy(path: &Utf8Path, shown: &Utf8Path) -> anyhow::Result<String> {
     })
 }
 
-/// A policy that cannot be used: what people read (naming the file and line, as every message
-/// of the loader does) and, as data, the file and the line, for `::error file=,line=`
-/// annotations and the JSON error object.
+/// A policy (or another file the tool reads as configuration: the changelog's headings, the
+/// targets manifest's JSON) that cannot be used: what people read (naming the file and line,
+/// as every message of the loader does) and, as data, the file and the line, for
+/// `::error file=,line=` annotations and the JSON error object.
 #[derive(Debug)]
 // The command line reads `file` and `line`; without it only the message is used.
 #[cfg_attr(not(feature = "cli"), allow(dead_code))]
@@ -294,6 +295,14 @@ pub struct ConfigError {
     pub line: Option<usize>,
     /// The whole message, location included.
     message: String,
+}
+
+impl ConfigError {
+    /// An error about `line` of `file` (or the whole file); `message` is what people read and
+    /// already names both.
+    pub fn at(file: impl Into<Utf8PathBuf>, line: Option<usize>, message: String) -> anyhow::Error {
+        anyhow::Error::new(ConfigError { file: file.into(), line, message })
+    }
 }
 
 impl std::fmt::Display for ConfigError {

@@ -18,7 +18,6 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::Deserialize;
 
 pub use endpoints::Endpoints;
-#[cfg(feature = "cli")]
 pub use load::ConfigError;
 pub(crate) use load::line_col;
 

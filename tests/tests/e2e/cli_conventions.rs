@@ -181,3 +181,19 @@ fn evidence_files_follow_the_umask() {
         assert_eq!(mode(&path), 0o640);
     }
 }
+
+#[test]
+fn a_malformed_changelog_heading_is_annotated_at_its_line() {
+    let repo = FixtureRepo::plasmite("0.8.0").build().unwrap();
+    let text = repo.read("CHANGELOG.md").unwrap();
+    let line = text.lines().position(|l| l.starts_with("## [0.8.0]")).unwrap() + 1;
+    repo.replace("CHANGELOG.md", "## [0.8.0]", "## [v0.8.0]").unwrap();
+    let run = release_with_env(repo.root(), &["changelog", "v0.8.0", "--json"], &[("GITHUB_ACTIONS", "true")]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let error = &run.json()["error"];
+    assert_eq!(
+        (&error["kind"], &error["file"], &error["line"]),
+        (&"config".into(), &"CHANGELOG.md".into(), &line.into())
+    );
+    assert!(run.stderr.contains(&format!("::error file=CHANGELOG.md,line={line}::")), "{}", run.all());
+}
