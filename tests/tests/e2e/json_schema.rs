@@ -2,7 +2,8 @@
 //! against docs/schema/report.schema.json, and `--help` and `--json` outputs are pinned by
 //! snapshots under tests/snapshots/ (plain files, compared exactly; `UPDATE_SNAPSHOTS=1`
 //! rewrites them, docs/testing.md). The help snapshots follow the commands `release --help`
-//! lists, so a new command only needs its snapshot files; a JSON case is one line in [`CASES`].
+//! lists, so a new command only needs its snapshot files: its help, and a JSON case, which is
+//! a file whose first line is the command line ([`json_cases`]).
 
 use std::{collections::BTreeSet, path::PathBuf, process::Command, sync::OnceLock};
 
@@ -99,6 +100,11 @@ fn help_of_every_command_is_pinned() {
         seen.insert(name);
     }
     assert!(seen.len() >= 10, "too few commands found: {seen:?}");
+    // The xtask itself (`cargo xtask --help`), above `release`.
+    let out = Command::new(xtask_bin()).arg("--help").env("NO_COLOR", "1").output().expect("xtask runs");
+    assert!(out.status.success());
+    assert_snapshot("help/xtask.txt", &String::from_utf8(out.stdout).unwrap());
+    seen.insert("xtask.txt".to_string());
     let stale: Vec<String> = files_in("help").difference(&seen).cloned().collect();
     assert!(stale.is_empty(), "snapshots of commands that no longer exist: {stale:?}");
 }
@@ -207,9 +213,9 @@ fn normalizing_replaces_ports_timestamps_and_the_fixture_folder() {
     );
 }
 
-/// The fixture every JSON case runs in: plasmite's repository at 0.8.0 (base tag v0.7.2)
-/// with its policy's services on a FakeRegistry that has the coherent release, and the
-/// release's sums file and formula in `scratch/`.
+/// The fixture a JSON case runs in (each its own): plasmite's repository at 0.8.0 (base tag
+/// v0.7.2) with its policy's services on a FakeRegistry that has the coherent release, the
+/// release's sums file and formula and a broken policy in `scratch/`.
 struct World {
     repo: FixtureRepo,
     _fake: FakeRegistry,
@@ -230,76 +236,128 @@ fn world() -> World {
         "[project]\nname = \"plasmite\"\n\n[[gate]]\nid = \"two words\"\nrun = [\"true\"]\n",
     )
     .unwrap();
+    // The formula `homebrew check` reads, whatever order the cases run in.
+    let (sums, formula) = (repo.path("scratch/sha256sums.txt"), repo.path("scratch/plasmite.rb"));
+    let args = ["homebrew", "render", "v0.8.0", "--sha256sums", sums.as_str(), "--out", formula.as_str()];
+    let run = release(repo.root(), &args);
+    assert_eq!(run.code, 0, "{}", run.all());
     World { repo, _fake: fake }
 }
 
-/// One `--json` case: the snapshot's name and the arguments (`{sums}` and `{formula}` stand
-/// for the fixture's files). Add one for a new command.
-const CASES: &[(&str, &[&str])] = &[
-    ("versions", &["versions"]),
-    ("changelog", &["changelog", "v0.8.0"]),
-    ("changelog-notes", &["changelog", "v0.8.0", "--notes"]),
-    ("targets", &["targets"]),
-    ("targets-list", &["targets", "--channel", "homebrew"]),
-    ("homebrew-render", &["homebrew", "render", "v0.8.0", "--sha256sums", "{sums}"]),
-    ("homebrew-render-out", &["homebrew", "render", "v0.8.0", "--sha256sums", "{sums}", "--out", "{formula}"]),
-    ("homebrew-check", &["homebrew", "check", "v0.8.0", "--sha256sums", "{sums}", "--formula", "{formula}"]),
-    ("notices", &["notices"]),
-    ("evidence", &["evidence", "v0.8.0", "--mode", "dry-run", "--agent", "snapshot@test"]),
-    ("qa-only", &["qa", "v0.8.0", "--only", "versions", "--only", "changelog", "--only", "targets"]),
-    ("status", &["status", "v0.8.0"]),
-    (
-        "blocker-dry-run",
-        &[
-            "blocker",
-            "v0.8.0",
-            "--check",
-            "versions",
-            "--title",
-            "t",
-            "--summary",
-            "s",
-            "--dry-run",
-            "--ergo",
-            "no-such-ergo",
-        ],
-    ),
-    ("smoke-homebrew", &["smoke", "v0.8.0", "--channels", "homebrew", "--max-wait", "1s"]),
-    ("verify", &["verify", "v0.8.0", "--http-timeout", "2s", "--http-retries", "0"]),
-    ("provenance", &["provenance", "--tag", "v0.8.0"]),
-    ("error-usage", &["qa", "--fail-fst"]),
-    ("error-usage-value", &["verify", "v0.8.0", "--wait", "soon"]),
-    ("error-config", &["versions", "--policy", "scratch/broken-policy.toml"]),
-];
+/// The first line of a JSON snapshot: the command line it pins.
+const PROMPT: &str = "$ cargo xtask release ";
 
-#[test]
-fn every_command_json_follows_the_schema_and_its_snapshot() {
+/// One JSON case, read from `tests/snapshots/json/<name>.snap`.
+struct Case {
+    /// The file name.
+    name: String,
+    /// The leading `$ cargo xtask release ...` lines, as written.
+    header: String,
+    /// The arguments of each of those lines: the last is the case, the others set it up.
+    runs: Vec<Vec<String>>,
+}
+
+/// The JSON cases: every `tests/snapshots/json/<name>.snap`. A file starts with one or more
+/// command lines (`$ cargo xtask release status v0.8.0`; `{sums}` and `{formula}` stand for
+/// the fixture's files); the last is the case, run with `--json` in a fixture of its own, and
+/// those before it run first to set it up. The rest of the file is the case's normalized
+/// output. A new case is a new file with its command lines; `UPDATE_SNAPSHOTS=1` fills in
+/// the rest.
+fn json_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for name in files_in("json") {
+        let path = snapshots().join("json").join(&name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().take_while(|l| l.starts_with(PROMPT)).collect();
+        assert!(!lines.is_empty(), "{}: the first line must be `{PROMPT}<args>`", path.display());
+        let runs = lines.iter().map(|l| l[PROMPT.len()..].split_whitespace().map(str::to_string).collect()).collect();
+        cases.push(Case { name, header: lines.join("\n"), runs });
+    }
+    cases
+}
+
+/// Runs `case` in a fixture of its own; its snapshot text, or what went wrong.
+fn run_case(case: &Case) -> Result<String, String> {
     let w = world();
     let root = w.repo.root().as_str().to_string();
     let sums = w.repo.path("scratch/sha256sums.txt");
     let formula = w.repo.path("scratch/plasmite.rb");
-    let mut seen = BTreeSet::new();
-    for (name, args) in CASES {
-        let args: Vec<String> = args
-            .iter()
-            .map(|a| a.replace("{sums}", sums.as_str()).replace("{formula}", formula.as_str()))
-            .chain(["--json".to_string()])
-            .collect();
+    let name = &case.name;
+    let mut last = None;
+    for (i, args) in case.runs.iter().enumerate() {
+        let mut args: Vec<String> =
+            args.iter().map(|a| a.replace("{sums}", sums.as_str()).replace("{formula}", formula.as_str())).collect();
+        let setup = i + 1 < case.runs.len();
+        if !setup {
+            args.push("--json".to_string());
+        }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let run = release(w.repo.root(), &args);
-        let mut value: serde_json::Value = serde_json::from_str(&run.stdout)
-            .unwrap_or_else(|e| panic!("{name}: stdout is not one JSON value ({e}):\n{}", run.all()));
-        assert_valid(name, &value);
-        if value.is_object() {
-            assert!(value.get("target").is_some(), "{name}: no `target` key: {value:#}");
+        if setup && run.code == 2 {
+            return Err(format!("{name}: setup `{}` could not run:\n{}", args.join(" "), run.all()));
         }
-        normalize(&mut value, &root);
-        let text = format!("{}\n", serde_json::to_string_pretty(&value).unwrap());
-        assert_snapshot(&format!("json/{name}.json"), &text);
-        seen.insert(format!("{name}.json"));
+        last = Some(run);
     }
-    let stale: Vec<String> = files_in("json").difference(&seen).cloned().collect();
-    assert!(stale.is_empty(), "JSON snapshots without a case: {stale:?}");
+    let run = last.ok_or_else(|| format!("{name}: no command line"))?;
+    let mut value: serde_json::Value = serde_json::from_str(&run.stdout)
+        .map_err(|e| format!("{name}: stdout is not one JSON value ({e}):\n{}", run.all()))?;
+    let errors: Vec<String> = schema().iter_errors(&value).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    if !errors.is_empty() {
+        return Err(format!("{name}: --json output does not follow the schema:\n{}\n{value:#}", errors.join("\n")));
+    }
+    if value.is_object() && value.get("target").is_none() {
+        return Err(format!("{name}: no `target` key: {value:#}"));
+    }
+    normalize(&mut value, &root);
+    Ok(format!("{}\n{}\n", case.header, serde_json::to_string_pretty(&value).unwrap()))
+}
+
+#[test]
+fn every_command_json_follows_the_schema_and_its_snapshot() {
+    let cases = json_cases();
+    // Each case in its own fixture (so adding one changes no other), a few at a time.
+    let outputs: Vec<Result<String, String>> = cases
+        .chunks(4)
+        .flat_map(|chunk| {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = chunk.iter().map(|case| scope.spawn(|| run_case(case))).collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|_| Err("the case panicked".into())))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for (case, output) in cases.iter().zip(outputs) {
+        assert_snapshot(&format!("json/{}", case.name), &output.unwrap_or_else(|e| panic!("{e}")));
+    }
+    // Every command has its JSON pinned at least once.
+    let covered: BTreeSet<String> = cases.iter().filter_map(|c| c.runs.last()).map(|args| command_of(args)).collect();
+    let mut missing = Vec::new();
+    let mut todo: Vec<Vec<String>> = vec![Vec::new()];
+    while let Some(path) = todo.pop() {
+        let subcommands = commands_in(&help(&path));
+        if subcommands.is_empty() && !covered.contains(&path.join(" ")) {
+            missing.push(path.join(" "));
+        }
+        todo.extend(subcommands.into_iter().map(|name| [path.clone(), vec![name]].concat()));
+    }
+    assert!(
+        missing.is_empty(),
+        "no JSON snapshot runs {missing:?}: add tests/snapshots/json/<case>.snap whose first line is `{PROMPT}<command> <args>`, then run with UPDATE_SNAPSHOTS=1"
+    );
+}
+
+/// The command a case's arguments run (`qa`, `homebrew render`): the leading lower-case words.
+fn command_of(args: &[String]) -> String {
+    let words =
+        args.iter().take_while(|a| a.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !a.starts_with('-'));
+    let words: Vec<&str> = words.map(String::as_str).take(2).collect();
+    match words.as_slice() {
+        [first, second] if *first == "homebrew" => format!("{first} {second}"),
+        [first, ..] => first.to_string(),
+        [] => String::new(),
+    }
 }
 
 #[test]
@@ -336,25 +394,26 @@ fn the_schema_refuses_the_old_shapes() {
     }
     let read = |name: &str| -> serde_json::Value {
         let text = std::fs::read_to_string(snapshots().join("json").join(name)).unwrap();
-        serde_json::from_str(&text).unwrap()
+        let json: Vec<&str> = text.lines().skip_while(|l| l.starts_with(PROMPT)).collect();
+        serde_json::from_str(&json.join("\n")).unwrap()
     };
     let invalid = |what: &str, value: serde_json::Value| {
         assert!(!schema().is_valid(&value), "the schema accepts {what}: {value:#}");
     };
-    let mut report = read("versions.json");
+    let mut report = read("versions.snap");
     assert!(schema().is_valid(&report));
     report.as_object_mut().unwrap().remove("target");
     invalid("a report without `target`", report);
-    let mut report = read("versions.json");
+    let mut report = read("versions.snap");
     report["findings"][0]["status"] = "PASS".into();
     invalid("an upper-case status", report);
-    let mut status = read("status.json");
+    let mut status = read("status.snap");
     status["push"] = "UpToDate".into();
     invalid("the Debug text of the push state", status);
-    let mut status = read("status.json");
+    let mut status = read("status.snap");
     status["failing_gates"] = serde_json::json!(["FAIL bad: exit 1"]);
     invalid("failing gates as pre-formatted strings", status);
-    let mut error = read("error-config.json");
+    let mut error = read("error-config.snap");
     error["error"]["kind"] = "oops".into();
     invalid("an unknown error kind", error);
 }
