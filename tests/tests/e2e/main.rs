@@ -20,6 +20,7 @@ mod provenance;
 mod qa;
 mod release_state;
 mod remote;
+mod schema_subset;
 mod secrets;
 mod secrets_output;
 mod smoke;
