@@ -206,7 +206,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// From an error a command returned; a [`crate::policy::ConfigError`] anywhere in its chain
+    /// From an error a command returned; a `policy::ConfigError` anywhere in its chain
     /// gives the file and line.
     pub fn from_error(kind: ErrorKind, e: &anyhow::Error) -> Failure {
         let located = e.chain().find_map(|c| c.downcast_ref::<crate::policy::ConfigError>());
@@ -265,7 +265,7 @@ pub fn add_masks(env: &Env) {
 }
 
 /// Whether we run inside GitHub Actions (`GITHUB_ACTIONS=true`) as the outer run: inside a
-/// `qa` gate ([`crate::env::NESTED`]) the outer run writes the step summary, the annotations,
+/// `qa` gate (`RELEASE_CORE_NESTED`) the outer run writes the step summary, the annotations,
 /// the masks and the log groups, and the gate's output is already inside its group.
 pub fn github_actions(env: &Env) -> bool {
     env.get("GITHUB_ACTIONS") == Some("true") && !env.is_set(crate::env::NESTED)

@@ -128,7 +128,7 @@ impl Policy {
     }
 
     /// Parses and validates policy text; `path` is used in messages only. An error is a
-    /// [`ConfigError`]: the message as before, and the file and line it names as data.
+    /// `ConfigError`: the message as before, and the file and line it names as data.
     pub fn parse(path: &Utf8Path, text: &str) -> anyhow::Result<Policy> {
         let named = std::cell::Cell::new(None);
         Policy::parse_noting(path, text, &named).map_err(|e| {
@@ -273,7 +273,7 @@ impl Policy {
     }
 }
 
-/// The policy's text; an error names the file (as data too: [`ConfigError`]).
+/// The policy's text; an error names the file (as data too: `ConfigError`).
 fn read_policy(path: &Utf8Path, shown: &Utf8Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).map_err(|e| {
         let message = format!("cannot read policy {shown}: {e}");
