@@ -11,6 +11,7 @@ use camino::Utf8Path;
 
 use crate::{
     clock::Date,
+    policy::ConfigError,
     report::CheckId,
     report::{Evidence, Finding},
     target::ReleaseTarget,
@@ -74,9 +75,10 @@ pub fn parse(file: &Utf8Path, text: &str) -> anyhow::Result<Changelog> {
             continue;
         }
         let n = i + 1;
-        let heading = parse_heading(line).map_err(|e| anyhow::anyhow!("{file}:{n}: {e}"))?;
+        let at = |message: String| ConfigError::at(file.as_str(), Some(n), message);
+        let heading = parse_heading(line).map_err(|e| at(format!("{file}:{n}: {e}")))?;
         if let Some(prev) = sections.iter().find(|s| same_section(&s.heading, &heading)) {
-            bail!("{file}:{n}: `{line}` repeats the section at line {}", prev.line);
+            return Err(at(format!("{file}:{n}: `{line}` repeats the section at line {}", prev.line)));
         }
         if let Some(last) = sections.last_mut() {
             last.body.end = i;
@@ -86,7 +88,9 @@ pub fn parse(file: &Utf8Path, text: &str) -> anyhow::Result<Changelog> {
     if let Some((c, len, opened)) = fence {
         // CommonMark runs an unclosed fence to the end of the file, hiding every heading after
         // it; say where rather than report those sections as missing.
-        bail!("{file}:{opened}: the code block opened here (`{}`) is never closed", c.to_string().repeat(len));
+        let message =
+            format!("{file}:{opened}: the code block opened here (`{}`) is never closed", c.to_string().repeat(len));
+        return Err(ConfigError::at(file.as_str(), Some(opened), message));
     }
     Ok(Changelog { sections, lines })
 }

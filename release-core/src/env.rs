@@ -18,11 +18,14 @@ pub const SECRET_VARS: [&str; 6] =
 /// The variables [`Env::from_process`] captures, besides the secrets of
 /// [`SECRET_VARS`]. A variable the library starts reading must be
 /// added here.
-pub const VARS: [&str; 33] = [
+pub const VARS: &[&str] = &[
     "PATH",
     "HOME",
     "CI",
     "NO_COLOR",
+    "CLICOLOR_FORCE",
+    "TERM",
+    NESTED,
     "GITHUB_ACTIONS",
     "GITHUB_STEP_SUMMARY",
     "GITHUB_OUTPUT",
@@ -56,6 +59,11 @@ pub const VARS: [&str; 33] = [
     "RUSTUP_TOOLCHAIN",
     "RUSTUP_TOOLCHAIN_SOURCE",
 ];
+
+/// Set to `1` in the environment of every gate command `qa` runs, so a `cargo xtask release`
+/// run inside a gate knows it is nested: it leaves the step summary, the annotations and the
+/// log groups to the outer run, whose gate output already carries its own.
+pub const NESTED: &str = "RELEASE_CORE_NESTED";
 
 /// A snapshot of environment variables. Its `Debug` never shows a secret's value.
 #[derive(Clone, Default, PartialEq, Eq)]

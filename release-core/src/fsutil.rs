@@ -1,5 +1,6 @@
 //! Writing files so that nothing is ever half-written: a temp file in the same folder, then a
-//! rename. Existing files keep their permissions.
+//! rename. Existing files keep their permissions; new ones get what the umask gives a normal
+//! file (0644 under umask 022), not the temp file's private 0600.
 
 use std::{fs, io::Write};
 
@@ -50,10 +51,15 @@ pub fn stage(path: &Utf8Path, contents: &[u8]) -> anyhow::Result<Staged> {
 /// As [`stage`], with the temp file in `dir` (which must be on `path`'s filesystem for the
 /// rename to work) named with `prefix`.
 pub fn stage_in(dir: &Utf8Path, prefix: &str, path: &Utf8Path, contents: &[u8]) -> anyhow::Result<Staged> {
-    let mut file = tempfile::Builder::new()
-        .prefix(prefix)
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temp file in {dir} to write {path}"))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    // Created as open(2) creates any file, 0666 less the umask: the rename makes the temp file
+    // the destination, so a new evidence record or formula gets the permissions the user's
+    // umask asks for, like any file their tools write, rather than tempfile's private 0600.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut file =
+        builder.tempfile_in(dir).with_context(|| format!("cannot create a temp file in {dir} to write {path}"))?;
     file.write_all(contents).with_context(|| format!("cannot write a temp file for {path}"))?;
     file.as_file().sync_all().with_context(|| format!("cannot flush the temp file for {path}"))?;
     if let Ok(meta) = fs::metadata(path) {

@@ -32,7 +32,8 @@
 //! # fn main() -> anyhow::Result<()> {
 //! let cx = Context::open(camino::Utf8Path::new("."), None)?;
 //! let outcome = commands::versions(&cx, &commands::VersionsRequest::default())?;
-//! assert_eq!(outcome.report.verdict, Verdict::Ready, "{:#?}", outcome.report);
+//! // On failure the message is the verdict line and one line per finding.
+//! assert_eq!(outcome.report.verdict, Verdict::Ready, "{}", outcome.report);
 //! # Ok(()) }
 //! ```
 

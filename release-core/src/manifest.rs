@@ -294,8 +294,10 @@ pub fn load(path: &Utf8Path, shown_as: &str) -> anyhow::Result<Manifest> {
 
 /// Parses and validates manifest text; every broken rule is listed in the error, one per line.
 pub fn parse(file: &str, text: &str) -> anyhow::Result<Manifest> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| anyhow::anyhow!("{file}:{}:{}: invalid JSON: {e}", e.line(), e.column()))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        let message = format!("{file}:{}:{}: invalid JSON: {e}", e.line(), e.column());
+        crate::policy::ConfigError::at(file, Some(e.line()), message)
+    })?;
     let mut problems = Vec::new();
     let manifest = validate(&value, &mut problems);
     match manifest {

@@ -428,8 +428,9 @@ pub struct Report {
     pub schema_version: u32,
     /// The command that produced it (`versions`, `qa`, `verify`...).
     pub command: String,
-    /// The release target (`v1.2.3`), when the command has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The release target (`v1.2.3`), when the command has one; `null` in the JSON when it
+    /// has none, so every report has the same keys (docs/schema/report.schema.json).
+    #[serde(default)]
     pub target: Option<String>,
     /// Every finding, in the order the checks ran.
     pub findings: Vec<Finding>,
@@ -455,6 +456,38 @@ impl Report {
             .map(|word| (word, self.findings.iter().filter(|f| f.outcome.word() == word).count()))
             .filter(|(_, n)| *n > 0)
             .collect()
+    }
+
+    /// The closing line of a report: `qa v1.2.3: blocked (3 passed, 1 failed)`.
+    pub fn verdict_line(&self) -> String {
+        let past = |word: &str| match word {
+            "PASS" => "passed",
+            "FAIL" => "failed",
+            "INCOMPLETE" => "incomplete",
+            "SKIP" => "skipped",
+            _ => "waived",
+        };
+        let counts: Vec<String> = self.counts().iter().map(|(word, n)| format!("{n} {}", past(word))).collect();
+        let counts = if counts.is_empty() { "nothing was checked".to_string() } else { counts.join(", ") };
+        let target = self.target.as_deref().map(|t| format!(" {t}")).unwrap_or_default();
+        format!("{}{target}: {} ({counts})", self.command, self.verdict)
+    }
+}
+
+/// For people and for test failures (`assert!(ok, "{report}")`): the verdict line, then one
+/// line per finding, `FAIL       check  subject: detail` (the subject left out when it is
+/// the check id). Evidence and summaries are in the JSON and the human rendering.
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.verdict_line())?;
+        for finding in &self.findings {
+            write!(f, "\n{:<10} {}  ", finding.outcome.word(), finding.check)?;
+            if finding.subject != finding.check.as_str() {
+                write!(f, "{}: ", finding.subject)?;
+            }
+            f.write_str(&finding.detail)?;
+        }
+        Ok(())
     }
 }
 
@@ -507,6 +540,27 @@ mod tests {
         assert_eq!(v["findings"][0]["reason"], "why");
         let back: Report = serde_json::from_value(v).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn display_reads_as_a_verdict_then_one_line_per_finding() {
+        let r = Report::new(
+            "versions",
+            Some("v1.2.3".into()),
+            vec![
+                Finding::pass(CheckId::VERSIONS, "Cargo.toml package.version", "1.2.3"),
+                Finding::fail(CheckId::CHANGELOG, "changelog", "no section for 1.2.3"),
+            ],
+        );
+        assert_eq!(
+            r.to_string(),
+            "versions v1.2.3: blocked (1 passed, 1 failed)\n\
+             PASS       versions  Cargo.toml package.version: 1.2.3\n\
+             FAIL       changelog  no section for 1.2.3"
+        );
+        let none = Report::new("targets", None, vec![]);
+        assert_eq!(none.to_string(), "targets: incomplete (nothing was checked)");
+        assert_eq!(serde_json::to_value(&none).unwrap()["target"], serde_json::Value::Null);
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub enum Command {
     ///
     /// Exit codes: 0 ready, 1 blocked (something failed), 3 incomplete (something could not be
     /// decided, or nothing was checked), 2 usage or configuration error.
+    // `--version` says which release-core an adopting repository's xtask was built with.
+    #[command(version, display_name = "release-core")]
     Release {
         #[command(flatten)]
         common: Common,
@@ -25,8 +27,9 @@ pub enum Command {
     },
 }
 
-/// Options every release command takes.
+/// Options every release command takes; `--help` lists them apart from each command's own.
 #[derive(Args, Clone)]
+#[command(next_help_heading = "Global options")]
 pub struct Common {
     /// The repository (any folder inside it) [default: the current directory].
     #[arg(long, global = true, value_name = "DIR")]
@@ -34,12 +37,25 @@ pub struct Common {
     /// The policy file [default: release/policy.toml under the repository root].
     #[arg(long, global = true, value_name = "FILE")]
     pub policy: Option<Utf8PathBuf>,
-    /// Print the report as JSON (with `schema_version`) instead of text.
+    /// Print the output as JSON instead of text: one envelope for every command and error
+    /// (docs/json.md).
     #[arg(long, global = true)]
     pub json: bool,
+    /// Colour the status words: auto (a terminal, unless NO_COLOR is set or TERM=dumb;
+    /// CLICOLOR_FORCE forces it), always, or never. Never in --json or in files.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub color: String,
     /// The process environment, read once when the command line is parsed.
     #[arg(skip)]
     pub env: crate::env::Env,
+    /// Whether stdout and stderr get colour, decided once from `color` and `env`.
+    #[arg(skip)]
+    pub paint: super::render::Paint,
+    /// Set once the flags are parsed and the repository is being opened: an error after that
+    /// is about the repository or its files (`config`), before it about the command line
+    /// (`usage`).
+    #[arg(skip)]
+    pub opened: std::cell::Cell<bool>,
 }
 
 #[derive(Subcommand)]

@@ -54,6 +54,7 @@ pub(super) fn release(common: &Common, command: Release) -> anyhow::Result<u8> {
 
 /// Opens the repository and policy named by the common options.
 fn open(common: &Common) -> anyhow::Result<Context> {
+    common.opened.set(true);
     let dir = common.repo.as_deref().unwrap_or(Utf8Path::new("."));
     let cx = Context::open(dir, common.policy.as_deref())?.with_env(common.env.clone());
     // No command reads version surfaces that a killed `versions --set` left half-bumped.
@@ -106,9 +107,13 @@ fn changelog(common: &Common, args: ChangelogArgs) -> anyhow::Result<u8> {
     };
     let request = cmd::ChangelogRequest { target: target(&args.target)?, work };
     let cx = open(common)?;
+    let tag = request.target.tag();
     match cmd::changelog(&cx, &request)? {
         cmd::ChangelogOutcome::Notes { notes: Some(notes), .. } => {
-            render::out(&common.env, &notes);
+            match common.json {
+                true => render::json_output(&common.env, "changelog", Some(&tag), &Notes { notes: Some(&notes) })?,
+                false => render::out(&common.env, &notes),
+            }
             Ok(0)
         }
         cmd::ChangelogOutcome::Notes { file, notes: None } => {
@@ -117,6 +122,9 @@ fn changelog(common: &Common, args: ChangelogArgs) -> anyhow::Result<u8> {
                 request.target.version()
             );
             render::err(&common.env, &message);
+            if common.json {
+                render::json_output(&common.env, "changelog", Some(&tag), &Notes { notes: None })?;
+            }
             Ok(1)
         }
         cmd::ChangelogOutcome::Checked { report, finalized } => {
@@ -126,6 +134,12 @@ fn changelog(common: &Common, args: ChangelogArgs) -> anyhow::Result<u8> {
             Ok(render::report(&report, common))
         }
     }
+}
+
+/// `changelog --notes --json`: the notes, `null` when the section has none.
+#[derive(serde::Serialize)]
+struct Notes<'a> {
+    notes: Option<&'a str>,
 }
 
 fn targets(common: &Common, args: TargetsArgs) -> anyhow::Result<u8> {
@@ -206,7 +220,7 @@ fn evidence(common: &Common, args: EvidenceArgs) -> anyhow::Result<u8> {
     };
     render::err(&common.env, &said);
     if common.json {
-        render::json(&common.env, &outcome.record)?;
+        render::json_output(&common.env, "evidence", Some(&request.target.tag()), &outcome.record)?;
     } else {
         render::out(&common.env, path.as_str());
     }
@@ -218,7 +232,7 @@ fn status(common: &Common, args: StatusArgs) -> anyhow::Result<u8> {
     let cx = open(common)?;
     let status = cmd::status(&cx, &request)?;
     if common.json {
-        render::json(&common.env, &status)?;
+        render::json_output(&common.env, "status", Some(&status.target), &status)?;
         return Ok(0);
     }
     let mut text = Vec::new();
@@ -256,7 +270,7 @@ fn write_status(out: &mut impl Write, s: &cmd::Status) -> std::io::Result<()> {
     }
     writeln!(out, "failing gates:{}", if s.failing_gates.is_empty() { " none" } else { "" })?;
     for f in &s.failing_gates {
-        writeln!(out, "  {f}")?;
+        writeln!(out, "  {} {}: {}", f.word(), f.check, f.detail)?;
     }
     writeln!(out, "not yet at the release commit:{}", if s.missing_checks.is_empty() { " none" } else { "" })?;
     for m in &s.missing_checks {
@@ -437,16 +451,16 @@ fn endpoints(common: &Common) -> anyhow::Result<u8> {
     let outcome = cmd::endpoints(&cx);
     let code = if outcome.complete() { 0 } else { 3 };
     if common.json {
-        render::json(&common.env, &outcome)?;
+        render::json_output(&common.env, "endpoints", None, &outcome)?;
         return Ok(code);
     }
     let width = outcome.endpoints.iter().map(|e| e.url.as_deref().map_or(12, str::len)).max().unwrap_or(0);
     for e in &outcome.endpoints {
         let line = match (&e.url, &e.problem) {
             (Some(url), _) => format!("{:<16} {url:<width$}  {}", e.service, e.source),
-            (None, problem) => {
-                format!("{:<16} {:<width$}  {}", e.service, "(unresolved)", problem.as_deref().unwrap_or(""))
-            }
+            // Decided by the service when asked (crates_download: the index's config.json).
+            (None, None) => format!("{:<16} {:<width$}  {}", e.service, "-", e.source),
+            (None, Some(problem)) => format!("{:<16} {:<width$}  {problem}", e.service, "(unresolved)"),
         };
         render::out(&common.env, &line);
     }
@@ -468,10 +482,16 @@ fn homebrew(common: &Common, command: HomebrewCommand) -> anyhow::Result<u8> {
             };
             let cx = open(common)?;
             let text = cmd::homebrew_render(&cx, &request)?;
+            let tag = request.target.tag();
             match &request.out {
-                Some(out) => render::err(&common.env, &format!("wrote {out} for {}", request.target.tag())),
+                Some(out) => render::err(&common.env, &format!("wrote {out} for {tag}")),
+                None if common.json => {}
                 // The formula ends with its own newline; `out` adds one.
                 None => render::out(&common.env, text.strip_suffix('\n').unwrap_or(&text)),
+            }
+            if common.json {
+                let body = serde_json::json!({ "formula": text, "out": request.out });
+                render::json_output(&common.env, "homebrew render", Some(&tag), &body)?;
             }
             Ok(0)
         }
@@ -529,7 +549,7 @@ fn homebrew_update_output(
             "written": outcome.written,
             "text": (request.write == cmd::UpdateWrite::Stdout).then_some(&outcome.text),
         });
-        render::json(&common.env, &value)?;
+        render::json_output(&common.env, "homebrew update", Some(&tag), &value)?;
         return Ok(u8::from(stale));
     }
     let mut summary = if outcome.changes.is_empty() {
@@ -559,13 +579,14 @@ fn homebrew_update_output(
 struct Stderr {
     github: bool,
     notes: bool,
+    paint: bool,
     redactor: Redactor,
 }
 
 impl Stderr {
     /// Progress for `common` (notes unless `--json`; `::group::` lines when `github`).
     fn new(common: &Common, github: bool) -> Stderr {
-        Stderr { github, notes: !common.json, redactor: Redactor::from_env(&common.env) }
+        Stderr { github, notes: !common.json, paint: common.paint.err, redactor: Redactor::from_env(&common.env) }
     }
 
     fn say(&self, text: &str) {
@@ -597,6 +618,7 @@ impl Observer for Stderr {
 
     fn finished(&mut self, gate: &Gate, findings: &[Finding], elapsed: Duration) {
         let worst = findings.iter().map(|f| &f.outcome).max_by_key(|o| o.severity()).map_or("SKIP", |o| o.word());
+        let worst = render::paint_word(worst, 0, self.paint);
         self.say(&format!("    {worst} {} ({})", gate.id, duration::format(elapsed)));
         if self.github {
             self.say("::endgroup::");

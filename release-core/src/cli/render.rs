@@ -1,5 +1,5 @@
-//! Output: human text (status words, colour only on a terminal and never with NO_COLOR) or
-//! JSON with `schema_version`; in GitHub Actions also annotations and a step summary.
+//! Output: human text (status words, coloured as [`Paint`] decides) or JSON (one envelope,
+//! docs/schema/report.schema.json); in GitHub Actions also annotations and a step summary.
 
 use std::io::{IsTerminal, Write};
 
@@ -17,7 +17,7 @@ pub fn report(report: &Report, common: &Common) -> u8 {
     let mut text = Vec::new();
     let _ = match common.json {
         true => write_json(&mut text, report),
-        false => write_human(&mut text, report, color(&common.env)),
+        false => write_human(&mut text, report, common.paint.out),
     };
     // A closed stdout (`| head`) is not worth a panic; the exit code still tells the verdict.
     let _ = std::io::stdout().lock().write_all(redacted(&common.env, &String::from_utf8_lossy(&text)).as_bytes());
@@ -30,21 +30,61 @@ fn write_json(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
     writeln!(out)
 }
 
-fn color(env: &Env) -> bool {
-    env.get_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+/// Whether each stream gets colour; decided once, from `--color` and the environment
+/// (never read from the process here: `Common.env` is the snapshot).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Paint {
+    /// Colour on stdout (the human report).
+    pub out: bool,
+    /// Colour on stderr (progress lines).
+    pub err: bool,
+}
+
+impl Paint {
+    /// The ecosystem's conventions, as cargo and clap follow them: `--color always|never`
+    /// wins; under `auto`, a non-empty `NO_COLOR` turns colour off, then a non-empty
+    /// `CLICOLOR_FORCE` (other than `0`) turns it on, then `TERM=dumb` turns it off, and
+    /// otherwise each stream is coloured when it is a terminal.
+    pub fn decide(color: &str, env: &Env, out_is_terminal: bool, err_is_terminal: bool) -> Paint {
+        let all = |on: bool| Paint { out: on, err: on };
+        match color {
+            "always" => return all(true),
+            "never" => return all(false),
+            _ => {}
+        }
+        if env.is_set("NO_COLOR") {
+            return all(false);
+        }
+        if env.is_set("CLICOLOR_FORCE") && env.get("CLICOLOR_FORCE") != Some("0") {
+            return all(true);
+        }
+        if env.get("TERM") == Some("dumb") {
+            return all(false);
+        }
+        Paint { out: out_is_terminal, err: err_is_terminal }
+    }
+
+    /// For `common`, with the real streams' terminal status.
+    pub fn for_common(common: &Common) -> Paint {
+        Paint::decide(&common.color, &common.env, std::io::stdout().is_terminal(), std::io::stderr().is_terminal())
+    }
+}
+
+/// `word` padded to `width` and, when `on`, in the colour cargo gives its kind of status:
+/// green for PASS (and a ready verdict), red for FAIL (blocked), yellow for the rest.
+pub fn paint_word(word: &str, width: usize, on: bool) -> String {
+    let code = match word {
+        "PASS" | "ready" | "ready with waivers" => "32",
+        "FAIL" | "blocked" => "31",
+        _ => "33",
+    };
+    if on { format!("\x1b[{code}m{word:<width$}\x1b[0m") } else { format!("{word:<width$}") }
 }
 
 /// Human text: one line per finding, evidence indented under it, then the verdict.
 pub fn write_human(out: &mut impl Write, report: &Report, color: bool) -> std::io::Result<()> {
     for f in &report.findings {
-        let word = f.outcome.word();
-        let painted = match (color, &f.outcome) {
-            (false, _) => format!("{word:<10}"),
-            (true, Outcome::Pass) => format!("\x1b[32m{word:<10}\x1b[0m"),
-            (true, Outcome::Fail) => format!("\x1b[31m{word:<10}\x1b[0m"),
-            (true, Outcome::Incomplete) => format!("\x1b[33m{word:<10}\x1b[0m"),
-            (true, _) => format!("\x1b[2m{word:<10}\x1b[0m"),
-        };
+        let painted = paint_word(f.outcome.word(), 10, color);
         writeln!(out, "{painted} {}: {}", f.subject, f.detail)?;
         for e in &f.evidence {
             writeln!(out, "           at {e}")?;
@@ -62,19 +102,12 @@ pub fn write_human(out: &mut impl Write, report: &Report, color: bool) -> std::i
             writeln!(out, "  {key}: {text}")?;
         }
     }
-    let counts: Vec<String> = report.counts().iter().map(|(word, n)| format!("{n} {}", past_tense(word))).collect();
-    let target = report.target.as_deref().map(|t| format!(" {t}")).unwrap_or_default();
-    let counts = if counts.is_empty() { "nothing was checked".to_string() } else { counts.join(", ") };
-    writeln!(out, "{}{target}: {} ({counts})", report.command, report.verdict)
-}
-
-fn past_tense(word: &str) -> &'static str {
-    match word {
-        "PASS" => "passed",
-        "FAIL" => "failed",
-        "INCOMPLETE" => "incomplete",
-        "SKIP" => "skipped",
-        _ => "waived",
+    let line = report.verdict_line();
+    // `command [target]: verdict (counts)`: only the verdict is painted.
+    let verdict = report.verdict.describe();
+    match (color, line.split_once(&format!(": {verdict} ("))) {
+        (true, Some((head, tail))) => writeln!(out, "{head}: {} ({tail}", paint_word(verdict, 0, true)),
+        _ => writeln!(out, "{line}"),
     }
 }
 
@@ -128,9 +161,95 @@ pub fn err(env: &Env, text: &str) {
     write(&Redactor::from_env(env), Stream::Err, text);
 }
 
-/// Prints an error that stopped a command, with its causes, to stderr (redacted).
-pub fn error(e: &anyhow::Error, env: &Env) {
-    err(env, &format!("error: {e:#}"));
+/// `body` as the `--json` output of `command`: the envelope every command's JSON starts with
+/// (`schema_version`, `command`, `target`, `null` when there is none), then the body's own
+/// fields (a body's own `schema_version` is kept: the evidence record has its own).
+pub fn json_output(env: &Env, command: &str, target: Option<&str>, body: &impl serde::Serialize) -> anyhow::Result<()> {
+    let fields = match serde_json::to_value(body).context("cannot serialize the output as JSON")? {
+        serde_json::Value::Object(fields) => fields,
+        other => serde_json::Map::from_iter([("value".to_string(), other)]),
+    };
+    let mut out = serde_json::Map::new();
+    let version = fields.get("schema_version").cloned().unwrap_or(crate::report::SCHEMA_VERSION.into());
+    out.insert("schema_version".into(), version);
+    out.insert("command".into(), command.into());
+    out.insert("target".into(), target.map_or(serde_json::Value::Null, Into::into));
+    for (key, value) in fields {
+        out.entry(key).or_insert(value);
+    }
+    json(env, &serde_json::Value::Object(out))
+}
+
+/// Why a command could not run (exit 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The command line is wrong: an unknown command or flag, a bad value.
+    Usage,
+    /// The repository, the policy or a file the command reads is wrong, or an operation was
+    /// refused (the command line itself was fine).
+    Config,
+}
+
+/// An error that stopped a command, as data: what `--json` prints and what an annotation
+/// points at.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Failure {
+    /// Usage or configuration.
+    pub kind: ErrorKind,
+    /// The message, causes included, for people.
+    pub message: String,
+    /// The file it is about (relative to the repository root), when one is known.
+    pub file: Option<String>,
+    /// The 1-based line in `file`, when known.
+    pub line: Option<usize>,
+}
+
+impl Failure {
+    /// From an error a command returned; a `policy::ConfigError` anywhere in its chain
+    /// gives the file and line.
+    pub fn from_error(kind: ErrorKind, e: &anyhow::Error) -> Failure {
+        let located = e.chain().find_map(|c| c.downcast_ref::<crate::policy::ConfigError>());
+        Failure {
+            kind,
+            message: format!("{e:#}"),
+            file: located.map(|l| l.file.to_string()),
+            line: located.and_then(|l| l.line),
+        }
+    }
+}
+
+/// Prints an error that stopped a command: `text` (the human form, `error: ...`) on stderr;
+/// with `--json` the error object on stdout (`{"error": {...}, "exit_code": 2}` in the common
+/// envelope); in GitHub Actions an `::error file=,line=::` annotation. All redacted.
+pub fn failure(failure: &Failure, text: &str, command: Option<&str>, json: bool, env: &Env) {
+    err(env, text.trim_end());
+    if json {
+        let body = serde_json::json!({ "error": failure, "exit_code": super::USAGE_ERROR });
+        let command = command.map_or(serde_json::Value::Null, Into::into);
+        let mut object = serde_json::Map::new();
+        object.insert("schema_version".into(), crate::report::SCHEMA_VERSION.into());
+        object.insert("command".into(), command);
+        object.insert("target".into(), serde_json::Value::Null);
+        if let serde_json::Value::Object(fields) = body {
+            object.extend(fields);
+        }
+        if let Err(e) = self::json(env, &serde_json::Value::Object(object)) {
+            err(env, &format!("error: {e:#}"));
+        }
+    }
+    if github_actions(env) {
+        let mut props = Vec::new();
+        if let Some(file) = &failure.file {
+            props.push(format!("file={}", escape_property(file)));
+            if let Some(line) = failure.line {
+                props.push(format!("line={line}"));
+            }
+        }
+        let props = if props.is_empty() { String::new() } else { format!(" {}", props.join(",")) };
+        let stream = if json { Stream::Err } else { Stream::Out };
+        write(&Redactor::from_env(env), stream, &format!("::error{props}::{}", escape_data(&failure.message)));
+    }
 }
 
 /// In GitHub Actions, `::add-mask::` for every secret in the environment, so the runner hides
@@ -145,9 +264,11 @@ pub fn add_masks(env: &Env) {
     }
 }
 
-/// Whether we run inside GitHub Actions (`GITHUB_ACTIONS=true`).
+/// Whether we run inside GitHub Actions (`GITHUB_ACTIONS=true`) as the outer run: inside a
+/// `qa` gate (`RELEASE_CORE_NESTED`) the outer run writes the step summary, the annotations,
+/// the masks and the log groups, and the gate's output is already inside its group.
 pub fn github_actions(env: &Env) -> bool {
-    env.get("GITHUB_ACTIONS") == Some("true")
+    env.get("GITHUB_ACTIONS") == Some("true") && !env.is_set(crate::env::NESTED)
 }
 
 /// Escapes a workflow-command message: `%`, `\r`, `\n`.
@@ -245,6 +366,22 @@ mod tests {
     use crate::report::Finding;
 
     use super::*;
+
+    #[test]
+    fn colour_follows_flag_then_no_color_then_clicolor_force_then_term_then_terminal() {
+        let env = |vars: &[(&str, &str)]| vars.iter().fold(Env::empty(), |e, (k, v)| e.with(k, *v));
+        let on = Paint { out: true, err: true };
+        let off = Paint::default();
+        assert_eq!(Paint::decide("auto", &env(&[]), true, false), Paint { out: true, err: false });
+        assert_eq!(Paint::decide("auto", &env(&[("NO_COLOR", "1")]), true, true), off);
+        assert_eq!(Paint::decide("auto", &env(&[("NO_COLOR", "")]), true, true), on, "empty NO_COLOR does not count");
+        assert_eq!(Paint::decide("auto", &env(&[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")]), false, false), off);
+        assert_eq!(Paint::decide("auto", &env(&[("CLICOLOR_FORCE", "1")]), false, false), on);
+        assert_eq!(Paint::decide("auto", &env(&[("CLICOLOR_FORCE", "0")]), false, false), off);
+        assert_eq!(Paint::decide("auto", &env(&[("TERM", "dumb")]), true, true), off);
+        assert_eq!(Paint::decide("always", &env(&[("NO_COLOR", "1")]), false, false), on);
+        assert_eq!(Paint::decide("never", &env(&[("CLICOLOR_FORCE", "1")]), true, true), off);
+    }
 
     #[test]
     fn annotations_escape_and_locate() {

@@ -34,7 +34,7 @@ pub use checks::{
 pub use endpoints::{EndpointLine, EndpointsOutcome, TrustLine, endpoints};
 pub use homebrew_update::{HomebrewUpdateOutcome, HomebrewUpdateRequest, LineChange, UpdateWrite, homebrew_update};
 pub use qa::{QaRequest, qa};
-pub use record::{EvidenceOutcome, EvidenceRequest, LastRun, Status, StatusRequest, evidence, status};
+pub use record::{EvidenceOutcome, EvidenceRequest, FailingGate, LastRun, Status, StatusRequest, evidence, status};
 pub use repo_files::{
     ChangelogOutcome, ChangelogRequest, ChangelogWork, TargetsListing, TargetsOutcome, TargetsRequest, VersionsOutcome,
     VersionsRequest, changelog, recover_bump, targets, versions,

@@ -92,8 +92,9 @@ pub struct Status {
     pub branch: Option<String>,
     /// HEAD.
     pub commit: Option<String>,
-    /// HEAD against its upstream (`None`: unknown).
-    #[serde(serialize_with = "debug_words")]
+    /// HEAD against its upstream (`None`: unknown); in the JSON an object tagged by `state`
+    /// (`up_to_date`, `diverged` with `ahead` and `behind`, `no_upstream`, `detached`).
+    #[serde(serialize_with = "push_state")]
     pub push: Option<PushState>,
     /// The local tag's commit.
     pub tag_local: Option<String>,
@@ -102,7 +103,7 @@ pub struct Status {
     /// The five most recent runs, newest first.
     pub last_runs: Vec<LastRun>,
     /// QA gates whose latest result at the release commit fails or is incomplete.
-    pub failing_gates: Vec<String>,
+    pub failing_gates: Vec<FailingGate>,
     /// The commit the required checks are judged at: the local tag's, else HEAD.
     pub release_commit: Option<String>,
     /// Required checks with no result at the release commit (never ran, or ran only on
@@ -117,11 +118,53 @@ pub struct Status {
     pub next_step: String,
 }
 
-fn debug_words<S: serde::Serializer>(push: &Option<PushState>, s: S) -> Result<S::Ok, S::Error> {
-    match push {
-        Some(p) => s.serialize_str(&format!("{p:?}")),
-        None => s.serialize_none(),
+/// A QA gate whose latest result at the release commit blocks, as `status` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailingGate {
+    /// The gate id.
+    pub check: String,
+    /// `fail` or `incomplete`, the wire names of a finding's `status`.
+    pub status: String,
+    /// The finding's detail.
+    pub detail: String,
+}
+
+impl FailingGate {
+    /// The gates of `derived` whose latest result at the release commit blocks.
+    fn all(derived: &evidence::Derived) -> Vec<FailingGate> {
+        let failing = derived.gates.iter().filter_map(|g| match &g.standing {
+            Standing::Failing { word, detail } => {
+                Some(FailingGate { check: g.check.clone(), status: word.to_ascii_lowercase(), detail: detail.clone() })
+            }
+            _ => None,
+        });
+        failing.collect()
     }
+
+    /// The status word in human output (`FAIL`, `INCOMPLETE`).
+    pub fn word(&self) -> String {
+        self.status.to_ascii_uppercase()
+    }
+}
+
+/// `PushState` as JSON in snake_case, like every other state the tool prints: an object
+/// tagged by `state`, so `diverged` carries its counts as numbers.
+fn push_state<S: serde::Serializer>(push: &Option<PushState>, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    #[serde(tag = "state", rename_all = "snake_case")]
+    enum Wire {
+        Detached,
+        NoUpstream,
+        UpToDate,
+        Diverged { ahead: usize, behind: usize },
+    }
+    let wire = push.map(|p| match p {
+        PushState::Detached => Wire::Detached,
+        PushState::NoUpstream => Wire::NoUpstream,
+        PushState::UpToDate => Wire::UpToDate,
+        PushState::Diverged { ahead, behind } => Wire::Diverged { ahead, behind },
+    });
+    wire.serialize(s)
 }
 
 /// `status vX.Y.Z`.
@@ -174,7 +217,7 @@ pub fn status(cx: &Context, request: &StatusRequest) -> anyhow::Result<Status> {
                 verdict: e.report.verdict,
             })
             .collect(),
-        failing_gates: record.failing_gates(&derived),
+        failing_gates: FailingGate::all(&derived),
         release_commit: derived.release_commit.clone(),
         missing_checks,
         required_checks,

@@ -103,6 +103,8 @@ pub fn run(spec: &Spec<'_>, on_event: &mut dyn FnMut(Event<'_>)) -> Run {
     };
     let mut command = Command::new(resolved.as_std_path());
     command.args(args).current_dir(spec.dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // A `cargo xtask release` inside a gate leaves the step summary and annotations to us.
+    command.env(crate::env::NESTED, "1");
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;

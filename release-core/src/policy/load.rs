@@ -106,7 +106,7 @@ impl Policy {
     /// repository at `root` once symlinks are followed: a link that leaves it is an error naming
     /// the key and the policy's file and line.
     pub fn load_in(root: &Utf8Path, path: &Utf8Path, shown: &Utf8Path) -> anyhow::Result<Policy> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read policy {shown}"))?;
+        let text = read_policy(path, shown)?;
         let policy = Policy::parse(shown, &text)?;
         let real_root = root.canonicalize_utf8().with_context(|| format!("cannot resolve {root}"))?;
         let line_of = |key: &str| text.lines().position(|l| l.trim_start().starts_with(key)).map_or(0, |i| i + 1);
@@ -120,9 +120,11 @@ impl Policy {
         }
         for (key, relative, line) in named {
             if let Some(real) = escapes(&real_root, relative) {
-                bail!(
+                let message = format!(
                     "{shown}:{line}: {key} = `{relative}` resolves to {real}, outside the repository {real_root} (through a symlink)"
                 );
+                let line = (line > 0).then_some(line);
+                return Err(ConfigError { file: shown.to_owned(), line, message }.into());
             }
         }
         Ok(policy)
@@ -131,16 +133,31 @@ impl Policy {
     /// Reads and validates the policy file at `path`; messages name it as `shown` (the path
     /// relative to the repository root, like every other file the checks name).
     pub fn load(path: &Utf8Path, shown: &Utf8Path) -> anyhow::Result<Policy> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read policy {shown}"))?;
+        let text = read_policy(path, shown)?;
         Policy::parse(shown, &text)
     }
 
-    /// Parses and validates policy text; `path` is used in messages only.
+    /// Parses and validates policy text; `path` is used in messages only. An error is a
+    /// `ConfigError`: the message as before, and the file and line it names as data.
     pub fn parse(path: &Utf8Path, text: &str) -> anyhow::Result<Policy> {
+        let named = std::cell::Cell::new(None);
+        Policy::parse_noting(path, text, &named).map_err(|e| {
+            anyhow::Error::new(ConfigError { file: path.to_owned(), line: named.get(), message: format!("{e:#}") })
+        })
+    }
+
+    /// [`Policy::parse`]; every line an error message names is also put in `named` as the
+    /// message is made (errors only: the locations are computed lazily), so the caller has it
+    /// as a number rather than by reading the message back.
+    fn parse_noting(path: &Utf8Path, text: &str, named: &std::cell::Cell<Option<usize>>) -> anyhow::Result<Policy> {
+        let note = |line: usize| {
+            named.set(Some(line));
+            line
+        };
         let at = |span: Option<std::ops::Range<usize>>| match span {
             Some(span) => {
                 let (line, col) = line_col(text, span.start);
-                format!("{path}:{line}:{col}")
+                format!("{path}:{}:{col}", note(line))
             }
             None => path.to_string(),
         };
@@ -151,21 +168,22 @@ impl Policy {
         for entry in raw.version {
             let line = line_col(text, entry.span().start).0;
             let surface = surface(entry.into_inner(), line)
-                .with_context(|| format!("{path}:{line}: invalid [[version]] entry"))?;
+                .with_context(|| format!("{path}:{}: invalid [[version]] entry", note(line)))?;
             surfaces.push(surface);
         }
 
         let mut gates: Vec<GatePolicy> = Vec::new();
         for entry in raw.gate {
             let line = line_col(text, entry.span().start).0;
-            let gate = gate(entry.into_inner(), line, &gates).map_err(|e| anyhow::anyhow!("{path}:{line}: {e:#}"))?;
+            let gate =
+                gate(entry.into_inner(), line, &gates).map_err(|e| anyhow::anyhow!("{path}:{}: {e:#}", note(line)))?;
             gates.push(gate);
         }
 
         let field_at = |key: &str| {
             let line = text.lines().position(|l| l.trim_start().starts_with(key)).map(|i| i + 1);
             match line {
-                Some(line) => format!("{path}:{line}"),
+                Some(line) => format!("{path}:{}", note(line)),
                 None => path.to_string(),
             }
         };
@@ -284,6 +302,46 @@ impl Policy {
         })
     }
 }
+
+/// The policy's text; an error names the file (as data too: `ConfigError`).
+fn read_policy(path: &Utf8Path, shown: &Utf8Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        let message = format!("cannot read policy {shown}: {e}");
+        anyhow::Error::new(ConfigError { file: shown.to_owned(), line: None, message })
+    })
+}
+
+/// A policy (or another file the tool reads as configuration: the changelog's headings, the
+/// targets manifest's JSON) that cannot be used: what people read (naming the file and line,
+/// as every message of the loader does) and, as data, the file and the line, for
+/// `::error file=,line=` annotations and the JSON error object.
+#[derive(Debug)]
+// The command line reads `file` and `line`; without it only the message is used.
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
+pub struct ConfigError {
+    /// The policy file, as messages name it (relative to the repository root).
+    pub file: Utf8PathBuf,
+    /// The 1-based line the message names, when it names one.
+    pub line: Option<usize>,
+    /// The whole message, location included.
+    message: String,
+}
+
+impl ConfigError {
+    /// An error about `line` of `file` (or the whole file); `message` is what people read and
+    /// already names both.
+    pub fn at(file: impl Into<Utf8PathBuf>, line: Option<usize>, message: String) -> anyhow::Error {
+        anyhow::Error::new(ConfigError { file: file.into(), line, message })
+    }
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 /// The archive kinds the notices check reads, as `[notices] search` extensions.
 const ARCHIVE_EXTENSIONS: [&str; 4] = ["tar.gz", "tgz", "whl", "crate"];

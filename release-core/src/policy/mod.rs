@@ -18,6 +18,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::Deserialize;
 
 pub use endpoints::Endpoints;
+pub use load::ConfigError;
 pub(crate) use load::line_col;
 
 /// The conventional location of the policy, relative to the repository root.

@@ -176,7 +176,10 @@ fn status_shows_the_checkpoint_and_next_step() {
     let status = release(failing.root(), &["status", "v0.8.0", "--json"]).json();
     let failing_gates = status["failing_gates"].as_array().unwrap();
     assert_eq!(failing_gates.len(), 1, "{status}");
-    assert!(failing_gates[0].as_str().unwrap().starts_with("FAIL bad: exit 1"), "{status}");
+    // An object since issue 13; the text form `FAIL bad: exit 1` is the human output's.
+    assert_eq!((&failing_gates[0]["check"], &failing_gates[0]["status"]), (&"bad".into(), &"fail".into()), "{status}");
+    assert!(failing_gates[0]["detail"].as_str().unwrap().starts_with("exit 1"), "{status}");
+    assert!(run.stdout.contains("  FAIL bad: exit 1"), "{}", run.all());
 
     release(repo.root(), &["qa", "v0.8.0"]);
     let run = release(repo.root(), &["status", "v0.8.0"]);
@@ -200,7 +203,8 @@ fn status_shows_the_checkpoint_and_next_step() {
     let run = release(repo.root(), &["status", "v0.8.0", "--json"]);
     let status = run.json();
     assert_eq!(status["tag_remote"], true, "{}", run.all());
-    assert!(status["push"].as_str().unwrap().contains("ahead: 1"), "{status}");
+    // snake_case and tagged by `state` since issue 13 (it was the Debug text `Diverged { ahead: 1, .. }`).
+    assert_eq!((&status["push"]["state"], &status["push"]["ahead"]), (&"diverged".into(), &1.into()), "{status}");
     assert!(status["next_step"].as_str().unwrap().contains("cargo xtask release provenance --tag v0.8.0"), "{status}");
     assert_eq!(status["last_runs"][0]["command"], "qa");
 }

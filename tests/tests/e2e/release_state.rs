@@ -45,7 +45,12 @@ fn only_versions_after_a_blocked_qa_does_not_say_tag() {
     assert!(!text.stdout.contains("failing gates: none"), "{}", text.all());
     assert!(!text.stdout.contains("tag the release commit"), "{}", text.all());
     let status = status_json(&repo);
-    assert!(status["failing_gates"][0].as_str().unwrap().starts_with("FAIL bad"), "{status}");
+    // A failing gate is an object (issue 13): `{"check": "bad", "status": "fail", "detail": ...}`.
+    assert_eq!(
+        (&status["failing_gates"][0]["check"], &status["failing_gates"][0]["status"]),
+        (&"bad".into(), &"fail".into()),
+        "{status}"
+    );
     assert!(status["next_step"].as_str().unwrap().contains("fix the failing gates (bad)"), "{status}");
 
     // A subset run that re-runs exactly what failed, at the same commit, does complete the set.
