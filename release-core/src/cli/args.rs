@@ -40,6 +40,9 @@ pub struct Common {
     /// The process environment, read once when the command line is parsed.
     #[arg(skip)]
     pub env: crate::env::Env,
+    /// What the run leaves for `$GITHUB_OUTPUT`, noted as the command renders its outcome.
+    #[arg(skip)]
+    pub outputs: super::github_output::StepOutputs,
 }
 
 #[derive(Subcommand)]

@@ -13,6 +13,7 @@
 
 mod args;
 mod dispatch;
+mod github_output;
 mod render;
 
 use std::process::ExitCode;
@@ -36,16 +37,29 @@ where
     let cli = match args::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         // clap prints help and version on stdout with exit 0, usage errors on stderr with 2.
-        Err(e) => e.exit(),
+        Err(e) => {
+            // A workflow step that passed a bad flag still gets `verdict=error`.
+            if e.use_stderr() {
+                github_output::write(
+                    &crate::env::Env::from_process(),
+                    &github_output::StepOutputs::default(),
+                    USAGE_ERROR,
+                );
+            }
+            e.exit()
+        }
     };
     let args::Command::Release { mut common, command } = cli.command;
     common.env = crate::env::Env::from_process();
     render::add_masks(&common.env);
-    match dispatch::release(&common, command) {
-        Ok(code) => ExitCode::from(code),
+    let code = match dispatch::release(&common, command) {
+        Ok(code) => code,
         Err(e) => {
             render::error(&e, &common.env);
-            ExitCode::from(USAGE_ERROR)
+            USAGE_ERROR
         }
-    }
+    };
+    // Once, after the outcome is known: the one place `$GITHUB_OUTPUT` is written.
+    github_output::write(&common.env, &common.outputs, code);
+    ExitCode::from(code)
 }

@@ -11,6 +11,7 @@ mod changelog_targets;
 mod docs;
 mod evidence;
 mod gate_integrity;
+mod github_output;
 mod hostile_content;
 mod malformed;
 mod notices;
