@@ -26,3 +26,4 @@ mod smoke;
 mod verify;
 mod verify_faults;
 mod versions;
+mod workflows;
