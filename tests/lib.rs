@@ -107,7 +107,8 @@ pub fn release_command(repo: &Utf8Path, args: &[&str]) -> Command {
     for (k, v) in GIT_ENV {
         cmd.env(k, v);
     }
-    cmd.env_remove("GITHUB_ACTIONS").env_remove("GITHUB_STEP_SUMMARY").env("NO_COLOR", "1");
+    // GITHUB_OUTPUT too: a test run inside Actions must not set the outputs of its own step.
+    cmd.env_remove("GITHUB_ACTIONS").env_remove("GITHUB_STEP_SUMMARY").env_remove("GITHUB_OUTPUT").env("NO_COLOR", "1");
     // The run `--file-blockers` attaches when the tests themselves run in Actions.
     for var in ["GITHUB_RUN_ID", "GITHUB_SERVER_URL", "GITHUB_REPOSITORY"] {
         cmd.env_remove(var);

@@ -171,20 +171,7 @@ impl PartialPublish {
     /// Computes the analysis from findings: a channel is live when its "published" finding
     /// passed and missing when it failed; undecided channels are neither.
     pub fn from_findings(target: &ReleaseTarget, findings: &[Finding]) -> Option<PartialPublish> {
-        let state = |c: Channel| {
-            let published = published_check(c);
-            let mine: Vec<&Finding> = findings.iter().filter(|f| Some(&f.check) == published.as_ref()).collect();
-            if mine.iter().any(|f| f.outcome == Outcome::Fail) {
-                Some(false)
-            } else if !mine.is_empty() && mine.iter().all(|f| f.outcome == Outcome::Pass) {
-                Some(true)
-            } else {
-                None
-            }
-        };
-        let delivery = Channel::VERIFY.into_iter();
-        let live: Vec<Channel> = delivery.clone().filter(|c| state(*c) == Some(true)).collect();
-        let missing: Vec<Channel> = delivery.filter(|c| state(*c) == Some(false)).collect();
+        let (live, missing) = published_channels(findings);
         if live.is_empty() || missing.is_empty() {
             return None;
         }
@@ -197,6 +184,27 @@ impl PartialPublish {
         );
         Some(PartialPublish { live, missing, recovery })
     }
+}
+
+/// The delivery channels the target is live on and those it is missing from, in
+/// [`Channel::VERIFY`] order: live when the channel's "published" findings all passed, missing
+/// when one failed; a channel not checked or undecided is in neither list.
+pub fn published_channels(findings: &[Finding]) -> (Vec<Channel>, Vec<Channel>) {
+    let state = |c: Channel| {
+        let published = published_check(c);
+        let mine: Vec<&Finding> = findings.iter().filter(|f| Some(&f.check) == published.as_ref()).collect();
+        if mine.iter().any(|f| f.outcome == Outcome::Fail) {
+            Some(false)
+        } else if !mine.is_empty() && mine.iter().all(|f| f.outcome == Outcome::Pass) {
+            Some(true)
+        } else {
+            None
+        }
+    };
+    let delivery = Channel::VERIFY.into_iter();
+    let live: Vec<Channel> = delivery.clone().filter(|c| state(*c) == Some(true)).collect();
+    let missing: Vec<Channel> = delivery.filter(|c| state(*c) == Some(false)).collect();
+    (live, missing)
 }
 
 /// Loads the targets manifest named by the policy, if any.

@@ -56,6 +56,9 @@ pub struct Common {
     /// (`usage`).
     #[arg(skip)]
     pub opened: std::cell::Cell<bool>,
+    /// What the run leaves for `$GITHUB_OUTPUT`, noted as the command renders its outcome.
+    #[arg(skip)]
+    pub outputs: super::github_output::StepOutputs,
 }
 
 #[derive(Subcommand)]

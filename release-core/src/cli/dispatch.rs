@@ -81,6 +81,14 @@ fn shown<'a>(cx: &Context, path: &'a Utf8Path) -> &'a Utf8Path {
     path.strip_prefix(cx.repo.root()).unwrap_or(path)
 }
 
+/// Renders a recorded report and notes its evidence record for `$GITHUB_OUTPUT`.
+fn rendered(common: &Common, cx: &Context, recorded: &cmd::Recorded) -> u8 {
+    if let Some(path) = &recorded.evidence {
+        common.outputs.evidence(shown(cx, path).as_str());
+    }
+    render::report(&recorded.report, common)
+}
+
 fn versions(common: &Common, args: VersionsArgs) -> anyhow::Result<u8> {
     let request = cmd::VersionsRequest { set: args.set.as_deref().map(target).transpose()? };
     let cx = open(common)?;
@@ -191,7 +199,7 @@ fn qa(common: &Common, args: QaArgs) -> anyhow::Result<u8> {
     let cx = open(common)?;
     let mut out = Stderr::new(common, render::github_actions(&common.env));
     let recorded = cmd::qa(&cx, &request, &mut out)?;
-    let code = render::report(&recorded.report, common);
+    let code = rendered(common, &cx, &recorded);
     if let Some(path) = &recorded.evidence {
         render::err(&common.env, &format!("evidence: {}", shown(&cx, path)));
     }
@@ -212,6 +220,7 @@ fn evidence(common: &Common, args: EvidenceArgs) -> anyhow::Result<u8> {
     let cx = open(common)?;
     let outcome = cmd::evidence(&cx, &request)?;
     let path = shown(&cx, &outcome.path);
+    common.outputs.evidence(path.as_str());
     let said = match &outcome.init {
         Init::Created => format!("created {path}"),
         Init::Reopened => format!("reopened {path}"),
@@ -312,7 +321,7 @@ fn blocker(common: &Common, args: BlockerArgs) -> anyhow::Result<u8> {
     if let (Some(id), Some(path)) = (&outcome.blocker_id, &outcome.recorded.evidence) {
         render::err(&common.env, &format!("recorded as blocker {id} in {path}"));
     }
-    Ok(render::report(&outcome.recorded.report, common))
+    Ok(rendered(common, &cx, &outcome.recorded))
 }
 
 fn bench(common: &Common, args: BenchArgs) -> anyhow::Result<u8> {
@@ -330,7 +339,7 @@ fn bench(common: &Common, args: BenchArgs) -> anyhow::Result<u8> {
     request.validate()?;
     let cx = open(common)?;
     let recorded = cmd::bench(&cx, &request, &mut Stderr::new(common, false))?;
-    Ok(render::report(&recorded.report, common))
+    Ok(rendered(common, &cx, &recorded))
 }
 
 fn notices(common: &Common, args: NoticesArgs) -> anyhow::Result<u8> {
@@ -340,7 +349,7 @@ fn notices(common: &Common, args: NoticesArgs) -> anyhow::Result<u8> {
     };
     let cx = open(common)?;
     let recorded = cmd::notices(&cx, &request)?;
-    Ok(render::report(&recorded.report, common))
+    Ok(rendered(common, &cx, &recorded))
 }
 
 fn smoke(common: &Common, args: SmokeArgs) -> anyhow::Result<u8> {
@@ -361,7 +370,7 @@ fn smoke(common: &Common, args: SmokeArgs) -> anyhow::Result<u8> {
     if let Some(kept) = &outcome.kept {
         render::err(&common.env, &format!("scratch kept in {kept}"));
     }
-    Ok(render::report(&outcome.recorded.report, common))
+    Ok(rendered(common, &cx, &outcome.recorded))
 }
 
 fn provenance(common: &Common, args: ProvenanceArgs) -> anyhow::Result<u8> {
@@ -373,7 +382,7 @@ fn provenance(common: &Common, args: ProvenanceArgs) -> anyhow::Result<u8> {
     let expect = args.expect_tag.as_deref().map(target).transpose()?;
     let cx = open(common)?;
     let recorded = cmd::provenance(&cx, &cmd::ProvenanceRequest { which, expect })?;
-    Ok(render::report(&recorded.report, common))
+    Ok(rendered(common, &cx, &recorded))
 }
 
 fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
@@ -392,6 +401,12 @@ fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
     let cx = open(common)?;
     let outcome = cmd::verify(&cx, &request)?;
     let report = &outcome.recorded.report;
+    let (live, missing) = verify::published_channels(&report.findings);
+    common.outputs.channels(&live, &missing);
+    if let Some(path) = &outcome.recorded.evidence {
+        common.outputs.evidence(shown(&cx, path).as_str());
+    }
+    let partial = outcome.partial_publish.as_ref();
     if subset {
         render::err(
             &common.env,
@@ -408,10 +423,11 @@ fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
         // redaction point.
         mask_strings(&mut value, &|s| cx.http.redact(s));
         render::json(&common.env, &value)?;
-        render::github(report, true, &common.env);
+        common.outputs.verdict(report.verdict);
+        render::github(report, partial, true, &common.env);
         return Ok(report.verdict.exit_code());
     }
-    let code = render::report(report, common);
+    let code = render::report_with(report, partial, common);
     if let Some(partial) = &outcome.partial_publish {
         let mut text = Vec::new();
         let _ = write_partial(&mut text, partial);

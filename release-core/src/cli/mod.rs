@@ -13,6 +13,7 @@
 
 mod args;
 mod dispatch;
+mod github_output;
 mod render;
 
 use std::process::ExitCode;
@@ -55,6 +56,8 @@ where
             };
             let failure = render::Failure { kind: render::ErrorKind::Usage, message, file: None, line: None };
             render::failure(&failure, &text, None, wants_json(&args), &env);
+            // A workflow step that passed a bad flag still gets `verdict=error`.
+            github_output::write(&env, &github_output::StepOutputs::default(), USAGE_ERROR);
             return ExitCode::from(USAGE_ERROR);
         }
     };
@@ -62,15 +65,18 @@ where
     common.env = env;
     common.paint = render::Paint::for_common(&common);
     render::add_masks(&common.env);
-    match dispatch::release(&common, command) {
-        Ok(code) => ExitCode::from(code),
+    let code = match dispatch::release(&common, command) {
+        Ok(code) => code,
         Err(e) => {
             let kind = if common.opened.get() { render::ErrorKind::Config } else { render::ErrorKind::Usage };
             let failure = render::Failure::from_error(kind, &e);
             render::failure(&failure, &format!("error: {e:#}"), name.as_deref(), common.json, &common.env);
-            ExitCode::from(USAGE_ERROR)
+            USAGE_ERROR
         }
-    }
+    };
+    // Once, after the outcome is known: the one place `$GITHUB_OUTPUT` is written.
+    github_output::write(&common.env, &common.outputs, code);
+    ExitCode::from(code)
 }
 
 /// The release command the matches name (`qa`, `homebrew render`).

@@ -10,10 +10,18 @@ use crate::{
     env::Env,
     redact::Redactor,
     report::{Evidence, Outcome, Report},
+    verify::PartialPublish,
 };
 
 /// Prints a report as the common options ask and returns its exit code.
 pub fn report(report: &Report, common: &Common) -> u8 {
+    report_with(report, None, common)
+}
+
+/// [`report`], with the partial publish `verify` found (an annotation and a block of the
+/// step summary in GitHub Actions).
+pub fn report_with(report: &Report, partial: Option<&PartialPublish>, common: &Common) -> u8 {
+    common.outputs.verdict(report.verdict);
     let mut text = Vec::new();
     let _ = match common.json {
         true => write_json(&mut text, report),
@@ -21,7 +29,7 @@ pub fn report(report: &Report, common: &Common) -> u8 {
     };
     // A closed stdout (`| head`) is not worth a panic; the exit code still tells the verdict.
     let _ = std::io::stdout().lock().write_all(redacted(&common.env, &String::from_utf8_lossy(&text)).as_bytes());
-    github(report, common.json, &common.env);
+    github(report, partial, common.json, &common.env);
     report.verdict.exit_code()
 }
 
@@ -338,23 +346,49 @@ pub fn step_summary(report: &Report) -> String {
     out
 }
 
+/// The `::error` annotation of a partial publish: the missing channels in the title, then the
+/// live ones and the recovery.
+pub fn partial_annotation(partial: &PartialPublish) -> String {
+    let names = |cs: &[crate::manifest::Channel]| cs.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ");
+    let title = format!("partial publish: missing on {}", names(&partial.missing));
+    let message =
+        format!("live on {}; missing on {}. {}", names(&partial.live), names(&partial.missing), partial.recovery);
+    format!("::error title={}::{}", escape_property(&title), escape_data(&message))
+}
+
+/// The step summary's block for a partial publish, after the findings table.
+pub fn partial_summary(partial: &PartialPublish) -> String {
+    let names = |cs: &[crate::manifest::Channel]| cs.iter().map(|c| format!("`{}`", c.name())).collect::<Vec<_>>();
+    format!(
+        "#### Partial publish\n\n- missing on: {}\n- live on: {}\n\n{}\n\n",
+        names(&partial.missing).join(", "),
+        names(&partial.live).join(", "),
+        partial.recovery.replace(['\r', '\n'], " ")
+    )
+}
+
 /// In GitHub Actions: prints the annotations (on stdout, or stderr when stdout is JSON) and
-/// appends the summary table to `$GITHUB_STEP_SUMMARY`. Outside it, does nothing.
-pub fn github(report: &Report, json: bool, env: &Env) {
+/// appends the summary table to `$GITHUB_STEP_SUMMARY`, each with the partial publish when
+/// there is one. Outside it, does nothing.
+pub fn github(report: &Report, partial: Option<&PartialPublish>, json: bool, env: &Env) {
     if !github_actions(env) {
         return;
     }
     let redactor = Redactor::from_env(env);
     let stream = if json { Stream::Err } else { Stream::Out };
-    for l in annotations(report) {
+    for l in annotations(report).into_iter().chain(partial.map(partial_annotation)) {
         write(&redactor, stream, &l);
     }
     if let Some(path) = env.get_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let mut summary = step_summary(report);
+        if let Some(p) = partial {
+            summary += &partial_summary(p);
+        }
         let written = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .and_then(|mut f| f.write_all(redacted(env, &step_summary(report)).as_bytes()));
+            .and_then(|mut f| f.write_all(redacted(env, &summary).as_bytes()));
         if let Err(e) = written {
             err(env, &format!("warning: cannot append to GITHUB_STEP_SUMMARY {}: {e}", path.to_string_lossy()));
         }

@@ -61,7 +61,8 @@ fn fixture_cargo(repo: &FixtureRepo, args: &[&str]) -> Run {
         .env("CARGO_TARGET_DIR", adoption_target_dir())
         .env("NO_COLOR", "1")
         .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_STEP_SUMMARY");
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITHUB_OUTPUT");
     for (k, v) in GIT_ENV {
         cmd.env(k, v);
     }
