@@ -368,6 +368,23 @@ impl<'a> GitHub<'a> {
         self.list_all(&format!("{}/jobs?filter=latest&per_page=100", self.run_url(id)), |d: Jobs| d.jobs)
     }
 
+    /// `GET /actions/secrets`, every page: the names of the repository's Actions secrets
+    /// (never their values; the API has none to give).
+    pub fn secret_names(&self) -> Result<Listed<String>, FetchError> {
+        #[derive(Deserialize)]
+        struct Secret {
+            name: String,
+        }
+        #[derive(Deserialize)]
+        struct Secrets {
+            #[serde(default)]
+            secrets: Vec<Secret>,
+        }
+        let url = format!("{}/actions/secrets?per_page=100", self.repo_url());
+        let items = self.list_all(&url, |d: Secrets| d.secrets.into_iter().map(|s| s.name).collect())?;
+        Ok(Listed { items, url })
+    }
+
     fn run_url(&self, id: &str) -> String {
         format!("{}/actions/runs/{id}", self.repo_url())
     }

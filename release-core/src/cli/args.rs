@@ -111,6 +111,12 @@ pub enum Release {
     /// Render the Homebrew formula for a release, or check a formula against a sums file.
     #[command(subcommand)]
     Homebrew(HomebrewCommand),
+    /// Check, before tagging, that the release can run: the GitHub token may read Actions,
+    /// dispatch workflows and write contents (and issues, when blockers go there), naming any
+    /// permission it lacks; the repository has the publish secrets of `[release] secrets`
+    /// (and `live_secrets` for a live release); every pin of `[release] pins` has one value
+    /// across .github/workflows/*.yml. Recorded in the evidence.
+    Preflight(PreflightArgs),
 }
 
 #[derive(Args)]
@@ -272,6 +278,15 @@ pub struct ProvenanceArgs {
     /// With --run-id: the tag the build must be of (vX.Y.Z).
     #[arg(long, value_name = "TAG", conflicts_with = "tag")]
     pub expect_tag: Option<String>,
+}
+
+#[derive(Args)]
+pub struct PreflightArgs {
+    /// The release target, vX.Y.Z [default: the version the surfaces agree on].
+    pub target: Option<String>,
+    /// Also require the secrets only a live publish needs [default: when the record's mode is live].
+    #[arg(long)]
+    pub live: bool,
 }
 
 #[derive(Args)]

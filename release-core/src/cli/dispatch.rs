@@ -10,7 +10,7 @@ use camino::Utf8Path;
 use super::{
     args::{
         BenchArgs, BlockerArgs, ChangelogArgs, Common, EvidenceArgs, HomebrewCommand, HttpArgs, NoticesArgs,
-        ProvenanceArgs, QaArgs, Release, SmokeArgs, StatusArgs, TargetsArgs, VerifyArgs, VersionsArgs,
+        PreflightArgs, ProvenanceArgs, QaArgs, Release, SmokeArgs, StatusArgs, TargetsArgs, VerifyArgs, VersionsArgs,
     },
     render::{self, Stream},
 };
@@ -48,6 +48,7 @@ pub(super) fn release(common: &Common, command: Release) -> anyhow::Result<u8> {
         Release::Provenance(args) => provenance(common, args),
         Release::Verify(args) => verify(common, args),
         Release::Homebrew(command) => homebrew(common, command),
+        Release::Preflight(args) => preflight(common, args),
     }
 }
 
@@ -358,6 +359,16 @@ fn provenance(common: &Common, args: ProvenanceArgs) -> anyhow::Result<u8> {
     let expect = args.expect_tag.as_deref().map(target).transpose()?;
     let cx = open(common)?;
     let recorded = cmd::provenance(&cx, &cmd::ProvenanceRequest { which, expect })?;
+    Ok(render::report(&recorded.report, common))
+}
+
+fn preflight(common: &Common, args: PreflightArgs) -> anyhow::Result<u8> {
+    let request = cmd::PreflightRequest {
+        target: args.target.as_deref().map(target).transpose()?,
+        live: args.live.then_some(true),
+    };
+    let cx = open(common)?;
+    let recorded = cmd::preflight(&cx, &request)?;
     Ok(render::report(&recorded.report, common))
 }
 

@@ -5,7 +5,8 @@
 //!
 //! Evidence is decided here, once. The commands that **record** append their report to the
 //! evidence record of their target (`.scratch/release/evidence-vX.Y.Z.json`, created with mode
-//! `unset` if missing): `qa`, `verify`, `blocker`, `bench`, `notices`, `smoke`, `provenance` (a `blocker --dry-run` records nothing).
+//! `unset` if missing): `qa`, `verify`, `blocker`, `bench`, `notices`, `smoke`, `provenance`, `preflight`, `tag`, `build`,
+//! `publish` (a `blocker --dry-run` records nothing; `next` records through the steps it runs).
 //! A recording command without a target of its own (`bench`) records under the version every
 //! surface agrees on, and records nothing when they disagree; `notices` takes `--target`,
 //! defaulting to that agreed version, and refuses to guess when the surfaces disagree (its
@@ -15,6 +16,7 @@
 
 mod blocker;
 mod checks;
+mod preflight;
 mod qa;
 mod record;
 mod repo_files;
@@ -29,6 +31,7 @@ pub use blocker::{BlockerOutcome, BlockerRequest, CloseRequest, FileRequest, blo
 pub use checks::{
     BenchRequest, NoticesRequest, ProvenanceRequest, SmokeOutcome, SmokeRequest, bench, notices, provenance, smoke,
 };
+pub use preflight::{PreflightRequest, preflight};
 pub use qa::{QaRequest, qa};
 pub use record::{EvidenceOutcome, EvidenceRequest, LastRun, Status, StatusRequest, evidence, status};
 pub use repo_files::{

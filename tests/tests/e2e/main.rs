@@ -16,6 +16,7 @@ mod malformed;
 mod notices;
 mod provenance;
 mod qa;
+mod release_flow;
 mod release_state;
 mod remote;
 mod secrets;

@@ -281,6 +281,22 @@ pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
                 None => reply,
             }
         }
+        ["gh-api", "repos", o, p, "actions", "runs"] if (*o, *p) == (owner, repo) => {
+            if let Some(refused) =
+                refuse(r, cx, "actions", "read", "actions/workflow-runs#list-workflow-runs-for-a-repository")
+            {
+                return refused;
+            }
+            let mut runs: Vec<&WorkflowRun> = r.runs.iter().collect();
+            runs.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            let (page, next) = paged(cx, &runs, &format!("{base}/gh-api/repos/{owner}/{repo}/actions/runs"));
+            let items: Vec<Value> = page.iter().map(|run| run_json(run, owner, repo, base, web)).collect();
+            let reply = Reply::json(200, &json!({"total_count": runs.len(), "workflow_runs": items}));
+            match next {
+                Some(link) => reply.header("Link", &link),
+                None => reply,
+            }
+        }
         ["gh-api", "repos", o, p, "actions", "runs", id, rest @ ..] if (*o, *p) == (owner, repo) => {
             if let Some(refused) = refuse(r, cx, "actions", "read", "actions/workflow-runs#get-a-workflow-run") {
                 return refused;
