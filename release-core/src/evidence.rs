@@ -365,6 +365,7 @@ pub fn phase_of(command: &str) -> &'static str {
     match command {
         "qa" | "versions" | "changelog" | "targets" | "bench" => "qa",
         "provenance" | "build" => "build",
+        "tag" => "tag",
         "publish" => "publish",
         "verify" | "smoke" | "notices" => "verification",
         "blocker" => "blockers",

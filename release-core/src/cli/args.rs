@@ -117,6 +117,13 @@ pub enum Release {
     /// (and `live_secrets` for a live release); every pin of `[release] pins` has one value
     /// across .github/workflows/*.yml. Recorded in the evidence.
     Preflight(PreflightArgs),
+    /// Create the annotated release tag at HEAD (its message: the changelog's notes) and push
+    /// it, with each `[release] nested_modules` prefixed tag, in one push.
+    ///
+    /// Refused unless the record's mode is live, every QA gate holds at exactly HEAD (a
+    /// complete run, or waivers given there), no blocker is open, the tree is clean and HEAD
+    /// is pushed. A tag already at HEAD is kept; a tag at another commit is never moved.
+    Tag(TagArgs),
 }
 
 #[derive(Args)]
@@ -287,6 +294,15 @@ pub struct PreflightArgs {
     /// Also require the secrets only a live publish needs [default: when the record's mode is live].
     #[arg(long)]
     pub live: bool,
+}
+
+#[derive(Args)]
+pub struct TagArgs {
+    /// The release target, vX.Y.Z.
+    pub target: String,
+    /// The remote to push to [default: the policy's `[release] remote`, else origin].
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
 }
 
 #[derive(Args)]

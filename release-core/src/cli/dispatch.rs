@@ -10,7 +10,8 @@ use camino::Utf8Path;
 use super::{
     args::{
         BenchArgs, BlockerArgs, ChangelogArgs, Common, EvidenceArgs, HomebrewCommand, HttpArgs, NoticesArgs,
-        PreflightArgs, ProvenanceArgs, QaArgs, Release, SmokeArgs, StatusArgs, TargetsArgs, VerifyArgs, VersionsArgs,
+        PreflightArgs, ProvenanceArgs, QaArgs, Release, SmokeArgs, StatusArgs, TagArgs, TargetsArgs, VerifyArgs,
+        VersionsArgs,
     },
     render::{self, Stream},
 };
@@ -49,6 +50,7 @@ pub(super) fn release(common: &Common, command: Release) -> anyhow::Result<u8> {
         Release::Verify(args) => verify(common, args),
         Release::Homebrew(command) => homebrew(common, command),
         Release::Preflight(args) => preflight(common, args),
+        Release::Tag(args) => tag(common, args),
     }
 }
 
@@ -370,6 +372,13 @@ fn preflight(common: &Common, args: PreflightArgs) -> anyhow::Result<u8> {
     let cx = open(common)?;
     let recorded = cmd::preflight(&cx, &request)?;
     Ok(render::report(&recorded.report, common))
+}
+
+fn tag(common: &Common, args: TagArgs) -> anyhow::Result<u8> {
+    let request = cmd::TagRequest { target: target(&args.target)?, remote: args.remote };
+    let cx = open(common)?;
+    let outcome = cmd::tag(&cx, &request)?;
+    Ok(render::report(&outcome.recorded.report, common))
 }
 
 fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {

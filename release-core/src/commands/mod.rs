@@ -20,6 +20,7 @@ mod preflight;
 mod qa;
 mod record;
 mod repo_files;
+mod tag;
 mod verify;
 
 use std::time::Duration;
@@ -38,6 +39,7 @@ pub use repo_files::{
     ChangelogOutcome, ChangelogRequest, ChangelogWork, TargetsListing, TargetsOutcome, TargetsRequest, VersionsOutcome,
     VersionsRequest, changelog, recover_bump, targets, versions,
 };
+pub use tag::{TagOutcome, TagRequest, tag};
 pub use verify::{
     HomebrewCheckRequest, HomebrewRenderRequest, VerifyOutcome, VerifyRequest, homebrew_check, homebrew_render, verify,
 };

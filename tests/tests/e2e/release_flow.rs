@@ -3,7 +3,7 @@
 //! fake GitHub.
 
 use release_core::testing::{FakeRegistry, FixtureRepo, PublishedRelease, TokenGrant, plasmite_manifest};
-use tests::{Run, evidence_json, finding, release_with_env};
+use tests::{Run, evidence_json, finding, release_with_env, with_status};
 
 /// A token the fake accepts (its value is never shown).
 const TOKEN: &str = "ghp_releaseflowtokenvalue0123456789";
@@ -95,4 +95,150 @@ fn preflight_names_what_is_missing() {
     let out = tests::release(repo.root(), &["preflight", "v0.8.0"]);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(out.stdout.contains("no GitHub token"), "{}", out.all());
+}
+
+/// A small release policy for the mechanics: one quick gate, the build and publish workflows,
+/// the channels the fake serves, and the Go module's prefixed tag.
+fn mechanics_policy(fake: &FakeRegistry) -> String {
+    let policy = r#"[project]
+name = "plasmite"
+github = "sandover/plasmite"
+
+[[version]]
+file = "Cargo.toml"
+field = "package.version"
+
+[changelog]
+file = "CHANGELOG.md"
+
+[targets]
+manifest = "release/targets.json"
+
+[channel.crates]
+package = "plasmite"
+
+[channel.npm]
+package = "plasmite"
+
+[channel.pypi]
+package = "plasmite"
+
+[channel.github]
+asset = "plasmite_{version}_{sdk_platform}.tar.gz"
+
+[channel.homebrew]
+tap = "sandover/homebrew-tap"
+formula = "Formula/plasmite.rb"
+
+[build]
+workflow = "release.yml"
+
+[release]
+publish_workflow = "release-publish.yml"
+secrets = ["PYPI_API_TOKEN", "CARGO_REGISTRY_TOKEN"]
+live_secrets = ["HOMEBREW_TAP_TOKEN"]
+pins = ["RELEASE_RUST_TOOLCHAIN"]
+nested_modules = ["bindings/go"]
+
+[[gate]]
+id = "git-version"
+run = ["git", "--version"]
+"#;
+    format!("{policy}{}", fake.endpoints_toml())
+}
+
+/// A repository with the mechanics policy, the workflows, a Go module and a bare `origin`.
+fn mechanics_repo(fake: &FakeRegistry) -> FixtureRepo {
+    let mut builder = FixtureRepo::plasmite("0.8.0")
+        .tags(&["v0.7.2"])
+        .file("release/policy.toml", mechanics_policy(fake))
+        .file("bindings/go/go.mod", "module github.com/sandover/plasmite/bindings/go\n\ngo 1.22\n");
+    for (path, text) in workflows("1.88.0") {
+        builder = builder.file(path, text);
+    }
+    builder.with_remote().build().unwrap()
+}
+
+fn ok(out: &Run) {
+    assert_eq!(out.code, 0, "{}", out.all());
+}
+
+/// The local tags of the repository.
+fn tags(repo: &FixtureRepo) -> Vec<String> {
+    repo.git(&["tag", "-l"]).unwrap().lines().map(str::to_string).collect()
+}
+
+/// The tags origin has.
+fn remote_tags(repo: &FixtureRepo) -> String {
+    repo.git(&["ls-remote", "--tags", "origin"]).unwrap()
+}
+
+fn refused(out: &Run, words: &str) {
+    assert_eq!(out.code, 1, "{}", out.all());
+    let report = out.json();
+    let reasons = with_status(&report, "fail");
+    assert!(
+        reasons.iter().any(|f| f["check"] == "tag.refused" && f["detail"].as_str().unwrap().contains(words)),
+        "no refusal saying {words:?}: {report:#}"
+    );
+}
+
+#[test]
+fn tag_is_refused_out_of_order_and_never_moves_a_tag() {
+    let fake = fake();
+    let repo = mechanics_repo(&fake);
+    // Dry-run mode: refused, saying what it would have done; nothing created.
+    ok(&run(&repo, &["evidence", "v0.8.0", "--mode", "dry-run", "--agent", "rel@host"]));
+    ok(&run(&repo, &["qa", "v0.8.0"]));
+    let out = run(&repo, &["tag", "v0.8.0", "--json"]);
+    refused(&out, "would create the annotated tag v0.8.0 at HEAD and push it to origin");
+    assert!(!tags(&repo).contains(&"v0.8.0".to_string()), "nothing was created");
+
+    // Live, after a subset QA only: refused.
+    ok(&run(&repo, &["evidence", "v0.8.0", "--mode", "live", "--agent", "rel@host", "--force"]));
+    ok(&run(&repo, &["qa", "v0.8.0", "--only", "versions"]));
+    refused(&run(&repo, &["tag", "v0.8.0", "--json"]), "never ran");
+
+    // A complete QA, then a commit since: refused.
+    ok(&run(&repo, &["qa", "v0.8.0"]));
+    repo.write("src/later.rs", "// later\n").unwrap();
+    repo.commit("Later").unwrap();
+    repo.git(&["push", "-q", "origin", "main"]).unwrap();
+    refused(&run(&repo, &["tag", "v0.8.0", "--json"]), "not the release commit");
+
+    // An open blocker: refused.
+    ok(&run(&repo, &["qa", "v0.8.0"]));
+    let filed = run(&repo, &["blocker", "v0.8.0", "--check", "git-version", "--title", "t", "--summary", "s"]);
+    assert!(filed.stderr.contains("recorded as blocker B1"), "{}", filed.all());
+    refused(&run(&repo, &["tag", "v0.8.0", "--json"]), "open blockers: B1");
+    ok(&run(&repo, &["blocker", "v0.8.0", "--close", "B1", "--reason", "fixed upstream, verified by hand"]));
+
+    // Ready: both tags at HEAD, pushed in one push, the message the changelog's notes.
+    let out = run(&repo, &["tag", "v0.8.0", "--json"]);
+    ok(&out);
+    let head = repo.git(&["rev-parse", "HEAD"]).unwrap().trim().to_string();
+    let report = out.json();
+    assert_eq!(report["summary"]["commit"], head.as_str(), "{report:#}");
+    let object = report["summary"]["tag_object"].as_str().unwrap().to_string();
+    assert_ne!(object, head, "an annotated tag: its object is not the commit");
+    let remote = remote_tags(&repo);
+    assert!(remote.contains("refs/tags/v0.8.0") && remote.contains("refs/tags/bindings/go/v0.8.0"), "{remote}");
+    let message = repo.git(&["tag", "-l", "--format=%(contents)", "v0.8.0"]).unwrap();
+    assert!(message.contains("Faster appends under contention"), "{message}");
+    let record = evidence_json(repo.root(), "v0.8.0");
+    assert_eq!(record["checkpoint"]["tag_local"], head.as_str());
+    assert_eq!(record["checkpoint"]["tag_remote"], true);
+
+    // Again: the tag is at HEAD, kept.
+    let again = run(&repo, &["tag", "v0.8.0", "--json"]);
+    ok(&again);
+    assert!(again.stdout.contains("already at HEAD"), "{}", again.all());
+
+    // A commit later, with a complete QA there: the tag is never moved.
+    repo.write("src/even-later.rs", "// later\n").unwrap();
+    repo.commit("Even later").unwrap();
+    repo.git(&["push", "-q", "origin", "main"]).unwrap();
+    ok(&run(&repo, &["qa", "v0.8.0"]));
+    refused(&run(&repo, &["tag", "v0.8.0", "--json"]), "is never moved");
+    assert_eq!(repo.git(&["rev-list", "-n", "1", "v0.8.0"]).unwrap().trim(), head);
 }
