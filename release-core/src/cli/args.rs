@@ -124,6 +124,19 @@ pub enum Release {
     /// complete run, or waivers given there), no blocker is open, the tree is clean and HEAD
     /// is pushed. A tag already at HEAD is kept; a tag at another commit is never moved.
     Tag(TagArgs),
+    /// Find the build workflow's run for the tag (started by the tag push), or dispatch it on
+    /// the tag; wait for it, showing the run, its jobs and the time on stderr; record its id,
+    /// URL and conclusion. A failed run's failed jobs and the end of their logs (redacted) go
+    /// into the record, and a blocker is offered (filed with --file-blockers).
+    Build(BuildArgs),
+    /// Dispatch the publish workflow for the tag: a rehearsal, or the live publish.
+    ///
+    /// The build run's provenance is checked first. --live is refused unless the record's
+    /// mode is live, the last preflight is ready and a rehearsal of the same build run
+    /// succeeded; after it, every channel is verified (verify --wait). --recover re-dispatches
+    /// for the same build run (its id as build_run_id) after a failed publish, never a new
+    /// tag, and keeps an incident in the record.
+    Publish(PublishArgs),
 }
 
 #[derive(Args)]
@@ -303,6 +316,51 @@ pub struct TagArgs {
     /// The remote to push to [default: the policy's `[release] remote`, else origin].
     #[arg(long, value_name = "NAME")]
     pub remote: Option<String>,
+}
+
+/// How long to wait for a workflow run.
+#[derive(Args, Clone)]
+pub struct WaitArgs {
+    /// Give up waiting (INCOMPLETE) after this long (e.g. 45m).
+    #[arg(long, default_value = "60m", value_name = "DURATION")]
+    pub timeout: String,
+    /// Look at the run this often.
+    #[arg(long, default_value = "20s", value_name = "DURATION")]
+    pub poll: String,
+}
+
+#[derive(Args)]
+pub struct BuildArgs {
+    /// The release target, vX.Y.Z (its tag must be pushed).
+    pub target: String,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// File a release blocker for a failed run, with its failed jobs and log excerpts.
+    #[arg(long)]
+    pub file_blockers: bool,
+}
+
+#[derive(Args)]
+pub struct PublishArgs {
+    /// The release target, vX.Y.Z.
+    pub target: String,
+    /// Rehearse: every check of the publish workflow, no registry and no release written.
+    #[arg(long, conflicts_with = "live", required_unless_present = "live")]
+    pub rehearsal: bool,
+    /// Publish for real.
+    #[arg(long)]
+    pub live: bool,
+    /// Re-dispatch for the same build run after a failed publish (incident recovery).
+    #[arg(long)]
+    pub recover: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// After a live publish, how long verify waits for every channel.
+    #[arg(long, default_value = "20m", value_name = "DURATION")]
+    pub verify_wait: String,
+    /// File a release blocker for a failed run, with its failed jobs and log excerpts.
+    #[arg(long)]
+    pub file_blockers: bool,
 }
 
 #[derive(Args)]

@@ -9,9 +9,9 @@ use camino::Utf8Path;
 
 use super::{
     args::{
-        BenchArgs, BlockerArgs, ChangelogArgs, Common, EvidenceArgs, HomebrewCommand, HttpArgs, NoticesArgs,
-        PreflightArgs, ProvenanceArgs, QaArgs, Release, SmokeArgs, StatusArgs, TagArgs, TargetsArgs, VerifyArgs,
-        VersionsArgs,
+        BenchArgs, BlockerArgs, BuildArgs, ChangelogArgs, Common, EvidenceArgs, HomebrewCommand, HttpArgs, NoticesArgs,
+        PreflightArgs, ProvenanceArgs, PublishArgs, QaArgs, Release, SmokeArgs, StatusArgs, TagArgs, TargetsArgs,
+        VerifyArgs, VersionsArgs, WaitArgs,
     },
     render::{self, Stream},
 };
@@ -51,6 +51,8 @@ pub(super) fn release(common: &Common, command: Release) -> anyhow::Result<u8> {
         Release::Homebrew(command) => homebrew(common, command),
         Release::Preflight(args) => preflight(common, args),
         Release::Tag(args) => tag(common, args),
+        Release::Build(args) => build(common, args),
+        Release::Publish(args) => publish(common, args),
     }
 }
 
@@ -381,6 +383,52 @@ fn tag(common: &Common, args: TagArgs) -> anyhow::Result<u8> {
     Ok(render::report(&outcome.recorded.report, common))
 }
 
+fn wait(args: &WaitArgs) -> anyhow::Result<cmd::Wait> {
+    Ok(cmd::Wait {
+        timeout: duration::parse(&args.timeout).context("--timeout")?,
+        poll: duration::parse(&args.poll).context("--poll")?,
+    })
+}
+
+/// Renders a run's report, then the offered blocker (stderr) and a live publish's verify.
+fn run_outcome(common: &Common, outcome: &cmd::RunOutcome) -> u8 {
+    let mut code = render::report(&outcome.recorded.report, common);
+    if let Some(offer) = &outcome.offer {
+        render::err(&common.env, offer);
+    }
+    if let Some(verified) = &outcome.verified {
+        code = code.max(render::report(&verified.recorded.report, common));
+        if let Some(partial) = &verified.partial_publish {
+            let mut text = Vec::new();
+            let _ = write_partial(&mut text, partial);
+            render::err(&common.env, String::from_utf8_lossy(&text).trim_end_matches('\n'));
+        }
+    }
+    code
+}
+
+fn build(common: &Common, args: BuildArgs) -> anyhow::Result<u8> {
+    let request =
+        cmd::BuildRequest { target: target(&args.target)?, wait: wait(&args.wait)?, file_blockers: args.file_blockers };
+    let cx = open(common)?;
+    let outcome = cmd::build(&cx, &request, &mut Stderr::new(common, false))?;
+    Ok(run_outcome(common, &outcome))
+}
+
+fn publish(common: &Common, args: PublishArgs) -> anyhow::Result<u8> {
+    let request = cmd::PublishRequest {
+        target: target(&args.target)?,
+        live: args.live,
+        recover: args.recover,
+        wait: wait(&args.wait)?,
+        verify_wait: duration::parse(&args.verify_wait).context("--verify-wait")?,
+        file_blockers: args.file_blockers,
+    };
+    let cx = open(common)?;
+    let outcome = cmd::publish(&cx, &request, &mut Stderr::new(common, false))?;
+    Ok(run_outcome(common, &outcome))
+}
+
 fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
     let (channels, ci) = match &args.channels {
         Some(list) => verify::parse_channels(list)?,
@@ -506,6 +554,11 @@ impl Observer for Stderr {
         if self.notes {
             self.say(text);
         }
+    }
+
+    fn waiting(&mut self, text: &str) {
+        // On stderr whatever the report's format: stdout holds the report alone.
+        self.say(text);
     }
 
     fn started(&mut self, index: usize, total: usize, gate: &Gate) {

@@ -22,6 +22,7 @@ mod record;
 mod repo_files;
 mod tag;
 mod verify;
+mod workflow;
 
 use std::time::Duration;
 
@@ -43,6 +44,7 @@ pub use tag::{TagOutcome, TagRequest, tag};
 pub use verify::{
     HomebrewCheckRequest, HomebrewRenderRequest, VerifyOutcome, VerifyRequest, homebrew_check, homebrew_render, verify,
 };
+pub use workflow::{BuildRequest, LOG_LINES, PublishRequest, RunOutcome, Wait, build, publish};
 
 use crate::{
     context::Context, evidence, http::HttpConfig, report::Report, target::ReleaseTarget, versions as surfaces,

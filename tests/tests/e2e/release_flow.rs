@@ -2,7 +2,9 @@
 //! `next`, through the real binary, against a fixture repository with a bare `origin` and the
 //! fake GitHub.
 
-use release_core::testing::{FakeRegistry, FixtureRepo, PublishedRelease, TokenGrant, plasmite_manifest};
+use release_core::testing::{
+    Dispatch, FakeRegistry, FixtureRepo, Job, PublishedRelease, TokenGrant, WorkflowRun, plasmite_manifest,
+};
 use tests::{Run, evidence_json, finding, release_with_env, with_status};
 
 /// A token the fake accepts (its value is never shown).
@@ -241,4 +243,150 @@ fn tag_is_refused_out_of_order_and_never_moves_a_tag() {
     ok(&run(&repo, &["qa", "v0.8.0"]));
     refused(&run(&repo, &["tag", "v0.8.0", "--json"]), "is never moved");
     assert_eq!(repo.git(&["rev-list", "-n", "1", "v0.8.0"]).unwrap().trim(), head);
+}
+
+/// A repository tagged at HEAD through `tag`, with the fake serving that commit as the tag's
+/// and a successful build run 2001 of it; returns HEAD.
+fn tagged(fake: &FakeRegistry, repo: &FixtureRepo) -> String {
+    ok(&run(repo, &["evidence", "v0.8.0", "--mode", "live", "--agent", "rel@host"]));
+    ok(&run(repo, &["qa", "v0.8.0"]));
+    ok(&run(repo, &["tag", "v0.8.0"]));
+    let head = repo.git(&["rev-parse", "HEAD"]).unwrap().trim().to_string();
+    fake.update(|r| {
+        r.tag_commit = Some(head.clone());
+        r.runs.retain(|run| run.id != 2001);
+        r.runs.push(WorkflowRun::build(2001, "v0.8.0", &head).unwrap());
+        for run in &mut r.runs {
+            run.head_sha = head.clone();
+        }
+    });
+    head
+}
+
+fn dispatches(fake: &FakeRegistry) -> Vec<Dispatch> {
+    let mut out = Vec::new();
+    fake.update(|r| out = r.dispatches.clone());
+    out
+}
+
+#[test]
+fn build_records_a_failed_run_with_its_log_and_offers_the_blocker() {
+    let fake = fake();
+    let repo = mechanics_repo(&fake);
+    let head = tagged(&fake, &repo);
+    fake.update(|r| {
+        let run = r.run_mut(2001).unwrap();
+        run.conclusion = Some("failure".into());
+        run.jobs[1] = Job::new("build-platform (x86_64-unknown-linux-gnu)", "failure")
+            .with_log(&format!("compiling\nerror: linker failed\nGH_TOKEN={TOKEN}\n"));
+    });
+    let out = run(&repo, &["build", "v0.8.0", "--json"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stderr.contains("--file-blockers"), "the blocker is offered: {}", out.all());
+    assert!(out.stderr.contains("run 2001 failure"), "the run and its state on stderr: {}", out.all());
+    let report = out.json();
+    assert_eq!(report["summary"]["run_id"], "2001");
+    let job = finding(&report, "job build-platform (x86_64-unknown-linux-gnu)");
+    let log = job["evidence"].to_string();
+    assert!(log.contains("error: linker failed"), "{job}");
+    let record = std::fs::read_to_string(repo.path(".scratch/release/evidence-v0.8.0.json")).unwrap();
+    assert!(record.contains("error: linker failed") && !record.contains(TOKEN), "excerpt kept, token masked");
+    assert_eq!(evidence_json(repo.root(), "v0.8.0")["checkpoint"]["tag_local"], head.as_str());
+
+    let filed = run(&repo, &["build", "v0.8.0", "--file-blockers", "--json"]);
+    assert_eq!(filed.code, 1, "{}", filed.all());
+    let record = evidence_json(repo.root(), "v0.8.0");
+    let blockers = record["blockers"].as_array().unwrap();
+    assert!(blockers.iter().any(|b| b["summary"].as_str().unwrap().contains("linker failed")), "{record:#}");
+}
+
+#[test]
+fn build_dispatches_on_the_tag_when_the_push_started_no_run() {
+    let fake = fake();
+    let repo = mechanics_repo(&fake);
+    tagged(&fake, &repo);
+    fake.update(|r| {
+        r.runs.retain(|run| run.workflow != "release.yml");
+        let planned = WorkflowRun { writes_metadata: true, name: "release".into(), ..WorkflowRun::default() };
+        r.planned.entry("release.yml".into()).or_default().push_back(planned);
+    });
+    let out = run(&repo, &["build", "v0.8.0", "--json"]);
+    ok(&out);
+    let sent = dispatches(&fake);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!((sent[0].workflow.as_str(), sent[0].git_ref.as_str()), ("release.yml", "v0.8.0"));
+    assert_eq!(sent[0].inputs["tag"], "v0.8.0");
+    assert_eq!(out.json()["summary"]["dispatched"], true);
+    // The dispatched build proves itself.
+    ok(&run(&repo, &["provenance", "--tag", "v0.8.0"]));
+}
+
+#[test]
+fn publish_live_is_refused_without_rehearsal_provenance_or_secret_and_recovers_the_same_build() {
+    let fake = fake();
+    let repo = mechanics_repo(&fake);
+    tagged(&fake, &repo);
+    ok(&run(&repo, &["preflight", "v0.8.0"]));
+
+    // No rehearsal yet.
+    let out = run(&repo, &["publish", "v0.8.0", "--live", "--json"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stdout.contains("no successful rehearsal of build run 2001"), "{}", out.all());
+    assert!(dispatches(&fake).is_empty(), "nothing dispatched");
+
+    // The rehearsal: dispatched with the tag, never a build run id.
+    let out = run(&repo, &["publish", "v0.8.0", "--rehearsal", "--json"]);
+    ok(&out);
+    let sent = dispatches(&fake);
+    assert_eq!(sent[0].inputs.get("release_tag").map(String::as_str), Some("v0.8.0"));
+    assert_eq!(sent[0].inputs["rehearsal"], "true");
+    assert!(!sent[0].inputs.contains_key("build_run_id"), "{sent:?}");
+
+    // A missing live secret: preflight blocks, and so the live publish.
+    fake.update(|r| r.secrets.retain(|s| s != "HOMEBREW_TAP_TOKEN"));
+    assert_eq!(run(&repo, &["preflight", "v0.8.0"]).code, 1);
+    let out = run(&repo, &["publish", "v0.8.0", "--live", "--json"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stdout.contains("the last preflight is blocked"), "{}", out.all());
+    fake.update(|r| r.secrets.push("HOMEBREW_TAP_TOKEN".into()));
+    ok(&run(&repo, &["preflight", "v0.8.0"]));
+
+    // Failed provenance: the build's metadata names another tag.
+    let head = repo.git(&["rev-parse", "HEAD"]).unwrap().trim().to_string();
+    let bad = release_core::testing::fake_registry::build_metadata("v0.7.2", &head, 2001).to_string();
+    let zip = release_core::testing::fake_registry::zip_bytes(&[("metadata.json", bad.as_bytes())]).unwrap();
+    let good = {
+        let mut z = Vec::new();
+        fake.update(|r| z = r.run_mut(2001).unwrap().artifacts[0].zip.clone());
+        z
+    };
+    fake.update(|r| r.run_mut(2001).unwrap().set_artifact("release-metadata", zip));
+    let out = run(&repo, &["publish", "v0.8.0", "--live", "--json"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stdout.contains("provenance"), "{}", out.all());
+    fake.update(|r| r.run_mut(2001).unwrap().set_artifact("release-metadata", good));
+    assert_eq!(dispatches(&fake).len(), 1, "still only the rehearsal");
+
+    // Live: the tap job fails; it points to HOMEBREW_TAP_TOKEN; --recover re-dispatches for
+    // the same build run and keeps an incident.
+    let failing = WorkflowRun {
+        conclusion: Some("failure".into()),
+        jobs: vec![Job::new("publish-npm", "success"), Job::new("sync-homebrew-tap", "failure").with_log("403\n")],
+        ..WorkflowRun::default()
+    };
+    fake.update(|r| r.planned.entry("release-publish.yml".into()).or_default().push_back(failing));
+    let out = run(&repo, &["publish", "v0.8.0", "--live", "--json", "--verify-wait", "1s"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stdout.contains("check HOMEBREW_TAP_TOKEN"), "{}", out.all());
+    let out = run(&repo, &["publish", "v0.8.0", "--live", "--recover", "--json", "--verify-wait", "1s"]);
+    ok(&out);
+    let last = dispatches(&fake).last().cloned().unwrap();
+    assert_eq!(last.inputs.get("build_run_id").map(String::as_str), Some("2001"));
+    assert!(!last.inputs.contains_key("release_tag"), "{last:?}");
+    let record = evidence_json(repo.root(), "v0.8.0");
+    let incidents: Vec<&serde_json::Value> =
+        record["decisions"].as_array().unwrap().iter().filter(|d| d["kind"] == "incident").collect();
+    assert!(incidents.iter().any(|d| d["text"].as_str().unwrap().contains("build run 2001")), "{record:#}");
+    // After the live publish, verify ran and was recorded.
+    assert!(record["entries"].as_array().unwrap().iter().any(|e| e["report"]["command"] == "verify"), "{record:#}");
 }
