@@ -156,6 +156,12 @@ impl Repo {
         self.git_bounded(&args, PUSH_TIMEOUT).map(drop)
     }
 
+    /// Pushes HEAD to the branch of the same name on `remote`, setting it as the upstream.
+    /// Bounded by [`PUSH_TIMEOUT`].
+    pub fn push_head(&self, remote: &str) -> anyhow::Result<()> {
+        self.git_bounded(&["push", "--quiet", "--set-upstream", remote, "HEAD"], PUSH_TIMEOUT).map(drop)
+    }
+
     /// Whether `tag` exists on the remote `remote` (asks the remote; needs the network). An
     /// error when the remote cannot be asked, or does not answer within [`REMOTE_TIMEOUT`].
     pub fn remote_has_tag(&self, remote: &str, tag: &str) -> anyhow::Result<bool> {

@@ -251,6 +251,8 @@ impl CheckId {
     pub const PUBLISH_RUN: CheckId = CheckId(Cow::Borrowed("publish.run"));
     /// `publish.refused`: A publish was refused before dispatch; the detail says why.
     pub const PUBLISH_REFUSED: CheckId = CheckId(Cow::Borrowed("publish.refused"));
+    /// `next`: One step `next` ran, or where it stopped.
+    pub const NEXT: CheckId = CheckId(Cow::Borrowed("next"));
 
     /// An id that is not built in: a policy gate's own id, or one read back from a record.
     pub fn owned(id: impl Into<String>) -> CheckId {

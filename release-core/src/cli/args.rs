@@ -137,6 +137,15 @@ pub enum Release {
     /// for the same build run (its id as build_run_id) after a failed publish, never a new
     /// tag, and keeps an incident in the record.
     Publish(PublishArgs),
+    /// Read the record and run the next steps of the release (bump, finalize, qa, preflight,
+    /// tag, build, provenance, rehearsal, live publish, verify) until it is done or a human
+    /// must decide; say what to do then.
+    ///
+    /// Stops after a bump (commit and push the release commit), on any step that does not
+    /// pass, and after the rehearsal until --live says to publish. In dry-run mode a step that
+    /// changes something outside the working tree is refused, saying what it would have done.
+    /// Run it again after a kill: a run already started is found, not dispatched twice.
+    Next(NextArgs),
 }
 
 #[derive(Args)]
@@ -361,6 +370,20 @@ pub struct PublishArgs {
     /// File a release blocker for a failed run, with its failed jobs and log excerpts.
     #[arg(long)]
     pub file_blockers: bool,
+}
+
+#[derive(Args)]
+pub struct NextArgs {
+    /// The release target, vX.Y.Z.
+    pub target: String,
+    /// Go ahead with the live publish once the rehearsal succeeded (the human's decision).
+    #[arg(long)]
+    pub live: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// After the live publish, how long verify waits for every channel.
+    #[arg(long, default_value = "20m", value_name = "DURATION")]
+    pub verify_wait: String,
 }
 
 #[derive(Args)]

@@ -9,9 +9,9 @@ use camino::Utf8Path;
 
 use super::{
     args::{
-        BenchArgs, BlockerArgs, BuildArgs, ChangelogArgs, Common, EvidenceArgs, HomebrewCommand, HttpArgs, NoticesArgs,
-        PreflightArgs, ProvenanceArgs, PublishArgs, QaArgs, Release, SmokeArgs, StatusArgs, TagArgs, TargetsArgs,
-        VerifyArgs, VersionsArgs, WaitArgs,
+        BenchArgs, BlockerArgs, BuildArgs, ChangelogArgs, Common, EvidenceArgs, HomebrewCommand, HttpArgs, NextArgs,
+        NoticesArgs, PreflightArgs, ProvenanceArgs, PublishArgs, QaArgs, Release, SmokeArgs, StatusArgs, TagArgs,
+        TargetsArgs, VerifyArgs, VersionsArgs, WaitArgs,
     },
     render::{self, Stream},
 };
@@ -53,6 +53,7 @@ pub(super) fn release(common: &Common, command: Release) -> anyhow::Result<u8> {
         Release::Tag(args) => tag(common, args),
         Release::Build(args) => build(common, args),
         Release::Publish(args) => publish(common, args),
+        Release::Next(args) => next(common, args),
     }
 }
 
@@ -403,6 +404,7 @@ fn run_outcome(common: &Common, outcome: &cmd::RunOutcome) -> u8 {
             let _ = write_partial(&mut text, partial);
             render::err(&common.env, String::from_utf8_lossy(&text).trim_end_matches('\n'));
         }
+        partial_annotation(common, verified);
     }
     code
 }
@@ -427,6 +429,20 @@ fn publish(common: &Common, args: PublishArgs) -> anyhow::Result<u8> {
     let cx = open(common)?;
     let outcome = cmd::publish(&cx, &request, &mut Stderr::new(common, false))?;
     Ok(run_outcome(common, &outcome))
+}
+
+fn next(common: &Common, args: NextArgs) -> anyhow::Result<u8> {
+    let request = cmd::NextRequest {
+        target: target(&args.target)?,
+        live: args.live,
+        wait: wait(&args.wait)?,
+        verify_wait: duration::parse(&args.verify_wait).context("--verify-wait")?,
+    };
+    let cx = open(common)?;
+    let outcome = cmd::next(&cx, &request, &mut Stderr::new(common, false))?;
+    let code = render::report(&outcome.report, common);
+    render::err(&common.env, &format!("next: {}", outcome.what_now));
+    Ok(code)
 }
 
 fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
@@ -462,15 +478,59 @@ fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
         mask_strings(&mut value, &|s| cx.http.redact(s));
         render::json(&common.env, &value)?;
         render::github(report, true, &common.env);
+        let mut outputs = render::report_outputs(report);
+        outputs.extend(channel_outputs(&outcome).into_iter().map(|(k, v)| (k.to_string(), v)));
+        render::github_output(&common.env, &outputs);
+        partial_annotation(common, &outcome);
         return Ok(report.verdict.exit_code());
     }
-    let code = render::report(report, common);
+    let code = render::report_with_outputs(report, common, &channel_outputs(&outcome));
+    partial_annotation(common, &outcome);
     if let Some(partial) = &outcome.partial_publish {
         let mut text = Vec::new();
         let _ = write_partial(&mut text, partial);
         render::out(&common.env, String::from_utf8_lossy(&text).trim_end_matches('\n'));
     }
     Ok(code)
+}
+
+/// `live_channels` and `missing_channels` of a verify, for `$GITHUB_OUTPUT`: from the partial
+/// publish when there is one, else every channel checked is live when the report is ready.
+fn channel_outputs(outcome: &cmd::VerifyOutcome) -> Vec<(&'static str, String)> {
+    let names = |cs: &[Channel]| cs.iter().map(|c| c.name()).collect::<Vec<_>>().join(",");
+    let (live, missing) = match &outcome.partial_publish {
+        Some(p) => (names(&p.live), names(&p.missing)),
+        None => {
+            let checked: Vec<&str> = Channel::VERIFY
+                .iter()
+                .map(|c| c.name())
+                .filter(|n| {
+                    outcome
+                        .recorded
+                        .report
+                        .findings
+                        .iter()
+                        .any(|f| f.check.as_str().starts_with(&format!("verify.{n}")))
+                })
+                .collect();
+            match outcome.recorded.report.verdict {
+                crate::report::Verdict::Ready | crate::report::Verdict::ReadyWithWaivers => {
+                    (checked.join(","), String::new())
+                }
+                _ => (String::new(), checked.join(",")),
+            }
+        }
+    };
+    vec![("live_channels", live), ("missing_channels", missing)]
+}
+
+/// A partial publish, in GitHub Actions: an error annotation and a step-summary block.
+fn partial_annotation(common: &Common, outcome: &cmd::VerifyOutcome) {
+    if let Some(p) = &outcome.partial_publish {
+        let live: Vec<&str> = p.live.iter().map(|c| c.name()).collect();
+        let missing: Vec<&str> = p.missing.iter().map(|c| c.name()).collect();
+        render::partial_publish(&common.env, &live, &missing, &p.recovery);
+    }
 }
 
 /// Every string of `value` through `mask`, in place.

@@ -14,6 +14,14 @@ use crate::{
 
 /// Prints a report as the common options ask and returns its exit code.
 pub fn report(report: &Report, common: &Common) -> u8 {
+    report_with_outputs(report, common, &[])
+}
+
+/// [`report`], with more `$GITHUB_OUTPUT` lines than the verdict, exit code and evidence path.
+pub fn report_with_outputs(report: &Report, common: &Common, extra: &[(&str, String)]) -> u8 {
+    let mut outputs = report_outputs(report);
+    outputs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    github_output(&common.env, &outputs);
     let mut text = Vec::new();
     let _ = match common.json {
         true => write_json(&mut text, report),
@@ -75,6 +83,60 @@ fn past_tense(word: &str) -> &'static str {
         "INCOMPLETE" => "incomplete",
         "SKIP" => "skipped",
         _ => "waived",
+    }
+}
+
+/// What every report-rendering command writes to `$GITHUB_OUTPUT`: `verdict`, `exit_code`
+/// and, for a report with a target, `evidence` (the record's path from the repository root).
+pub fn report_outputs(report: &Report) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("verdict".to_string(), report.verdict.to_string()),
+        ("exit_code".to_string(), report.verdict.exit_code().to_string()),
+    ];
+    if let Some(t) = &report.target {
+        out.push(("evidence".to_string(), format!(".scratch/release/evidence-{t}.json")));
+    }
+    out
+}
+
+/// In GitHub Actions, appends `key=value` lines to `$GITHUB_OUTPUT` in one write (a step's
+/// outputs never interleave with another writer's half line). Values are one line: a newline
+/// in one becomes a space. Redacted like every other byte out.
+pub fn github_output(env: &Env, outputs: &[(String, String)]) {
+    if !github_actions(env) || outputs.is_empty() {
+        return;
+    }
+    let Some(path) = env.get_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else { return };
+    let text: String = outputs.iter().map(|(k, v)| format!("{k}={}\n", v.replace(['\r', '\n'], " "))).collect();
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(redacted(env, &text).as_bytes()));
+    if let Err(e) = written {
+        err(env, &format!("warning: cannot append to GITHUB_OUTPUT {}: {e}", path.to_string_lossy()));
+    }
+}
+
+/// In GitHub Actions, a partial publish as an `::error` annotation and a block of the step
+/// summary: live on `live`, missing on `missing`, and what to do.
+pub fn partial_publish(env: &Env, live: &[&str], missing: &[&str], recovery: &str) {
+    if !github_actions(env) {
+        return;
+    }
+    let message = format!("live on {}; missing on {}. {recovery}", live.join(", "), missing.join(", "));
+    err(env, &format!("::error title=partial publish::{}", escape_data(&message)));
+    if let Some(path) = env.get_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let block = format!(
+            "### Partial publish\n\n| live | missing |\n| --- | --- |\n| {} | {} |\n\n{recovery}\n\n",
+            live.join(", "),
+            missing.join(", ")
+        );
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(redacted(env, &block).as_bytes()));
     }
 }
 

@@ -16,6 +16,7 @@
 
 mod blocker;
 mod checks;
+mod next;
 mod preflight;
 mod qa;
 mod record;
@@ -33,6 +34,7 @@ pub use blocker::{BlockerOutcome, BlockerRequest, CloseRequest, FileRequest, blo
 pub use checks::{
     BenchRequest, NoticesRequest, ProvenanceRequest, SmokeOutcome, SmokeRequest, bench, notices, provenance, smoke,
 };
+pub use next::{NextOutcome, NextRequest, Stop, next};
 pub use preflight::{PreflightRequest, preflight};
 pub use qa::{QaRequest, qa};
 pub use record::{EvidenceOutcome, EvidenceRequest, LastRun, Status, StatusRequest, evidence, status};

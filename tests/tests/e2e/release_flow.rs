@@ -390,3 +390,194 @@ fn publish_live_is_refused_without_rehearsal_provenance_or_secret_and_recovers_t
     // After the live publish, verify ran and was recorded.
     assert!(record["entries"].as_array().unwrap().iter().any(|e| e["report"]["command"] == "verify"), "{record:#}");
 }
+
+/// `next` with the token and short waits.
+fn next(repo: &FixtureRepo, extra: &[&str]) -> Run {
+    let mut args = vec!["next", "v0.8.0", "--json", "--poll", "1s", "--timeout", "2m", "--verify-wait", "1s"];
+    args.extend_from_slice(extra);
+    run(repo, &args)
+}
+
+fn stop(out: &Run) -> String {
+    out.json()["summary"]["stop"].as_str().unwrap_or_default().to_string()
+}
+
+/// A fixture whose build starts only when dispatched, and the fake knowing its HEAD as the
+/// commit the tag will point to.
+fn next_fixture(fake: &FakeRegistry, schedule: Option<(u32, u32)>) -> FixtureRepo {
+    let repo = mechanics_repo(fake);
+    let head = repo.git(&["rev-parse", "HEAD"]).unwrap().trim().to_string();
+    fake.update(|r| {
+        r.tag_commit = Some(head.clone());
+        r.runs.retain(|run| run.workflow != "release.yml");
+        let planned = WorkflowRun { writes_metadata: true, name: "release".into(), schedule, ..WorkflowRun::default() };
+        r.planned.entry("release.yml".into()).or_default().push_back(planned);
+    });
+    repo
+}
+
+#[test]
+fn next_alone_takes_a_release_from_evidence_to_verify() {
+    let fake = fake();
+    let repo = next_fixture(&fake, None);
+    let out = next(&repo, &[]);
+    assert_eq!(out.code, 3, "no step ran: nothing was decided: {}", out.all());
+    assert_eq!(stop(&out), "human", "{}", out.all());
+    assert!(out.stderr.contains("release evidence v0.8.0 --mode"), "{}", out.all());
+    ok(&run(&repo, &["evidence", "v0.8.0", "--mode", "live", "--agent", "rel@host"]));
+
+    // qa, preflight, tag, build, provenance, rehearsal; then the human's go.
+    let out = next(&repo, &[]);
+    ok(&out);
+    assert_eq!(stop(&out), "human", "{}", out.all());
+    assert!(out.stderr.contains("next v0.8.0 --live"), "{}", out.all());
+    let steps: Vec<String> =
+        out.json()["findings"].as_array().unwrap().iter().map(|f| f["subject"].as_str().unwrap().to_string()).collect();
+    assert_eq!(
+        steps,
+        ["step qa", "step preflight", "step tag", "step build", "step provenance", "step rehearsal", "next v0.8.0"],
+        "{}",
+        out.all()
+    );
+    assert!(remote_tags(&repo).contains("refs/tags/bindings/go/v0.8.0"));
+
+    let out = next(&repo, &["--live"]);
+    ok(&out);
+    assert_eq!(stop(&out), "done", "{}", out.all());
+    let sent = dispatches(&fake);
+    let publishes: Vec<&Dispatch> = sent.iter().filter(|d| d.workflow == "release-publish.yml").collect();
+    assert_eq!(publishes.len(), 2, "one rehearsal, one live: {sent:?}");
+    assert_eq!(
+        (publishes[0].inputs["rehearsal"].as_str(), publishes[1].inputs["rehearsal"].as_str()),
+        ("true", "false")
+    );
+    let status = run(&repo, &["status", "v0.8.0", "--json"]).json();
+    assert_eq!(status["next_step"], "done: every channel verified", "{status:#}");
+    // Done stays done.
+    assert_eq!(stop(&next(&repo, &["--live"])), "done");
+}
+
+#[test]
+fn next_in_dry_run_mode_refuses_the_tag_saying_what_it_would_do() {
+    let fake = fake();
+    let repo = next_fixture(&fake, None);
+    ok(&run(&repo, &["evidence", "v0.8.0", "--mode", "dry-run", "--agent", "rel@host"]));
+    let out = next(&repo, &[]);
+    ok(&out);
+    assert_eq!(stop(&out), "dry-run", "{}", out.all());
+    assert!(
+        out.stderr.contains("would now push the annotated tag v0.8.0 (and bindings/go/v0.8.0) to origin"),
+        "{}",
+        out.all()
+    );
+    assert!(!remote_tags(&repo).contains("v0.8.0") && tags(&repo).iter().all(|t| t != "v0.8.0"));
+    assert!(dispatches(&fake).is_empty());
+}
+
+#[test]
+fn next_killed_while_waiting_resumes_without_a_second_dispatch() {
+    let fake = fake();
+    // The build stays queued until the test lets it finish.
+    let repo = next_fixture(&fake, Some((100_000, 0)));
+    ok(&run(&repo, &["evidence", "v0.8.0", "--mode", "live", "--agent", "rel@host"]));
+    let mut child = tests::release_command(repo.root(), &["next", "v0.8.0", "--poll", "1s", "--timeout", "10m"])
+        .env("GH_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once it waits on the dispatched build.
+    let waited = std::time::Instant::now();
+    while dispatches(&fake).is_empty() && waited.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(dispatches(&fake).len(), 1, "the build was dispatched once");
+    assert!(remote_tags(&repo).contains("refs/tags/v0.8.0"), "the tag step was done before the kill");
+
+    // The run finishes; `next` again picks up where the record stands.
+    fake.update(|r| {
+        for run in r.runs.iter_mut().filter(|run| run.workflow == "release.yml") {
+            run.schedule = None;
+        }
+    });
+    let out = next(&repo, &[]);
+    ok(&out);
+    assert_eq!(stop(&out), "human", "{}", out.all());
+    let builds = dispatches(&fake).iter().filter(|d| d.workflow == "release.yml").count();
+    assert_eq!(builds, 1, "the run already started was found, not dispatched again");
+    let steps = out.json()["findings"].to_string();
+    assert!(steps.contains("step build") && !steps.contains("step tag"), "{}", out.all());
+}
+
+#[test]
+fn next_bumps_commits_then_pushes_the_release_commit() {
+    let fake = fake();
+    let mut builder = FixtureRepo::plasmite("0.8.0")
+        .tags(&["v0.7.2"])
+        .replace("CHANGELOG.md", "## [Unreleased]\n", "## [Unreleased]\n\n### Added\n- A patch.\n")
+        .file(
+            "release/policy.toml",
+            mechanics_policy(&fake)
+                .replace("[[version]]", "[[version]]\nfile = \"Cargo.lock\"\npackage = \"plasmite\"\n\n[[version]]"),
+        );
+    for (path, text) in workflows("1.88.0") {
+        builder = builder.file(path, text);
+    }
+    let repo = builder.with_remote().build().unwrap();
+    ok(&run(&repo, &["evidence", "v0.8.1", "--mode", "live", "--agent", "rel@host", "--base-tag", "v0.7.2"]));
+    let out = run(&repo, &["next", "v0.8.1", "--json"]);
+    ok(&out);
+    assert_eq!(stop(&out), "human", "{}", out.all());
+    assert!(out.stderr.contains("review it"), "{}", out.all());
+    assert_eq!(repo.git(&["log", "-1", "--format=%s"]).unwrap().trim(), "Release v0.8.1");
+    assert!(repo.read("Cargo.toml").unwrap().contains("version = \"0.8.1\""));
+    assert!(repo.read("CHANGELOG.md").unwrap().contains("## [0.8.1] - "));
+    assert!(repo.git(&["status", "--porcelain"]).unwrap().trim().is_empty(), "everything committed");
+    let out = run(&repo, &["next", "v0.8.1", "--json"]);
+    let steps = out.json()["findings"].to_string();
+    assert!(steps.contains("step push") && steps.contains("step qa"), "{}", out.all());
+    let pushed = repo.git(&["rev-parse", "origin/main"]).unwrap();
+    assert_eq!(pushed, repo.git(&["rev-parse", "HEAD"]).unwrap(), "the release commit is on origin");
+}
+
+#[test]
+fn every_command_writes_github_output_and_a_partial_publish_is_annotated() {
+    let fake = fake();
+    let repo = mechanics_repo(&fake);
+    std::fs::create_dir_all(repo.scratch()).unwrap();
+    let output = repo.scratch().join("github_output");
+    let summary = repo.scratch().join("step_summary");
+    let env = [
+        ("GH_TOKEN", TOKEN),
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_OUTPUT", output.as_str()),
+        ("GITHUB_STEP_SUMMARY", summary.as_str()),
+    ];
+    let out = release_with_env(repo.root(), &["preflight", "v0.8.0"], &env);
+    ok(&out);
+    let written = std::fs::read_to_string(&output).unwrap();
+    assert_eq!(written, "verdict=ready\nexit_code=0\nevidence=.scratch/release/evidence-v0.8.0.json\n");
+
+    // npm lacks the release: live on the others, missing on npm.
+    std::fs::remove_file(&output).unwrap();
+    fake.update(|r| {
+        r.npm.remove("0.8.0");
+        r.npm_tags.insert("latest".into(), "0.7.2".into());
+    });
+    let out = release_with_env(repo.root(), &["verify", "v0.8.0", "--http-timeout", "2s"], &env);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let written = std::fs::read_to_string(&output).unwrap();
+    assert!(
+        written.starts_with("verdict=blocked\nexit_code=1\nevidence=.scratch/release/evidence-v0.8.0.json\n"),
+        "{written}"
+    );
+    assert!(written.contains("missing_channels=npm\n"), "{written}");
+    assert!(written.contains("live_channels=crates,"), "{written}");
+    assert!(out.stderr.contains("::error title=partial publish::live on crates"), "{}", out.all());
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(summary.contains("### Partial publish") && summary.contains("| npm |"), "{summary}");
+    assert!(!written.contains(TOKEN) && !summary.contains(TOKEN));
+}
