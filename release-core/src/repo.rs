@@ -149,7 +149,7 @@ impl Repo {
     }
 
     /// Pushes `refs` (`refs/tags/v1.2.3`...) to `remote` in one atomic push: all land or none
-    /// does. Bounded by [`PUSH_TIMEOUT`].
+    /// does. Bounded by `PUSH_TIMEOUT`.
     pub fn push_refs(&self, remote: &str, refs: &[String]) -> anyhow::Result<()> {
         let mut args = vec!["push", "--atomic", "--quiet", remote];
         args.extend(refs.iter().map(String::as_str));
@@ -157,7 +157,7 @@ impl Repo {
     }
 
     /// Pushes HEAD to the branch of the same name on `remote`, setting it as the upstream.
-    /// Bounded by [`PUSH_TIMEOUT`].
+    /// Bounded by `PUSH_TIMEOUT`.
     pub fn push_head(&self, remote: &str) -> anyhow::Result<()> {
         self.git_bounded(&["push", "--quiet", "--set-upstream", remote, "HEAD"], PUSH_TIMEOUT).map(drop)
     }
