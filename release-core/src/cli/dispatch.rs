@@ -210,6 +210,7 @@ fn evidence(common: &Common, args: EvidenceArgs) -> anyhow::Result<u8> {
         Init::Replaced { backup } => format!("started over: {path} (the old record is {})", shown(&cx, backup)),
     };
     render::err(&common.env, &said);
+    render::github_output(&common.env, &[("evidence".to_string(), path.to_string())]);
     if common.json {
         render::json(&common.env, &outcome.record)?;
     } else {
@@ -222,6 +223,7 @@ fn status(common: &Common, args: StatusArgs) -> anyhow::Result<u8> {
     let request = cmd::StatusRequest { target: target(&args.target)? };
     let cx = open(common)?;
     let status = cmd::status(&cx, &request)?;
+    render::github_output(&common.env, &[("next_step".to_string(), status.next_step.clone())]);
     if common.json {
         render::json(&common.env, &status)?;
         return Ok(0);

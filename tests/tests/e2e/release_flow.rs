@@ -580,4 +580,10 @@ fn every_command_writes_github_output_and_a_partial_publish_is_annotated() {
     let summary = std::fs::read_to_string(&summary).unwrap();
     assert!(summary.contains("### Partial publish") && summary.contains("| npm |"), "{summary}");
     assert!(!written.contains(TOKEN) && !summary.contains(TOKEN));
+
+    // The record's commands say where it is, and status what comes next.
+    std::fs::remove_file(&output).unwrap();
+    ok(&release_with_env(repo.root(), &["status", "v0.8.0"], &env));
+    let written = std::fs::read_to_string(&output).unwrap();
+    assert!(written.starts_with("next_step=") && written.ends_with('\n') && written.lines().count() == 1, "{written}");
 }
