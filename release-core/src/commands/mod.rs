@@ -18,6 +18,7 @@ mod blocker;
 mod checks;
 mod next;
 mod preflight;
+mod publish;
 mod qa;
 mod record;
 mod repo_files;
@@ -36,6 +37,7 @@ pub use checks::{
 };
 pub use next::{NextOutcome, NextRequest, Stop, next};
 pub use preflight::{PreflightRequest, preflight};
+pub use publish::{PublishRequest, publish};
 pub use qa::{QaRequest, qa};
 pub use record::{EvidenceOutcome, EvidenceRequest, LastRun, Status, StatusRequest, evidence, status};
 pub use repo_files::{
@@ -46,7 +48,7 @@ pub use tag::{TagOutcome, TagRequest, tag};
 pub use verify::{
     HomebrewCheckRequest, HomebrewRenderRequest, VerifyOutcome, VerifyRequest, homebrew_check, homebrew_render, verify,
 };
-pub use workflow::{BuildRequest, LOG_LINES, PublishRequest, RunOutcome, Wait, build, publish};
+pub use workflow::{BuildRequest, LOG_LINES, RunOutcome, Wait, build};
 
 use crate::{
     context::Context, evidence, http::HttpConfig, report::Report, target::ReleaseTarget, versions as surfaces,

@@ -17,15 +17,12 @@ use super::{Observer, Recorded, record};
 use crate::{
     context::Context,
     duration,
-    evidence::{self, Decision, Mode, Record},
     fetch::url_evidence,
     github::{self, GitHub, Job, Run},
     policy::BuildPolicy,
-    provenance::{self as build_provenance, Which},
     report::{CheckId, Evidence, Finding, Report, Verdict},
     tail::Tail,
     target::ReleaseTarget,
-    verify,
 };
 
 /// Lines of a failed job's log kept in the record (its end: where jobs say why they failed).
@@ -69,14 +66,14 @@ pub struct RunOutcome {
 }
 
 /// A run as watched to its end (or to the timeout).
-struct Watched {
+pub(super) struct Watched {
     run: Run,
-    jobs: Vec<Job>,
+    pub(super) jobs: Vec<Job>,
     timed_out: bool,
     elapsed: Duration,
 }
 
-fn client<'a>(cx: &'a Context) -> anyhow::Result<GitHub<'a>> {
+pub(super) fn client<'a>(cx: &'a Context) -> anyhow::Result<GitHub<'a>> {
     let repo = cx.policy.project.github.as_deref().with_context(|| {
         format!("{}: the release workflows need `github = \"owner/repo\"` in [project]", cx.policy.path)
     })?;
@@ -142,14 +139,14 @@ pub fn build(cx: &Context, request: &BuildRequest, observer: &mut dyn Observer) 
 }
 
 /// Why a listing or a dispatch gave no run: a finding to make.
-enum NoRun {
+pub(super) enum NoRun {
     Fetch(github::FetchError),
     Refused(String),
     Unknown(String),
 }
 
 impl NoRun {
-    fn into_finding(self, check: &CheckId, subject: &str) -> Finding {
+    pub(super) fn into_finding(self, check: &CheckId, subject: &str) -> Finding {
         match self {
             NoRun::Fetch(e) => {
                 e.finding(check, subject, crate::fetch::Absent::Fail("the workflow file is not on GitHub"))
@@ -161,7 +158,7 @@ impl NoRun {
 }
 
 /// The runs of `workflow` on `branch` (a tag), newest first.
-fn runs_of(gh: &GitHub<'_>, workflow: &str, branch: &str) -> Result<Vec<Run>, NoRun> {
+pub(super) fn runs_of(gh: &GitHub<'_>, workflow: &str, branch: &str) -> Result<Vec<Run>, NoRun> {
     let listed = gh.runs_on(workflow, branch).map_err(NoRun::Fetch)?;
     let mut runs: Vec<Run> = listed
         .items
@@ -174,7 +171,7 @@ fn runs_of(gh: &GitHub<'_>, workflow: &str, branch: &str) -> Result<Vec<Run>, No
 
 /// Dispatches `workflow` on `tag` and finds the run it started: GitHub's answer (204) names
 /// none, so it is the newest `workflow_dispatch` run on the tag that was not there before.
-fn dispatch_and_find(
+pub(super) fn dispatch_and_find(
     cx: &Context,
     gh: &GitHub<'_>,
     workflow: &str,
@@ -220,7 +217,7 @@ fn dispatch_and_find(
 
 /// Polls run `id` until it completes or `wait.timeout` passes, saying on the observer which
 /// run, which jobs and their states, and the time elapsed.
-fn watch(
+pub(super) fn watch(
     cx: &Context,
     gh: &GitHub<'_>,
     id: u64,
@@ -257,11 +254,11 @@ fn run_evidence(gh: &GitHub<'_>, run: &Run) -> Evidence {
     url_evidence(run.html_url.as_deref().unwrap_or(&fallback), None)
 }
 
-fn is_failed(job: &Job) -> bool {
+pub(super) fn is_failed(job: &Job) -> bool {
     matches!(job.conclusion.as_deref(), Some("failure" | "timed_out" | "startup_failure" | "cancelled"))
 }
 
-fn run_findings(gh: &GitHub<'_>, check: &CheckId, subject: &str, w: &Watched) -> Vec<Finding> {
+pub(super) fn run_findings(gh: &GitHub<'_>, check: &CheckId, subject: &str, w: &Watched) -> Vec<Finding> {
     let ev = run_evidence(gh, &w.run);
     let id = w.run.id;
     let f = if w.timed_out {
@@ -295,7 +292,7 @@ fn run_findings(gh: &GitHub<'_>, check: &CheckId, subject: &str, w: &Watched) ->
 }
 
 /// One finding per failed job, with the end of its log (redacted when the report is recorded).
-fn failed_jobs(gh: &GitHub<'_>, w: &Watched) -> Vec<Finding> {
+pub(super) fn failed_jobs(gh: &GitHub<'_>, w: &Watched) -> Vec<Finding> {
     w.jobs
         .iter()
         .filter(|j| is_failed(j))
@@ -333,7 +330,7 @@ fn failed_jobs(gh: &GitHub<'_>, w: &Watched) -> Vec<Finding> {
         .collect()
 }
 
-fn summary(w: &Watched, workflow: &str, dispatched: bool, extra: Option<Value>) -> Value {
+pub(super) fn summary(w: &Watched, workflow: &str, dispatched: bool, extra: Option<Value>) -> Value {
     let jobs: Vec<Value> =
         w.jobs.iter().map(|j| json!({"name": j.name, "status": j.status, "conclusion": j.conclusion})).collect();
     let mut doc = json!({
@@ -354,7 +351,7 @@ fn summary(w: &Watched, workflow: &str, dispatched: bool, extra: Option<Value>) 
 }
 
 /// Records the report (filing blockers when asked, else offering the command that does).
-fn finish(
+pub(super) fn finish(
     cx: &Context,
     target: &ReleaseTarget,
     command: &str,
@@ -376,211 +373,6 @@ fn finish(
     }
     let recorded = record(cx, Some(target), report)?;
     Ok(RunOutcome { recorded, offer, verified: None })
-}
-
-/// `publish vX.Y.Z --rehearsal|--live [--recover]`.
-#[derive(Debug, Clone)]
-pub struct PublishRequest {
-    /// The release.
-    pub target: ReleaseTarget,
-    /// A live publish (else a rehearsal: everything but the registries and the release).
-    pub live: bool,
-    /// Re-dispatch for the build run of the last failed publish of this release (its id goes
-    /// to the workflow as `build_run_id`); recorded as an incident.
-    pub recover: bool,
-    /// How long to wait for the run.
-    pub wait: Wait,
-    /// After a live publish: how long `verify` waits for every channel.
-    pub verify_wait: Duration,
-    /// File a blocker for a failed run (else one is offered).
-    pub file_blockers: bool,
-}
-
-/// A previous publish of this release, as the record keeps it.
-fn publishes(record: &Record) -> impl Iterator<Item = (&evidence::Entry, &Value)> {
-    record
-        .entries
-        .iter()
-        .filter(|e| e.report.command == "publish")
-        .filter_map(|e| e.report.summary.as_ref().map(|s| (e, s)))
-}
-
-/// Why a publish may not be dispatched now; empty when it may. Shared with `next`.
-pub(crate) fn publish_refusals(record: Option<&Record>, build_run: &str, live: bool, recover: bool) -> Vec<String> {
-    let Some(record) = record else { return vec!["no evidence record: start one with `evidence`".into()] };
-    let mut why = Vec::new();
-    let t = &record.target;
-    if live {
-        if record.mode != Mode::Live {
-            why.push(format!(
-                "the record's mode is {}: only a live release publishes live (a dry run ends after the rehearsal)",
-                record.mode.as_str()
-            ));
-        }
-        match record.latest("preflight") {
-            Some(e) if e.report.verdict == Verdict::Ready => {}
-            Some(e) => why.push(format!(
-                "the last preflight is {}: fix what it reports, then `cargo xtask release preflight {t} --live`",
-                e.report.verdict
-            )),
-            None => why.push(format!("preflight never ran: `cargo xtask release preflight {t} --live`")),
-        }
-        let rehearsed = publishes(record).any(|(e, s)| {
-            s["rehearsal"] == true && s["build_run_id"] == build_run && e.report.verdict == Verdict::Ready
-        });
-        if !rehearsed {
-            why.push(format!(
-                "no successful rehearsal of build run {build_run}: `cargo xtask release publish {t} --rehearsal` first"
-            ));
-        }
-    }
-    if recover {
-        let failed = publishes(record)
-            .filter(|(_, s)| s["build_run_id"] == build_run && s["rehearsal"] == !live)
-            .last()
-            .is_some_and(|(e, _)| e.report.verdict != Verdict::Ready);
-        if !failed {
-            why.push(format!(
-                "nothing to recover: the last {} publish of build run {build_run} did not fail",
-                if live { "live" } else { "rehearsal" }
-            ));
-        }
-    }
-    why
-}
-
-/// Checks provenance, dispatches the publish workflow, waits and records; after a live
-/// publish, verifies every channel.
-pub fn publish(cx: &Context, request: &PublishRequest, observer: &mut dyn Observer) -> anyhow::Result<RunOutcome> {
-    let target = &request.target;
-    let t = target.tag();
-    let gh = client(cx)?;
-    let workflow = cx.policy.release.publish_workflow.clone().with_context(|| {
-        format!("{}: `publish` needs `[release] publish_workflow` (the publish workflow file)", cx.policy.path)
-    })?;
-    let kind = if request.live { "live" } else { "rehearsal" };
-    // Provenance first: the build run a publish would use, proven (and recorded).
-    observer.note(&format!("publish: proving the build run of {t} first (provenance)"));
-    let proven = build_provenance::check(cx, &Which::Tag(target.clone()), None)?;
-    let build_run = proven.summary.as_ref().and_then(|s| s["run_id"].as_str()).unwrap_or_default().to_string();
-    let proven_ok = proven.verdict == Verdict::Ready;
-    let proven_words = proven.verdict.to_string();
-    record(cx, Some(target), proven)?;
-    let mut why = Vec::new();
-    if !proven_ok || build_run.is_empty() {
-        why.push(format!(
-            "the build run's provenance is {proven_words}: `cargo xtask release provenance --tag {t}` says why; rebuild the tag, never re-tag"
-        ));
-    }
-    let record_now = evidence::load(&cx.repo, target)?;
-    why.extend(publish_refusals(record_now.as_ref(), &build_run, request.live, request.recover));
-    let check = CheckId::PUBLISH_RUN;
-    let subject = format!("{workflow} {kind} of {t}");
-    if !why.is_empty() {
-        let findings = why.into_iter().map(|w| Finding::fail(CheckId::PUBLISH_REFUSED, &subject, w)).collect();
-        let extra = json!({"rehearsal": !request.live, "build_run_id": build_run, "refused": true});
-        return finish(cx, target, "publish", findings, Some(extra), false);
-    }
-    let mut inputs = serde_json::Map::new();
-    inputs.insert("rehearsal".into(), Value::String((!request.live).to_string()));
-    if request.recover {
-        // The recovery path of the workflow: the same build run, never a new tag.
-        inputs.insert("build_run_id".into(), Value::String(build_run.clone()));
-        incident(
-            cx,
-            target,
-            &format!(
-                "recovery: {kind} publish re-dispatched for build run {build_run} (the same tag, never a new one) after a failed publish"
-            ),
-        )?;
-    } else {
-        inputs.insert("release_tag".into(), Value::String(t.clone()));
-    }
-    let before = runs_of(&gh, &workflow, &t).unwrap_or_default();
-    observer.note(&format!("publish: dispatching {workflow} ({kind}) for build run {build_run}"));
-    let extra = json!({"rehearsal": !request.live, "build_run_id": build_run, "recover": request.recover});
-    let run_id = match dispatch_and_find(cx, &gh, &workflow, &t, &inputs, &before, request.wait) {
-        Ok(id) => id,
-        Err(f) => {
-            return finish(
-                cx,
-                target,
-                "publish",
-                vec![f.into_finding(&check, &subject)],
-                Some(extra),
-                request.file_blockers,
-            );
-        }
-    };
-    let watched = match watch(cx, &gh, run_id, request.wait, "publish", observer) {
-        Ok(w) => w,
-        Err(f) => {
-            return finish(
-                cx,
-                target,
-                "publish",
-                vec![f.into_finding(&check, &subject)],
-                Some(extra),
-                request.file_blockers,
-            );
-        }
-    };
-    let mut findings = run_findings(&gh, &check, &subject, &watched);
-    findings.extend(failed_jobs(&gh, &watched));
-    if watched.jobs.iter().any(|j| is_failed(j) && j.name.starts_with("sync-homebrew-tap")) {
-        findings.push(Finding::fail(
-            CheckId::PUBLISH_RUN,
-            "sync-homebrew-tap",
-            format!(
-                "the tap job failed: check HOMEBREW_TAP_TOKEN (`cargo xtask release preflight {t} --live`), fix it, then `cargo xtask release publish {t} --{} --recover` (the same build run {build_run})",
-                if request.live { "live" } else { "rehearsal" }
-            ),
-        ));
-    }
-    let summary = summary(&watched, &workflow, true, Some(extra));
-    let mut outcome = finish(cx, target, "publish", findings, Some(summary), request.file_blockers)?;
-    if request.live && outcome.recorded.report.verdict == Verdict::Ready {
-        observer.note(&format!(
-            "publish: live publish done; verifying every channel (up to {})",
-            duration::format(request.verify_wait)
-        ));
-        let verify_request = super::VerifyRequest {
-            target: target.clone(),
-            options: verify::Options { wait: Some(request.verify_wait), ..verify::Options::default() },
-            file_blockers: request.file_blockers,
-            http: super::HttpLimits::default(),
-        };
-        let verified = super::verify(cx, &verify_request)?;
-        if let Some(partial) = &verified.partial_publish {
-            incident(
-                cx,
-                target,
-                &format!(
-                    "partial publish of build run {build_run}: {}; recovery: `cargo xtask release publish {t} --live --recover` (the same build run, never a new tag)",
-                    partial.recovery
-                ),
-            )?;
-        }
-        outcome.verified = Some(verified);
-    }
-    Ok(outcome)
-}
-
-/// Keeps an incident in the record's decisions.
-fn incident(cx: &Context, target: &ReleaseTarget, text: &str) -> anyhow::Result<()> {
-    let now = cx.clock.timestamp();
-    evidence::update(&cx.repo, target, &cx.clock, |record| {
-        let record = record.get_or_insert_with(|| Record::unset(target, &now));
-        record.decisions.push(Decision {
-            timestamp: now.clone(),
-            kind: "incident".into(),
-            check: Some("publish".into()),
-            text: text.to_string(),
-            commit: None,
-            by: record.agent.clone(),
-        });
-        Ok(())
-    })
 }
 
 #[cfg(test)]
