@@ -365,6 +365,7 @@ pub fn phase_of(command: &str) -> &'static str {
     match command {
         "qa" | "versions" | "changelog" | "targets" | "bench" => "qa",
         "provenance" | "build" => "build",
+        "tag" => "tag",
         "publish" => "publish",
         "verify" | "smoke" | "notices" => "verification",
         "blocker" => "blockers",
@@ -508,7 +509,9 @@ impl Record {
             );
         }
         if live.tag_local.is_none() {
-            return format!("tag the release commit: `git tag -a {t} -m \"Release {t}\"`");
+            return format!(
+                "tag the release commit: `cargo xtask release tag {t}` (after `cargo xtask release preflight {t}`; `cargo xtask release next {t}` does both)"
+            );
         }
         if let (None, Some(why)) = (live.tag_remote, &live.remote_error) {
             return format!(
@@ -516,14 +519,16 @@ impl Record {
             );
         }
         if live.tag_remote != Some(true) {
-            return format!("push the tag (this starts the release workflow): `git push origin {t}`");
+            return format!("push the tag (this starts the release workflow): `cargo xtask release tag {t}` pushes it");
         }
         if let Some(p) = derived.delivery.iter().find(|c| c.check == "provenance" && !c.holds()) {
             return match p.standing {
                 Standing::Failing { .. } => format!(
                     "the build run is not the right one: rebuild the tag, then `cargo xtask release provenance --tag {t}`"
                 ),
-                _ => format!("when the release build finishes: `cargo xtask release provenance --tag {t}`"),
+                _ => format!(
+                    "wait for the release build (`cargo xtask release build {t}`), then `cargo xtask release provenance --tag {t}`"
+                ),
             };
         }
         let channels: Vec<&CheckState> = derived.delivery.iter().filter(|c| !c.holds()).collect();
@@ -539,7 +544,7 @@ impl Record {
             );
         }
         format!(
-            "dispatch the publish workflow with the checked build run, then `cargo xtask release verify {t} --wait 20m` (not verified yet: {})",
+            "dispatch the publish workflow with the checked build run: `cargo xtask release publish {t} --rehearsal`, then `--live` (which runs `verify {t} --wait`; `cargo xtask release next {t}` drives both) (not verified yet: {})",
             names(&channels)
         )
     }

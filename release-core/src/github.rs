@@ -125,13 +125,22 @@ struct Runs {
 }
 
 /// A job of a workflow run (the fields used here).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Job {
+    /// Job id (its log is at `actions/jobs/{id}/logs`).
+    #[serde(default)]
+    pub id: u64,
     /// Job name (`build (ubuntu-latest, x86_64)` for matrix legs).
     pub name: String,
+    /// `queued`, `in_progress`, `completed`...
+    #[serde(default)]
+    pub status: String,
     /// `success`, `failure`, ... or null while running.
     #[serde(default)]
     pub conclusion: Option<String>,
+    /// Web page (its format has changed over time: treat it as opaque).
+    #[serde(default)]
+    pub html_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -360,6 +369,49 @@ impl<'a> GitHub<'a> {
     /// The jobs of the latest attempt of run `id`, every page.
     pub fn jobs(&self, id: &str) -> Result<Vec<Job>, FetchError> {
         self.list_all(&format!("{}/jobs?filter=latest&per_page=100", self.run_url(id)), |d: Jobs| d.jobs)
+    }
+
+    /// Every run of the workflow file `workflow` triggered on `branch` (a tag's runs have the
+    /// tag as their branch), newest first, every page.
+    pub fn runs_on(&self, workflow: &str, branch: &str) -> Result<Listed<Run>, FetchError> {
+        let url = format!("{}/actions/workflows/{workflow}/runs?branch={branch}&per_page=100", self.repo_url());
+        let items = self.list_all(&url, |d: Runs| d.workflow_runs)?;
+        Ok(Listed { items, url })
+    }
+
+    /// `POST /actions/workflows/{workflow}/dispatches` with `ref` and `inputs`: GitHub answers
+    /// 204 and says nothing of the run it starts. Never retried (see [`Http::post_json`]).
+    pub fn dispatch(
+        &self,
+        workflow: &str,
+        git_ref: &str,
+        inputs: &serde_json::Map<String, serde_json::Value>,
+    ) -> anyhow::Result<Response> {
+        let url = format!("{}/actions/workflows/{workflow}/dispatches", self.repo_url());
+        self.http.post_json(&url, &serde_json::json!({"ref": git_ref, "inputs": inputs}))
+    }
+
+    /// The log of job `id`, as text: GitHub redirects to short-lived storage, which gets no
+    /// token.
+    pub fn job_log(&self, id: u64) -> Result<Response, FetchError> {
+        fetch::get(self.http, &format!("{}/actions/jobs/{id}/logs", self.repo_url()), JSON)
+    }
+
+    /// `GET /actions/secrets`, every page: the names of the repository's Actions secrets
+    /// (never their values; the API has none to give).
+    pub fn secret_names(&self) -> Result<Listed<String>, FetchError> {
+        #[derive(Deserialize)]
+        struct Secret {
+            name: String,
+        }
+        #[derive(Deserialize)]
+        struct Secrets {
+            #[serde(default)]
+            secrets: Vec<Secret>,
+        }
+        let url = format!("{}/actions/secrets?per_page=100", self.repo_url());
+        let items = self.list_all(&url, |d: Secrets| d.secrets.into_iter().map(|s| s.name).collect())?;
+        Ok(Listed { items, url })
     }
 
     fn run_url(&self, id: &str) -> String {

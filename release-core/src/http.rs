@@ -137,6 +137,18 @@ pub struct Response {
     pub content_type: Option<String>,
     /// The `Link` header (GitHub's pagination), when one came.
     pub link: Option<String>,
+    /// GitHub's `X-OAuth-Scopes` (a classic token's scopes) and `X-Accepted-GitHub-Permissions`
+    /// (what a refused request needed), when they came.
+    pub github: GithubHeaders,
+}
+
+/// The headers in which GitHub says what a token may do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GithubHeaders {
+    /// `X-OAuth-Scopes`: sent for classic tokens only (`repo, workflow`).
+    pub oauth_scopes: Option<String>,
+    /// `X-Accepted-GitHub-Permissions`: the permissions the endpoint needs (`actions=write`).
+    pub accepted_permissions: Option<String>,
 }
 
 impl Response {
@@ -419,7 +431,14 @@ impl Http {
             Body::Bytes(b) => b,
             _ => Vec::new(),
         };
-        Ok(Response { url, status: raw.status, body, content_type: raw.content_type, link: raw.link })
+        Ok(Response {
+            url,
+            status: raw.status,
+            body,
+            content_type: raw.content_type,
+            link: raw.link,
+            github: raw.github,
+        })
     }
 
     /// GETs `url` as [`Http::get`] does, but streams a 2xx body through SHA-256 and SHA-512
@@ -493,6 +512,10 @@ impl Http {
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let content_type = header("content-type");
         let link = header("link");
+        let github = GithubHeaders {
+            oauth_scopes: header("x-oauth-scopes"),
+            accepted_permissions: header("x-accepted-github-permissions"),
+        };
         let mut body = Vec::new();
         let mut reader = response.body_mut().as_reader();
         read_capped(&mut reader, url, self.config.max_body, Instant::now(), |chunk| {
@@ -500,7 +523,7 @@ impl Http {
             Ok(())
         })
         .map_err(|e| anyhow::anyhow!("reading the answer failed: {e}"))?;
-        Ok(Response { url: url.to_string(), status, body, content_type, link })
+        Ok(Response { url: url.to_string(), status, body, content_type, link, github })
     }
 
     fn is_github_api(&self, url: &str) -> bool {
@@ -566,6 +589,10 @@ impl Http {
         let location = header("location");
         let content_type = header("content-type");
         let link = header("link");
+        let github = GithubHeaders {
+            oauth_scopes: header("x-oauth-scopes"),
+            accepted_permissions: header("x-accepted-github-permissions"),
+        };
         let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
         let limit = match want {
             Want::Memory => self.config.max_body,
@@ -592,7 +619,7 @@ impl Http {
             Want::Stream { .. } if !(200..300).contains(&status) => Body::Unread,
             Want::Stream { keep } => stream(&mut reader, url, limit, started, keep)?,
         };
-        Ok(Raw { status, location, body, content_type, link, retry_after })
+        Ok(Raw { status, location, body, content_type, link, retry_after, github })
     }
 }
 
@@ -634,6 +661,7 @@ struct Raw {
     content_type: Option<String>,
     link: Option<String>,
     retry_after: Option<Duration>,
+    github: GithubHeaders,
 }
 
 #[derive(Debug)]

@@ -142,6 +142,26 @@ impl Repo {
         }
     }
 
+    /// Creates the annotated tag `name` at HEAD with `message`. Never forced: an existing tag
+    /// of that name is an error, so a release tag is never moved.
+    pub fn create_tag(&self, name: &str, message: &str) -> anyhow::Result<()> {
+        self.git(&["tag", "-a", name, "-m", message, "HEAD"]).map(drop)
+    }
+
+    /// Pushes `refs` (`refs/tags/v1.2.3`...) to `remote` in one atomic push: all land or none
+    /// does. Bounded by `PUSH_TIMEOUT`.
+    pub fn push_refs(&self, remote: &str, refs: &[String]) -> anyhow::Result<()> {
+        let mut args = vec!["push", "--atomic", "--quiet", remote];
+        args.extend(refs.iter().map(String::as_str));
+        self.git_bounded(&args, PUSH_TIMEOUT).map(drop)
+    }
+
+    /// Pushes HEAD to the branch of the same name on `remote`, setting it as the upstream.
+    /// Bounded by `PUSH_TIMEOUT`.
+    pub fn push_head(&self, remote: &str) -> anyhow::Result<()> {
+        self.git_bounded(&["push", "--quiet", "--set-upstream", remote, "HEAD"], PUSH_TIMEOUT).map(drop)
+    }
+
     /// Whether `tag` exists on the remote `remote` (asks the remote; needs the network). An
     /// error when the remote cannot be asked, or does not answer within [`REMOTE_TIMEOUT`].
     pub fn remote_has_tag(&self, remote: &str, tag: &str) -> anyhow::Result<bool> {
@@ -150,6 +170,9 @@ impl Repo {
         Ok(out.lines().any(|l| l.split_whitespace().nth(1) == Some(refname.as_str())))
     }
 }
+
+/// How long a push of release tags may take.
+pub const PUSH_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Repo {
     /// Runs git like [`Repo::git`], killing it (and whatever it started: ssh, a credential

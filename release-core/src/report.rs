@@ -237,6 +237,26 @@ impl CheckId {
     pub const PROVENANCE_SOURCE_REF: CheckId = CheckId(Cow::Borrowed("provenance.source-ref"));
     /// `provenance.tag-commit`: Provenance: the tag points at the commit the build compiled.
     pub const PROVENANCE_TAG_COMMIT: CheckId = CheckId(Cow::Borrowed("provenance.tag-commit"));
+    /// `preflight.token`: The GitHub token can do what the release needs.
+    pub const PREFLIGHT_TOKEN: CheckId = CheckId(Cow::Borrowed("preflight.token"));
+    /// `preflight.secrets`: The repository has the secrets the publish needs.
+    pub const PREFLIGHT_SECRETS: CheckId = CheckId(Cow::Borrowed("preflight.secrets"));
+    /// `preflight.pins`: Every workflow tool pin has one value across the workflows.
+    pub const PREFLIGHT_PINS: CheckId = CheckId(Cow::Borrowed("preflight.pins"));
+    /// `tag`: The release tag was created and pushed (or was already there).
+    pub const TAG: CheckId = CheckId(Cow::Borrowed("tag"));
+    /// `tag.refused`: Tagging was refused; the detail says why.
+    pub const TAG_REFUSED: CheckId = CheckId(Cow::Borrowed("tag.refused"));
+    /// `build.run`: The build workflow's run for the tag.
+    pub const BUILD_RUN: CheckId = CheckId(Cow::Borrowed("build.run"));
+    /// `build.job`: One failed job of a build or publish run.
+    pub const BUILD_JOB: CheckId = CheckId(Cow::Borrowed("build.job"));
+    /// `publish.run`: The publish workflow's run.
+    pub const PUBLISH_RUN: CheckId = CheckId(Cow::Borrowed("publish.run"));
+    /// `publish.refused`: A publish was refused before dispatch; the detail says why.
+    pub const PUBLISH_REFUSED: CheckId = CheckId(Cow::Borrowed("publish.refused"));
+    /// `next`: One step `next` ran, or where it stopped.
+    pub const NEXT: CheckId = CheckId(Cow::Borrowed("next"));
 
     /// An id that is not built in: a policy gate's own id, or one read back from a record.
     pub fn owned(id: impl Into<String>) -> CheckId {

@@ -319,7 +319,7 @@ mod tests {
     use super::*;
 
     fn job(name: &str, conclusion: Option<&str>) -> Job {
-        Job { name: name.into(), conclusion: conclusion.map(Into::into) }
+        Job { name: name.into(), conclusion: conclusion.map(Into::into), ..Job::default() }
     }
 
     #[test]

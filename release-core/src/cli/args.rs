@@ -138,6 +138,41 @@ pub enum Release {
     /// Render the Homebrew formula for a release, or check a formula against a sums file.
     #[command(subcommand)]
     Homebrew(HomebrewCommand),
+    /// Check, before tagging, that the release can run: the GitHub token may read Actions,
+    /// dispatch workflows and write contents (and issues, when blockers go there), naming any
+    /// permission it lacks; the repository has the publish secrets of `[release] secrets`
+    /// (and `live_secrets` for a live release); every pin of `[release] pins` has one value
+    /// across .github/workflows/*.yml. Recorded in the evidence.
+    Preflight(PreflightArgs),
+    /// Create the annotated release tag at HEAD (its message: the changelog's notes) and push
+    /// it, with each `[release] nested_modules` prefixed tag, in one push.
+    ///
+    /// Refused unless the record's mode is live, every QA gate holds at exactly HEAD (a
+    /// complete run, or waivers given there), no blocker is open, the tree is clean and HEAD
+    /// is pushed. A tag already at HEAD is kept; a tag at another commit is never moved.
+    Tag(TagArgs),
+    /// Find the build workflow's run for the tag (started by the tag push), or dispatch it on
+    /// the tag; wait for it, showing the run, its jobs and the time on stderr; record its id,
+    /// URL and conclusion. A failed run's failed jobs and the end of their logs (redacted) go
+    /// into the record, and a blocker is offered (filed with --file-blockers).
+    Build(BuildArgs),
+    /// Dispatch the publish workflow for the tag: a rehearsal, or the live publish.
+    ///
+    /// The build run's provenance is checked first. --live is refused unless the record's
+    /// mode is live, the last preflight is ready and a rehearsal of the same build run
+    /// succeeded; after it, every channel is verified (verify --wait). --recover re-dispatches
+    /// for the same build run (its id as build_run_id) after a failed publish, never a new
+    /// tag, and keeps an incident in the record.
+    Publish(PublishArgs),
+    /// Read the record and run the next steps of the release (bump, finalize, qa, preflight,
+    /// tag, build, provenance, rehearsal, live publish, verify) until it is done or a human
+    /// must decide; say what to do then.
+    ///
+    /// Stops after a bump (commit and push the release commit), on any step that does not
+    /// pass, and after the rehearsal until --live says to publish. In dry-run mode a step that
+    /// changes something outside the working tree is refused, saying what it would have done.
+    /// Run it again after a kill: a run already started is found, not dispatched twice.
+    Next(NextArgs),
 }
 
 #[derive(Args)]
@@ -299,6 +334,83 @@ pub struct ProvenanceArgs {
     /// With --run-id: the tag the build must be of (vX.Y.Z).
     #[arg(long, value_name = "TAG", conflicts_with = "tag")]
     pub expect_tag: Option<String>,
+}
+
+#[derive(Args)]
+pub struct PreflightArgs {
+    /// The release target, vX.Y.Z [default: the version the surfaces agree on].
+    pub target: Option<String>,
+    /// Also require the secrets only a live publish needs [default: when the record's mode is live].
+    #[arg(long)]
+    pub live: bool,
+}
+
+#[derive(Args)]
+pub struct TagArgs {
+    /// The release target, vX.Y.Z.
+    pub target: String,
+    /// The remote to push to [default: the policy's `[release] remote`, else origin].
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
+}
+
+/// How long to wait for a workflow run.
+#[derive(Args, Clone)]
+pub struct WaitArgs {
+    /// Give up waiting (INCOMPLETE) after this long (e.g. 45m).
+    #[arg(long, default_value = "60m", value_name = "DURATION")]
+    pub timeout: String,
+    /// Look at the run this often.
+    #[arg(long, default_value = "20s", value_name = "DURATION")]
+    pub poll: String,
+}
+
+#[derive(Args)]
+pub struct BuildArgs {
+    /// The release target, vX.Y.Z (its tag must be pushed).
+    pub target: String,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// File a release blocker for a failed run, with its failed jobs and log excerpts.
+    #[arg(long)]
+    pub file_blockers: bool,
+}
+
+#[derive(Args)]
+pub struct PublishArgs {
+    /// The release target, vX.Y.Z.
+    pub target: String,
+    /// Rehearse: every check of the publish workflow, no registry and no release written.
+    #[arg(long, conflicts_with = "live", required_unless_present = "live")]
+    pub rehearsal: bool,
+    /// Publish for real.
+    #[arg(long)]
+    pub live: bool,
+    /// Re-dispatch for the same build run after a failed publish (incident recovery).
+    #[arg(long)]
+    pub recover: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// After a live publish, how long verify waits for every channel.
+    #[arg(long, default_value = "20m", value_name = "DURATION")]
+    pub verify_wait: String,
+    /// File a release blocker for a failed run, with its failed jobs and log excerpts.
+    #[arg(long)]
+    pub file_blockers: bool,
+}
+
+#[derive(Args)]
+pub struct NextArgs {
+    /// The release target, vX.Y.Z.
+    pub target: String,
+    /// Go ahead with the live publish once the rehearsal succeeded (the human's decision).
+    #[arg(long)]
+    pub live: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// After the live publish, how long verify waits for every channel.
+    #[arg(long, default_value = "20m", value_name = "DURATION")]
+    pub verify_wait: String,
 }
 
 #[derive(Args)]

@@ -9,8 +9,9 @@ use camino::Utf8Path;
 
 use super::{
     args::{
-        BenchArgs, BlockerArgs, ChangelogArgs, Common, EvidenceArgs, HomebrewCommand, HttpArgs, NoticesArgs,
-        ProvenanceArgs, QaArgs, Release, SmokeArgs, StatusArgs, TargetsArgs, VerifyArgs, VersionsArgs,
+        BenchArgs, BlockerArgs, BuildArgs, ChangelogArgs, Common, EvidenceArgs, HomebrewCommand, HttpArgs, NextArgs,
+        NoticesArgs, PreflightArgs, ProvenanceArgs, PublishArgs, QaArgs, Release, SmokeArgs, StatusArgs, TagArgs,
+        TargetsArgs, VerifyArgs, VersionsArgs, WaitArgs,
     },
     render::{self, Stream},
 };
@@ -49,6 +50,11 @@ pub(super) fn release(common: &Common, command: Release) -> anyhow::Result<u8> {
         Release::Verify(args) => verify(common, args),
         Release::Endpoints => endpoints(common),
         Release::Homebrew(command) => homebrew(common, command),
+        Release::Preflight(args) => preflight(common, args),
+        Release::Tag(args) => tag(common, args),
+        Release::Build(args) => build(common, args),
+        Release::Publish(args) => publish(common, args),
+        Release::Next(args) => next(common, args),
     }
 }
 
@@ -385,6 +391,91 @@ fn provenance(common: &Common, args: ProvenanceArgs) -> anyhow::Result<u8> {
     Ok(rendered(common, &cx, &recorded))
 }
 
+fn preflight(common: &Common, args: PreflightArgs) -> anyhow::Result<u8> {
+    let request = cmd::PreflightRequest {
+        target: args.target.as_deref().map(target).transpose()?,
+        live: args.live.then_some(true),
+    };
+    let cx = open(common)?;
+    let recorded = cmd::preflight(&cx, &request)?;
+    Ok(rendered(common, &cx, &recorded))
+}
+
+fn tag(common: &Common, args: TagArgs) -> anyhow::Result<u8> {
+    let request = cmd::TagRequest { target: target(&args.target)?, remote: args.remote };
+    let cx = open(common)?;
+    let outcome = cmd::tag(&cx, &request)?;
+    Ok(rendered(common, &cx, &outcome.recorded))
+}
+
+fn wait(args: &WaitArgs) -> anyhow::Result<cmd::Wait> {
+    Ok(cmd::Wait {
+        timeout: duration::parse(&args.timeout).context("--timeout")?,
+        poll: duration::parse(&args.poll).context("--poll")?,
+    })
+}
+
+/// Renders a run's report, then the offered blocker (stderr) and a live publish's verify
+/// (whose verdict, channels and partial publish are then the step's outputs).
+fn run_outcome(common: &Common, cx: &Context, outcome: &cmd::RunOutcome) -> u8 {
+    let mut code = rendered(common, cx, &outcome.recorded);
+    if let Some(offer) = &outcome.offer {
+        render::err(&common.env, offer);
+    }
+    if let Some(verified) = &outcome.verified {
+        let (live, missing) = verify::published_channels(&verified.recorded.report.findings);
+        common.outputs.channels(&live, &missing);
+        code = code.max(render::report_with(&verified.recorded.report, verified.partial_publish.as_ref(), common));
+        if let Some(partial) = &verified.partial_publish {
+            let mut text = Vec::new();
+            let _ = write_partial(&mut text, partial);
+            render::err(&common.env, String::from_utf8_lossy(&text).trim_end_matches('\n'));
+        }
+    }
+    code
+}
+
+fn build(common: &Common, args: BuildArgs) -> anyhow::Result<u8> {
+    let request =
+        cmd::BuildRequest { target: target(&args.target)?, wait: wait(&args.wait)?, file_blockers: args.file_blockers };
+    let cx = open(common)?;
+    let outcome = cmd::build(&cx, &request, &mut Stderr::new(common, false))?;
+    Ok(run_outcome(common, &cx, &outcome))
+}
+
+fn publish(common: &Common, args: PublishArgs) -> anyhow::Result<u8> {
+    let request = cmd::PublishRequest {
+        target: target(&args.target)?,
+        live: args.live,
+        recover: args.recover,
+        wait: wait(&args.wait)?,
+        verify_wait: duration::parse(&args.verify_wait).context("--verify-wait")?,
+        file_blockers: args.file_blockers,
+    };
+    let cx = open(common)?;
+    let outcome = cmd::publish(&cx, &request, &mut Stderr::new(common, false))?;
+    Ok(run_outcome(common, &cx, &outcome))
+}
+
+fn next(common: &Common, args: NextArgs) -> anyhow::Result<u8> {
+    let request = cmd::NextRequest {
+        target: target(&args.target)?,
+        live: args.live,
+        wait: wait(&args.wait)?,
+        verify_wait: duration::parse(&args.verify_wait).context("--verify-wait")?,
+    };
+    let cx = open(common)?;
+    let outcome = cmd::next(&cx, &request, &mut Stderr::new(common, false))?;
+    // Its steps recorded their own reports; the record is the release's.
+    let record = crate::evidence::json_path(&cx.repo, &request.target);
+    if record.exists() {
+        common.outputs.evidence(shown(&cx, &record).as_str());
+    }
+    let code = render::report(&outcome.report, common);
+    render::err(&common.env, &format!("next: {}", outcome.what_now));
+    Ok(code)
+}
+
 fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
     let (channels, ci) = match &args.channels {
         Some(list) => verify::parse_channels(list)?,
@@ -615,6 +706,11 @@ impl Observer for Stderr {
         if self.notes {
             self.say(text);
         }
+    }
+
+    fn waiting(&mut self, text: &str) {
+        // On stderr whatever the report's format: stdout holds the report alone.
+        self.say(text);
     }
 
     fn started(&mut self, index: usize, total: usize, gate: &Gate) {

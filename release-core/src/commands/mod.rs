@@ -5,7 +5,8 @@
 //!
 //! Evidence is decided here, once. The commands that **record** append their report to the
 //! evidence record of their target (`.scratch/release/evidence-vX.Y.Z.json`, created with mode
-//! `unset` if missing): `qa`, `verify`, `blocker`, `bench`, `notices`, `smoke`, `provenance` (a `blocker --dry-run` records nothing).
+//! `unset` if missing): `qa`, `verify`, `blocker`, `bench`, `notices`, `smoke`, `provenance`, `preflight`, `tag`, `build`,
+//! `publish` (a `blocker --dry-run` records nothing; `next` records through the steps it runs).
 //! A recording command without a target of its own (`bench`) records under the version every
 //! surface agrees on, and records nothing when they disagree; `notices` takes `--target`,
 //! defaulting to that agreed version, and refuses to guess when the surfaces disagree (its
@@ -17,10 +18,15 @@ mod blocker;
 mod checks;
 mod endpoints;
 mod homebrew_update;
+mod next;
+mod preflight;
+mod publish;
 mod qa;
 mod record;
 mod repo_files;
+mod tag;
 mod verify;
+mod workflow;
 
 use std::time::Duration;
 
@@ -33,15 +39,20 @@ pub use checks::{
 };
 pub use endpoints::{EndpointLine, EndpointsOutcome, TrustLine, endpoints};
 pub use homebrew_update::{HomebrewUpdateOutcome, HomebrewUpdateRequest, LineChange, UpdateWrite, homebrew_update};
+pub use next::{NextOutcome, NextRequest, Stop, next};
+pub use preflight::{PreflightRequest, preflight};
+pub use publish::{PublishRequest, publish};
 pub use qa::{QaRequest, qa};
 pub use record::{EvidenceOutcome, EvidenceRequest, FailingGate, LastRun, Status, StatusRequest, evidence, status};
 pub use repo_files::{
     ChangelogOutcome, ChangelogRequest, ChangelogWork, TargetsListing, TargetsOutcome, TargetsRequest, VersionsOutcome,
     VersionsRequest, changelog, recover_bump, targets, versions,
 };
+pub use tag::{TagOutcome, TagRequest, tag};
 pub use verify::{
     HomebrewCheckRequest, HomebrewRenderRequest, VerifyOutcome, VerifyRequest, homebrew_check, homebrew_render, verify,
 };
+pub use workflow::{BuildRequest, LOG_LINES, RunOutcome, Wait, build};
 
 use crate::{
     context::Context, evidence, http::HttpConfig, report::Report, target::ReleaseTarget, versions as surfaces,

@@ -139,6 +139,11 @@ pub trait Observer {
     fn tick(&mut self, _gate: &Gate, _elapsed: Duration) {}
     /// A gate ended with these findings.
     fn finished(&mut self, _gate: &Gate, _findings: &[Finding], _elapsed: Duration) {}
+    /// A wait for something outside (a workflow run) goes on: which, its state, the time
+    /// elapsed. Progress, not a note: shown even when the report is JSON.
+    fn waiting(&mut self, text: &str) {
+        self.note(text);
+    }
 }
 
 /// An observer that ignores everything.

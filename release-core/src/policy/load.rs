@@ -10,8 +10,8 @@ use toml::Spanned;
 
 use super::{
     ArtifactsPolicy, BenchPolicy, BlockersPolicy, BuildPolicy, ChangelogPolicy, Channels, Endpoints, FieldPath,
-    GatePolicy, HOMEBREW_FOLDERS, NoticesPolicy, NpmPlatformsPolicy, PathPattern, Policy, Project, SmokePolicy,
-    Surface, SurfaceKind, TargetsPolicy, ToolchainPolicy, Tracker, WorkflowPolicy,
+    GatePolicy, HOMEBREW_FOLDERS, NoticesPolicy, NpmPlatformsPolicy, PathPattern, Policy, Project, ReleasePolicy,
+    SmokePolicy, Surface, SurfaceKind, TargetsPolicy, ToolchainPolicy, Tracker, WorkflowPolicy,
 };
 
 #[derive(Deserialize)]
@@ -41,6 +41,8 @@ struct RawPolicy {
     #[serde(default)]
     artifacts: ArtifactsPolicy,
     npm_platforms: Option<NpmPlatformsPolicy>,
+    #[serde(default)]
+    release: ReleasePolicy,
 }
 
 #[derive(Deserialize)]
@@ -242,12 +244,30 @@ impl Policy {
         for (key, workflow) in [
             ("ci.workflow", raw.ci.as_ref().map(|c| &c.workflow)),
             ("build.workflow", raw.build.as_ref().map(|b| &b.workflow)),
+            ("release.publish_workflow", raw.release.publish_workflow.as_ref()),
         ] {
             if let Some(name) = workflow
                 && (name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.'))
             {
                 bail!("{}: {key} must be a file name under .github/workflows/, got `{name}`", field_at("workflow"));
             }
+        }
+        for name in raw.release.secrets.iter().chain(&raw.release.live_secrets).chain(&raw.release.pins) {
+            let good = name.bytes().next().is_some_and(|b| b.is_ascii_uppercase() || b == b'_')
+                && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+            if !good {
+                bail!(
+                    "{}: release: `{name}` is not a secret or variable name (A-Z, 0-9 and _, not starting with a digit)",
+                    field_at("[release]")
+                );
+            }
+        }
+        for module in &raw.release.nested_modules {
+            check_relative(module)
+                .with_context(|| format!("{}: release.nested_modules", field_at("nested_modules")))?;
+        }
+        if raw.release.remote.trim().is_empty() || raw.release.remote.starts_with('-') {
+            bail!("{}: release.remote must name a git remote, got `{}`", field_at("remote"), raw.release.remote);
         }
         if let Some(bin) = &raw.smoke.bin
             && (bin.trim().is_empty() || bin.contains(['/', '\\']) || bin != bin.trim())
@@ -299,6 +319,7 @@ impl Policy {
             smoke: raw.smoke,
             artifacts: raw.artifacts,
             npm_platforms: raw.npm_platforms,
+            release: raw.release,
         })
     }
 }

@@ -61,6 +61,8 @@ pub struct Policy {
     pub artifacts: ArtifactsPolicy,
     /// `[npm_platforms]`: the files whose Node platform lists must equal the manifest's.
     pub npm_platforms: Option<NpmPlatformsPolicy>,
+    /// `[release]`: the release mechanics (preflight, tag, publish); defaults when absent.
+    pub release: ReleasePolicy,
 }
 
 /// `[project]`.
@@ -529,4 +531,47 @@ pub struct NpmPlatformsPolicy {
     /// as `node-native-${{ matrix.node_platform }}` are left out).
     #[serde(default)]
     pub workflows: Vec<Utf8PathBuf>,
+}
+/// `[release]`: what the release mechanics need to know (`preflight`, `tag`, `publish`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleasePolicy {
+    /// The publish workflow file under `.github/workflows/` (`release-publish.yml`), which
+    /// `publish` dispatches with `release_tag`, `rehearsal` and (recovery only) `build_run_id`.
+    #[serde(default)]
+    pub publish_workflow: Option<String>,
+    /// Actions secrets every publish needs, rehearsals included (names only).
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Actions secrets only a live publish needs.
+    #[serde(default)]
+    pub live_secrets: Vec<String>,
+    /// Workflow tool pins (`RELEASE_RUST_TOOLCHAIN`): each must have one value across every
+    /// `.github/workflows/*.yml` that sets it.
+    #[serde(default)]
+    pub pins: Vec<String>,
+    /// Nested modules tagged with their folder as prefix (`bindings/go` gets
+    /// `bindings/go/vX.Y.Z`, the only tags Go resolves a nested module's versions from).
+    #[serde(default)]
+    pub nested_modules: Vec<Utf8PathBuf>,
+    /// The remote tags are pushed to [default: `origin`].
+    #[serde(default = "default_remote")]
+    pub remote: String,
+}
+
+fn default_remote() -> String {
+    "origin".to_string()
+}
+
+impl Default for ReleasePolicy {
+    fn default() -> ReleasePolicy {
+        ReleasePolicy {
+            publish_workflow: None,
+            secrets: Vec::new(),
+            live_secrets: Vec::new(),
+            pins: Vec::new(),
+            nested_modules: Vec::new(),
+            remote: default_remote(),
+        }
+    }
 }

@@ -14,7 +14,9 @@ use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::{Shell, cmd};
 
-pub use fake_registry::{FakeRegistry, Fault, PublishedRelease, Service, closed_port_url};
+pub use fake_registry::{
+    Dispatch, FakeRegistry, Fault, Job, PublishedRelease, Service, TokenGrant, WorkflowRun, closed_port_url,
+};
 pub use plasmite::{PLASMITE_POLICY, plasmite_files, targets_json};
 pub use tls::{TEST_CA_PEM, TlsTerminator, write_test_ca};
 

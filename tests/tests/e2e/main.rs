@@ -23,6 +23,7 @@ mod notices;
 mod provenance;
 mod qa;
 mod registry_semantics;
+mod release_flow;
 mod release_state;
 mod remote;
 mod schema_subset;

@@ -7,12 +7,6 @@ use std::{collections::BTreeSet, process::Command};
 
 use tests::{workspace_root, xtask_bin};
 
-// issue 12: merged by the release branch
-/// Commands the workflows name that the release branch adds (`preflight`, `tag`, `build`,
-/// `publish`, `next`). Empty this list when that branch is merged: the test below fails as
-/// soon as one of them exists, so the list cannot go stale.
-const NOT_YET_MERGED: &[&str] = &["preflight", "tag", "build", "publish", "next"];
-
 /// The subcommands and option names `--help` of `release <path>` lists (clap's layout: a
 /// `Commands:` section with two-space indented names; options start a line indented at most
 /// six spaces with `-x, --long` or `--long`).
@@ -101,12 +95,6 @@ fn workflow_files() -> Vec<(String, String)> {
 #[test]
 fn workflows_call_only_commands_and_flags_the_cli_has() {
     let (commands, _) = help(&[]);
-    for pending in NOT_YET_MERGED {
-        assert!(
-            !commands.contains(*pending),
-            "`{pending}` is a command now: remove it from NOT_YET_MERGED in tests/tests/e2e/workflows.rs"
-        );
-    }
     let files = workflow_files();
     assert!(files.len() >= 3, "the release, publish and post-release workflows: {files:?}");
     let mut seen = 0;
@@ -115,9 +103,6 @@ fn workflows_call_only_commands_and_flags_the_cli_has() {
             let Some(command) = call.words.first() else {
                 panic!("{}: no command after `cargo xtask release`", call.at)
             };
-            if NOT_YET_MERGED.contains(&command.as_str()) {
-                continue;
-            }
             assert!(commands.contains(command), "{}: `{command}` is not a command of `cargo xtask release`", call.at);
             // A command with subcommands (`homebrew render`) takes the flags of the subcommand.
             let (subcommands, mut flags) = help(&[command]);

@@ -22,9 +22,9 @@ mod release;
 mod routes;
 
 pub use release::{
-    Asset, CRATES_DL_MARKERS, CRATES_DL_PLAIN, CRATES_DL_PREFIXED, CrateVersion, Issue, Job, NpmVersion,
-    PublishedRelease, PypiFile, PypiMode, RunArtifact, WorkflowRun, build_metadata, crate_tarball, sums_text, tgz,
-    wheel_bytes, wheel_name, zip_bytes,
+    Asset, CRATES_DL_MARKERS, CRATES_DL_PLAIN, CRATES_DL_PREFIXED, CrateVersion, Dispatch, Issue, Job, NpmVersion,
+    PublishedRelease, PypiFile, PypiMode, RunArtifact, TokenGrant, WorkflowRun, build_metadata, crate_tarball,
+    sums_text, tgz, wheel_bytes, wheel_name, zip_bytes,
 };
 use std::{
     collections::BTreeMap,
@@ -330,6 +330,9 @@ fn handle(mut request: Request, state: &Mutex<State>, base: &str, asset_base: &s
     let (path, query) = (path.to_string(), query.to_string());
     let (fault, release) = {
         let mut s = lock(state);
+        if method == "GET" && !is_asset_host && path.contains("/actions/runs/") {
+            routes::observe(Arc::make_mut(&mut s.release), &path);
+        }
         s.log.push(Logged {
             method: method.clone(),
             path: url.clone(),
@@ -417,6 +420,10 @@ fn handle(mut request: Request, state: &Mutex<State>, base: &str, asset_base: &s
     let mut response = Response::from_data(reply.body).with_status_code(reply.status);
     let mut headers = reply.headers;
     if path.starts_with("/gh-api") {
+        // A classic token's scopes come with every answer to it, as GitHub sends them.
+        if let (Some(_), Some(scopes)) = (&authorization, &release.grant.scopes) {
+            headers.push(("X-OAuth-Scopes".into(), scopes.join(", ")));
+        }
         headers.extend([
             ("x-ratelimit-limit".into(), "5000".into()),
             ("x-ratelimit-remaining".into(), "4999".into()),
@@ -547,6 +554,91 @@ mod tests {
         // Workflow files that do not exist are 404, as GitHub answers.
         let missing = format!("{repo}/actions/workflows/nope.yml/runs");
         assert_eq!(with_token.get(&missing, "application/json").unwrap().status, 404);
+    }
+
+    #[test]
+    fn dispatch_creates_a_run_that_moves_on_its_schedule_with_jobs_and_logs() {
+        let fake = fake();
+        let planned = WorkflowRun {
+            schedule: Some((1, 2)),
+            conclusion: Some("failure".into()),
+            jobs: vec![
+                Job::new("publish-npm", "success"),
+                Job::new("sync-homebrew-tap", "failure").with_log("tap: 403\n"),
+            ],
+            ..WorkflowRun::default()
+        };
+        fake.update(|r| r.planned.entry("release-publish.yml".into()).or_default().push_back(planned));
+        let api = fake.url(Service::GithubApi);
+        let repo = format!("{api}/repos/sandover/plasmite");
+        let http = Http::new(HttpConfig::fast(), &api, TokenSource::Fixed(Some("tok".into())));
+        let url = format!("{repo}/actions/workflows/release-publish.yml/dispatches");
+        let body = json!({"ref": "v0.8.0", "inputs": {"release_tag": "v0.8.0", "rehearsal": "true"}});
+        assert_eq!(http.post_json(&url, &body).unwrap().status, 204);
+        let wrong = json!({"ref": "v9.9.9"});
+        assert_eq!(http.post_json(&url, &wrong).unwrap().status, 422, "no such ref");
+        let unknown = format!("{repo}/actions/workflows/nope.yml/dispatches");
+        assert_eq!(http.post_json(&unknown, &body).unwrap().status, 404);
+        let d = fake.requests();
+        assert!(d.iter().any(|l| l.method == "POST" && l.path.ends_with("/dispatches")));
+        let dispatched = {
+            let mut found = None;
+            fake.update(|r| found = r.dispatches.first().cloned());
+            found.unwrap()
+        };
+        assert_eq!(dispatched.inputs["rehearsal"], "true");
+        assert_eq!(dispatched.git_ref, "v0.8.0");
+        let run_url = format!("{repo}/actions/runs/{}", dispatched.run_id);
+        let poll = || http.get(&run_url, "application/json").unwrap().json::<Value>().unwrap();
+        let jobs = || http.get(&format!("{run_url}/jobs"), "application/json").unwrap().json::<Value>().unwrap();
+        let first = poll();
+        assert_eq!((first["status"].as_str(), first["event"].as_str()), (Some("queued"), Some("workflow_dispatch")));
+        assert!(first["conclusion"].is_null());
+        assert_eq!(jobs()["jobs"][0]["status"], "queued");
+        assert_eq!(poll()["status"], "in_progress");
+        assert_eq!(poll()["status"], "in_progress");
+        let done = poll();
+        assert_eq!((done["status"].as_str(), done["conclusion"].as_str()), (Some("completed"), Some("failure")));
+        let listed = jobs();
+        let failed = &listed["jobs"][1];
+        assert_eq!(failed["conclusion"], "failure");
+        // The log: a 302 to another host that takes no token, as GitHub's log storage.
+        let log = http.get(&format!("{repo}/actions/jobs/{}/logs", failed["id"]), "application/json").unwrap();
+        assert_eq!((log.status, log.body.as_slice()), (200, &b"tap: 403\n"[..]));
+        assert!(log.url.starts_with(&fake.url(Service::AssetHost).replace("/asset", "")));
+    }
+
+    #[test]
+    fn secrets_and_token_permissions_as_github_answers_them() {
+        let fake = fake();
+        let api = fake.url(Service::GithubApi);
+        let repo = format!("{api}/repos/sandover/plasmite");
+        let http = Http::new(HttpConfig::fast(), &api, TokenSource::Fixed(Some("tok".into())));
+        let anonymous = Http::new(HttpConfig::fast(), &api, TokenSource::Fixed(None));
+        let secrets = format!("{repo}/actions/secrets");
+        assert_eq!(anonymous.get(&secrets, "application/json").unwrap().status, 401);
+        let listed: Value = http.get(&secrets, "application/json").unwrap().json().unwrap();
+        let names: Vec<&str> =
+            listed["secrets"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+        assert!(names.contains(&"PYPI_API_TOKEN") && listed["secrets"][0].get("value").is_none(), "{listed}");
+        let about = http.get(&repo, "application/json").unwrap();
+        assert_eq!(about.json::<Value>().unwrap()["permissions"]["push"], true);
+        assert_eq!(about.github.oauth_scopes, None, "a fine-grained token has no scopes header");
+        // A fine-grained token without the secrets permission: 403 naming what was needed.
+        fake.update(|r| r.grant = TokenGrant::default().without("secrets"));
+        let refused = http.get(&secrets, "application/json").unwrap();
+        assert_eq!(refused.status, 403);
+        assert_eq!(refused.json::<Value>().unwrap()["message"], "Resource not accessible by personal access token");
+        assert_eq!(refused.github.accepted_permissions.as_deref(), Some("secrets=read"));
+        fake.update(|r| r.grant = TokenGrant::default().without("actions"));
+        let dispatch = http
+            .post_json(&format!("{repo}/actions/workflows/release.yml/dispatches"), &json!({"ref": "v0.8.0"}))
+            .unwrap();
+        assert_eq!((dispatch.status, dispatch.github.accepted_permissions.as_deref()), (403, Some("actions=write")));
+        // A classic token: its scopes in every answer.
+        fake.update(|r| r.grant = TokenGrant::classic(&["repo", "workflow"]));
+        let about = http.get(&repo, "application/json").unwrap();
+        assert_eq!(about.github.oauth_scopes.as_deref(), Some("repo, workflow"));
     }
 
     #[test]

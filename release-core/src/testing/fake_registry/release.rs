@@ -107,6 +107,27 @@ pub struct WorkflowRun {
     pub jobs: Vec<Job>,
     /// Artifacts uploaded by the run.
     pub artifacts: Vec<RunArtifact>,
+    /// `(queued, running)`: the run shows `queued` for its first `queued` polls (GETs of the
+    /// run by id), then `in_progress` for `running` more, and only then `status` and
+    /// `conclusion`. `None`: it always shows them. The fake runs in its own thread and cannot
+    /// see a test's manual clock, so a schedule counts polls, not time.
+    pub schedule: Option<(u32, u32)>,
+    /// GETs of the run by id so far.
+    pub polls: u32,
+    /// When the run is dispatched from a plan: give it a `release-metadata` artifact whose
+    /// `metadata.json` is [`build_metadata`] of the dispatched ref, the run's commit and id.
+    pub writes_metadata: bool,
+}
+
+impl WorkflowRun {
+    /// The `status` and `conclusion` the run shows now (see [`WorkflowRun::schedule`]).
+    pub fn shown(&self) -> (&str, Option<&str>) {
+        match self.schedule {
+            Some((queued, _)) if self.polls <= queued => ("queued", None),
+            Some((queued, running)) if self.polls <= queued + running => ("in_progress", None),
+            _ => (self.status.as_str(), self.conclusion.as_deref()),
+        }
+    }
 }
 
 impl Default for WorkflowRun {
@@ -124,6 +145,9 @@ impl Default for WorkflowRun {
             created_at: "2026-07-28T09:10:00Z".into(),
             jobs: Vec::new(),
             artifacts: Vec::new(),
+            schedule: None,
+            polls: 0,
+            writes_metadata: false,
         }
     }
 }
@@ -135,12 +159,86 @@ pub struct Job {
     pub name: String,
     /// `success`, `failure`... or `None` while running.
     pub conclusion: Option<String>,
+    /// The job's log, served (after a 302, as GitHub does) at `actions/jobs/{id}/logs`.
+    pub log: String,
 }
 
 impl Job {
     /// A completed job.
     pub fn new(name: &str, conclusion: &str) -> Job {
-        Job { name: name.into(), conclusion: Some(conclusion.into()) }
+        Job { name: name.into(), conclusion: Some(conclusion.into()), log: format!("{name}: done\n") }
+    }
+
+    /// A completed job with this log.
+    pub fn with_log(mut self, log: &str) -> Job {
+        self.log = log.into();
+        self
+    }
+}
+
+/// One `workflow_dispatch` the fake received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dispatch {
+    /// The workflow file (`release-publish.yml`).
+    pub workflow: String,
+    /// The `ref` asked (`v0.8.0`).
+    pub git_ref: String,
+    /// The `inputs`, as strings (GitHub passes every input as one).
+    pub inputs: BTreeMap<String, String>,
+    /// The run it created.
+    pub run_id: u64,
+}
+
+/// What the token the fake sees may do, as GitHub tells it: a classic token's scopes come in
+/// the `X-OAuth-Scopes` header of every answer; a fine-grained or app token sends none, and
+/// an endpoint it lacks a permission for answers 403 `Resource not accessible by personal
+/// access token` with `X-Accepted-GitHub-Permissions` naming what it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenGrant {
+    /// Classic token scopes (`repo`, `workflow`); `None` for a fine-grained or app token.
+    pub scopes: Option<Vec<String>>,
+    /// Fine-grained permissions (`actions` -> `write`); `read` < `write`. Ignored for a classic
+    /// token, whose scopes decide.
+    pub permissions: BTreeMap<String, String>,
+    /// The `permissions` object `GET /repos/{o}/{r}` shows (the user's role): `push`, `admin`.
+    pub role_push: bool,
+}
+
+impl Default for TokenGrant {
+    /// A fine-grained token with what a release needs: actions, contents and issues write,
+    /// secrets read, on a repository the user may push to.
+    fn default() -> TokenGrant {
+        let permissions = [("actions", "write"), ("contents", "write"), ("issues", "write"), ("secrets", "read")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        TokenGrant { scopes: None, permissions, role_push: true }
+    }
+}
+
+impl TokenGrant {
+    /// A classic token with these scopes.
+    pub fn classic(scopes: &[&str]) -> TokenGrant {
+        TokenGrant { scopes: Some(scopes.iter().map(|s| s.to_string()).collect()), ..TokenGrant::default() }
+    }
+
+    /// Whether the token may use `permission` at `level` (`read` or `write`).
+    pub fn allows(&self, permission: &str, level: &str) -> bool {
+        if let Some(scopes) = &self.scopes {
+            // Every repository permission of a classic token comes with `repo`.
+            return scopes.iter().any(|s| s == "repo");
+        }
+        match self.permissions.get(permission).map(String::as_str) {
+            Some("write") => true,
+            Some("read") => level == "read",
+            _ => false,
+        }
+    }
+
+    /// The same grant without `permission` (a fine-grained token missing it).
+    pub fn without(mut self, permission: &str) -> TokenGrant {
+        self.permissions.remove(permission);
+        self
     }
 }
 
@@ -259,6 +357,16 @@ pub struct PublishedRelease {
     pub issues_enabled: bool,
     /// The tap formula; `{github_web}` is replaced with the fake's web base when served.
     pub formula: Option<String>,
+    /// Every `workflow_dispatch` received, oldest first.
+    pub dispatches: Vec<Dispatch>,
+    /// Per workflow file, the runs the next dispatches create, in order (the fake fills in
+    /// id, ref, commit and event); when none is planned a dispatch creates a run that
+    /// succeeds at once with no jobs.
+    pub planned: BTreeMap<String, std::collections::VecDeque<WorkflowRun>>,
+    /// Names of the repository's Actions secrets (`GET actions/secrets`).
+    pub secrets: Vec<String>,
+    /// What the token may do.
+    pub grant: TokenGrant,
 }
 
 /// Builds a gzipped tarball of `(path, bytes)` entries.
@@ -470,7 +578,7 @@ impl PublishedRelease {
             repo: "sandover/plasmite".into(),
             package: name,
             tap: ("sandover/homebrew-tap".into(), "Formula/plasmite.rb".into()),
-            workflows: vec!["ci.yml".into(), "release.yml".into()],
+            workflows: vec!["ci.yml".into(), "release.yml".into(), "release-publish.yml".into()],
             crates,
             crates_dl: CRATES_DL_MARKERS.into(),
             npm,
@@ -488,6 +596,10 @@ impl PublishedRelease {
             issues: Vec::new(),
             issues_enabled: true,
             formula: None,
+            dispatches: Vec::new(),
+            planned: BTreeMap::new(),
+            secrets: ["CARGO_REGISTRY_TOKEN", "PYPI_API_TOKEN", "HOMEBREW_TAP_TOKEN"].map(String::from).to_vec(),
+            grant: TokenGrant::default(),
         };
         release.formula = Some(release.render_formula(manifest)?);
         Ok(release)

@@ -2,7 +2,9 @@
 
 use serde_json::{Value, json};
 
-use super::release::{Issue, NpmVersion, PublishedRelease, PypiFile, PypiMode, WorkflowRun};
+use super::release::{
+    Dispatch, Issue, NpmVersion, PublishedRelease, PypiFile, PypiMode, RunArtifact, WorkflowRun, zip_bytes,
+};
 
 pub(super) struct Reply {
     pub(super) status: u16,
@@ -45,6 +47,10 @@ pub(super) fn asset_host(release: &PublishedRelease, path: &str) -> Reply {
             .flat_map(|run| &run.artifacts)
             .find(|a| a.id.to_string() == *id && !a.expired)
             .map_or_else(Reply::not_found, |a| Reply::bytes(a.zip.clone(), "application/zip")),
+        ["joblog", id] => match find_job(release, id) {
+            Some((_, job)) => Reply::bytes(job.log.clone().into_bytes(), "text/plain; charset=utf-8"),
+            None => Reply::not_found(),
+        },
         ["asset", tag, name] if *tag == release.target.tag() && release.release_exists => {
             match release.assets.iter().find(|a| a.name == *name) {
                 Some(a) => Reply::bytes(a.bytes.clone(), "application/octet-stream"),
@@ -68,8 +74,19 @@ pub(super) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn param(&self, key: &str) -> Option<&str> {
+    pub(super) fn param(&self, key: &str) -> Option<&str> {
         self.query.split('&').find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+    }
+}
+
+/// What a GET changes in the world before it is answered: a poll of a run by id moves it
+/// along its schedule (see [`WorkflowRun::schedule`]).
+pub(super) fn observe(r: &mut PublishedRelease, path: &str) {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if let ["gh-api", "repos", _, _, "actions", "runs", id] = parts.as_slice()
+        && let Some(run) = r.runs.iter_mut().find(|run| run.id.to_string() == *id)
+    {
+        run.polls += 1;
     }
 }
 
@@ -217,7 +234,47 @@ pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
             }
             _ => Reply::not_found(),
         },
+        ["gh-api", "repos", o, p] if (*o, *p) == (owner, repo) => {
+            let push = r.grant.role_push;
+            Reply::json(
+                200,
+                &json!({"id": 81598961, "name": repo, "full_name": r.repo, "private": false,
+                        "default_branch": "main", "html_url": format!("{web}/{owner}/{repo}"),
+                        "permissions": {"admin": false, "maintain": false, "push": push, "triage": push, "pull": true}}),
+            )
+        }
+        ["gh-api", "repos", o, p, "actions", "secrets"] if (*o, *p) == (owner, repo) => {
+            if !cx.authorized {
+                return Reply::json(401, &json!({"message": "Requires authentication", "status": "401"}));
+            }
+            if let Some(refused) = refuse(r, cx, "secrets", "read", "actions/secrets#list-repository-secrets") {
+                return refused;
+            }
+            let secrets: Vec<Value> = r
+                .secrets
+                .iter()
+                .map(|n| json!({"name": n, "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z"}))
+                .collect();
+            Reply::json(200, &json!({"total_count": secrets.len(), "secrets": secrets}))
+        }
+        ["gh-api", "repos", o, p, "actions", "jobs", id, "logs"] if (*o, *p) == (owner, repo) => {
+            if let Some(refused) =
+                refuse(r, cx, "actions", "read", "actions/workflow-jobs#download-job-logs-for-a-workflow-run")
+            {
+                return refused;
+            }
+            match find_job(r, id) {
+                // A short-lived URL on another host, as GitHub's log storage is.
+                Some(_) => Reply::redirect(&format!("{asset_base}/joblog/{id}")),
+                None => Reply::not_found(),
+            }
+        }
         ["gh-api", "repos", o, p, "actions", "workflows", wf, "runs"] if (*o, *p) == (owner, repo) => {
+            if let Some(refused) =
+                refuse(r, cx, "actions", "read", "actions/workflow-runs#list-workflow-runs-for-a-workflow")
+            {
+                return refused;
+            }
             if !r.workflows.iter().any(|w| w == wf) {
                 return Reply::not_found();
             }
@@ -227,7 +284,8 @@ pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
                 .filter(|run| run.workflow == *wf)
                 .filter(|run| cx.param("head_sha").is_none_or(|s| s == run.head_sha))
                 .filter(|run| {
-                    cx.param("status").is_none_or(|s| s == run.status || Some(s) == run.conclusion.as_deref())
+                    let (status, conclusion) = run.shown();
+                    cx.param("status").is_none_or(|s| s == status || Some(s) == conclusion)
                 })
                 .filter(|run| cx.param("event").is_none_or(|e| e == run.event))
                 .collect();
@@ -242,10 +300,30 @@ pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
                 None => reply,
             }
         }
+        ["gh-api", "repos", o, p, "actions", "runs"] if (*o, *p) == (owner, repo) => {
+            if let Some(refused) =
+                refuse(r, cx, "actions", "read", "actions/workflow-runs#list-workflow-runs-for-a-repository")
+            {
+                return refused;
+            }
+            let mut runs: Vec<&WorkflowRun> = r.runs.iter().collect();
+            runs.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            let (page, next) = paged(cx, &runs, &format!("{base}/gh-api/repos/{owner}/{repo}/actions/runs"));
+            let items: Vec<Value> = page.iter().map(|run| run_json(run, owner, repo, base, web)).collect();
+            let reply = Reply::json(200, &json!({"total_count": runs.len(), "workflow_runs": items}));
+            match next {
+                Some(link) => reply.header("Link", &link),
+                None => reply,
+            }
+        }
         ["gh-api", "repos", o, p, "actions", "runs", id, rest @ ..] if (*o, *p) == (owner, repo) => {
+            if let Some(refused) = refuse(r, cx, "actions", "read", "actions/workflow-runs#get-a-workflow-run") {
+                return refused;
+            }
             let Some(run) = r.runs.iter().find(|run| run.id.to_string() == *id) else {
                 return Reply::not_found();
             };
+            let (shown_status, _) = run.shown();
             match rest {
                 [] => Reply::json(200, &run_json(run, owner, repo, base, web)),
                 ["jobs"] => {
@@ -255,10 +333,17 @@ pub(super) fn route(r: &PublishedRelease, path: &str, cx: &Ctx<'_>) -> Reply {
                         .enumerate()
                         .map(|(i, job)| {
                             let job_id = run.id * 100 + i as u64;
+                            // Jobs settle with their run: queued with it, running while it runs.
+                            let (status, conclusion) = match shown_status {
+                                "queued" => ("queued", None),
+                                "in_progress" => ("in_progress", None),
+                                _ if job.conclusion.is_some() => ("completed", job.conclusion.as_deref()),
+                                _ => ("in_progress", None),
+                            };
                             json!({"id": job_id, "run_id": run.id, "run_attempt": 1, "head_sha": run.head_sha,
                                    "name": job.name, "workflow_name": run.name, "head_branch": run.head_branch,
-                                   "status": if job.conclusion.is_some() { "completed" } else { "in_progress" },
-                                   "conclusion": job.conclusion,
+                                   "status": status,
+                                   "conclusion": conclusion,
                                    "html_url": format!("{web}/{owner}/{repo}/actions/runs/{}/job/{job_id}", run.id),
                                    "steps": []})
                         })
@@ -352,10 +437,16 @@ fn paged<'a, T>(cx: &Ctx<'_>, items: &'a [T], path: &str) -> (&'a [T], Option<St
 }
 
 /// `POST /repos/{o}/{r}/issues`: files an issue into the world (401 without a token, 410 when
-/// issues are disabled, 422 without a title).
+/// issues are disabled, 422 without a title). `POST .../actions/workflows/{file}/dispatches`:
+/// see [`dispatch`].
 pub(super) fn post(r: &mut PublishedRelease, path: &str, body: &[u8], cx: &Ctx<'_>) -> Reply {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let (owner, repo) = r.repo.split_once('/').map(|(o, p)| (o.to_string(), p.to_string())).unwrap_or_default();
+    if let ["gh-api", "repos", o, p, "actions", "workflows", wf, "dispatches"] = parts.as_slice()
+        && (*o, *p) == (owner.as_str(), repo.as_str())
+    {
+        return dispatch(r, wf, body, cx);
+    }
     let ["gh-api", "repos", o, p, "issues"] = parts.as_slice() else {
         return Reply::not_found();
     };
@@ -364,6 +455,9 @@ pub(super) fn post(r: &mut PublishedRelease, path: &str, body: &[u8], cx: &Ctx<'
     }
     if !cx.authorized {
         return Reply::json(401, &json!({"message": "Requires authentication", "status": "401"}));
+    }
+    if let Some(refused) = refuse(r, cx, "issues", "write", "issues/issues#create-an-issue") {
+        return refused;
     }
     if !r.issues_enabled {
         return Reply::json(410, &json!({"message": "Issues are disabled for this repo", "status": "410"}));
@@ -390,6 +484,89 @@ pub(super) fn post(r: &mut PublishedRelease, path: &str, body: &[u8], cx: &Ctx<'
     Reply::json(201, &json).header("Location", &location)
 }
 
+/// `POST .../actions/workflows/{file}/dispatches` with `{"ref", "inputs"}`: 401 without a
+/// token, 403 without `actions: write`, 404 for an unknown workflow, 422 without a ref or for
+/// a ref that is not the release tag; else 204, the dispatch recorded and a run created from
+/// the next planned one (or one that succeeds at once).
+fn dispatch(r: &mut PublishedRelease, wf: &str, body: &[u8], cx: &Ctx<'_>) -> Reply {
+    if !cx.authorized {
+        return Reply::json(401, &json!({"message": "Requires authentication", "status": "401"}));
+    }
+    if let Some(refused) = refuse(r, cx, "actions", "write", "actions/workflows#create-a-workflow-dispatch-event") {
+        return refused;
+    }
+    if !r.workflows.iter().any(|w| w == wf) {
+        return Reply::not_found();
+    }
+    let doc: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let Some(git_ref) = doc["ref"].as_str() else {
+        return Reply::json(422, &json!({"message": "Invalid request.\n\n\"ref\" wasn't supplied.", "status": "422"}));
+    };
+    let tag = r.target.tag();
+    let name = git_ref.strip_prefix("refs/tags/").unwrap_or(git_ref);
+    let (true, Some(sha)) = (name == tag, r.tag_commit.clone()) else {
+        return Reply::json(422, &json!({"message": format!("No ref found for: {git_ref}"), "status": "422"}));
+    };
+    let inputs: std::collections::BTreeMap<String, String> = doc["inputs"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+        .collect();
+    let id = r.runs.iter().map(|run| run.id).max().unwrap_or(0).max(3000) + 1;
+    let planned = r.planned.get_mut(wf).and_then(|q| q.pop_front());
+    let mut run = planned.unwrap_or_default();
+    run.id = id;
+    run.workflow = wf.to_string();
+    if run.name == WorkflowRun::default().name {
+        run.name = wf.trim_end_matches(".yml").to_string();
+    }
+    run.head_sha = sha.clone();
+    run.head_branch = name.to_string();
+    run.event = "workflow_dispatch".into();
+    run.created_at = format!("2026-07-29T{:02}:00:00Z", (r.dispatches.len() % 24));
+    run.polls = 0;
+    if run.writes_metadata {
+        let metadata = super::release::build_metadata(name, &sha, id).to_string();
+        if let Ok(zip) = zip_bytes(&[("metadata.json", metadata.as_bytes())]) {
+            run.artifacts.push(RunArtifact {
+                id: id * 10,
+                name: "release-metadata".into(),
+                zip,
+                expired: false,
+                digest: None,
+            });
+        }
+    }
+    r.dispatches.push(Dispatch { workflow: wf.to_string(), git_ref: git_ref.to_string(), inputs, run_id: id });
+    r.runs.push(run);
+    Reply { status: 204, headers: Vec::new(), body: Vec::new() }
+}
+
+/// GitHub's answer to a token without `permission` at `level`: 403 with the message a
+/// fine-grained token gets and `X-Accepted-GitHub-Permissions` naming what was needed. `None`
+/// when the token may (or no token came: public reads are the route's business).
+fn refuse(r: &PublishedRelease, cx: &Ctx<'_>, permission: &str, level: &str, doc: &str) -> Option<Reply> {
+    if !cx.authorized || r.grant.allows(permission, level) {
+        return None;
+    }
+    Some(
+        Reply::json(
+            403,
+            &json!({"message": "Resource not accessible by personal access token",
+                    "documentation_url": format!("https://docs.github.com/rest/{doc}"), "status": "403"}),
+        )
+        .header("X-Accepted-GitHub-Permissions", &format!("{permission}={level}")),
+    )
+}
+
+/// The job with this id (`run id * 100 + index`), and its run.
+fn find_job<'a>(r: &'a PublishedRelease, id: &str) -> Option<(&'a WorkflowRun, &'a super::release::Job)> {
+    r.runs.iter().find_map(|run| {
+        run.jobs.iter().enumerate().find(|(i, _)| (run.id * 100 + *i as u64).to_string() == id).map(|(_, j)| (run, j))
+    })
+}
+
 /// The PEP 503 project page: one link per file of every release, with its sha256 fragment.
 fn simple_index(r: &PublishedRelease, base: &str) -> Reply {
     let links: String = r
@@ -404,10 +581,11 @@ fn simple_index(r: &PublishedRelease, base: &str) -> Reply {
 
 fn run_json(run: &WorkflowRun, owner: &str, repo: &str, base: &str, web: &str) -> Value {
     let api = format!("{base}/gh-api/repos/{owner}/{repo}/actions/runs/{}", run.id);
+    let (status, conclusion) = run.shown();
     json!({"id": run.id, "name": run.name, "display_title": run.name, "head_branch": run.head_branch,
            "head_sha": run.head_sha, "path": format!(".github/workflows/{}", run.workflow),
-           "run_number": run.id % 1000, "run_attempt": 1, "event": run.event, "status": run.status,
-           "conclusion": run.conclusion, "workflow_id": 39065091, "url": api,
+           "run_number": run.id % 1000, "run_attempt": 1, "event": run.event, "status": status,
+           "conclusion": conclusion, "workflow_id": 39065091, "url": api,
            "html_url": format!("{web}/{owner}/{repo}/actions/runs/{}", run.id),
            "jobs_url": format!("{api}/jobs"), "artifacts_url": format!("{api}/artifacts"),
            "created_at": run.created_at, "updated_at": run.created_at, "run_started_at": run.created_at,
