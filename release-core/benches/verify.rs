@@ -35,7 +35,7 @@ fn main() -> anyhow::Result<()> {
                 let started = Instant::now();
                 let request =
                     VerifyRequest { target: target.clone(), options, file_blockers: false, http: Default::default() };
-                let result = commands::verify(&cx, &request)?;
+                let result = commands::verify(&cx, &request, &mut commands::Silent)?;
                 times.push(started.elapsed());
                 anyhow::ensure!(
                     result.recorded.report.verdict.exit_code() == 0,

@@ -18,7 +18,7 @@ pub const SECRET_VARS: [&str; 6] =
 /// The variables [`Env::from_process`] captures, besides the secrets of
 /// [`SECRET_VARS`]. A variable the library starts reading must be
 /// added here.
-pub const VARS: [&str; 11] = [
+pub const VARS: [&str; 12] = [
     "PATH",
     "HOME",
     "CI",
@@ -30,6 +30,8 @@ pub const VARS: [&str; 11] = [
     "GITHUB_RUN_ATTEMPT",
     "GITHUB_SERVER_URL",
     "GITHUB_REPOSITORY",
+    // Tests only: the command line's waits move a manual clock (see `cli::dispatch`).
+    "RELEASE_CORE_MANUAL_CLOCK",
 ];
 
 /// A snapshot of environment variables. Its `Debug` never shows a secret's value.

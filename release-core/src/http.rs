@@ -14,13 +14,18 @@
 //! - the token is redacted from every error message.
 
 use std::{
-    sync::OnceLock,
+    collections::HashMap,
+    sync::{Arc, Mutex, OnceLock, PoisonError},
     time::{Duration, Instant, UNIX_EPOCH},
 };
 
 use anyhow::bail;
 
-use crate::{clock::Clock, env::Env};
+use crate::{
+    clock::Clock,
+    env::Env,
+    progress::{Progress, Reporter},
+};
 
 /// Limits and identity of the client.
 #[derive(Debug, Clone)]
@@ -282,6 +287,30 @@ pub struct Http {
     env: Env,
     /// What retry backoff sleeps on.
     clock: Clock,
+    /// Where requests and retries are reported (nowhere unless [`Http::for_pass`]).
+    progress: Reporter,
+    /// Answers already had in this pass, when the client is a [`Http::for_pass`] copy.
+    memo: Option<Arc<Memo>>,
+}
+
+/// The answers of one pass of work (one verify round), by URL and `Accept`: a document two
+/// checks read (the release, its sums file, the tag) is fetched once, and a second asker
+/// waits for the first one's answer instead of sending the same request alongside it. Failures
+/// are kept too: the second asker sees the same failure, not a second try that might differ.
+#[derive(Debug, Default)]
+struct Memo {
+    slots: Mutex<HashMap<(String, String), Slot>>,
+}
+
+/// One document's answer in a [`Memo`]: filled once, by the first asker.
+type Slot = Arc<OnceLock<Result<Response, String>>>;
+
+impl Memo {
+    fn slot(&self, url: &str, accept: &str) -> Slot {
+        // The map holds plain values, valid whatever a panicking holder was doing.
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        slots.entry((url.to_string(), accept.to_string())).or_default().clone()
+    }
 }
 
 impl Http {
@@ -306,6 +335,26 @@ impl Http {
             token: OnceLock::new(),
             env: Env::empty(),
             clock: Clock::System,
+            progress: Reporter::none(),
+            memo: None,
+        }
+    }
+
+    /// A copy of this client for one pass of work (a verify round): it sends each request and
+    /// retry to `progress`, and fetches each document (URL and `Accept`) at most once, however
+    /// many checks ask for it, concurrently or not. Downloads are not kept: each is streamed
+    /// through its digests once. Drop the copy to forget the answers (the next round asks again).
+    pub fn for_pass(&self, progress: Reporter) -> Http {
+        Http {
+            agent: self.agent.clone(),
+            config: self.config.clone(),
+            github_api: self.github_api.clone(),
+            source: self.source.clone(),
+            token: self.token.clone(),
+            env: self.env.clone(),
+            clock: self.clock.clone(),
+            progress,
+            memo: Some(Arc::default()),
         }
     }
 
@@ -362,6 +411,14 @@ impl Http {
     }
 
     fn get_inner(&self, url: &str, accept: &str) -> anyhow::Result<Response> {
+        let Some(memo) = &self.memo else { return self.get_once(url, accept) };
+        let slot = memo.slot(url, accept);
+        slot.get_or_init(|| self.get_once(url, accept).map_err(|e| format!("{e:#}")))
+            .clone()
+            .map_err(|e| anyhow::anyhow!(e))
+    }
+
+    fn get_once(&self, url: &str, accept: &str) -> anyhow::Result<Response> {
         let (url, raw) = self.follow(url, accept, Want::Memory)?;
         let body = match raw.body {
             Body::Bytes(b) => b,
@@ -432,6 +489,7 @@ impl Http {
         if let Some(Token(t)) = self.token() {
             request = request.header("Authorization", format!("Bearer {t}"));
         }
+        self.progress.send(Progress::Request { method: "POST", url: url.to_string() });
         let mut response = request.send(body.to_string().as_bytes()).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
         let status = response.status().as_u16();
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -456,6 +514,7 @@ impl Http {
     fn attempts(&self, url: &str, accept: &str, token: Option<&Token>, want: Want) -> anyhow::Result<Raw> {
         let mut attempt = 0;
         loop {
+            self.progress.send(Progress::Request { method: "GET", url: url.to_string() });
             let result = self.once(url, accept, token, want);
             let retry_after = match &result {
                 Ok(raw) if raw.status == 429 || raw.status >= 500 => Some(raw.retry_after),
@@ -473,7 +532,21 @@ impl Http {
                             Err(e) => Err(anyhow::Error::from(e).context(format!("after {} attempts", attempt + 1))),
                         };
                     }
-                    self.clock.sleep(self.backoff(attempt, wait));
+                    let wait = self.backoff(attempt, wait);
+                    if self.progress.is_listening() {
+                        let why = match &result {
+                            Ok(raw) => raw.status.to_string(),
+                            Err(e) => e
+                                .to_string()
+                                .strip_prefix(&format!("{url}: "))
+                                .map(str::to_string)
+                                .unwrap_or_else(|| e.to_string()),
+                        };
+                        let attempts = self.config.retries + 1;
+                        let (method, url) = ("GET", url.to_string());
+                        self.progress.send(Progress::Retry { method, url, why, attempt: attempt + 2, attempts, wait });
+                    }
+                    self.clock.sleep(wait);
                     attempt += 1;
                 }
             }

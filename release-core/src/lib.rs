@@ -56,6 +56,7 @@ mod http;
 mod manifest;
 mod notices;
 mod policy;
+mod progress;
 mod provenance;
 mod redact;
 mod registry;

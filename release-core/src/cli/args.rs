@@ -37,6 +37,13 @@ pub struct Common {
     /// Print the report as JSON (with `schema_version`) instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// No status lines on stderr (what is being checked, waits, retries); the report and
+    /// errors still print.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also show each HTTP request on stderr, as cargo's -v does.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     /// The process environment, read once when the command line is parsed.
     #[arg(skip)]
     pub env: crate::env::Env,

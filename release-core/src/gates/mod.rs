@@ -138,6 +138,9 @@ pub trait Observer {
     fn tick(&mut self, _gate: &Gate, _elapsed: Duration) {}
     /// A gate ended with these findings.
     fn finished(&mut self, _gate: &Gate, _findings: &[Finding], _elapsed: Duration) {}
+    /// Progress of long work: a step starting, a `verify --wait` round, an HTTP request or
+    /// retry (see [`Progress`](crate::progress::Progress)).
+    fn progress(&mut self, _event: &crate::progress::Progress) {}
 }
 
 /// An observer that ignores everything.

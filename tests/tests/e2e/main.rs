@@ -14,6 +14,7 @@ mod gate_integrity;
 mod hostile_content;
 mod malformed;
 mod notices;
+mod progress;
 mod provenance;
 mod qa;
 mod release_state;
