@@ -55,6 +55,7 @@ mod github;
 mod http;
 mod manifest;
 mod notices;
+mod parallel;
 mod policy;
 mod progress;
 mod provenance;

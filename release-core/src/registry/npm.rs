@@ -97,14 +97,17 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     if let Some(message) = &doc.deprecated {
         out.push(Finding::fail(CHECK, &subject, format!("version is deprecated: {message}")).with(ev));
     }
-    out.push(latest(probe, base, name));
-    if probe.deep {
-        let tarball = match crate::http::resolve(&fetched.url, &doc.dist.tarball) {
-            Ok(t) => t,
-            Err(e) => return [out, vec![Finding::incomplete(CHECK, &subject, format!("{e:#}"))]].concat(),
-        };
-        out.extend(deep(probe, &subject, &tarball, &integrity));
-    }
+    // `latest` and the tarball do not need each other: asked for at the same time.
+    let deep_findings = || match probe.deep {
+        false => Vec::new(),
+        true => match crate::http::resolve(&fetched.url, &doc.dist.tarball) {
+            Ok(tarball) => deep(probe, &subject, &tarball, &integrity),
+            Err(e) => vec![Finding::incomplete(CHECK, &subject, format!("{e:#}"))],
+        },
+    };
+    let (latest, deep_findings) = crate::parallel::join(|| latest(probe, base, name), deep_findings);
+    out.push(latest);
+    out.extend(deep_findings);
     out
 }
 

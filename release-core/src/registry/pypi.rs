@@ -139,12 +139,14 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     {
         out.push(Finding::fail(CHECK, format!("{subject} {}", f.filename), "file is yanked").with(ev.clone()));
     }
-    out.push(current(probe, base, name));
-    if probe.deep {
-        for f in &doc.urls {
-            out.push(deep_file(probe, &fetched.url, &subject, f));
-        }
-    }
+    // The current version and the files do not need each other: asked for at the same time.
+    let files: &[FileJson] = if probe.deep { &doc.urls } else { &[] };
+    let (current, deep) = crate::parallel::join(
+        || current(probe, base, name),
+        || crate::parallel::map(files, |f| deep_file(probe, &fetched.url, &subject, f)),
+    );
+    out.push(current);
+    out.extend(deep);
     out
 }
 
