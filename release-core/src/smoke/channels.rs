@@ -69,6 +69,8 @@ impl Job<'_> {
 
     /// A fresh folder for attempt `n` of `leg`.
     fn attempt_dir(&self, leg: &str, n: u32) -> Result<Utf8PathBuf, Attempt> {
+        let what = format!("{leg} {} (attempt {n})", self.target.tag());
+        self.opts.progress.send(crate::progress::Progress::Step { verb: "Installing", what });
         let dir = self.dir.join(format!("{leg}-attempt-{n}"));
         fs::create_dir_all(&dir).map_err(|e| {
             Attempt::done(Outcome::Incomplete, format!("cannot create the scratch dir {dir}: {e}"), vec![])
