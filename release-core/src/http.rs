@@ -345,6 +345,8 @@ impl Http {
     /// many checks ask for it, concurrently or not. Downloads are not kept: each is streamed
     /// through its digests once. Drop the copy to forget the answers (the next round asks again).
     pub fn for_pass(&self, progress: Reporter) -> Http {
+        // Discover the token once, here, so each pass's copy does not run `gh auth token` again.
+        let _ = self.token();
         Http {
             agent: self.agent.clone(),
             config: self.config.clone(),
