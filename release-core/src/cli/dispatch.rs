@@ -506,7 +506,12 @@ impl Observer for Stderr {
 
     fn started(&mut self, index: usize, total: usize, gate: &Gate) {
         let header = format!("[{index}/{total}] {}: {}", gate.id, gate.description);
-        self.say(&if self.github { format!("::group::{header}") } else { header });
+        // `-q` drops the header, except as the group Actions folds the gate's output under.
+        match (self.github, self.notes) {
+            (true, _) => self.say(&format!("::group::{header}")),
+            (false, true) => self.say(&header),
+            (false, false) => {}
+        }
     }
 
     fn line(&mut self, _gate: &Gate, line: &str) {
@@ -516,6 +521,9 @@ impl Observer for Stderr {
     }
 
     fn tick(&mut self, gate: &Gate, elapsed: Duration) {
+        if !self.notes {
+            return;
+        }
         self.say(&format!("    ... {} still running ({})", gate.id, duration::format(elapsed)));
     }
 
@@ -550,7 +558,9 @@ impl Observer for Stderr {
 
     fn finished(&mut self, gate: &Gate, findings: &[Finding], elapsed: Duration) {
         let worst = findings.iter().map(|f| &f.outcome).max_by_key(|o| o.severity()).map_or("SKIP", |o| o.word());
-        self.say(&format!("    {worst} {} ({})", gate.id, duration::format(elapsed)));
+        if self.notes {
+            self.say(&format!("    {worst} {} ({})", gate.id, duration::format(elapsed)));
+        }
         if self.github {
             self.say("::endgroup::");
         }
