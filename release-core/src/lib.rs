@@ -23,6 +23,7 @@
 //! | `provenance`, `smoke`, `bench`, `notices` | build provenance, install smoke, the benchmark gate, licence notices |
 //! | `blockers`, `evidence` | blocker filing (ergo, GitHub issues); the evidence record (locked, atomic) |
 //! | `duration`, `fsutil`, `redact` | `90s`/`20m`, atomic writes, secrets out of every output |
+//! | `progress`, `parallel` | progress events relayed to the observer; independent work (requests) at the same time, in order |
 //!
 //! A contributor's own test can hold a release to the same rules:
 //!
