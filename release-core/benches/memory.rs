@@ -39,7 +39,7 @@ fn child_verify(root: &str) -> anyhow::Result<String> {
         file_blockers: false,
         http: Default::default(),
     };
-    let report = commands::verify(&cx, &request)?.recorded.report;
+    let report = commands::verify(&cx, &request, &mut commands::Silent)?.recorded.report;
     let of = |o: &str| -> Vec<&str> {
         report.findings.iter().filter(|f| f.outcome.word() == o).map(|f| f.subject.as_str()).collect()
     };

@@ -57,6 +57,8 @@ pub enum Heading {
 pub fn parse(file: &Utf8Path, text: &str) -> anyhow::Result<Changelog> {
     let lines: Vec<String> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l).to_string()).collect();
     let mut sections: Vec<Section> = Vec::new();
+    // The line of each section seen so far, by what makes two headings the same section.
+    let mut seen: std::collections::HashMap<Option<ReleaseTarget>, usize> = std::collections::HashMap::new();
     let mut fence: Option<(char, usize, usize)> = None;
     for (i, line) in lines.iter().enumerate() {
         match (fence, fence_marker(line)) {
@@ -77,8 +79,9 @@ pub fn parse(file: &Utf8Path, text: &str) -> anyhow::Result<Changelog> {
         let n = i + 1;
         let at = |message: String| ConfigError::at(file.as_str(), Some(n), message);
         let heading = parse_heading(line).map_err(|e| at(format!("{file}:{n}: {e}")))?;
-        if let Some(prev) = sections.iter().find(|s| same_section(&s.heading, &heading)) {
-            return Err(at(format!("{file}:{n}: `{line}` repeats the section at line {}", prev.line)));
+        // One lookup per heading, not a scan of the sections before it: linear in the file.
+        if let Some(prev) = seen.insert(section_key(&heading), n) {
+            return Err(at(format!("{file}:{n}: `{line}` repeats the section at line {prev}")));
         }
         if let Some(last) = sections.last_mut() {
             last.body.end = i;
@@ -108,11 +111,12 @@ fn fence_marker(line: &str) -> Option<(char, usize, &str)> {
     (len >= 3).then(|| (c, len, &trimmed[len..]))
 }
 
-fn same_section(a: &Heading, b: &Heading) -> bool {
-    match (a, b) {
-        (Heading::Unreleased, Heading::Unreleased) => true,
-        (Heading::Release { version: x, .. }, Heading::Release { version: y, .. }) => x == y,
-        _ => false,
+/// What makes two headings the same section: `[Unreleased]` (`None`), or the version (the
+/// date does not count).
+fn section_key(heading: &Heading) -> Option<ReleaseTarget> {
+    match heading {
+        Heading::Unreleased => None,
+        Heading::Release { version, .. } => Some(version.clone()),
     }
 }
 

@@ -58,6 +58,8 @@ pub const VARS: &[&str] = &[
     "TMPDIR",
     "RUSTUP_TOOLCHAIN",
     "RUSTUP_TOOLCHAIN_SOURCE",
+    // Tests only: the command line's waits move a manual clock (see `cli::dispatch`).
+    "RELEASE_CORE_MANUAL_CLOCK",
 ];
 
 /// Set to `1` in the environment of every gate command `qa` runs, so a `cargo xtask release`

@@ -17,7 +17,8 @@
 //! - the token is redacted from every error message.
 
 use std::{
-    sync::OnceLock,
+    collections::HashMap,
+    sync::{Arc, Mutex, OnceLock, PoisonError},
     time::{Duration, Instant, UNIX_EPOCH},
 };
 
@@ -26,6 +27,7 @@ use anyhow::bail;
 use crate::{
     clock::Clock,
     env::Env,
+    progress::{Progress, Reporter},
     tls::{self, TlsError, TrustSource},
 };
 
@@ -304,6 +306,30 @@ pub struct Http {
     env: Env,
     /// What retry backoff sleeps on.
     clock: Clock,
+    /// Where requests and retries are reported (nowhere unless [`Http::for_pass`]).
+    progress: Reporter,
+    /// Answers already had in this pass, when the client is a [`Http::for_pass`] copy.
+    memo: Option<Arc<Memo>>,
+}
+
+/// The answers of one pass of work (one verify round), by URL and `Accept`: a document two
+/// checks read (the release, its sums file, the tag) is fetched once, and a second asker
+/// waits for the first one's answer instead of sending the same request alongside it. Failures
+/// are kept too: the second asker sees the same failure, not a second try that might differ.
+#[derive(Debug, Default)]
+struct Memo {
+    slots: Mutex<HashMap<(String, String), Slot>>,
+}
+
+/// One document's answer in a [`Memo`]: filled once, by the first asker.
+type Slot = Arc<OnceLock<Result<Response, String>>>;
+
+impl Memo {
+    fn slot(&self, url: &str, accept: &str) -> Slot {
+        // The map holds plain values, valid whatever a panicking holder was doing.
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        slots.entry((url.to_string(), accept.to_string())).or_default().clone()
+    }
 }
 
 impl Http {
@@ -321,6 +347,29 @@ impl Http {
             token: OnceLock::new(),
             env: Env::empty(),
             clock: Clock::System,
+            progress: Reporter::none(),
+            memo: None,
+        }
+    }
+
+    /// A copy of this client for one pass of work (a verify round): it sends each request and
+    /// retry to `progress`, and fetches each document (URL and `Accept`) at most once, however
+    /// many checks ask for it, concurrently or not. Downloads are not kept: each is streamed
+    /// through its digests once. Drop the copy to forget the answers (the next round asks again).
+    pub fn for_pass(&self, progress: Reporter) -> Http {
+        // Discover the token once, here, so each pass's copy does not run `gh auth token` again.
+        let _ = self.token();
+        Http {
+            agent: self.agent.clone(),
+            tls: self.tls.clone(),
+            config: self.config.clone(),
+            github_api: self.github_api.clone(),
+            source: self.source.clone(),
+            token: self.token.clone(),
+            env: self.env.clone(),
+            clock: self.clock.clone(),
+            progress,
+            memo: Some(Arc::default()),
         }
     }
 
@@ -426,6 +475,14 @@ impl Http {
     }
 
     fn get_inner(&self, url: &str, accept: &str) -> anyhow::Result<Response> {
+        let Some(memo) = &self.memo else { return self.get_once(url, accept) };
+        let slot = memo.slot(url, accept);
+        slot.get_or_init(|| self.get_once(url, accept).map_err(|e| format!("{e:#}")))
+            .clone()
+            .map_err(|e| anyhow::anyhow!(e))
+    }
+
+    fn get_once(&self, url: &str, accept: &str) -> anyhow::Result<Response> {
         let (url, raw) = self.follow(url, accept, Want::Memory)?;
         let body = match raw.body {
             Body::Bytes(b) => b,
@@ -503,6 +560,7 @@ impl Http {
         if let Some(Token(t)) = self.token() {
             request = request.header("Authorization", format!("Bearer {t}"));
         }
+        self.progress.send(Progress::Request { method: "POST", url: url.to_string() });
         let mut response =
             request.send(body.to_string().as_bytes()).map_err(|e| match Self::call_failure(url, trust, e) {
                 Failure::Tls(tls) => anyhow::Error::new(tls),
@@ -535,6 +593,7 @@ impl Http {
     fn attempts(&self, url: &str, accept: &str, token: Option<&Token>, want: Want) -> anyhow::Result<Raw> {
         let mut attempt = 0;
         loop {
+            self.progress.send(Progress::Request { method: "GET", url: url.to_string() });
             let result = self.once(url, accept, token, want);
             let retry_after = match &result {
                 Ok(raw) if raw.status == 429 || raw.status >= 500 => Some(raw.retry_after),
@@ -553,7 +612,21 @@ impl Http {
                             Err(e) => Err(anyhow::Error::from(e).context(format!("after {} attempts", attempt + 1))),
                         };
                     }
-                    self.clock.sleep(self.backoff(attempt, wait));
+                    let wait = self.backoff(attempt, wait);
+                    if self.progress.is_listening() {
+                        let why = match &result {
+                            Ok(raw) => raw.status.to_string(),
+                            Err(e) => e
+                                .to_string()
+                                .strip_prefix(&format!("{url}: "))
+                                .map(str::to_string)
+                                .unwrap_or_else(|| e.to_string()),
+                        };
+                        let attempts = self.config.retries + 1;
+                        let (method, url) = ("GET", url.to_string());
+                        self.progress.send(Progress::Retry { method, url, why, attempt: attempt + 2, attempts, wait });
+                    }
+                    self.clock.sleep(wait);
                     attempt += 1;
                 }
             }

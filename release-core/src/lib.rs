@@ -24,6 +24,7 @@
 //! | `provenance`, `smoke`, `bench`, `notices` | build provenance, install smoke, the benchmark gate, licence notices |
 //! | `blockers`, `evidence` | blocker filing (ergo, GitHub issues); the evidence record (locked, atomic) |
 //! | `duration`, `fsutil`, `redact` | `90s`/`20m`, atomic writes, secrets out of every output |
+//! | `progress`, `parallel` | progress events relayed to the observer; independent work (requests) at the same time, in order |
 //!
 //! A contributor's own test can hold a release to the same rules:
 //!
@@ -60,7 +61,9 @@ mod manifest;
 mod members;
 mod notices;
 mod npm_platforms;
+mod parallel;
 mod policy;
+mod progress;
 mod provenance;
 mod redact;
 mod registry;

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::{
     context::Context,
     manifest::{self, Channel},
+    progress::{Progress, Reporter},
     registry::{self, Probe},
     report::CheckId,
     report::Finding,
@@ -219,10 +220,14 @@ fn passing(findings: &[Finding]) -> bool {
     !findings.iter().any(|f| f.outcome.blocks())
 }
 
-/// Runs the channels concurrently and returns their findings, in channel order.
-fn round(probe: &Probe<'_>, channels: &[Leg]) -> Vec<(Leg, Vec<Finding>)> {
+/// Runs the legs concurrently and returns their findings, in the order of `legs`. The round
+/// reads through its own copy of the client: a document two legs need (the release, its sums
+/// file, the tag) is fetched once in the round, and every request is reported to `progress`.
+fn round(probe: &Probe<'_>, legs: &[Leg], progress: &Reporter) -> Vec<(Leg, Vec<Finding>)> {
+    let http = probe.http.for_pass(progress.clone());
+    let probe = &Probe { http: &http, ..*probe };
     std::thread::scope(|scope| {
-        let handles: Vec<_> = channels.iter().map(|&c| (c, scope.spawn(move || c.run(probe)))).collect();
+        let handles: Vec<_> = legs.iter().map(|&c| (c, scope.spawn(move || c.run(probe)))).collect();
         handles
             .into_iter()
             .map(|(c, h)| {
@@ -239,8 +244,14 @@ fn round(probe: &Probe<'_>, channels: &[Leg]) -> Vec<(Leg, Vec<Finding>)> {
     })
 }
 
-/// Verifies a release on the chosen channels.
-pub fn run(cx: &Context, target: &ReleaseTarget, options: &Options) -> anyhow::Result<Verification> {
+/// Verifies a release on the chosen channels, reporting each leg, each `--wait` round and
+/// each HTTP request and retry to `progress`.
+pub fn run(
+    cx: &Context,
+    target: &ReleaseTarget,
+    options: &Options,
+    progress: &Reporter,
+) -> anyhow::Result<Verification> {
     let manifest = manifest(cx)?;
     // A repository without the tag (a fresh clone, CI) simply has nothing to compare.
     let local_tag_commit = cx.repo.tag_commit(&target.tag()).ok().flatten();
@@ -259,18 +270,30 @@ pub fn run(cx: &Context, target: &ReleaseTarget, options: &Options) -> anyhow::R
     let deadline = options.wait.map(|w| started + w);
     let legs: Vec<Leg> =
         options.channels.iter().map(|&c| Leg::Channel(c)).chain(options.ci.then_some(Leg::Ci)).collect();
-    let mut results = round(&probe, &legs);
+    let depth = if options.deep { " (--deep)" } else { "" };
+    for leg in &legs {
+        progress.send(Progress::Step { verb: "Verifying", what: format!("{} {}{depth}", leg.name(), target.tag()) });
+    }
+    let mut results = round(&probe, &legs, progress);
     let mut rounds = 1;
     let mut delay = Duration::from_secs(5).min(options.wait.unwrap_or_default() / 4).max(Duration::from_millis(100));
-    while let Some(deadline) = deadline {
+    while let (Some(deadline), Some(budget)) = (deadline, options.wait) {
         let pending: Vec<Leg> = results.iter().filter(|(_, f)| !passing(f)).map(|(c, _)| *c).collect();
         let now = clock.instant();
         if pending.is_empty() || now >= deadline {
             break;
         }
-        clock.sleep(delay.min(deadline - now));
+        let pause = delay.min(deadline - now);
+        progress.send(Progress::Round {
+            round: rounds + 1,
+            missing: pending.iter().map(|l| l.name().to_string()).collect(),
+            elapsed: clock.elapsed(started),
+            budget,
+            delay: pause,
+        });
+        clock.sleep(pause);
         delay = (delay * 2).min(Duration::from_secs(60));
-        for (c, findings) in round(&probe, &pending) {
+        for (c, findings) in round(&probe, &pending, progress) {
             if let Some(slot) = results.iter_mut().find(|(rc, _)| *rc == c) {
                 slot.1 = findings;
             }
@@ -321,7 +344,7 @@ mod tests {
                 wait: Some(Duration::from_secs(60)),
                 ..Options::default()
             };
-            run(&cx, &ReleaseTarget::parse(version).unwrap(), &options).unwrap()
+            run(&cx, &ReleaseTarget::parse(version).unwrap(), &options, &Reporter::none()).unwrap()
         };
 
         // Never published: re-checked after 5 s, 10 s, 20 s, then the 25 s left of the minute.
@@ -338,6 +361,27 @@ mod tests {
         assert_eq!(live.report.verdict.exit_code(), 0, "{:#?}", live.report);
         assert_eq!(manual.elapsed(), Duration::from_secs(60), "no time passed");
         assert!(real.elapsed() < Duration::from_secs(20), "no real sleeping: {:?}", real.elapsed());
+    }
+
+    /// Nothing is fetched twice in a run: the release, its sums file and the tag, which the
+    /// GitHub, Homebrew and CI legs all read, are asked for once, shallow and `--deep`.
+    #[test]
+    fn a_run_asks_each_url_once() {
+        use crate::testing::{FakeRegistry, FixtureRepo, PublishedRelease, plasmite_manifest};
+        for deep in [false, true] {
+            let fake = FakeRegistry::start(PublishedRelease::coherent(&plasmite_manifest(), "0.8.0").unwrap()).unwrap();
+            let repo =
+                FixtureRepo::plasmite("0.8.0").append("release/policy.toml", &fake.endpoints_toml()).build().unwrap();
+            let cx = Context::open(repo.root(), None)
+                .unwrap()
+                .with_http(crate::http::HttpConfig::fast(), crate::http::TokenSource::Fixed(None));
+            let options = Options { deep, ..Options::default() };
+            let result = run(&cx, &ReleaseTarget::parse("0.8.0").unwrap(), &options, &Reporter::none()).unwrap();
+            assert_eq!(result.report.verdict.exit_code(), 0, "{:#?}", result.report);
+            let (total, distinct) = fake.request_counts();
+            let paths: Vec<String> = fake.requests().into_iter().map(|r| r.path).collect();
+            assert_eq!(total, distinct, "deep={deep}: {paths:#?}");
+        }
     }
 
     #[test]

@@ -11,16 +11,17 @@
 //! which must be inside the repository, is replaced; the link stays a link).
 
 mod journal;
+mod parsed;
 
 use std::{collections::BTreeMap, ops::Range};
 
 use anyhow::{Context, bail};
 use camino::Utf8Path;
-use serde_json::value::RawValue;
+pub(crate) use parsed::SurfaceFile;
 
 use crate::{
     fsutil,
-    policy::{FieldPath, Policy, Surface, SurfaceKind, line_col},
+    policy::{Policy, Surface},
     repo::Repo,
     report::CheckId,
     report::{Evidence, Finding, Report},
@@ -52,119 +53,28 @@ pub enum Reading {
     NoFile,
 }
 
-/// Reads one surface. Syntax errors are `Err` naming the file, line and column; a missing file or
-/// field is a [`Reading`], because the check reports it as a finding.
-pub fn read(repo: &Repo, surface: &Surface) -> anyhow::Result<Reading> {
-    let path = repo.path(&surface.file);
-    let text = match fsutil::read_regular(&path).with_context(|| format!("version file {}", surface.file))? {
-        Some(text) => text,
-        None => return Ok(Reading::NoFile),
-    };
-    read_text(&surface.file, &text, &surface.kind)
-}
-
-/// [`read`] on text already in memory; `file` is used in messages.
-pub fn read_text(file: &Utf8Path, text: &str, kind: &SurfaceKind) -> anyhow::Result<Reading> {
-    let span = match kind {
-        SurfaceKind::Toml(path) => toml_span(file, text, path)?,
-        SurfaceKind::Json(path) => json_span(file, text, path)?,
-        SurfaceKind::CargoLock { package } => lock_span(file, text, package)?,
-    };
-    Ok(match span {
-        Ok(span) => {
-            Reading::Found(Found { value: text[span.clone()].to_string(), line: line_col(text, span.start).0, span })
-        }
-        Err(why) => Reading::Missing(why),
-    })
-}
-
-/// Byte range inside the quotes of a one-line string value, if `repr` is one.
-fn inner(repr_span: Range<usize>, text: &str) -> Result<Range<usize>, String> {
-    let repr = &text[repr_span.clone()];
-    let quoted = repr.len() >= 2
-        && ((repr.starts_with('"') && repr.ends_with('"')) || (repr.starts_with('\'') && repr.ends_with('\'')));
-    if !quoted || repr.starts_with("\"\"\"") || repr.starts_with("'''") {
-        return Err(format!("holds {repr}, not a one-line string"));
-    }
-    let inside = repr_span.start + 1..repr_span.end - 1;
-    if text[inside.clone()].contains('\\') {
-        return Err(format!("holds {repr}, an escaped string (write the version plainly)"));
-    }
-    Ok(inside)
-}
-
-type Located = Result<Range<usize>, String>;
-
-fn toml_span(file: &Utf8Path, text: &str, path: &FieldPath) -> anyhow::Result<Located> {
-    let doc = toml_doc(file, text)?;
-    let mut item = doc.as_item();
-    for (depth, key) in path.segments().iter().enumerate() {
-        let next = item.as_table_like().and_then(|t| t.get(key));
-        match next {
-            Some(next) => item = next,
+/// Reads every surface, in order. Syntax errors are `Err` naming the file, line and column (the
+/// first, in surface order); a missing file or field is a [`Reading`], because the check
+/// reports it as a finding. Each file is read and parsed (TOML, JSON, line numbers) once for all
+/// the surfaces it holds: a file of a thousand surfaces costs one parse, not a thousand.
+pub fn read_all(repo: &Repo, surfaces: &[Surface]) -> anyhow::Result<Vec<Reading>> {
+    let mut files: BTreeMap<&Utf8Path, Option<SurfaceFile>> = BTreeMap::new();
+    let mut readings = Vec::with_capacity(surfaces.len());
+    for surface in surfaces {
+        let file = match files.get(surface.file.as_path()) {
+            Some(file) => file,
             None => {
-                let at = FieldPath::from_segments(&path.segments()[..=depth]);
-                return Ok(Err(format!("has no `{at}`")));
+                let path = repo.path(&surface.file);
+                let text = fsutil::read_regular(&path).with_context(|| format!("version file {}", surface.file))?;
+                files.entry(&surface.file).or_insert(text.map(SurfaceFile::new))
             }
-        }
+        };
+        readings.push(match file {
+            Some(file) => file.read(&surface.file, &surface.kind)?,
+            None => Reading::NoFile,
+        });
     }
-    match (item.as_str(), item.span()) {
-        (Some(_), Some(span)) => Ok(inner(span, text)),
-        _ => Ok(Err(format!("`{path}` is not a string (an inherited `version.workspace = true` is not a surface)"))),
-    }
-}
-
-fn lock_span(file: &Utf8Path, text: &str, package: &str) -> anyhow::Result<Located> {
-    let doc = toml_doc(file, text)?;
-    let Some(entries) = doc.get("package").and_then(|p| p.as_array_of_tables()) else {
-        return Ok(Err("has no [[package]] entries".to_string()));
-    };
-    // The workspace's own package is the entry with that name and no `source`.
-    let local: Vec<_> = entries
-        .iter()
-        .filter(|t| t.get("name").and_then(|n| n.as_str()) == Some(package) && !t.contains_key("source"))
-        .collect();
-    let entry = match local.as_slice() {
-        [entry] => entry,
-        [] => return Ok(Err(format!("has no [[package]] entry for local package `{package}`"))),
-        _ => return Ok(Err(format!("has {} local [[package]] entries named `{package}`", local.len()))),
-    };
-    match entry.get("version") {
-        Some(v) if v.as_str().is_some() => Ok(v.span().map_or_else(|| Err("has no span".into()), |s| inner(s, text))),
-        _ => Ok(Err(format!("[[package]] `{package}` has no string version"))),
-    }
-}
-
-fn toml_doc<'a>(file: &Utf8Path, text: &'a str) -> anyhow::Result<toml_edit::Document<&'a str>> {
-    toml_edit::Document::parse(text).map_err(|e| {
-        let at = e.span().map(|s| line_col(text, s.start));
-        let (line, col) = at.unwrap_or((1, 1));
-        anyhow::anyhow!("{file}:{line}:{col}: invalid TOML: {}", e.message().trim_end())
-    })
-}
-
-fn json_span(file: &Utf8Path, text: &str, path: &FieldPath) -> anyhow::Result<Located> {
-    let root: &RawValue = serde_json::from_str(text)
-        .map_err(|e| anyhow::anyhow!("{file}:{}:{}: invalid JSON: {e}", e.line(), e.column()))?;
-    let mut raw = root;
-    for (depth, key) in path.segments().iter().enumerate() {
-        // The document parsed above, so every nested value parses too; a non-object is a miss.
-        let object: Option<BTreeMap<String, &RawValue>> = serde_json::from_str(raw.get()).ok();
-        match object.as_ref().and_then(|o| o.get(key)) {
-            Some(next) => raw = next,
-            None => {
-                let at = FieldPath::from_segments(&path.segments()[..=depth]);
-                return Ok(Err(format!("has no `{at}`")));
-            }
-        }
-    }
-    // `raw` borrows from `text`, so its offset is the distance between the two pointers.
-    let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-    let span = start..start + raw.get().len();
-    if serde_json::from_str::<String>(raw.get()).is_err() {
-        return Ok(Err(format!("`{path}` holds {}, not a string", raw.get())));
-    }
-    Ok(inner(span, text))
+    Ok(readings)
 }
 
 /// Reads every surface and reports each: pass when it agrees with the others, fail on a
@@ -180,10 +90,7 @@ pub fn check_target(repo: &Repo, policy: &Policy, target: &ReleaseTarget) -> any
 }
 
 fn check_surfaces(repo: &Repo, policy: &Policy, expected: Option<&ReleaseTarget>) -> anyhow::Result<Report> {
-    let mut readings = Vec::new();
-    for surface in &policy.surfaces {
-        readings.push((surface, read(repo, surface)?));
-    }
+    let readings: Vec<(&Surface, Reading)> = policy.surfaces.iter().zip(read_all(repo, &policy.surfaces)?).collect();
     let parsed = |r: &Reading| match r {
         Reading::Found(f) => ReleaseTarget::parse_any(&f.value).ok(),
         _ => None,
@@ -235,8 +142,8 @@ fn check_surfaces(repo: &Repo, policy: &Policy, expected: Option<&ReleaseTarget>
 /// The version every surface carries, when all are present and agree; `None` otherwise.
 pub fn agreed(repo: &Repo, policy: &Policy) -> anyhow::Result<Option<ReleaseTarget>> {
     let mut agreed: Option<ReleaseTarget> = None;
-    for surface in &policy.surfaces {
-        let Reading::Found(found) = read(repo, surface)? else { return Ok(None) };
+    for reading in read_all(repo, &policy.surfaces)? {
+        let Reading::Found(found) = reading else { return Ok(None) };
         let Ok(version) = ReleaseTarget::parse_any(&found.value) else { return Ok(None) };
         match &agreed {
             Some(a) if *a != version => return Ok(None),
@@ -249,9 +156,12 @@ pub fn agreed(repo: &Repo, policy: &Policy) -> anyhow::Result<Option<ReleaseTarg
 /// The value most surfaces agree on; ties go to the one that appears first.
 fn most_common(values: impl Iterator<Item = ReleaseTarget>) -> Option<ReleaseTarget> {
     let values: Vec<_> = values.collect();
-    let count = |v: &ReleaseTarget| values.iter().filter(|w| *w == v).count();
-    let best = values.iter().map(count).max()?;
-    values.iter().find(|v| count(v) == best).cloned()
+    let mut counts: std::collections::HashMap<&ReleaseTarget, usize> = std::collections::HashMap::new();
+    for v in &values {
+        *counts.entry(v).or_default() += 1;
+    }
+    let best = counts.values().copied().max()?;
+    values.iter().find(|v| counts[v] == best).cloned()
 }
 
 /// One file changed by `versions --set`.
@@ -283,8 +193,9 @@ pub fn bump(repo: &Repo, policy: &Policy, new: &ReleaseTarget) -> anyhow::Result
             bail!("cannot bump {file}: it does not exist");
         };
         let mut spans = Vec::new();
+        let parsed = SurfaceFile::new(text.clone());
         for surface in surfaces {
-            match read_text(file, &text, &surface.kind)? {
+            match parsed.read(file, &surface.kind)? {
                 Reading::Found(found) => {
                     // A Python surface already written in PEP 440 form stays in that form.
                     let pep440_style =
@@ -342,6 +253,12 @@ fn real_path_inside(repo: &Repo, file: &Utf8Path) -> anyhow::Result<camino::Utf8
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::{FieldPath, SurfaceKind};
+
+    /// One surface of `kind` in `text`; `file` is used in messages.
+    fn read_text(file: &Utf8Path, text: &str, kind: &SurfaceKind) -> anyhow::Result<Reading> {
+        SurfaceFile::new(text.to_string()).read(file, kind)
+    }
 
     fn found(file: &str, text: &str, kind: SurfaceKind) -> Reading {
         read_text(Utf8Path::new(file), text, &kind).unwrap()

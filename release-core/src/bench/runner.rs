@@ -32,7 +32,14 @@ use super::{
     summary::{self, CHECK, Params},
 };
 use crate::{
-    clock::Clock, fsutil, policy::BenchPolicy, repo::Repo, report::Evidence, report::Finding, report::Outcome,
+    clock::Clock,
+    fsutil,
+    policy::BenchPolicy,
+    progress::{Progress, Reporter},
+    repo::Repo,
+    report::Evidence,
+    report::Finding,
+    report::Outcome,
     report::Report,
 };
 
@@ -42,7 +49,13 @@ const TAIL_LINES: usize = 20;
 /// Runs the whole comparison and returns its report. Errors are usage or configuration
 /// problems (bad options, no `[bench]`, unknown tag, unwritable output folder); everything that
 /// happens to the builds and runs is a finding.
-pub fn run(repo: &Repo, bench: Option<&BenchPolicy>, opts: &BenchOptions, clock: &Clock) -> anyhow::Result<Report> {
+pub fn run(
+    repo: &Repo,
+    bench: Option<&BenchPolicy>,
+    opts: &BenchOptions,
+    clock: &Clock,
+    progress: &Reporter,
+) -> anyhow::Result<Report> {
     opts.validate()?;
     let Some(bench) = bench else { bail!("the policy has no [bench] section") };
     check_policy(bench)?;
@@ -71,11 +84,14 @@ pub fn run(repo: &Repo, bench: Option<&BenchPolicy>, opts: &BenchOptions, clock:
         )
     };
 
+    let step = |verb, what: String| progress.send(Progress::Step { verb, what });
+    step("Building", format!("base {} ({base_commit})", opts.base_tag));
     let base = build_side(repo, bench, Side::Base, &base_commit, &out);
     let base_program = match base {
         Ok(p) => p,
         Err(f) => return Ok(finish(findings, *f, &out)),
     };
+    step("Building", format!("candidate {head}{}", if dirty.is_empty() { "" } else { " with uncommitted changes" }));
     let candidate = if dirty.is_empty() {
         build_side(repo, bench, Side::Candidate, &head, &out)
     } else {
@@ -90,6 +106,8 @@ pub fn run(repo: &Repo, bench: Option<&BenchPolicy>, opts: &BenchOptions, clock:
     let mut rows: [Vec<Vec<Row>>; 2] = [Vec::new(), Vec::new()];
     for i in 1..=opts.runs {
         for (side, program) in [(Side::Base, &base_program), (Side::Candidate, &candidate_program)] {
+            let name = if side == Side::Base { "base" } else { "candidate" };
+            step("Running", format!("{name}, run {i}/{} ({} messages)", opts.runs, opts.messages));
             match run_once(bench, side, program, i, opts.messages, &out) {
                 Ok(r) => rows[side as usize].push(r),
                 Err(f) => return Ok(finish(findings, *f, &out)),

@@ -45,6 +45,13 @@ pub struct Common {
     /// CLICOLOR_FORCE forces it), always, or never. Never in --json or in files.
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
+    /// No status lines on stderr (what is being checked, waits, retries); the report and
+    /// errors still print.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also show each HTTP request on stderr, as cargo's -v does.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     /// The process environment, read once when the command line is parsed.
     #[arg(skip)]
     pub env: crate::env::Env,

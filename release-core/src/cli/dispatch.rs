@@ -17,8 +17,8 @@ use super::{
 };
 use crate::{
     bench::{BenchOptions, Thresholds},
-    clock::Date,
-    commands::{self as cmd, Observer},
+    clock::{Clock, Date},
+    commands::{self as cmd, Observer, Progress},
     context::Context,
     duration,
     evidence::{Init, Mode},
@@ -58,11 +58,20 @@ pub(super) fn release(common: &Common, command: Release) -> anyhow::Result<u8> {
     }
 }
 
+/// The variable that puts the command on a manual clock (tests only, never documented as a
+/// feature: waits then take no time at all).
+const MANUAL_CLOCK: &str = "RELEASE_CORE_MANUAL_CLOCK";
+
 /// Opens the repository and policy named by the common options.
 fn open(common: &Common) -> anyhow::Result<Context> {
     common.opened.set(true);
     let dir = common.repo.as_deref().unwrap_or(Utf8Path::new("."));
-    let cx = Context::open(dir, common.policy.as_deref())?.with_env(common.env.clone());
+    let mut cx = Context::open(dir, common.policy.as_deref())?.with_env(common.env.clone());
+    // For the end-to-end tests only: waits (`verify --wait`, retry backoff) move a manual
+    // clock instead of sleeping, so a test of many rounds costs no real time.
+    if common.env.get(MANUAL_CLOCK) == Some("1") {
+        cx = cx.with_clock(Clock::manual(std::time::SystemTime::now()));
+    }
     // No command reads version surfaces that a killed `versions --set` left half-bumped.
     if let Some(done) = cmd::recover_bump(&cx)? {
         render::err(&common.env, &format!("note: {done}"));
@@ -490,7 +499,7 @@ fn verify(common: &Common, args: VerifyArgs) -> anyhow::Result<u8> {
     };
     let subset = request.options.is_subset();
     let cx = open(common)?;
-    let outcome = cmd::verify(&cx, &request)?;
+    let outcome = cmd::verify(&cx, &request, &mut Stderr::new(common, false))?;
     let report = &outcome.recorded.report;
     let (live, missing) = verify::published_channels(&report.findings);
     common.outputs.channels(&live, &missing);
@@ -681,19 +690,27 @@ fn homebrew_update_output(
     Ok(u8::from(stale))
 }
 
-/// Progress on stderr (stdout is the report): gate headers, output and ticks, and notes
-/// unless the report is JSON; all through [`render::write`].
+/// Progress on stderr (stdout is the report, or the JSON alone): gate headers, output and
+/// ticks, notes and cargo-style status lines unless `-q`, each request too with `-v`; all
+/// through [`render::write`] and [`render::status`].
 struct Stderr {
     github: bool,
     notes: bool,
+    verbose: bool,
     paint: bool,
     redactor: Redactor,
 }
 
 impl Stderr {
-    /// Progress for `common` (notes unless `--json`; `::group::` lines when `github`).
+    /// Progress for `common` (`::group::` lines when `github`).
     fn new(common: &Common, github: bool) -> Stderr {
-        Stderr { github, notes: !common.json, paint: common.paint.err, redactor: Redactor::from_env(&common.env) }
+        Stderr {
+            github,
+            notes: !common.quiet,
+            verbose: common.verbose && !common.quiet,
+            paint: common.paint.err,
+            redactor: Redactor::from_env(&common.env),
+        }
     }
 
     fn say(&self, text: &str) {
@@ -709,13 +726,20 @@ impl Observer for Stderr {
     }
 
     fn waiting(&mut self, text: &str) {
-        // On stderr whatever the report's format: stdout holds the report alone.
-        self.say(text);
+        // On stderr whatever the report's format (stdout holds the report alone), unless `-q`.
+        if self.notes {
+            self.say(text);
+        }
     }
 
     fn started(&mut self, index: usize, total: usize, gate: &Gate) {
         let header = format!("[{index}/{total}] {}: {}", gate.id, gate.description);
-        self.say(&if self.github { format!("::group::{header}") } else { header });
+        // `-q` drops the header, except as the group Actions folds the gate's output under.
+        match (self.github, self.notes) {
+            (true, _) => self.say(&format!("::group::{header}")),
+            (false, true) => self.say(&header),
+            (false, false) => {}
+        }
     }
 
     fn line(&mut self, _gate: &Gate, line: &str) {
@@ -725,13 +749,47 @@ impl Observer for Stderr {
     }
 
     fn tick(&mut self, gate: &Gate, elapsed: Duration) {
+        if !self.notes {
+            return;
+        }
         self.say(&format!("    ... {} still running ({})", gate.id, duration::format(elapsed)));
+    }
+
+    fn progress(&mut self, event: &Progress) {
+        if !self.notes {
+            return;
+        }
+        match event {
+            Progress::Step { verb, what } => render::status(&self.redactor, verb, what),
+            Progress::Round { round, missing, elapsed, budget, delay } => render::status(
+                &self.redactor,
+                "Waiting",
+                &format!(
+                    "{} then round {round}: {} still missing ({} elapsed of {})",
+                    duration::format(*delay),
+                    missing.join(", "),
+                    duration::format(*elapsed),
+                    duration::format(*budget)
+                ),
+            ),
+            Progress::Request { method, url } if self.verbose => {
+                render::status(&self.redactor, "Fetching", &format!("{method} {url}"))
+            }
+            Progress::Request { .. } => {}
+            Progress::Retry { method, url, why, attempt, attempts, wait } => render::status(
+                &self.redactor,
+                "Retrying",
+                &format!("{method} {url} ({why}, attempt {attempt}/{attempts} in {})", duration::format(*wait)),
+            ),
+        }
     }
 
     fn finished(&mut self, gate: &Gate, findings: &[Finding], elapsed: Duration) {
         let worst = findings.iter().map(|f| &f.outcome).max_by_key(|o| o.severity()).map_or("SKIP", |o| o.word());
-        let worst = render::paint_word(worst, 0, self.paint);
-        self.say(&format!("    {worst} {} ({})", gate.id, duration::format(elapsed)));
+        if self.notes {
+            let worst = render::paint_word(worst, 0, self.paint);
+            self.say(&format!("    {worst} {} ({})", gate.id, duration::format(elapsed)));
+        }
         if self.github {
             self.say("::endgroup::");
         }

@@ -140,6 +140,13 @@ pub fn write(redactor: &Redactor, stream: Stream, text: &str) {
     write_line(stream, &redactor.redact(text));
 }
 
+/// A cargo-style status line on stderr: `verb` right-aligned in 12 columns, then `text`
+/// (`   Verifying crates v1.2.1`). The one place status lines are formatted, so colouring the
+/// verb is one change here.
+pub fn status(redactor: &Redactor, verb: &str, text: &str) {
+    write(redactor, Stream::Err, &format!("{verb:>12} {text}"));
+}
+
 /// `value` as pretty JSON and a newline on stdout, every string in it redacted of the secrets
 /// in `env` before serializing (masking the text after would cut through quotes); keys and
 /// shape unchanged.

@@ -13,7 +13,7 @@ use crate::{
     context::Context,
     duration,
     manifest::Channel,
-    notices as notice_files,
+    notices as notice_files, progress,
     provenance::{self as build_provenance, Which},
     smoke::{self as install, Backoff, SmokeOptions},
     target::ReleaseTarget,
@@ -32,7 +32,10 @@ pub fn bench(cx: &Context, request: &BenchRequest, observer: &mut dyn Observer) 
         "bench: building {} and the candidate, then {} interleaved runs each...",
         request.base_tag, request.runs
     ));
-    let report = benchmark::run(&cx.repo, cx.policy.bench.as_ref(), request, &cx.clock)?;
+    // Each build and run reaches the observer as a step.
+    let report = progress::relay(&mut |event| observer.progress(event), |reporter| {
+        benchmark::run(&cx.repo, cx.policy.bench.as_ref(), request, &cx.clock, &reporter)
+    })?;
     record(cx, None, report)
 }
 
@@ -105,7 +108,11 @@ pub fn smoke(cx: &Context, request: &SmokeRequest, observer: &mut dyn Observer) 
         names.join(", "),
         duration::format(request.max_wait)
     ));
-    let run = install::run(&cx.repo, &cx.policy, &request.target, &opts, &cx.clock, &cx.env)?;
+    // Each attempt of each channel reaches the observer as a step.
+    let run = progress::relay(&mut |event| observer.progress(event), |reporter| {
+        let opts = SmokeOptions { progress: reporter, ..opts };
+        install::run(&cx.repo, &cx.policy, &request.target, &opts, &cx.clock, &cx.env)
+    })?;
     Ok(SmokeOutcome { recorded: record(cx, Some(&request.target), run.report)?, kept: run.kept })
 }
 

@@ -62,6 +62,7 @@ pub use crate::{
     bench::{BenchOptions, Thresholds},
     evidence::{Init, Mode, Record},
     gates::{Gate, Observer, Silent, Waiver},
+    progress::Progress,
     provenance::Which,
     smoke::{Backoff, parse_channels as parse_smoke_channels},
     verify::{Options as VerifyOptions, PartialPublish, parse_channels as parse_verify_channels},

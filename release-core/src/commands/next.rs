@@ -386,7 +386,7 @@ fn run_step(
                 file_blockers: false,
                 http: super::HttpLimits::default(),
             };
-            super::verify(cx, &request)?.recorded.report.verdict
+            super::verify(cx, &request, observer)?.recorded.report.verdict
         }
     })
 }

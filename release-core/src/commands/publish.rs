@@ -199,7 +199,7 @@ pub fn publish(cx: &Context, request: &PublishRequest, observer: &mut dyn Observ
             file_blockers: request.file_blockers,
             http: super::HttpLimits::default(),
         };
-        let verified = super::verify(cx, &verify_request)?;
+        let verified = super::verify(cx, &verify_request, observer)?;
         if let Some(partial) = &verified.partial_publish {
             incident(
                 cx,

@@ -3,13 +3,14 @@
 use anyhow::{Context as _, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
-use super::{HttpLimits, Recorded, record_run};
+use super::{HttpLimits, Observer, Recorded, record_run};
 use crate::{
     blockers::report as from_report,
     context::Context,
     evidence::RunInfo,
     fsutil,
     manifest::{self, Manifest},
+    progress,
     registry::{self, Probe, homebrew},
     report::{Evidence, Report},
     target::ReleaseTarget,
@@ -40,10 +41,14 @@ pub struct VerifyOutcome {
     pub rounds: u32,
 }
 
-/// Verifies a published release on every channel asked for, and records the report.
-pub fn verify(cx: &Context, request: &VerifyRequest) -> anyhow::Result<VerifyOutcome> {
+/// Verifies a published release on every channel asked for, and records the report. Each
+/// channel, each `--wait` round and each HTTP request and retry reaches `observer` as
+/// [`Progress`](crate::progress::Progress), on the calling thread.
+pub fn verify(cx: &Context, request: &VerifyRequest, observer: &mut dyn Observer) -> anyhow::Result<VerifyOutcome> {
     let cx = &request.http.apply(cx);
-    let result = channels::run(cx, &request.target, &request.options)?;
+    let result = progress::relay(&mut |event| observer.progress(event), |reporter| {
+        channels::run(cx, &request.target, &request.options, &reporter)
+    })?;
     let mut report = result.report;
     if request.file_blockers {
         report = from_report::file_for_report(cx, report, &request.target);

@@ -151,8 +151,9 @@ fn only_versions_differ(repo: &Repo, base: &str, file: &str, surfaces: &[&Surfac
 /// `text` with the version text of every surface removed; `None` when one is not found.
 fn without_versions(file: &str, text: &str, surfaces: &[&Surface]) -> Option<String> {
     let mut spans = Vec::new();
+    let parsed = versions::SurfaceFile::new(text.to_string());
     for s in surfaces {
-        match versions::read_text(Utf8Path::new(file), text, &s.kind) {
+        match parsed.read(Utf8Path::new(file), &s.kind) {
             Ok(Reading::Found(found)) => spans.push(found.span),
             _ => return None,
         }

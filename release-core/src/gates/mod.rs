@@ -144,6 +144,10 @@ pub trait Observer {
     fn waiting(&mut self, text: &str) {
         self.note(text);
     }
+
+    /// Progress of long work: a step starting, a `verify --wait` round, an HTTP request or
+    /// retry (see [`Progress`](crate::progress::Progress)).
+    fn progress(&mut self, _event: &crate::progress::Progress) {}
 }
 
 /// An observer that ignores everything.

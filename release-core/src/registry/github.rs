@@ -6,9 +6,10 @@
 use super::{Probe, SumLine, asset_name, parse_sums, sum_for};
 use crate::{
     fetch::{Absent, FetchError, url_evidence},
-    github::{self, GitHub, Release, Run, TagCommitError},
-    http::Http,
+    github::{self, Asset, GitHub, Release, Run, TagCommitError},
+    http::{Download, Http},
     manifest::Tier,
+    parallel,
     policy::Policy,
     report::CheckId,
     report::{Finding, Outcome},
@@ -178,62 +179,97 @@ pub fn sums(probe: &Probe<'_>, release: &Release) -> Result<(Vec<SumLine>, Strin
     })
 }
 
-/// Checks the GitHub release channel.
+/// Checks the GitHub release channel. The release and the tag are asked for at the same time;
+/// once the release is known, its sums file and (`--deep`) every archive are downloaded at
+/// the same time: the longest wait is release, then one download (and its redirect).
 pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     let Some(channel) = &probe.policy.channels.github else {
         return vec![Finding::skipped(CHECK, "github", "no [channel.github] in the policy")];
     };
+    // The tag's chain (ref, then annotated tag) runs beside the release's (release, then
+    // downloads): its finding is placed second when both are done.
+    std::thread::scope(|scope| {
+        let tag = scope.spawn(|| tag_commit_finding(probe));
+        match check_release(probe, channel) {
+            (published, Some(assets)) => {
+                let tag = tag.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                [vec![published], tag.into_iter().collect(), assets].concat()
+            }
+            // Without the release, its absence is the one finding, as it always was.
+            (missing, None) => vec![missing],
+        }
+    })
+}
+
+/// The findings of [`check`] but the tag's: the release's, then its assets'; or the one
+/// finding saying the release is not there, and no assets.
+fn check_release(probe: &Probe<'_>, channel: &crate::policy::GithubChannel) -> (Finding, Option<Vec<Finding>>) {
     let tag = probe.target.tag();
     let (release, release_url) = match release(probe) {
         Ok(r) => r,
-        Err(e) => return vec![e.finding(&PUBLISHED, &tag, Outcome::Fail, "")],
+        Err(e) => return (e.finding(&PUBLISHED, &tag, Outcome::Fail, ""), None),
     };
     let subject = format!("github release {tag}");
     let ev = url_evidence(&release_url, Some(200));
-    let mut out = Vec::new();
-    if release.prerelease != probe.target.is_prerelease() {
-        out.push(
-            Finding::fail(
-                PUBLISHED,
-                &subject,
-                format!(
-                    "release is marked prerelease={}, the target {tag} is{} a pre-release",
-                    release.prerelease,
-                    if probe.target.is_prerelease() { "" } else { " not" }
-                ),
-            )
-            .with(ev.clone()),
-        );
+    let published = if release.prerelease != probe.target.is_prerelease() {
+        Finding::fail(
+            PUBLISHED,
+            &subject,
+            format!(
+                "release is marked prerelease={}, the target {tag} is{} a pre-release",
+                release.prerelease,
+                if probe.target.is_prerelease() { "" } else { " not" }
+            ),
+        )
+        .with(ev.clone())
     } else {
-        out.push(
-            Finding::pass(PUBLISHED, &subject, format!("published with {} asset(s)", release.assets.len()))
-                .with(ev.clone()),
-        );
-    }
-    out.extend(tag_commit_finding(probe));
+        Finding::pass(PUBLISHED, &subject, format!("published with {} asset(s)", release.assets.len())).with(ev.clone())
+    };
+    let mut out = Vec::new();
     let Some(manifest) = probe.manifest else {
         out.push(Finding::skipped(CHECK, &subject, "no targets manifest: expected assets not known"));
-        return out;
+        return (published, Some(out));
     };
-    let sums = match sums(probe, &release) {
+    let version = probe.target.version();
+    let expected: Vec<(String, Option<&Asset>)> = manifest
+        .in_channel(crate::manifest::Channel::Github, Tier::Official)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| {
+            let name = asset_name(&channel.asset, &version, &t.sdk_platform);
+            let asset = release.assets.iter().find(|a| a.name == name);
+            (t.sdk_platform.clone(), asset)
+        })
+        .collect();
+    // The archives `--deep` hashes: those on the release and uploaded (the others are
+    // findings without a download).
+    let uploaded = |a: &Asset| a.state.as_deref().is_none_or(|st| st == "uploaded");
+    let to_hash: Vec<&Asset> = match probe.deep {
+        true => expected.iter().filter_map(|(_, a)| *a).filter(|a| uploaded(a)).collect(),
+        false => Vec::new(),
+    };
+    let (sums, downloads) = parallel::join(
+        || sums(probe, &release),
+        || parallel::map(&to_hash, |a| crate::fetch::download(probe.http, &a.browser_download_url, false)),
+    );
+    let mut downloads: Vec<(&str, Option<Result<Download, FetchError>>)> =
+        to_hash.iter().map(|a| a.name.as_str()).zip(downloads.into_iter().map(Some)).collect();
+    let sums = match sums {
         Ok((s, _)) => Some(s),
         Err(e) => {
             out.push(e.finding(&CHECK, probe.policy, &release));
             None
         }
     };
-    let version = probe.target.version();
-    for t in manifest.in_channel(crate::manifest::Channel::Github, Tier::Official).unwrap_or_default() {
-        let name = asset_name(&channel.asset, &version, &t.sdk_platform);
+    for (sdk_platform, asset) in expected {
+        let name = asset_name(&channel.asset, &version, &sdk_platform);
         let s = format!("github asset {name}");
-        let Some(asset) = release.assets.iter().find(|a| a.name == name) else {
-            out.push(
-                Finding::fail(CHECK, &s, format!("no asset for {} on the release", t.sdk_platform)).with(ev.clone()),
-            );
+        let Some(asset) = asset else {
+            out.push(Finding::fail(CHECK, &s, format!("no asset for {sdk_platform} on the release")).with(ev.clone()));
             continue;
         };
         let aev = url_evidence(&asset.browser_download_url, None);
-        if asset.state.as_deref().is_some_and(|st| st != "uploaded") {
+        if !uploaded(asset) {
             out.push(Finding::fail(CHECK, &s, format!("asset state is {:?}, not uploaded", asset.state)).with(aev));
             continue;
         }
@@ -282,15 +318,18 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
                 .with(aev.clone()),
             ),
         }
-        if probe.deep {
-            out.push(deep_asset(probe, &s, asset, &line.sha256));
+        let downloaded =
+            downloads.iter_mut().find(|(n, d)| *n == asset.name && d.is_some()).and_then(|(_, d)| d.take());
+        if let Some(downloaded) = downloaded {
+            out.push(deep_asset(&s, asset, &line.sha256, downloaded));
         }
     }
-    out
+    (published, Some(out))
 }
 
-fn deep_asset(probe: &Probe<'_>, subject: &str, asset: &crate::github::Asset, expected: &str) -> Finding {
-    let r = match crate::fetch::download(probe.http, &asset.browser_download_url, false) {
+/// The `--deep` finding of one archive, from its download (streamed through SHA-256).
+fn deep_asset(subject: &str, asset: &Asset, expected: &str, downloaded: Result<Download, FetchError>) -> Finding {
+    let r = match downloaded {
         Ok(r) => r,
         Err(e) => return e.finding(&CHECK, subject, Absent::Fail("the asset is not downloadable")),
     };

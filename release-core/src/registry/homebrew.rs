@@ -647,13 +647,15 @@ pub fn fetch_formula(probe: &Probe<'_>) -> Result<(String, Evidence), FormulaErr
 /// Checks the Homebrew channel: the formula (local with `--formula`, else the tap's on GitHub)
 /// against the GitHub release's sums file.
 pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
-    let (text, evidence) = match fetch_formula(probe) {
+    // The formula and the release do not need each other: asked for at the same time.
+    let (formula, release) = crate::parallel::join(|| fetch_formula(probe), || super::github::release(probe));
+    let (text, evidence) = match formula {
         Ok(x) => x,
         Err(e) => return vec![e.finding()],
     };
     // The release is only the way to the sums file here: its absence leaves the formula
     // unchecked (`Incomplete`), it does not fail this channel.
-    let release = match super::github::release(probe) {
+    let release = match release {
         Ok((r, _)) => r,
         Err(e) => {
             let prefix = "cannot read the sums file to check the formula: ";

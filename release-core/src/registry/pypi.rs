@@ -219,9 +219,8 @@ pub fn check(probe: &Probe<'_>) -> Vec<Finding> {
     }
     out.push(current(probe, name, doc, &fetched));
     if probe.deep {
-        for f in files {
-            out.push(deep_file(probe, &fetched.url, &subject, f));
-        }
+        // The files do not need each other: downloaded at the same time (bounded).
+        out.extend(crate::parallel::map(files, |f| deep_file(probe, &fetched.url, &subject, f)));
     }
     out
 }

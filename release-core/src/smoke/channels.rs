@@ -135,6 +135,8 @@ impl Job<'_> {
 
     /// Fresh folders for attempt `n` of `leg`.
     fn attempt_dir(&self, leg: &str, n: u32) -> Result<Dirs, Attempt> {
+        let what = format!("{leg} {} (attempt {n})", self.target.tag());
+        self.opts.progress.send(crate::progress::Progress::Step { verb: "Installing", what });
         let name = format!("{leg}-attempt-{n}");
         let dirs = Dirs { work: self.dir.join(&name), logs: self.logs.join(&name) };
         for dir in [&dirs.work, &dirs.logs] {

@@ -178,6 +178,8 @@ pub struct SmokeOptions {
     /// PATH used to find tools and run them (when `None`: tools are found on the `PATH` of the
     /// environment given to [`run`], and run with the inherited one).
     pub path: Option<OsString>,
+    /// Where each attempt of each channel is reported (`Installing npm v1.2.1 (attempt 2)`).
+    pub progress: crate::progress::Reporter,
 }
 
 impl SmokeOptions {
@@ -194,6 +196,7 @@ impl SmokeOptions {
             os: std::env::consts::OS.to_string(),
             platform: host_platform(),
             path: None,
+            progress: crate::progress::Reporter::none(),
         }
     }
 

@@ -135,6 +135,12 @@ fn no_regression_passes_and_keeps_everything_it_promised() {
     assert_eq!(run.code, 0, "{}", run.all());
     let report = run.json();
     assert_eq!(finding(&report, APPEND_KEY)["status"], "pass");
+    // Each build and run is a status line on stderr, under --json too (stdout is the JSON).
+    assert!(run.stderr.lines().any(|l| l.starts_with("    Building base v0.7.2 (")), "{}", run.all());
+    for i in 1..=3 {
+        let line = format!("     Running candidate, run {i}/3 (10 messages)");
+        assert!(run.stderr.lines().any(|l| l == line), "{line}: {}", run.all());
+    }
     assert_eq!(finding(&report, "bench get_scan")["status"], "pass");
     // follow is not a policy bench: not compared.
     assert!(!run.stdout.contains("follow|"), "{}", run.stdout);

@@ -20,6 +20,7 @@ mod hostile_content;
 mod json_schema;
 mod malformed;
 mod notices;
+mod progress;
 mod provenance;
 mod qa;
 mod registry_semantics;

@@ -66,6 +66,12 @@ fn failing_gate_blocks_and_keeps_the_tail() {
     assert!(!tail.contains("line 5\n") && tail.lines().count() == 40, "last 40 lines only: {tail}");
     let md = repo.read(".scratch/release/evidence-v0.8.0.md").unwrap();
     assert!(md.contains("line 50") && md.contains("FAIL `noisy`"), "{md}");
+    assert!(run.stderr.lines().any(|l| l.starts_with("[1/") && l.contains(": ")), "{}", run.all());
+    // -q drops the status lines (gate headers and verdicts), not the gates' own output.
+    let quiet = release(repo.root(), &["qa", "v0.8.0", "--json", "-q"]);
+    assert_eq!(quiet.code, 1, "{}", quiet.all());
+    assert!(!quiet.stderr.lines().any(|l| l.starts_with("[1/") || l.trim_start().starts_with("FAIL noisy")));
+    assert!(quiet.stderr.lines().any(|l| l.trim() == "line 1"), "{}", quiet.all());
 }
 
 #[test]

@@ -45,7 +45,7 @@ impl World {
             file_blockers: false,
             http: Default::default(),
         };
-        commands::verify(&cx, &request).unwrap()
+        commands::verify(&cx, &request, &mut commands::Silent).unwrap()
     }
 
     fn asked(&self) -> Vec<Logged> {

@@ -156,6 +156,9 @@ fn an_unpublished_version_retries_until_its_own_budget_ends() {
     // 15s, not less: one npm attempt took 4s beside another smoke test compiling and 10s on a
     // loaded machine, and the test needs room for a second attempt to see the retry.
     let run = smoke(&repo, &["v0.9.0", "--channels", "npm", "--max-wait", "15s"], &[]);
+    // Each attempt is a status line on stderr, under --json too.
+    let attempts = run.stderr.lines().filter(|l| l.starts_with("  Installing npm v0.9.0 (attempt ")).count();
+    assert!(attempts >= 2, "{}", run.all());
     let took = start.elapsed();
     assert_eq!(run.code, 1, "{}", run.all());
     let npm = finding(&run, "smoke.npm");

@@ -330,23 +330,33 @@ fn unconfigured_endpoint_is_incomplete_and_says_what_to_set() {
 fn wait_rechecks_until_the_channel_passes() {
     let w = world("0.8.0", |r| r.crates.retain(|c| c.vers != "0.8.0"));
     let fake = &w.fake;
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            std::thread::sleep(std::time::Duration::from_millis(600));
-            fake.update(|r| {
-                let bytes = b"crate 0.8.0".to_vec();
-                r.crates.push(release_core::testing::fake_registry::CrateVersion {
-                    vers: "0.8.0".into(),
-                    cksum: release_core::testing::sha256_hex(&bytes),
-                    bytes,
-                    yanked: false,
-                });
-            });
+    // The crate appears on the index's second look: no timer to race, and the waits run on
+    // a manual clock.
+    fake.change_at_request("/pl/as/plasmite", 2, |r| {
+        let bytes = b"crate 0.8.0".to_vec();
+        r.crates.push(release_core::testing::fake_registry::CrateVersion {
+            vers: "0.8.0".into(),
+            cksum: release_core::testing::sha256_hex(&bytes),
+            bytes,
+            yanked: false,
         });
-        let run = w.verify(&["--channels", "crates,npm", "--wait", "10s", "--json"]);
-        assert_eq!(run.code, 0, "{}", run.all());
-        assert!(run.json()["rounds"].as_u64().unwrap() >= 2);
     });
+    let args = [
+        "verify",
+        "v0.8.0",
+        "--http-timeout",
+        "2s",
+        "--http-retries",
+        "0",
+        "--channels",
+        "crates,npm",
+        "--wait",
+        "10s",
+        "--json",
+    ];
+    let run = tests::release_with_env(w.repo.root(), &args, &[("RELEASE_CORE_MANUAL_CLOCK", "1")]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.json()["rounds"].as_u64().unwrap() >= 2);
     // Only the failing channel was re-checked (npm reads one document, the package's).
     let npm_docs = fake.requests().iter().filter(|r| r.path == "/npm/plasmite").count();
     assert_eq!(npm_docs, 1);

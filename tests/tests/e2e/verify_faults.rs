@@ -77,7 +77,7 @@ fn case(service: Service, name: &str, fault: Option<Fault>) -> Result<(), String
         file_blockers: false,
         http: Default::default(),
     };
-    let result = commands::verify(&cx, &request).map_err(|e| format!("{e:#}"))?;
+    let result = commands::verify(&cx, &request, &mut commands::Silent).map_err(|e| format!("{e:#}"))?;
     let elapsed = started.elapsed();
     let findings = &result.recorded.report.findings;
     let label = format!("{service:?} / {name}");
@@ -172,7 +172,7 @@ fn body_case(file: &str, service: Service, suffix: &str, name: &str, fault: Faul
         file_blockers: false,
         http: Default::default(),
     };
-    let result = commands::verify(&cx, &request).map_err(|e| format!("{label}: {e:#}"))?;
+    let result = commands::verify(&cx, &request, &mut commands::Silent).map_err(|e| format!("{label}: {e:#}"))?;
     let findings = &result.recorded.report.findings;
     if let Some(f) = findings.iter().find(|f| f.outcome == Outcome::Fail) {
         return Err(format!("{label}: a body we could not read must not read as a failure: {f:#?}"));

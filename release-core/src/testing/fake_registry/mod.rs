@@ -154,7 +154,13 @@ struct State {
     /// (service prefix, path suffix, fault): faults on some files of a service only.
     path_faults: Vec<(String, String, Fault)>,
     log: Vec<Logged>,
+    /// (path suffix, request number, change): changes to the release made just before the
+    /// request of that number (1-based) among those whose path ends with the suffix.
+    scheduled: Vec<(String, usize, Change)>,
 }
+
+/// A change to the published release, made while the fake runs.
+type Change = Box<dyn FnOnce(&mut PublishedRelease) + Send>;
 
 /// The running fake; stops when dropped.
 pub struct FakeRegistry {
@@ -190,6 +196,7 @@ impl FakeRegistry {
             faults: BTreeMap::new(),
             path_faults: Vec::new(),
             log: Vec::new(),
+            scheduled: Vec::new(),
         }));
         let mut threads = Vec::new();
         for (server, is_asset_host) in [(main.clone(), false), (assets.clone(), true)] {
@@ -267,6 +274,27 @@ impl FakeRegistry {
     pub fn requests(&self) -> Vec<Logged> {
         lock(&self.state).log.clone()
     }
+
+    /// How many requests were received, and how many of them were distinct (method and path
+    /// with query): a client that never asks twice has both equal.
+    pub fn request_counts(&self) -> (usize, usize) {
+        let log = lock(&self.state).log.clone();
+        let distinct: std::collections::BTreeSet<(&str, &str)> =
+            log.iter().map(|l| (l.method.as_str(), l.path.as_str())).collect();
+        (log.len(), distinct.len())
+    }
+
+    /// Makes `change` to the release just before answering the `nth` request (1-based) whose
+    /// path ends with `suffix`, so that request and every later one see it: "the version
+    /// appears on the third look" without racing a timer.
+    pub fn change_at_request(
+        &self,
+        suffix: &str,
+        nth: usize,
+        change: impl FnOnce(&mut PublishedRelease) + Send + 'static,
+    ) {
+        lock(&self.state).scheduled.push((suffix.to_string(), nth, Box::new(change)));
+    }
 }
 
 impl Drop for FakeRegistry {
@@ -340,6 +368,21 @@ fn handle(mut request: Request, state: &Mutex<State>, base: &str, asset_base: &s
             authorization: authorization.clone(),
             accept: accept.clone(),
         });
+        let due: Vec<usize> = (0..s.scheduled.len())
+            .filter(|&i| {
+                let (suffix, nth, _) = &s.scheduled[i];
+                path.ends_with(suffix.as_str())
+                    && s.log
+                        .iter()
+                        .filter(|l| l.path.split('?').next().is_some_and(|p| p.ends_with(suffix.as_str())))
+                        .count()
+                        == *nth
+            })
+            .collect();
+        for i in due.into_iter().rev() {
+            let (_, _, change) = s.scheduled.remove(i);
+            change(Arc::make_mut(&mut s.release));
+        }
         let prefix = if is_asset_host { "/asset" } else { path.split('/').nth(1).map_or("", |p| &url[..p.len() + 1]) };
         let on_path = s.path_faults.iter().find(|(p, suffix, _)| p == prefix && path.ends_with(suffix.as_str()));
         (on_path.map(|(_, _, f)| f.clone()).or_else(|| s.faults.get(prefix).cloned()), s.release.clone())
