@@ -322,7 +322,32 @@ struct Memo {
 }
 
 /// One document's answer in a [`Memo`]: filled once, by the first asker.
-type Slot = Arc<OnceLock<Result<Response, String>>>;
+type Slot = Arc<OnceLock<Result<Response, Failed>>>;
+
+/// A failed fetch as a [`Memo`] keeps it for the askers after the first: a refused certificate
+/// stays a [`TlsError`] (its finding names the trust store and how to add a CA), anything
+/// else is its message.
+#[derive(Debug, Clone)]
+enum Failed {
+    Tls(TlsError),
+    Other(String),
+}
+
+impl Failed {
+    fn of(e: anyhow::Error) -> Failed {
+        match e.downcast::<TlsError>() {
+            Ok(tls) => Failed::Tls(tls),
+            Err(e) => Failed::Other(format!("{e:#}")),
+        }
+    }
+
+    fn error(self) -> anyhow::Error {
+        match self {
+            Failed::Tls(tls) => anyhow::Error::new(tls),
+            Failed::Other(message) => anyhow::anyhow!(message),
+        }
+    }
+}
 
 impl Memo {
     fn slot(&self, url: &str, accept: &str) -> Slot {
@@ -477,9 +502,7 @@ impl Http {
     fn get_inner(&self, url: &str, accept: &str) -> anyhow::Result<Response> {
         let Some(memo) = &self.memo else { return self.get_once(url, accept) };
         let slot = memo.slot(url, accept);
-        slot.get_or_init(|| self.get_once(url, accept).map_err(|e| format!("{e:#}")))
-            .clone()
-            .map_err(|e| anyhow::anyhow!(e))
+        slot.get_or_init(|| self.get_once(url, accept).map_err(Failed::of)).clone().map_err(Failed::error)
     }
 
     fn get_once(&self, url: &str, accept: &str) -> anyhow::Result<Response> {
