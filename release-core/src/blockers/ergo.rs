@@ -9,7 +9,6 @@
 use anyhow::{Context, bail};
 use camino::Utf8Path;
 use serde::Deserialize;
-use xshell::{Shell, cmd};
 
 use super::{Blocker, CHECK};
 use crate::{
@@ -69,15 +68,37 @@ impl Ergo {
     }
 
     fn run(&self, args: &[&str], stdin: Option<&str>) -> anyhow::Result<String> {
-        let sh = Shell::new()?;
-        sh.change_dir(&self.dir);
+        use std::{
+            io::Write as _,
+            process::{Command, Stdio},
+        };
         let program = &self.program;
-        let mut command = cmd!(sh, "{program} {args...}").quiet().ignore_status();
-        if let Some(input) = stdin {
-            command = command.stdin(input);
+        let mut child = Command::new(program)
+            .args(args)
+            .current_dir(&self.dir)
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot run `{program}`: is ergo installed and on PATH?"))?;
+        // The input is written from a thread while the output is read here, so neither side
+        // waits on a full pipe. A tracker that fails before reading it (bad credentials) closes
+        // the pipe: its exit status and stderr say why, not our broken write, which is ignored.
+        let writer = match (stdin, child.stdin.take()) {
+            (Some(input), Some(mut pipe)) => {
+                let input = input.to_string();
+                Some(std::thread::spawn(move || match pipe.write_all(input.as_bytes()) {
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e),
+                    _ => Ok(()),
+                }))
+            }
+            _ => None,
+        };
+        let out = child.wait_with_output().with_context(|| format!("cannot wait for `{program}`"))?;
+        let written = writer.map_or(Ok(()), |w| w.join().unwrap_or(Ok(())));
+        if out.status.success() {
+            written.with_context(|| format!("cannot write to `{program}`"))?;
         }
-        let out =
-            command.output().with_context(|| format!("cannot run `{program}`: is ergo installed and on PATH?"))?;
         if !out.status.success() {
             bail!(
                 "`{program} {}` failed ({}): {}",
@@ -215,6 +236,23 @@ fn epic_body(blocker: &Blocker) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_tracker_failing_before_it_reads_its_input_is_reported_by_its_own_words() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let script = dir.join("ergo");
+        std::fs::write(&script, "#!/bin/sh\necho 'bad credentials' >&2\nexit 4\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Far more than a pipe holds: the write meets a closed pipe whatever the timing.
+        let body = "x".repeat(4 * 1024 * 1024);
+        let err = Ergo::new(script.as_str(), dir).run(&["new", "task", "t"], Some(&body)).unwrap_err();
+        let err = format!("{err:#}");
+        assert!(err.contains("bad credentials") && err.contains("failed"), "{err}");
+        assert!(!err.contains("Broken pipe"), "{err}");
+    }
 
     /// `ergo list --all --json` as ergo 6 prints it: an epic, and tasks in every state.
     const LISTING: &str = r#"{"version":1,"items":[
