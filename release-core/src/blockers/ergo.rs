@@ -80,7 +80,12 @@ impl Ergo {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .with_context(|| format!("cannot run `{program}`: is ergo installed and on PATH?"))?;
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    anyhow::anyhow!("cannot run `{program}`: command not found: is ergo installed and on PATH?")
+                }
+                _ => anyhow::Error::new(e).context(format!("cannot run `{program}`")),
+            })?;
         // The input is written from a thread while the output is read here, so neither side
         // waits on a full pipe. A tracker that fails before reading it (bad credentials) closes
         // the pipe: its exit status and stderr say why, not our broken write, which is ignored.
