@@ -172,8 +172,8 @@ pub enum Release {
     /// tag, and keeps an incident in the record.
     Publish(PublishArgs),
     /// Read the record and run the next steps of the release (bump, finalize, qa, preflight,
-    /// tag, build, provenance, rehearsal, live publish, verify) until it is done or a human
-    /// must decide; say what to do then.
+    /// tag, build, provenance, rehearsal, live publish, verify, install smoke) until it is done
+    /// or a human must decide; say what to do then.
     ///
     /// Stops after a bump (commit and push the release commit), on any step that does not
     /// pass, and after the rehearsal until --live says to publish. In dry-run mode a step that
@@ -415,7 +415,8 @@ pub struct NextArgs {
     pub live: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
-    /// After the live publish, how long verify waits for every channel.
+    /// After the live publish, how long verify waits for every channel; also each channel's
+    /// budget in the install smoke that follows.
     #[arg(long, default_value = "20m", value_name = "DURATION")]
     pub verify_wait: String,
 }

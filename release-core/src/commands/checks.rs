@@ -93,7 +93,10 @@ pub struct SmokeOutcome {
 
 /// Installs the release from each channel and runs it; records the report.
 pub fn smoke(cx: &Context, request: &SmokeRequest, observer: &mut dyn Observer) -> anyhow::Result<SmokeOutcome> {
-    let channels = request.channels.clone().unwrap_or_else(|| install::policy_channels(&cx.policy));
+    let channels = match &request.channels {
+        Some(channels) => channels.clone(),
+        None => install::policy_channels(&cx.policy)?,
+    };
     let opts = SmokeOptions {
         max_wait: request.max_wait,
         backoff: request.backoff,

@@ -1,12 +1,14 @@
 //! `next vX.Y.Z`: reads the record and runs the next step of the runbook, then the one after,
-//! until the release is done or a human must decide (start the record, commit the bump, a
+//! until the release is done (every channel verified, then the install smoke ready) or a human
+//! must decide (start the record, commit the bump, a
 //! failure, a waiver, the switch from rehearsal to live). Every step is the command of the same
 //! name, so it records itself and refuses what it would refuse on its own; a killed `next` is
 //! resumed by running it again (a run it already started is found, never dispatched twice).
 //!
 //! In dry-run mode every step that changes something outside the working tree (pushing the
 //! tag, a live publish) is refused, saying what it would have done; the rehearsal still runs
-//! when there is a build to rehearse.
+//! when there is a build to rehearse. A dry run never publishes live, so it never reaches the
+//! install smoke either.
 
 use std::time::Duration;
 
@@ -18,7 +20,7 @@ use crate::{
     context::Context,
     evidence::{self, LiveState, Mode, Record},
     repo::PushState,
-    report::{CheckId, Finding, Report, Verdict},
+    report::{CheckId, Finding, Outcome, Report, Verdict},
     target::ReleaseTarget,
     versions as surfaces,
 };
@@ -32,7 +34,8 @@ pub struct NextRequest {
     pub live: bool,
     /// How long to wait for each workflow run.
     pub wait: Wait,
-    /// How long `verify` waits for every channel after the live publish.
+    /// How long `verify` waits for every channel after the live publish; also each channel's
+    /// budget in the install smoke after it (the same propagation lag).
     pub verify_wait: Duration,
 }
 
@@ -40,7 +43,8 @@ pub struct NextRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stop {
-    /// Every step is done: every channel verified.
+    /// Every step is done: every channel verified and the install smoke ready (or every leg
+    /// skipped with its reason). The release is complete.
     Done,
     /// A human decides (the detail says what, and the command to run).
     Human,
@@ -91,6 +95,9 @@ pub fn next(cx: &Context, request: &NextRequest, observer: &mut dyn Observer) ->
             Verdict::Blocked => Finding::fail(CheckId::NEXT, subject, "blocked (see its report)"),
         });
         if !matches!(verdict, Verdict::Ready | Verdict::ReadyWithWaivers) {
+            if let Action::Smoke = action {
+                return Ok(stopped(target, findings, Stop::Blocked, smoke_failed(cx, target)?));
+            }
             let what_now = format!(
                 "`{name}` did not pass: `cargo xtask release status {t}` shows why; fix it (or file the blocker), then `cargo xtask release next {t}`"
             );
@@ -136,6 +143,7 @@ enum Action {
     Provenance,
     Publish { live: bool },
     Verify,
+    Smoke,
 }
 
 /// Reads the record and git, and says what comes next.
@@ -241,8 +249,9 @@ fn decide(cx: &Context, request: &NextRequest) -> anyhow::Result<Step> {
         .and_then(|e| e.report.summary.as_ref())
         .and_then(|s| s["run_id"].as_str().map(str::to_string))
         .unwrap_or_default();
-    let published = |rehearsal: bool| {
-        record.entries.iter().any(|e| {
+    // Where the ready publish of this build run (rehearsal or live) is in the record.
+    let publish_at = |rehearsal: bool| {
+        record.entries.iter().rposition(|e| {
             e.report.command == "publish"
                 && e.report.verdict == Verdict::Ready
                 && e.report
@@ -251,6 +260,7 @@ fn decide(cx: &Context, request: &NextRequest) -> anyhow::Result<Step> {
                     .is_some_and(|s| s["rehearsal"] == rehearsal && s["build_run_id"] == build_run.as_str())
         })
     };
+    let published = |rehearsal: bool| publish_at(rehearsal).is_some();
     if !published(true) {
         return Ok(Step::Run("rehearsal".into(), Action::Publish { live: false }));
     }
@@ -259,7 +269,7 @@ fn decide(cx: &Context, request: &NextRequest) -> anyhow::Result<Step> {
             return Ok(Step::Stop(
                 Stop::DryRun,
                 format!(
-                    "dry-run complete: the rehearsal of build run {build_run} succeeded; a live release would now publish it (nothing was published)"
+                    "dry-run complete: the rehearsal of build run {build_run} succeeded; a live release would now publish it, verify every channel and run the install smoke (nothing was published, nothing installed)"
                 ),
             ));
         }
@@ -276,9 +286,69 @@ fn decide(cx: &Context, request: &NextRequest) -> anyhow::Result<Step> {
     if !derived.delivery_holds() {
         return Ok(Step::Run("verify".into(), Action::Verify));
     }
-    Ok(Step::Stop(
-        Stop::Done,
-        format!("done: every channel verified; the install smoke is `cargo xtask release smoke {t}`"),
+    // The last step: the install smoke of what the live publish put out, so only a smoke
+    // recorded after it counts (one from before would have installed the previous release).
+    let after_live = publish_at(false).map_or(record.entries.len(), |at| at + 1);
+    let smoked = record.entries[after_live..].iter().rev().find(|e| e.report.command == "smoke");
+    match smoked {
+        Some(entry) if smoke_settled(&entry.report) => Ok(Step::Stop(
+            Stop::Done,
+            format!(
+                "release {t} is complete: every channel verified and the install smoke {}",
+                smoke_summary(&entry.report)
+            ),
+        )),
+        _ => Ok(Step::Run("smoke".into(), Action::Smoke)),
+    }
+}
+
+/// Whether an install smoke lets the release be done: it is ready, or it ran nothing because
+/// every leg does not apply here (each skipped with its reason, e.g. Homebrew off macOS) -
+/// which a report's verdict calls incomplete, but there is nothing left to install.
+fn smoke_settled(report: &Report) -> bool {
+    matches!(report.verdict, Verdict::Ready | Verdict::ReadyWithWaivers)
+        || (!report.findings.is_empty() && report.findings.iter().all(|f| matches!(f.outcome, Outcome::Skipped { .. })))
+}
+
+/// `passed (crates plasmite@0.8.0); skipped: homebrew ... (not macOS)`, for the done message.
+fn smoke_summary(report: &Report) -> String {
+    let passed: Vec<&str> =
+        report.findings.iter().filter(|f| f.outcome == Outcome::Pass).map(|f| f.subject.as_str()).collect();
+    let skipped: Vec<String> = report
+        .findings
+        .iter()
+        .filter_map(|f| match &f.outcome {
+            Outcome::Skipped { reason } => Some(format!("{} ({reason})", f.subject)),
+            _ => None,
+        })
+        .collect();
+    let mut out = if passed.is_empty() {
+        "had nothing to install here".to_string()
+    } else {
+        format!("passed ({})", passed.join(", "))
+    };
+    if !skipped.is_empty() {
+        out.push_str(&format!("; skipped: {}", skipped.join("; ")));
+    }
+    out
+}
+
+/// What to do after a smoke that did not pass: the release is out, so nothing is undone; the
+/// failing legs get a blocker, and the smoke is run again once the channel is fixed.
+fn smoke_failed(cx: &Context, target: &ReleaseTarget) -> anyhow::Result<String> {
+    let t = target.tag();
+    let record = evidence::load(&cx.repo, target)?;
+    let failing: Vec<&Finding> = record
+        .as_ref()
+        .and_then(|r| r.latest("smoke"))
+        .map(|e| e.report.findings.iter().filter(|f| f.outcome.blocks()).collect())
+        .unwrap_or_default();
+    let legs: Vec<String> =
+        failing.iter().map(|f| format!("{} {} ({})", f.check, f.outcome.word(), f.subject)).collect();
+    let check = failing.first().map_or_else(|| CheckId::SMOKE.to_string(), |f| f.check.to_string());
+    Ok(format!(
+        "the install smoke of {t} did not pass ({}; each leg's log is under .scratch/release/logs/, `cargo xtask release status {t}` shows the report): the release is published, so file the blocker (`cargo xtask release blocker {t} --check {check} --title \"...\" --summary \"...\"`), fix the channel, then re-run the smoke with `cargo xtask release smoke {t}` (or `cargo xtask release next {t}`, which runs it again)",
+        if legs.is_empty() { "no leg passed".to_string() } else { legs.join(", ") }
     ))
 }
 
@@ -388,5 +458,50 @@ fn run_step(
             };
             super::verify(cx, &request, observer)?.recorded.report.verdict
         }
+        Action::Smoke => {
+            // The channels and the legs skipped on this platform are the smoke's to decide
+            // (the policy's `[smoke] channels`, else every `[channel.*]`).
+            let request = super::SmokeRequest {
+                target: target.clone(),
+                channels: None,
+                max_wait: request.verify_wait,
+                backoff: crate::smoke::Backoff::default(),
+                keep_scratch: false,
+            };
+            let report = super::smoke(cx, &request, observer)?.recorded.report;
+            if smoke_settled(&report) { Verdict::Ready } else { report.verdict }
+        }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn smoke(findings: Vec<Finding>) -> Report {
+        Report::new("smoke", Some("v0.8.0".into()), findings)
+    }
+
+    #[test]
+    fn a_smoke_is_settled_when_ready_or_when_every_leg_is_skipped_with_its_reason() {
+        let brew = || Finding::skipped(CheckId::SMOKE_HOMEBREW, "homebrew sandover/tap/plasmite", "not macOS");
+        let crates = || Finding::pass(CheckId::SMOKE_CRATES, "crates plasmite@0.8.0", "plasmite 0.8.0");
+        let ready = smoke(vec![crates(), brew()]);
+        assert!(smoke_settled(&ready));
+        assert_eq!(
+            smoke_summary(&ready),
+            "passed (crates plasmite@0.8.0); skipped: homebrew sandover/tap/plasmite (not macOS)"
+        );
+        // Nothing to install on this machine: incomplete as a report, yet nothing is left to do.
+        let skipped = smoke(vec![brew()]);
+        assert_eq!(skipped.verdict, Verdict::Incomplete);
+        assert!(smoke_settled(&skipped));
+        assert!(smoke_summary(&skipped).starts_with("had nothing to install here; skipped: homebrew"));
+        // A leg that failed or could not be decided is never settled, nor is an empty smoke.
+        let failed = Finding::fail(CheckId::SMOKE_CRATES, "crates plasmite@0.8.0", "plasmite 0.8.01");
+        assert!(!smoke_settled(&smoke(vec![failed, brew()])));
+        let missing = Finding::incomplete(CheckId::SMOKE_NPM, "npm plasmite@0.8.0", "`npm` is not on PATH");
+        assert!(!smoke_settled(&smoke(vec![missing, brew()])));
+        assert!(!smoke_settled(&smoke(Vec::new())));
+    }
 }

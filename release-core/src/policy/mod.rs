@@ -462,6 +462,12 @@ pub struct SmokePolicy {
     /// Name of the executable every channel installs (`plasmite`) [default: `project.name`].
     #[serde(default)]
     pub bin: Option<String>,
+    /// The channels `smoke` installs from when `--channels` is not given, and the ones `next`
+    /// smokes after the live publish, by name (`npm`, `pypi`, `crates`, `homebrew`) [default:
+    /// every one with a `[channel.*]` table]. A channel whose users install nothing this way
+    /// can be left out; the names are checked where they are used (`smoke::policy_channels`).
+    #[serde(default)]
+    pub channels: Option<Vec<String>>,
 }
 
 /// `[artifacts.<kind>]`: per archive kind (`sdk`, `sdist`, `wheel`, `npm`, `crate`), the members

@@ -84,11 +84,29 @@ pub fn parse_channels(csv: &str) -> anyhow::Result<Vec<Channel>> {
     Ok(out)
 }
 
-/// The channels of the policy, when `--channels` is not given: every channel among
-/// [`Channel::SMOKE`] that has a `[channel.*]` table.
-pub fn policy_channels(policy: &Policy) -> Vec<Channel> {
+/// The channels of the policy, when `--channels` is not given: its `[smoke] channels`, else
+/// every channel among [`Channel::SMOKE`] that has a `[channel.*]` table. An unknown or empty
+/// name in `[smoke] channels` is an error naming the policy file, so nothing runs.
+pub fn policy_channels(policy: &Policy) -> anyhow::Result<Vec<Channel>> {
+    if let Some(names) = &policy.smoke.channels {
+        let mut out = Vec::new();
+        for name in names {
+            let Some(channel) = Channel::from_name(name.trim(), &Channel::SMOKE) else {
+                let valid: Vec<&str> = Channel::SMOKE.iter().map(|c| c.name()).collect();
+                bail!(
+                    "{}: unknown channel `{name}` in [smoke] channels: valid channels are {}",
+                    policy.path,
+                    valid.join(", ")
+                );
+            };
+            if !out.contains(&channel) {
+                out.push(channel);
+            }
+        }
+        return Ok(out);
+    }
     let c = &policy.channels;
-    Channel::SMOKE
+    Ok(Channel::SMOKE
         .into_iter()
         .filter(|ch| match ch {
             Channel::Npm => c.npm.is_some(),
@@ -97,7 +115,7 @@ pub fn policy_channels(policy: &Policy) -> Vec<Channel> {
             Channel::Homebrew => c.homebrew.is_some(),
             Channel::Github | Channel::CargoBinstall => false,
         })
-        .collect()
+        .collect())
 }
 
 /// True when `output` has `version` (or, for Python, its PEP 440 form) as a whole word:
@@ -421,6 +439,21 @@ mod tests {
         assert!(has_version_token("plasmite 1.2.3-rc.1", &rc));
         assert!(has_version_token("plasmite 1.2.3rc1", &rc), "PEP 440 form");
         assert!(!has_version_token("plasmite 1.2.3", &rc));
+    }
+
+    #[test]
+    fn the_policy_may_choose_the_channels_to_smoke() {
+        let path = camino::Utf8Path::new("release/policy.toml");
+        let policy = |extra: &str| {
+            let text = crate::testing::PLASMITE_POLICY.replacen("[smoke]\n", &format!("[smoke]\n{extra}"), 1);
+            Policy::parse(path, &text).unwrap()
+        };
+        let all = policy_channels(&policy("")).unwrap();
+        assert_eq!(all, [Channel::Npm, Channel::Pypi, Channel::Crates, Channel::Homebrew], "every [channel.*] table");
+        let chosen = policy_channels(&policy("channels = [\"crates\", \"homebrew\", \"crates\"]\n")).unwrap();
+        assert_eq!(chosen, [Channel::Crates, Channel::Homebrew]);
+        let err = policy_channels(&policy("channels = [\"brew\"]\n")).unwrap_err().to_string();
+        assert!(err.contains("release/policy.toml") && err.contains("unknown channel `brew`"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! fake GitHub.
 
 use release_core::testing::{
-    Dispatch, FakeRegistry, FixtureRepo, Job, PublishedRelease, TokenGrant, WorkflowRun, plasmite_manifest,
+    Dispatch, FakeRegistry, FixtureRepo, Job, PublishedRelease, TokenGrant, WorkflowRun, fake_registry::crate_tarball,
+    plasmite_manifest,
 };
 use tests::{Run, evidence_json, finding, release_with_env, with_status};
 
@@ -145,6 +146,11 @@ nested_modules = ["bindings/go"]
 [[gate]]
 id = "git-version"
 run = ["git", "--version"]
+
+# The install smoke after the live publish: the leg the fake serves for real (a `.crate`
+# that builds); npm, PyPI and Homebrew would need their tools and packages, or not apply here.
+[smoke]
+channels = ["crates"]
 "#;
     format!("{policy}{}", fake.endpoints_toml())
 }
@@ -416,10 +422,29 @@ fn next_fixture(fake: &FakeRegistry, schedule: Option<(u32, u32)>) -> FixtureRep
     repo
 }
 
+/// The subjects of a `next` report's findings: its steps, then the stop.
+fn step_subjects(out: &Run) -> Vec<String> {
+    out.json()["findings"].as_array().unwrap().iter().map(|f| f["subject"].as_str().unwrap().to_string()).collect()
+}
+
+/// The smoke reports in the record, in order.
+fn smokes(repo: &FixtureRepo) -> Vec<serde_json::Value> {
+    let record = evidence_json(repo.root(), "v0.8.0");
+    record["entries"].as_array().unwrap().iter().filter(|e| e["report"]["command"] == "smoke").cloned().collect()
+}
+
+/// Serves v0.8.0 on crates as a real `.crate` whose binary prints `prints`.
+fn serve_crate(fake: &FakeRegistry, prints: &str) {
+    let bytes = crate_tarball("plasmite", "0.8.0", "plasmite", prints).unwrap();
+    fake.update(|r| r.set_crate("0.8.0", bytes));
+}
+
 #[test]
 fn next_alone_takes_a_release_from_evidence_to_verify() {
     let fake = fake();
     let repo = next_fixture(&fake, None);
+    // What users would install prints another version: the smoke after the live publish fails.
+    serve_crate(&fake, "plasmite 0.8.01");
     let out = next(&repo, &[]);
     assert_eq!(out.code, 3, "no step ran: nothing was decided: {}", out.all());
     assert_eq!(stop(&out), "human", "{}", out.all());
@@ -441,9 +466,56 @@ fn next_alone_takes_a_release_from_evidence_to_verify() {
     );
     assert!(remote_tags(&repo).contains("refs/tags/bindings/go/v0.8.0"));
 
+    // A dry run never publishes live, so it never reaches the smoke: it stops before both.
+    let record_path = repo.path(".scratch/release/evidence-v0.8.0.json");
+    let live_record = std::fs::read_to_string(&record_path).unwrap();
+    assert!(live_record.contains("\"mode\": \"live\""), "{live_record}");
+    std::fs::write(&record_path, live_record.replace("\"mode\": \"live\"", "\"mode\": \"dry-run\"")).unwrap();
+    let out = next(&repo, &["--live"]);
+    assert_eq!(out.code, 3, "no step ran: {}", out.all());
+    assert_eq!(stop(&out), "dry-run", "{}", out.all());
+    assert!(
+        out.stderr.contains("would now publish it, verify every channel and run the install smoke"),
+        "{}",
+        out.all()
+    );
+    assert!(out.stderr.contains("nothing was published, nothing installed"), "{}", out.all());
+    assert!(smokes(&repo).is_empty(), "no smoke in a dry run");
+    assert_eq!(
+        dispatches(&fake).iter().filter(|d| d.workflow == "release-publish.yml").count(),
+        1,
+        "the rehearsal only"
+    );
+    std::fs::write(&record_path, &live_record).unwrap();
+
+    // The live publish, verify, then the smoke, which fails: what to do, and no "done".
+    let out = next(&repo, &["--live"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(stop(&out), "blocked", "{}", out.all());
+    assert_eq!(step_subjects(&out), ["step live publish", "step smoke", "next v0.8.0"], "{}", out.all());
+    assert!(out.stderr.contains("the install smoke of v0.8.0 did not pass (smoke.crates FAIL"), "{}", out.all());
+    assert!(out.stderr.contains("cargo xtask release blocker v0.8.0 --check smoke.crates"), "{}", out.all());
+    assert!(out.stderr.contains("`cargo xtask release smoke v0.8.0`"), "{}", out.all());
+    assert_eq!(smokes(&repo).len(), 1, "the failed smoke is recorded");
+
+    // The channel is fixed: `next` runs the smoke again, and the release is complete.
+    serve_crate(&fake, "plasmite 0.8.0");
     let out = next(&repo, &["--live"]);
     ok(&out);
     assert_eq!(stop(&out), "done", "{}", out.all());
+    assert_eq!(step_subjects(&out), ["step smoke", "next v0.8.0"], "{}", out.all());
+    assert!(
+        out.stderr.contains(
+            "release v0.8.0 is complete: every channel verified and the install smoke passed (crates plasmite@0.8.0)"
+        ),
+        "{}",
+        out.all()
+    );
+    let smoked = smokes(&repo);
+    assert_eq!(smoked.len(), 2, "{smoked:#?}");
+    assert_eq!(smoked[1]["report"]["verdict"], "ready", "{:#}", smoked[1]);
+    let asked: Vec<String> = fake.requests().into_iter().map(|l| l.path).collect();
+    assert!(asked.iter().any(|p| p == "/dl/plasmite/plasmite-0.8.0.crate"), "cargo installed from the fake: {asked:?}");
     let sent = dispatches(&fake);
     let publishes: Vec<&Dispatch> = sent.iter().filter(|d| d.workflow == "release-publish.yml").collect();
     assert_eq!(publishes.len(), 2, "one rehearsal, one live: {sent:?}");
@@ -453,8 +525,9 @@ fn next_alone_takes_a_release_from_evidence_to_verify() {
     );
     let status = run(&repo, &["status", "v0.8.0", "--json"]).json();
     assert_eq!(status["next_step"], "done: every channel verified", "{status:#}");
-    // Done stays done.
+    // Done stays done, without smoking again.
     assert_eq!(stop(&next(&repo, &["--live"])), "done");
+    assert_eq!(smokes(&repo).len(), 2);
 }
 
 #[test]
