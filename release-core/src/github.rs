@@ -418,11 +418,12 @@ impl<'a> GitHub<'a> {
         format!("{}/actions/runs/{id}", self.repo_url())
     }
 
-    /// The artifacts of run `id` named `name` (one page of 100: a run has a handful).
-    pub fn artifacts(&self, id: u64, name: &str) -> Result<Fetched<Vec<Artifact>>, FetchError> {
-        let url = format!("{}/artifacts?name={name}&per_page=100", self.run_url(&id.to_string()));
-        let listed: Fetched<Artifacts> = fetch::get_json(self.http, &url, JSON)?;
-        Ok(Fetched { doc: listed.doc.artifacts, url: listed.url, status: listed.status })
+    /// Every artifact of run `id`, every page: read once, then looked up by name, so a check
+    /// of many artifacts costs one listing, not one request per name.
+    pub fn run_artifacts(&self, id: u64) -> Result<Listed<Artifact>, FetchError> {
+        let url = format!("{}/artifacts?per_page=100", self.run_url(&id.to_string()));
+        let items = self.list_all(&url, |d: Artifacts| d.artifacts)?;
+        Ok(Listed { items, url })
     }
 
     /// Downloads an artifact's zip (GitHub redirects to storage; the token goes to the API only).

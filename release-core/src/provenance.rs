@@ -12,7 +12,11 @@
 //!   the version is the tag without `v`, and the tag is the expected one;
 //! - `source_sha` is the run's head commit **and** the commit the tag points to on GitHub
 //!   (and in the local repository, when it has the tag): the check the script never made;
-//! - `source_run_id` and `source_ref`, when present, name this run and this tag.
+//! - `source_run_id` and `source_ref`, when present, name this run and this tag;
+//! - the run uploaded, unexpired, every per-target artifact the targets manifest requires
+//!   (`dist-<rust_target>`, `py-dist-<sdk_platform>`, `node-native-<node_platform>`), and no
+//!   SDK archive or wheel artifact for a target the manifest does not ship (bug 17: the publish
+//!   workflow only counted "at least one" archive and wheel).
 //!
 //! With a tag instead of a run id, the run is the newest successful run of the build workflow
 //! on the tag's commit, preferring runs triggered on the tag itself.
@@ -24,8 +28,9 @@ use serde_json::{Value, json};
 
 use crate::{
     context::Context,
-    fetch::{Absent, url_evidence},
-    github::{Artifact, GitHub, Run},
+    fetch::{Absent, FetchError, url_evidence},
+    github::{Artifact, GitHub, Listed, Run},
+    manifest::{self, Channel, Manifest, Tier},
     policy::BuildPolicy,
     registry,
     report::CheckId,
@@ -190,6 +195,10 @@ pub fn check(cx: &Context, which: &Which, expect: Option<&ReleaseTarget>) -> any
         .github
         .as_deref()
         .with_context(|| format!("{}: provenance needs `github = \"owner/repo\"` in [project]", cx.policy.path))?;
+    let manifest = match &cx.policy.targets {
+        Some(t) => Some(manifest::load(&cx.repo.path(&t.manifest), t.manifest.as_str())?),
+        None => None,
+    };
     let expect = match which {
         Which::Tag(tag) => Some(tag),
         Which::Run(_) => expect,
@@ -197,7 +206,7 @@ pub fn check(cx: &Context, which: &Which, expect: Option<&ReleaseTarget>) -> any
     let gh = GitHub::new(&cx.http, cx.http.github_api(), repo);
     let mut seen = Seen::default();
     let mut out = Vec::new();
-    inspect(cx, &gh, build, which, expect, &mut seen, &mut out);
+    inspect(cx, &gh, build, which, expect, manifest.as_ref(), &mut seen, &mut out);
     let target = expect
         .map(ReleaseTarget::tag)
         .or_else(|| seen.metadata.as_ref().and_then(|m| ReleaseTarget::parse(&m.tag).ok()).map(|t| t.tag()));
@@ -208,12 +217,14 @@ pub fn check(cx: &Context, which: &Which, expect: Option<&ReleaseTarget>) -> any
 
 /// Each step pushes its findings to `out` and returns what the next step needs, or `None`
 /// when the chain stops there (its finding says why).
+#[allow(clippy::too_many_arguments)] // one per input of the chain; bundling them hides nothing
 fn inspect(
     cx: &Context,
     gh: &GitHub<'_>,
     build: &BuildPolicy,
     which: &Which,
     expect: Option<&ReleaseTarget>,
+    manifest: Option<&Manifest>,
     seen: &mut Seen,
     out: &mut Vec<Finding>,
 ) {
@@ -232,10 +243,15 @@ fn inspect(
         // Not the release build, or not a finished good one: its artifacts prove nothing.
         return;
     }
-    let Some(metadata) = metadata(gh, &run, build, seen, out) else { return };
-    seen.metadata = Some(metadata.clone());
-    out.extend(metadata_findings(&metadata, &run, expect, &run_ev));
-    out.push(tag_commit_finding(cx, gh, &metadata, expect, seen));
+    // One listing serves the metadata artifact and the per-target artifacts.
+    let listed = gh.run_artifacts(run.id);
+    if let Some(metadata) = metadata(gh, &run, build, &listed, seen, out) {
+        seen.metadata = Some(metadata.clone());
+        out.extend(metadata_findings(&metadata, &run, expect, &run_ev));
+        out.push(tag_commit_finding(cx, gh, &metadata, expect, seen));
+    }
+    // Independent of the metadata: a run with bad metadata may also miss platforms.
+    out.extend(target_artifact_findings(manifest, &run, &listed));
 }
 
 /// `GET /actions/runs/{id}`.
@@ -360,6 +376,7 @@ fn metadata(
     gh: &GitHub<'_>,
     run: &Run,
     build: &BuildPolicy,
+    listed: &Result<Listed<Artifact>, FetchError>,
     seen: &mut Seen,
     out: &mut Vec<Finding>,
 ) -> Option<Metadata> {
@@ -371,12 +388,12 @@ fn metadata(
         None
     };
     let fail = |detail: String, ev: Evidence| Finding::fail(&check, &subject, detail).with(ev);
-    let listed = match gh.artifacts(run.id, name) {
+    let listed = match listed {
         Ok(listed) => listed,
         Err(e) => return stop(e.finding(&check, &subject, Absent::Fail("the run is gone"))),
     };
-    let listed_ev = listed.evidence();
-    let mut artifacts: Vec<Artifact> = listed.doc.into_iter().filter(|a| &a.name == name).collect();
+    let listed_ev = url_evidence(&listed.url, Some(200));
+    let mut artifacts: Vec<Artifact> = listed.items.iter().filter(|a| &a.name == name).cloned().collect();
     artifacts.sort_by_key(|a| a.expired);
     let Some(artifact) = artifacts.into_iter().next() else {
         return stop(fail(
@@ -435,6 +452,108 @@ fn metadata(
             Finding::fail(CheckId::PROVENANCE_METADATA, &subject, format!("{METADATA_FILE}: {e:#}")).with(ev.clone()),
         ),
     }
+}
+
+/// An artifact the build run must have uploaded for one target of the manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetArtifact {
+    /// `dist-<rust_target>`, `py-dist-<sdk_platform>` or `node-native-<node_platform>`.
+    pub name: String,
+    /// The target's Rust triple.
+    pub rust_target: String,
+    /// The channel that ships what the artifact holds.
+    pub channel: Channel,
+    /// The target's tier in that channel.
+    pub tier: Tier,
+}
+
+/// Prefixes of the artifacts whose every file publish ships (`collect-build-artifacts` globs
+/// SDK archives and wheels from the whole download): one for a target the manifest does not
+/// ship would be published anyway. `node-native-*` is absent: release.yml uploads one for
+/// every target and the npm package takes only its own list.
+const SHIPPED_PREFIXES: [&str; 2] = ["dist-", "py-dist-"];
+
+/// The per-target artifacts the build uploads for what the manifest ships (facts §6.1), in
+/// manifest order: `dist-<rust_target>` for a `github_sdk` target (its SDK archive),
+/// `py-dist-<sdk_platform>` for a `pypi` target (its wheel), `node-native-<node_platform>`
+/// for an `npm` target (its native addon). Preview targets count as official ones: the build
+/// matrix is the whole manifest and publish ships every archive and wheel it finds, so a
+/// missing preview artifact is as much a different build as a missing official one.
+pub fn target_artifacts(manifest: &Manifest) -> Vec<TargetArtifact> {
+    let mut out = Vec::new();
+    for t in &manifest.targets {
+        let names = [
+            (Channel::Github, format!("dist-{}", t.rust_target)),
+            (Channel::Pypi, format!("py-dist-{}", t.sdk_platform)),
+            (Channel::Npm, format!("node-native-{}", t.node_platform)),
+        ];
+        for (channel, name) in names {
+            if let Some(tier) = t.tier(channel) {
+                out.push(TargetArtifact { name, rust_target: t.rust_target.clone(), channel, tier });
+            }
+        }
+    }
+    out
+}
+
+/// One finding per artifact the manifest requires (present and unexpired, missing, or
+/// expired), and one per SDK archive or wheel artifact of a target the manifest does not ship.
+fn target_artifact_findings(
+    manifest: Option<&Manifest>,
+    run: &Run,
+    listed: &Result<Listed<Artifact>, FetchError>,
+) -> Vec<Finding> {
+    let check = CheckId::PROVENANCE_TARGET_ARTIFACTS;
+    let subject = format!("per-target artifacts of run {}", run.id);
+    let Some(manifest) = manifest else {
+        let why = "the policy has no [targets] manifest: which artifacts the build must upload is unknown";
+        return vec![Finding::new(check, subject, Outcome::skipped(why), why)];
+    };
+    let listed = match listed {
+        Ok(listed) => listed,
+        // The run was just read: a listing that fails, even with 404, leaves the question open.
+        Err(e) => return vec![e.finding(&check, &subject, Absent::Incomplete("the run's artifact list is missing"))],
+    };
+    let ev = url_evidence(&listed.url, Some(200));
+    let expected = target_artifacts(manifest);
+    let mut out = Vec::new();
+    for want in &expected {
+        let subject = format!("artifact {} of run {}", want.name, run.id);
+        let tier = match want.tier {
+            Tier::Official => "official",
+            Tier::Preview => "preview",
+        };
+        let what = format!("{} ({} {tier} in {})", want.name, want.rust_target, want.channel);
+        let same: Vec<&Artifact> = listed.items.iter().filter(|a| a.name == want.name).collect();
+        let finding = if same.iter().any(|a| !a.expired) {
+            Finding::pass(&check, &subject, format!("{what} was uploaded"))
+        } else if same.is_empty() {
+            Finding::fail(
+                &check,
+                &subject,
+                format!("the run uploaded no {what}: publish would ship the release without it"),
+            )
+        } else {
+            Finding::fail(&check, &subject, format!("{what} has expired (past its retention): rebuild the tag"))
+        };
+        out.push(finding.with(ev.clone()));
+    }
+    for extra in listed.items.iter().filter(|a| {
+        SHIPPED_PREFIXES.iter().any(|p| a.name.starts_with(p)) && !expected.iter().any(|w| w.name == a.name)
+    }) {
+        out.push(
+            Finding::fail(
+                &check,
+                format!("artifact {} of run {}", extra.name, run.id),
+                format!(
+                    "no target of the manifest ships {}: publish would ship its files anyway; this run is not a build of this manifest",
+                    extra.name
+                ),
+            )
+            .with(ev.clone()),
+        );
+    }
+    out
 }
 
 /// The checks on the metadata's own fields and against the run.
@@ -612,6 +731,29 @@ mod tests {
         let many: Vec<(&str, &[u8])> = many.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
         assert!(read_member(&zip_bytes(&many).unwrap(), "f0").unwrap_err().to_string().contains("members"));
         assert!(read_member(b"PK\x03\x04 not really", "metadata.json").unwrap_err().to_string().contains("not a zip"));
+    }
+
+    #[test]
+    fn target_artifacts_follow_the_channels_and_count_preview_targets() {
+        let m = crate::testing::plasmite_manifest();
+        let names: Vec<String> = target_artifacts(&m).into_iter().map(|a| a.name).collect();
+        assert_eq!(names.len(), 10, "{names:?}");
+        assert!(names.contains(&"py-dist-darwin_arm64".to_string()), "{names:?}");
+        assert!(!names.contains(&"dist-x86_64-pc-windows-msvc".to_string()), "no SDK on Windows: {names:?}");
+        assert!(!names.contains(&"py-dist-linux_amd64".to_string()), "linux ships the sdist only: {names:?}");
+        // A preview-only SDK target is built and shipped too: its archive is required.
+        let mut preview = m.clone();
+        let mut arm = preview.targets[0].clone();
+        arm.rust_target = "aarch64-unknown-linux-gnu".into();
+        arm.channels = [(Channel::Github, Some(Tier::Preview))].into_iter().collect();
+        preview.targets.push(arm);
+        let got = target_artifacts(&preview);
+        let arm = got.iter().find(|a| a.rust_target == "aarch64-unknown-linux-gnu").unwrap();
+        assert_eq!(
+            (arm.name.as_str(), arm.channel, arm.tier),
+            ("dist-aarch64-unknown-linux-gnu", Channel::Github, Tier::Preview)
+        );
+        assert_eq!(got.len(), 11, "only the channels it is in: {got:?}");
     }
 
     #[test]

@@ -237,6 +237,9 @@ impl CheckId {
     pub const PROVENANCE_SOURCE_REF: CheckId = CheckId(Cow::Borrowed("provenance.source-ref"));
     /// `provenance.tag-commit`: Provenance: the tag points at the commit the build compiled.
     pub const PROVENANCE_TAG_COMMIT: CheckId = CheckId(Cow::Borrowed("provenance.tag-commit"));
+    /// `provenance.target-artifacts`: Provenance: the run uploaded every per-target artifact
+    /// the targets manifest requires, unexpired.
+    pub const PROVENANCE_TARGET_ARTIFACTS: CheckId = CheckId(Cow::Borrowed("provenance.target-artifacts"));
     /// `preflight.token`: The GitHub token can do what the release needs.
     pub const PREFLIGHT_TOKEN: CheckId = CheckId(Cow::Borrowed("preflight.token"));
     /// `preflight.secrets`: The repository has the secrets the publish needs.

@@ -359,3 +359,95 @@ fn configuration_errors_exit_2() {
     let bad_id = release_with_env(w.repo.root(), &["provenance", "--run-id", "abc"], &[]);
     assert_eq!(bad_id.code, 2, "{}", bad_id.all());
 }
+
+/// The `provenance.target-artifacts` findings of a run: `(status, subject, detail)`.
+fn target_artifacts(run: &Run) -> Vec<(String, String, String)> {
+    let report = run.json();
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "provenance.target-artifacts")
+        .map(|f| (s(&f["status"]), s(&f["subject"]), s(&f["detail"])))
+        .collect()
+}
+
+#[test]
+fn every_target_artifact_of_the_manifest_is_required_from_one_listing() {
+    // All present: one finding per artifact the manifest requires, from one listing.
+    let w = world(|_| {});
+    let run = w.provenance(&["--run-id", "2001"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let found = target_artifacts(&run);
+    let mut names: Vec<&str> = found
+        .iter()
+        .map(|(_, subject, _)| subject.trim_start_matches("artifact ").trim_end_matches(" of run 2001"))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "dist-aarch64-apple-darwin",
+            "dist-x86_64-apple-darwin",
+            "dist-x86_64-unknown-linux-gnu",
+            "node-native-darwin-arm64",
+            "node-native-darwin-x64",
+            "node-native-linux-x64",
+            "node-native-win32-x64",
+            "py-dist-darwin_amd64",
+            "py-dist-darwin_arm64",
+            "py-dist-windows_amd64",
+        ]
+    );
+    assert!(found.iter().all(|(status, _, _)| status == "pass"), "{found:?}");
+    let listings = w.fake.requests().into_iter().filter(|l| l.path.contains("/actions/runs/2001/artifacts")).count();
+    assert_eq!(listings, 1, "the run's artifacts are listed once, not per name");
+
+    // Bug 17: the other platforms' archives are there, one is not. "At least one" passed.
+    let w = world(|r| r.run_mut(2001).unwrap().artifacts.retain(|a| a.name != "dist-aarch64-apple-darwin"));
+    let run = w.provenance(&["--run-id", "2001"]);
+    assert_fails(
+        &run,
+        "provenance.target-artifacts",
+        "no dist-aarch64-apple-darwin (aarch64-apple-darwin official in github)",
+    );
+    let failed: Vec<_> = target_artifacts(&run).into_iter().filter(|(status, _, _)| status != "pass").collect();
+    assert_eq!(failed.len(), 1, "one finding per missing artifact: {failed:?}");
+
+    // Expired: listed, but its files are gone.
+    let w = world(|r| r.run_mut(2001).unwrap().artifact_mut("py-dist-windows_amd64").unwrap().expired = true);
+    assert_fails(
+        &w.provenance(&["--run-id", "2001"]),
+        "provenance.target-artifacts",
+        "py-dist-windows_amd64 (x86_64-pc-windows-msvc official in pypi) has expired (past its retention): rebuild the tag",
+    );
+
+    // An SDK archive for a target the manifest does not ship would be published anyway.
+    let w = world(|r| {
+        let extra =
+            release_core::testing::fake_registry::run_artifacts(2002, &["dist-aarch64-unknown-linux-gnu".into()]);
+        r.run_mut(2001).unwrap().artifacts.extend(extra.unwrap());
+    });
+    assert_fails(
+        &w.provenance(&["--run-id", "2001"]),
+        "provenance.target-artifacts",
+        "no target of the manifest ships dist-aarch64-unknown-linux-gnu",
+    );
+}
+
+#[test]
+fn an_unreadable_artifact_listing_is_incomplete() {
+    let w = world(|_| {});
+    w.fake.fault_path(
+        release_core::testing::Service::GithubApi,
+        "/actions/runs/2001/artifacts",
+        release_core::testing::Fault::Status(500),
+    );
+    let run = w.provenance(&["--run-id", "2001"]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    let found = target_artifacts(&run);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "incomplete", "{found:?}");
+    assert!(found[0].2.contains("500"), "{found:?}");
+}

@@ -23,8 +23,8 @@ mod routes;
 
 pub use release::{
     Asset, CRATES_DL_MARKERS, CRATES_DL_PLAIN, CRATES_DL_PREFIXED, CrateVersion, Dispatch, Issue, Job, NpmVersion,
-    PublishedRelease, PypiFile, PypiMode, RunArtifact, TokenGrant, WorkflowRun, build_metadata, crate_tarball,
-    sums_text, tgz, wheel_bytes, wheel_name, zip_bytes,
+    PublishedRelease, PypiFile, PypiMode, RunArtifact, TokenGrant, WorkflowRun, build_metadata, build_uploads,
+    crate_tarball, run_artifacts, sums_text, tgz, wheel_bytes, wheel_name, zip_bytes,
 };
 use std::{
     collections::BTreeMap,

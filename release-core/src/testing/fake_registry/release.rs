@@ -115,7 +115,8 @@ pub struct WorkflowRun {
     /// GETs of the run by id so far.
     pub polls: u32,
     /// When the run is dispatched from a plan: give it a `release-metadata` artifact whose
-    /// `metadata.json` is [`build_metadata`] of the dispatched ref, the run's commit and id.
+    /// `metadata.json` is [`build_metadata`] of the dispatched ref, the run's commit and id,
+    /// and the artifacts of [`PublishedRelease::build_uploads`].
     pub writes_metadata: bool,
 }
 
@@ -365,6 +366,9 @@ pub struct PublishedRelease {
     pub planned: BTreeMap<String, std::collections::VecDeque<WorkflowRun>>,
     /// Names of the repository's Actions secrets (`GET actions/secrets`).
     pub secrets: Vec<String>,
+    /// The artifacts a build dispatched from a plan with `writes_metadata` uploads besides
+    /// the metadata ([`build_uploads`] of the manifest given to [`PublishedRelease::coherent`]).
+    pub build_uploads: Vec<String>,
     /// What the token may do.
     pub grant: TokenGrant,
 }
@@ -456,12 +460,67 @@ fn wheel_tag(platform: Platform) -> &'static str {
     }
 }
 
+/// The artifacts plasmite's release.yml uploads besides `release-metadata`, for `manifest`,
+/// as facts §6.1 describes each matrix leg (written from the workflow, not from the check):
+/// `py-dist-<sdk_platform>` when `upload_wheel`, `py-sdist` when `upload_sdist`,
+/// `dist-<rust_target>` when `build_sdk`, `node-native-<node_platform>` for every leg; then
+/// `node-dist`.
+pub fn build_uploads(manifest: &Manifest) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in &manifest.targets {
+        if t.upload_wheel {
+            out.push(format!("py-dist-{}", t.sdk_platform));
+        }
+        if t.upload_sdist {
+            out.push("py-sdist".to_string());
+        }
+        if t.build_sdk {
+            out.push(format!("dist-{}", t.rust_target));
+        }
+        out.push(format!("node-native-{}", t.node_platform));
+    }
+    out.push("node-dist".to_string());
+    out
+}
+
+/// The artifacts `names` of run `id` (ids `run id * 1000 + 1`, ...: apart from the metadata's
+/// `run id * 10`), each a small zip whose one member names the artifact.
+pub fn run_artifacts(id: u64, names: &[String]) -> anyhow::Result<Vec<RunArtifact>> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            Ok(RunArtifact {
+                id: id * 1000 + 1 + i as u64,
+                name: name.clone(),
+                zip: zip_bytes(&[(&format!("{name}.txt"), format!("fake {name}").as_bytes())])?,
+                expired: false,
+                digest: None,
+            })
+        })
+        .collect()
+}
+
 impl WorkflowRun {
     /// A successful `push` run of `release.yml` (display name `release`) on `tag` at
-    /// `commit`, with the jobs of the build and a `release-metadata` artifact (id `run id * 10`)
-    /// whose `metadata.json` is [`build_metadata`].
+    /// `commit`, with the jobs of the build, a `release-metadata` artifact (id `run id * 10`)
+    /// whose `metadata.json` is [`build_metadata`], and the artifacts the build uploads for the
+    /// plasmite fixture manifest ([`build_uploads`]).
     pub fn build(id: u64, tag: &str, commit: &str) -> anyhow::Result<WorkflowRun> {
+        WorkflowRun::build_of(&crate::testing::plasmite_manifest(), id, tag, commit)
+    }
+
+    /// [`WorkflowRun::build`] of `manifest`: its uploads are [`build_uploads`] of `manifest`.
+    pub fn build_of(manifest: &Manifest, id: u64, tag: &str, commit: &str) -> anyhow::Result<WorkflowRun> {
         let metadata = build_metadata(tag, commit, id).to_string();
+        let mut artifacts = vec![RunArtifact {
+            id: id * 10,
+            name: "release-metadata".into(),
+            zip: zip_bytes(&[("metadata.json", metadata.as_bytes())])?,
+            expired: false,
+            digest: None,
+        }];
+        artifacts.extend(run_artifacts(id, &build_uploads(manifest))?);
         Ok(WorkflowRun {
             id,
             workflow: "release.yml".into(),
@@ -474,15 +533,14 @@ impl WorkflowRun {
                 Job::new("build-platform (x86_64-unknown-linux-gnu)", "success"),
                 Job::new("build-node-dist", "success"),
             ],
-            artifacts: vec![RunArtifact {
-                id: id * 10,
-                name: "release-metadata".into(),
-                zip: zip_bytes(&[("metadata.json", metadata.as_bytes())])?,
-                expired: false,
-                digest: None,
-            }],
+            artifacts,
             ..WorkflowRun::default()
         })
+    }
+
+    /// The artifact called `name`, for a test to change (expire it).
+    pub fn artifact_mut(&mut self, name: &str) -> Option<&mut RunArtifact> {
+        self.artifacts.iter_mut().find(|a| a.name == name)
     }
 
     /// Replaces the zip of the artifact called `name`.
@@ -571,7 +629,7 @@ impl PublishedRelease {
         });
         let commit = registry::sha256_hex(v.as_bytes())[..40].to_string();
         let ci = WorkflowRun { id: 1001, head_sha: commit.clone(), ..WorkflowRun::default() };
-        let build = WorkflowRun::build(2001, &target.tag(), &commit)?;
+        let build = WorkflowRun::build_of(manifest, 2001, &target.tag(), &commit)?;
         let runs = vec![ci, build];
         let mut release = PublishedRelease {
             target,
@@ -600,6 +658,7 @@ impl PublishedRelease {
             planned: BTreeMap::new(),
             secrets: ["CARGO_REGISTRY_TOKEN", "PYPI_API_TOKEN", "HOMEBREW_TAP_TOKEN"].map(String::from).to_vec(),
             grant: TokenGrant::default(),
+            build_uploads: build_uploads(manifest),
         };
         release.formula = Some(release.render_formula(manifest)?);
         Ok(release)

@@ -537,6 +537,9 @@ fn dispatch(r: &mut PublishedRelease, wf: &str, body: &[u8], cx: &Ctx<'_>) -> Re
                 digest: None,
             });
         }
+        if let Ok(uploads) = super::release::run_artifacts(id, &r.build_uploads) {
+            run.artifacts.extend(uploads);
+        }
     }
     r.dispatches.push(Dispatch { workflow: wf.to_string(), git_ref: git_ref.to_string(), inputs, run_id: id });
     r.runs.push(run);
