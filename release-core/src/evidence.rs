@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     clock::Clock, fsutil, repo::PushState, repo::Repo, report::Evidence, report::Outcome, report::Report,
-    target::ReleaseTarget,
+    report::Verdict, target::ReleaseTarget,
 };
 
 mod lock;
@@ -533,7 +533,24 @@ impl Record {
         }
         let channels: Vec<&CheckState> = derived.delivery.iter().filter(|c| !c.holds()).collect();
         if channels.is_empty() {
-            return "done: every channel verified".into();
+            // The last step: the install smoke, at the release commit (after the publish, as
+            // `next` runs it).
+            let smoked = self
+                .entries
+                .iter()
+                .rev()
+                .find(|e| e.report.command == "smoke" && e.commit.as_deref() == Some(commit.as_str()));
+            return match smoked {
+                Some(entry) if smoke_settled(&entry.report) => {
+                    "done: every channel verified and the install smoke passed".into()
+                }
+                Some(_) => format!(
+                    "every channel verified, but the install smoke did not pass: fix the channel, then `cargo xtask release smoke {t}`"
+                ),
+                None => format!(
+                    "every channel verified; run the install smoke: `cargo xtask release smoke {t}` (`cargo xtask release next {t} --live` runs it)"
+                ),
+            };
         }
         let failing: Vec<&CheckState> =
             channels.iter().copied().filter(|c| matches!(c.standing, Standing::Failing { .. })).collect();
@@ -724,6 +741,15 @@ fn lock_path(json: &Utf8Path) -> Utf8PathBuf {
     Utf8PathBuf::from(format!("{json}.lock"))
 }
 
+/// Whether an install smoke lets the release be done: it is ready, or it ran nothing because
+/// no leg applies here (each skipped with its reason, e.g. Homebrew off macOS), which a
+/// report's verdict calls incomplete although nothing is left to install. `status` and `next`
+/// both decide "done" by it.
+pub fn smoke_settled(report: &Report) -> bool {
+    matches!(report.verdict, Verdict::Ready | Verdict::ReadyWithWaivers)
+        || (!report.findings.is_empty() && report.findings.iter().all(|f| matches!(f.outcome, Outcome::Skipped { .. })))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -780,7 +806,13 @@ mod tests {
         record.entries.push(entry(&target, "verify", "abc", vec![Finding::fail("verify.crates.published", "x", "no")]));
         assert!(step(&record, &live, &required).contains("delivery is not verified (verify.crates)"));
         record.entries.push(entry(&target, "verify", "abc", vec![Finding::pass("verify.crates.published", "x", "ok")]));
-        assert_eq!(step(&record, &live, &required), "done: every channel verified");
+        // Verified everywhere: the install smoke is the last step, and only a passing one (at
+        // the release commit) makes the release done.
+        assert!(step(&record, &live, &required).contains("run the install smoke: `cargo xtask release smoke v0.8.0`"));
+        record.entries.push(entry(&target, "smoke", "abc", vec![Finding::fail("smoke.crates", "x", "0.8.01")]));
+        assert!(step(&record, &live, &required).contains("the install smoke did not pass"));
+        record.entries.push(entry(&target, "smoke", "abc", vec![Finding::pass("smoke.crates", "x", "ok")]));
+        assert_eq!(step(&record, &live, &required), "done: every channel verified and the install smoke passed");
         record.blockers.push(Blocker {
             id: "B1".into(),
             check: "verify.npm".into(),

@@ -291,7 +291,7 @@ fn decide(cx: &Context, request: &NextRequest) -> anyhow::Result<Step> {
     let after_live = publish_at(false).map_or(record.entries.len(), |at| at + 1);
     let smoked = record.entries[after_live..].iter().rev().find(|e| e.report.command == "smoke");
     match smoked {
-        Some(entry) if smoke_settled(&entry.report) => Ok(Step::Stop(
+        Some(entry) if crate::evidence::smoke_settled(&entry.report) => Ok(Step::Stop(
             Stop::Done,
             format!(
                 "release {t} is complete: every channel verified and the install smoke {}",
@@ -300,14 +300,6 @@ fn decide(cx: &Context, request: &NextRequest) -> anyhow::Result<Step> {
         )),
         _ => Ok(Step::Run("smoke".into(), Action::Smoke)),
     }
-}
-
-/// Whether an install smoke lets the release be done: it is ready, or it ran nothing because
-/// every leg does not apply here (each skipped with its reason, e.g. Homebrew off macOS) -
-/// which a report's verdict calls incomplete, but there is nothing left to install.
-fn smoke_settled(report: &Report) -> bool {
-    matches!(report.verdict, Verdict::Ready | Verdict::ReadyWithWaivers)
-        || (!report.findings.is_empty() && report.findings.iter().all(|f| matches!(f.outcome, Outcome::Skipped { .. })))
 }
 
 /// `passed (crates plasmite@0.8.0); skipped: homebrew ... (not macOS)`, for the done message.
@@ -469,7 +461,7 @@ fn run_step(
                 keep_scratch: false,
             };
             let report = super::smoke(cx, &request, observer)?.recorded.report;
-            if smoke_settled(&report) { Verdict::Ready } else { report.verdict }
+            if crate::evidence::smoke_settled(&report) { Verdict::Ready } else { report.verdict }
         }
     })
 }
@@ -477,6 +469,7 @@ fn run_step(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evidence::smoke_settled;
 
     fn smoke(findings: Vec<Finding>) -> Report {
         Report::new("smoke", Some("v0.8.0".into()), findings)

@@ -524,7 +524,7 @@ fn next_alone_takes_a_release_from_evidence_to_verify() {
         ("true", "false")
     );
     let status = run(&repo, &["status", "v0.8.0", "--json"]).json();
-    assert_eq!(status["next_step"], "done: every channel verified", "{status:#}");
+    assert_eq!(status["next_step"], "done: every channel verified and the install smoke passed", "{status:#}");
     // Done stays done, without smoking again.
     assert_eq!(stop(&next(&repo, &["--live"])), "done");
     assert_eq!(smokes(&repo).len(), 2);
