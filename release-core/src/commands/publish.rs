@@ -145,33 +145,20 @@ pub fn publish(cx: &Context, request: &PublishRequest, observer: &mut dyn Observ
     } else {
         inputs.insert("release_tag".into(), Value::String(t.clone()));
     }
-    let before = runs_of(&gh, &workflow, &t).unwrap_or_default();
-    observer.note(&format!("publish: dispatching {workflow} ({kind}) for build run {build_run}"));
     let extra = json!({"rehearsal": !request.live, "build_run_id": build_run, "recover": request.recover});
-    let run_id = match dispatch_and_find(cx, &gh, &workflow, &t, &inputs, &before, request.wait) {
-        Ok(id) => id,
+    // The runs before the dispatch tell the new one apart: without them an older dispatched
+    // run could be taken for it, so a listing that fails stops here like the dispatch itself.
+    let reached = (|| {
+        let before = runs_of(&gh, &workflow, &t)?;
+        observer.note(&format!("publish: dispatching {workflow} ({kind}) for build run {build_run}"));
+        let run_id = dispatch_and_find(cx, &gh, &workflow, &t, &inputs, &before, request.wait)?;
+        watch(cx, &gh, run_id, request.wait, "publish", observer)
+    })();
+    let watched = match reached {
+        Ok(watched) => watched,
         Err(f) => {
-            return finish(
-                cx,
-                target,
-                "publish",
-                vec![f.into_finding(&check, &subject)],
-                Some(extra),
-                request.file_blockers,
-            );
-        }
-    };
-    let watched = match watch(cx, &gh, run_id, request.wait, "publish", observer) {
-        Ok(w) => w,
-        Err(f) => {
-            return finish(
-                cx,
-                target,
-                "publish",
-                vec![f.into_finding(&check, &subject)],
-                Some(extra),
-                request.file_blockers,
-            );
+            let findings = vec![f.into_finding(&check, &subject)];
+            return finish(cx, target, "publish", findings, Some(extra), request.file_blockers);
         }
     };
     let mut findings = run_findings(&gh, &check, &subject, &watched);

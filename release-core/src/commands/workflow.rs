@@ -96,40 +96,29 @@ pub fn build(cx: &Context, request: &BuildRequest, observer: &mut dyn Observer) 
     let workflow = build_policy(cx)?.workflow.clone();
     let check = CheckId::BUILD_RUN;
     let subject = format!("{workflow} on {t}");
-    let existing = match runs_of(&gh, &workflow, &t) {
-        Ok(runs) => runs,
-        Err(f) => {
-            return finish(cx, target, "build", vec![f.into_finding(&check, &subject)], None, request.file_blockers);
-        }
-    };
-    let (run_id, dispatched) = match existing.first() {
-        Some(run) => {
-            observer.note(&format!("build: {workflow} run {} on {t} (started by the tag push)", run.id));
-            (run.id, false)
-        }
-        None => {
-            observer.note(&format!("build: no {workflow} run on {t}: dispatching it on the tag"));
-            let mut inputs = serde_json::Map::new();
-            inputs.insert("tag".into(), Value::String(t.clone()));
-            match dispatch_and_find(cx, &gh, &workflow, &t, &inputs, &existing, request.wait) {
-                Ok(id) => (id, true),
-                Err(f) => {
-                    return finish(
-                        cx,
-                        target,
-                        "build",
-                        vec![f.into_finding(&check, &subject)],
-                        None,
-                        request.file_blockers,
-                    );
-                }
+    // Finding (or dispatching) the run and waiting for it: any step that cannot be done ends
+    // the command with its finding.
+    let reached = (|| -> Result<(Watched, bool), NoRun> {
+        let existing = runs_of(&gh, &workflow, &t)?;
+        let (run_id, dispatched) = match existing.first() {
+            Some(run) => {
+                observer.note(&format!("build: {workflow} run {} on {t} (started by the tag push)", run.id));
+                (run.id, false)
             }
-        }
-    };
-    let watched = match watch(cx, &gh, run_id, request.wait, "build", observer) {
-        Ok(w) => w,
+            None => {
+                observer.note(&format!("build: no {workflow} run on {t}: dispatching it on the tag"));
+                let mut inputs = serde_json::Map::new();
+                inputs.insert("tag".into(), Value::String(t.clone()));
+                (dispatch_and_find(cx, &gh, &workflow, &t, &inputs, &existing, request.wait)?, true)
+            }
+        };
+        Ok((watch(cx, &gh, run_id, request.wait, "build", observer)?, dispatched))
+    })();
+    let (watched, dispatched) = match reached {
+        Ok(reached) => reached,
         Err(f) => {
-            return finish(cx, target, "build", vec![f.into_finding(&check, &subject)], None, request.file_blockers);
+            let findings = vec![f.into_finding(&check, &subject)];
+            return finish(cx, target, "build", findings, None, request.file_blockers);
         }
     };
     let mut findings = run_findings(&gh, &check, &subject, &watched);
