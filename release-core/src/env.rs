@@ -16,7 +16,7 @@ pub const SECRET_VARS: [&str; 6] =
     ["GH_TOKEN", "GITHUB_TOKEN", "CARGO_REGISTRY_TOKEN", "PYPI_API_TOKEN", "NPM_TOKEN", "NODE_AUTH_TOKEN"];
 
 /// The variables [`Env::from_process`] captures, besides the secrets of
-/// [`SECRET_VARS`]. A variable the library starts reading must be
+/// [`SECRET_VARS`] and [`MACHINE_VARS`]. A variable the library starts reading must be
 /// added here.
 pub const VARS: &[&str] = &[
     "PATH",
@@ -33,6 +33,23 @@ pub const VARS: &[&str] = &[
     "GITHUB_RUN_ATTEMPT",
     "GITHUB_SERVER_URL",
     "GITHUB_REPOSITORY",
+    // smoke: where its temp dir goes, and whether rustup's toolchain came from the repository.
+    "TMPDIR",
+    "RUSTUP_TOOLCHAIN",
+    "RUSTUP_TOOLCHAIN_SOURCE",
+    // Tests only: the command line's waits move a manual clock (see `cli::dispatch`).
+    "RELEASE_CORE_MANUAL_CLOCK",
+];
+
+/// Set to `1` in the environment of every gate command `qa` runs, so a `cargo xtask release`
+/// run inside a gate knows it is nested: it leaves the step summary, the annotations and the
+/// log groups to the outer run, whose gate output already carries its own.
+pub const NESTED: &str = "RELEASE_CORE_NESTED";
+
+/// The variables that decide where each registry is and what HTTPS trusts, as the machine's
+/// own tools read them ([`Env::from_process`] captures them too). Tests remove them from a
+/// child's environment so the developer's settings do not leak in.
+pub const MACHINE_VARS: &[&str] = &[
     // HTTPS trust, as OpenSSL-based tools read it (tls.rs).
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
@@ -54,18 +71,7 @@ pub const VARS: &[&str] = &[
     "UV_DEFAULT_INDEX",
     "UV_INDEX_URL",
     "UV_CONFIG_FILE",
-    // smoke: where its temp dir goes, and whether rustup's toolchain came from the repository.
-    "TMPDIR",
-    "RUSTUP_TOOLCHAIN",
-    "RUSTUP_TOOLCHAIN_SOURCE",
-    // Tests only: the command line's waits move a manual clock (see `cli::dispatch`).
-    "RELEASE_CORE_MANUAL_CLOCK",
 ];
-
-/// Set to `1` in the environment of every gate command `qa` runs, so a `cargo xtask release`
-/// run inside a gate knows it is nested: it leaves the step summary, the annotations and the
-/// log groups to the outer run, whose gate output already carries its own.
-pub const NESTED: &str = "RELEASE_CORE_NESTED";
 
 /// A snapshot of environment variables. Its `Debug` never shows a secret's value.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -74,10 +80,10 @@ pub struct Env {
 }
 
 impl Env {
-    /// The variables of `VARS` and `SECRET_VARS` that are set
+    /// The variables of `VARS`, `MACHINE_VARS` and `SECRET_VARS` that are set
     /// in this process, read now and never again.
     pub fn from_process() -> Env {
-        let names = VARS.iter().chain(SECRET_VARS.iter());
+        let names = VARS.iter().chain(MACHINE_VARS).chain(SECRET_VARS.iter());
         let vars = names.filter_map(|&name| Some((name.to_string(), std::env::var_os(name)?))).collect();
         Env { vars }
     }

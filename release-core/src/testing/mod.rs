@@ -23,7 +23,7 @@ pub use tls::{TEST_CA_PEM, TlsTerminator, write_test_ca};
 /// The blocker body's headings, in order, for tests that check a filed body.
 pub use crate::blockers::SECTIONS as BLOCKER_SECTIONS;
 /// The environment variables whose values are secrets, for tests that plant a canary.
-pub use crate::env::SECRET_VARS;
+pub use crate::env::{MACHINE_VARS, SECRET_VARS};
 /// Digests as the registries publish them, for fixtures that publish artifacts.
 pub use crate::registry::{sha256_hex, sri_sha512};
 /// How long a question to the remote may take (tests assert commands stay within it).

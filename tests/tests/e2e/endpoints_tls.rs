@@ -5,38 +5,16 @@
 use std::process::Command;
 
 use camino::{Utf8Path, Utf8PathBuf};
-use release_core::testing::{FakeRegistry, FixtureRepo, PublishedRelease, Service, TlsTerminator, plasmite_manifest};
+use release_core::testing::{
+    FakeRegistry, FixtureRepo, MACHINE_VARS, PublishedRelease, Service, TlsTerminator, plasmite_manifest,
+};
 use tests::{Run, finding_with, release_command};
-
-/// The variables that decide endpoints and trust, removed so the developer's own settings do
-/// not leak into a test.
-const MACHINE_VARS: [&str; 20] = [
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "GITHUB_API_URL",
-    "XDG_CONFIG_HOME",
-    "CARGO_HOME",
-    "CARGO_REGISTRIES_CRATES_IO_PROTOCOL",
-    "npm_config_registry",
-    "NPM_CONFIG_REGISTRY",
-    "npm_config_userconfig",
-    "NPM_CONFIG_USERCONFIG",
-    "npm_config_globalconfig",
-    "NPM_CONFIG_GLOBALCONFIG",
-    "npm_config_prefix",
-    "NPM_CONFIG_PREFIX",
-    "PIP_INDEX_URL",
-    "PIP_CONFIG_FILE",
-    "UV_DEFAULT_INDEX",
-    "UV_INDEX_URL",
-    "UV_CONFIG_FILE",
-    "HOME",
-];
 
 /// `release <args>` in `repo`, with a temporary home and only `env` of the machine variables.
 fn run(repo: &Utf8Path, home: &Utf8Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd: Command = release_command(repo, args);
-    for var in MACHINE_VARS {
+    // The developer's own settings do not leak into a test: only `env` and a temporary home.
+    for var in MACHINE_VARS.iter().chain(["HOME"].iter()) {
         cmd.env_remove(var);
     }
     cmd.env("HOME", home.as_str()).env("CARGO_HOME", home.join(".cargo").as_str());
