@@ -212,3 +212,61 @@ mod documented_policy {
         );
     }
 }
+
+/// What `--help` of one command lists.
+#[derive(Debug, Default)]
+pub struct Help {
+    /// Its subcommands, without clap's `help`.
+    pub commands: Vec<String>,
+    /// The long form of every option (`--base-tag`), `--help` included.
+    pub flags: std::collections::BTreeSet<String>,
+}
+
+/// Reads clap's help text. Subcommands are the first word of each line under `Commands:`.
+/// An option line starts, after at most six spaces, with `-x, --long` or `--long`; clap
+/// indents the wrapped descriptions of the long help further, so a flag a description names
+/// (`the matching --reason`) is not taken for an option.
+pub fn parse_help(text: &str) -> Help {
+    let mut help = Help::default();
+    let mut section = "";
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if indent == 0 && trimmed.ends_with(':') {
+            section = trimmed;
+        } else if section == "Commands:" && indent == 2 {
+            let name = trimmed.split_whitespace().next().unwrap_or_default();
+            if name != "help" {
+                help.commands.push(name.to_string());
+            }
+        } else if indent <= 6 && trimmed.starts_with('-') {
+            for token in trimmed.split_whitespace() {
+                let token = token.trim_end_matches(',');
+                if let Some(long) = token.strip_prefix("--") {
+                    let name: String = long.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+                    help.flags.insert(format!("--{name}"));
+                    break;
+                }
+                if !token.starts_with('-') {
+                    break;
+                }
+            }
+        }
+    }
+    help
+}
+
+/// The text of `cargo xtask release <path> --help` of the real binary, without colour.
+pub fn help_text<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(path: &[S]) -> String {
+    let out = Command::new(xtask_bin())
+        .arg("release")
+        .args(path)
+        .arg("--help")
+        .env("NO_COLOR", "1")
+        .env_remove("CLICOLOR_FORCE")
+        .current_dir(workspace_root())
+        .output()
+        .expect("xtask runs");
+    assert!(out.status.success(), "release {path:?} --help: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("help is UTF-8")
+}

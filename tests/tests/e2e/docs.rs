@@ -6,71 +6,16 @@
 //! or the table of options every command takes. Flags named in prose are not counted: the
 //! prose also names other tools' flags (`cargo publish --locked`).
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    process::Command,
-};
+use std::collections::{BTreeMap, BTreeSet};
 
-use tests::{workspace_root, xtask_bin};
+use tests::{Help, help_text, parse_help, workspace_root};
 
 /// A command path below `release` (`["qa"]`, `["homebrew", "render"]`); empty for `release`.
 type CommandPath = Vec<String>;
 
-/// What `--help` of one command lists.
-#[derive(Debug, Default)]
-struct Help {
-    /// Its subcommands, without clap's `help`.
-    commands: Vec<String>,
-    /// The long form of every option (`--base-tag`), `--help` included.
-    flags: BTreeSet<String>,
-}
-
-/// Reads clap's help text. Subcommands are the first word of each line under `Commands:`.
-/// An option line starts, after at most six spaces, with `-x, --long` or `--long`; clap
-/// indents the wrapped descriptions of the long help further, so a flag a description names
-/// (`the matching --reason`) is not taken for an option.
-fn parse_help(text: &str) -> Help {
-    let mut help = Help::default();
-    let mut section = "";
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        let indent = line.len() - trimmed.len();
-        if indent == 0 && trimmed.ends_with(':') {
-            section = trimmed;
-        } else if section == "Commands:" && indent == 2 {
-            let name = trimmed.split_whitespace().next().unwrap_or_default();
-            if name != "help" {
-                help.commands.push(name.to_string());
-            }
-        } else if indent <= 6 && trimmed.starts_with('-') {
-            for token in trimmed.split_whitespace() {
-                let token = token.trim_end_matches(',');
-                if let Some(long) = token.strip_prefix("--") {
-                    let name: String = long.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
-                    help.flags.insert(format!("--{name}"));
-                    break;
-                }
-                if !token.starts_with('-') {
-                    break;
-                }
-            }
-        }
-    }
-    help
-}
-
 /// `cargo xtask release <path> --help` of the real binary.
 fn help_of(path: &[String]) -> Help {
-    let out = Command::new(xtask_bin())
-        .arg("release")
-        .args(path)
-        .arg("--help")
-        .env("NO_COLOR", "1")
-        .current_dir(workspace_root())
-        .output()
-        .expect("xtask runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "release {path:?} --help: {}", String::from_utf8_lossy(&out.stderr));
+    let text = help_text(path);
     let help = parse_help(&text);
     assert!(help.flags.contains("--help"), "no options read from the help of {path:?}:\n{text}");
     help

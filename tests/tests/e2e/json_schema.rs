@@ -9,7 +9,7 @@ use std::{collections::BTreeSet, path::PathBuf, process::Command, sync::OnceLock
 
 use super::schema_subset::Schema;
 use release_core::testing::{FakeRegistry, FixtureRepo, PublishedRelease, plasmite_manifest};
-use tests::{Run, release, release_with_env, workspace_root, xtask_bin};
+use tests::{Run, help_text, parse_help, release, release_with_env, workspace_root, xtask_bin};
 
 /// The schema every `--json` output validates against (with the subset validator of
 /// `schema_subset`, which says why it is not the `jsonschema` crate).
@@ -64,36 +64,13 @@ fn files_in(dir: &str) -> BTreeSet<String> {
     entries.filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned())).collect()
 }
 
-/// `release <path> --help`.
-fn help(path: &[String]) -> String {
-    let out = Command::new(xtask_bin())
-        .arg("release")
-        .args(path)
-        .arg("--help")
-        .env("NO_COLOR", "1")
-        .env_remove("CLICOLOR_FORCE")
-        .current_dir(workspace_root())
-        .output()
-        .expect("xtask runs");
-    assert!(out.status.success(), "release {path:?} --help: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("help is UTF-8")
-}
-
-/// The subcommands a help text lists (clap's `Commands:` block, without `help`).
-fn commands_in(help: &str) -> Vec<String> {
-    let block = help.split("\nCommands:\n").nth(1).unwrap_or_default();
-    let lines = block.lines().take_while(|l| l.starts_with("  "));
-    let names = lines.filter(|l| !l.starts_with("   ")).filter_map(|l| l.split_whitespace().next());
-    names.filter(|n| *n != "help").map(str::to_string).collect()
-}
-
 #[test]
 fn help_of_every_command_is_pinned() {
     let mut seen = BTreeSet::new();
     let mut todo: Vec<Vec<String>> = vec![Vec::new()];
     while let Some(path) = todo.pop() {
-        let text = help(&path);
-        for name in commands_in(&text) {
+        let text = help_text(&path);
+        for name in parse_help(&text).commands {
             todo.push([path.clone(), vec![name]].concat());
         }
         let name = if path.is_empty() { "release.txt".to_string() } else { format!("release-{}.txt", path.join("-")) };
@@ -342,7 +319,7 @@ fn every_command_json_follows_the_schema_and_its_snapshot() {
     let mut missing = Vec::new();
     let mut todo: Vec<Vec<String>> = vec![Vec::new()];
     while let Some(path) = todo.pop() {
-        let subcommands = commands_in(&help(&path));
+        let subcommands = parse_help(&help_text(&path)).commands;
         if subcommands.is_empty() && !covered.contains(&path.join(" ")) {
             missing.push(path.join(" "));
         }

@@ -3,32 +3,14 @@
 //! in a step or a comment, is a subcommand of `release`, and every `--flag` after it on the
 //! same line is one its `--help` lists.
 
-use std::{collections::BTreeSet, process::Command};
+use std::collections::BTreeSet;
 
-use tests::{workspace_root, xtask_bin};
+use tests::{help_text, parse_help, workspace_root};
 
-/// The subcommands and option names `--help` of `release <path>` lists (clap's layout: a
-/// `Commands:` section with two-space indented names; options start a line indented at most
-/// six spaces with `-x, --long` or `--long`).
+/// The subcommands and option names `--help` of `release <path>` lists.
 fn help(path: &[&str]) -> (BTreeSet<String>, BTreeSet<String>) {
-    let out = Command::new(xtask_bin()).arg("release").args(path).arg("--help").output().expect("xtask runs");
-    assert!(out.status.success(), "release {path:?} --help: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (mut commands, mut flags) = (BTreeSet::new(), BTreeSet::new());
-    let mut section = "";
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        let indent = line.len() - trimmed.len();
-        if indent == 0 && trimmed.ends_with(':') {
-            section = trimmed;
-        } else if section == "Commands:" && indent == 2 {
-            commands.extend(trimmed.split_whitespace().next().map(str::to_string));
-        } else if indent <= 6 && trimmed.starts_with('-') {
-            let long = trimmed.split_whitespace().map(|t| t.trim_end_matches(',')).find(|t| t.starts_with("--"));
-            flags.extend(long.map(|l| l.chars().take_while(|c| *c == '-' || c.is_ascii_alphanumeric()).collect()));
-        }
-    }
-    (commands, flags)
+    let help = parse_help(&help_text(path));
+    (help.commands.into_iter().collect(), help.flags)
 }
 
 /// One `cargo xtask release ...` in a workflow: where, the command words, the flags after it.
