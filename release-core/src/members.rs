@@ -6,8 +6,6 @@
 
 use std::collections::BTreeSet;
 
-use anyhow::Context as _;
-
 use crate::{manifest::Os, policy::ArtifactMembers, repo::Repo};
 
 /// What an archive entry is.
@@ -110,13 +108,7 @@ pub struct DeclaredBin {
 /// package, `src/bin/<name>.rs`, `src/bin/<name>/main.rs`) unless `autobins = false` (or the
 /// source file is an explicit `[[bin]]`'s). `None` without a root `Cargo.toml` with `[package]`.
 pub fn declared_bins(repo: &Repo) -> anyhow::Result<Option<(toml::Table, Vec<DeclaredBin>)>> {
-    let path = repo.path("Cargo.toml");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {path}")),
-    };
-    let doc: toml::Table = toml::from_str(&text).with_context(|| format!("{path} is not valid TOML"))?;
+    let Some(doc) = repo.root_manifest()? else { return Ok(None) };
     let Some(package) = doc.get("package").and_then(|p| p.as_table()) else { return Ok(None) };
     let package_name = package.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
     let mut bins = Vec::new();

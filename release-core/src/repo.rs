@@ -60,6 +60,18 @@ impl Repo {
         self.root.join(relative)
     }
 
+    /// The root `Cargo.toml`, parsed; `None` when there is none.
+    pub fn root_manifest(&self) -> anyhow::Result<Option<toml::Table>> {
+        let path = self.path("Cargo.toml");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {path}")),
+        };
+        let doc = toml::from_str(&text).with_context(|| format!("{path} is not valid TOML"))?;
+        Ok(Some(doc))
+    }
+
     /// The git directory of this work tree (absolute): `.git`, or the worktree's folder
     /// under the main repository's `.git/worktrees/`.
     pub fn git_dir(&self) -> anyhow::Result<Utf8PathBuf> {

@@ -343,7 +343,7 @@ pub fn render_input(probe: &Probe<'_>, repo_dir: &Repo, sums: &[SumLine]) -> any
     let (github, repo, manifest) = requirements(probe)?;
     let name = formula_name(probe);
     let channel = probe.policy.channels.homebrew.as_ref();
-    let cargo_toml = read_root_manifest(repo_dir)?;
+    let cargo_toml = repo_dir.root_manifest()?;
     let (desc, license) = desc_and_license(channel, cargo_toml.as_ref(), &probe.policy.path)?;
     let install = match channel.map(|c| c.install.clone()) {
         Some(install) if !install.is_empty() => install,
@@ -373,18 +373,6 @@ pub fn render_input(probe: &Probe<'_>, repo_dir: &Repo, sums: &[SumLine]) -> any
         version,
         platforms,
     })
-}
-
-/// The root `Cargo.toml` of `repo`, parsed; `None` when there is none.
-fn read_root_manifest(repo: &Repo) -> anyhow::Result<Option<toml::Table>> {
-    let path = repo.path("Cargo.toml");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {path}")),
-    };
-    let doc = toml::from_str(&text).with_context(|| format!("{path} is not valid TOML"))?;
-    Ok(Some(doc))
 }
 
 /// A non-empty string `package.<field>` of a `Cargo.toml`, or `workspace.package.<field>` when
