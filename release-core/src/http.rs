@@ -220,6 +220,21 @@ impl Download {
     }
 }
 
+/// A header's value, when it is there and readable as text.
+fn header_value(headers: &ureq::http::HeaderMap, name: &str) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+/// The headers an answer keeps, GETs and POSTs alike: its type, its pagination link and what
+/// GitHub says of the token.
+fn kept_headers(headers: &ureq::http::HeaderMap) -> (Option<String>, Option<String>, GithubHeaders) {
+    let github = GithubHeaders {
+        oauth_scopes: header_value(headers, "x-oauth-scopes"),
+        accepted_permissions: header_value(headers, "x-accepted-github-permissions"),
+    };
+    (header_value(headers, "content-type"), header_value(headers, "link"), github)
+}
+
 // One reading of an answer's status and type, for documents and downloads alike.
 fn is_ok(status: u16) -> bool {
     (200..300).contains(&status)
@@ -590,13 +605,7 @@ impl Http {
                 other => anyhow::anyhow!("{other}"),
             })?;
         let status = response.status().as_u16();
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let content_type = header("content-type");
-        let link = header("link");
-        let github = GithubHeaders {
-            oauth_scopes: header("x-oauth-scopes"),
-            accepted_permissions: header("x-accepted-github-permissions"),
-        };
+        let (content_type, link, github) = kept_headers(response.headers());
         let mut body = Vec::new();
         let mut reader = response.body_mut().as_reader();
         read_capped(&mut reader, url, self.config.max_body, Instant::now(), |chunk| {
@@ -681,14 +690,9 @@ impl Http {
         let started = Instant::now();
         let mut response = request.call().map_err(|e| Self::call_failure(url, trust, e))?;
         let status = response.status().as_u16();
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |name: &str| header_value(response.headers(), name);
         let location = header("location");
-        let content_type = header("content-type");
-        let link = header("link");
-        let github = GithubHeaders {
-            oauth_scopes: header("x-oauth-scopes"),
-            accepted_permissions: header("x-accepted-github-permissions"),
-        };
+        let (content_type, link, github) = kept_headers(response.headers());
         let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
         let limit = match want {
             Want::Memory => self.config.max_body,
