@@ -660,3 +660,21 @@ fn every_command_writes_github_output_and_a_partial_publish_is_annotated() {
     let written = std::fs::read_to_string(&output).unwrap();
     assert!(written.starts_with("verdict=ok\nexit_code=0\n"), "{written}");
 }
+
+#[test]
+fn publish_stops_when_the_runs_before_its_dispatch_cannot_be_listed() {
+    // Without that list an older dispatched run could be taken for the new one: nothing is
+    // dispatched, and the command says why (incomplete, not a guess).
+    let fake = fake();
+    let repo = mechanics_repo(&fake);
+    tagged(&fake, &repo);
+    fake.fault_path(
+        release_core::testing::Service::GithubApi,
+        "/actions/workflows/release-publish.yml/runs",
+        release_core::testing::Fault::Status(500),
+    );
+    let out = run(&repo, &["publish", "v0.8.0", "--rehearsal", "--json"]);
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(dispatches(&fake).is_empty(), "nothing dispatched: {:?}", dispatches(&fake));
+    assert!(out.stdout.contains("release-publish.yml"), "{}", out.all());
+}
